@@ -1,0 +1,81 @@
+// The agent's local RPC, spoken on its unix socket by runtimes (`weft run`,
+// the CNI shim, the remote driver). Newline-delimited JSON: one request
+// object per line, one response per request, matched by `id`; requests on
+// one connection may be in flight concurrently.
+import type { ErrorBody } from './errors.js';
+
+export const DEFAULT_AGENT_SOCKET = '/run/weft/agent.sock';
+/** A request line longer than this is refused (and the connection closed). */
+export const MAX_RPC_LINE = 64 * 1024;
+
+export interface AttachParams {
+  network: string;
+  containerId: string;
+  /** Path of the workload's network namespace, e.g. /run/netns/x or /proc/PID/ns/net. */
+  netns: string;
+  ifname?: string;
+  ip?: string;
+  mac?: string;
+  labels?: Record<string, string>;
+}
+
+export interface AttachResult {
+  endpoint: string;
+  network: string;
+  containerId: string;
+  ifname: string;
+  hostIfname: string;
+  netns: string;
+  /** Address with prefix length, e.g. 10.10.0.5/24. */
+  address: string;
+  ip: string;
+  prefixLength: number;
+  gateway: string;
+  mac: string;
+  mtu: number;
+  /** True when the container was attached already and this is that result. */
+  existing: boolean;
+}
+
+export interface DetachParams {
+  containerId: string;
+  /** Default: every interface of the container. */
+  ifname?: string;
+  network?: string;
+}
+
+export interface DetachResult {
+  detached: string[];
+}
+
+export interface ListResult {
+  endpoints: AttachResult[];
+}
+
+export interface HealthResult {
+  host: string;
+  controller: 'connected' | 'disconnected';
+  planRevision: number;
+  endpoints: number;
+  networks: string[];
+}
+
+export interface RpcMethods {
+  attach: { params: AttachParams; result: AttachResult };
+  detach: { params: DetachParams; result: DetachResult };
+  list: { params: { network?: string }; result: ListResult };
+  health: { params: Record<string, never>; result: HealthResult };
+}
+
+export type RpcMethod = keyof RpcMethods;
+export const RPC_METHODS: RpcMethod[] = ['attach', 'detach', 'list', 'health'];
+
+export interface RpcRequest<M extends RpcMethod = RpcMethod> {
+  id: number | string;
+  method: M;
+  params: RpcMethods[M]['params'];
+}
+
+export type RpcResponse<M extends RpcMethod = RpcMethod> =
+  | { id: number | string | null; result: RpcMethods[M]['result'] }
+  | { id: number | string | null; error: ErrorBody };

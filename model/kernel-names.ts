@@ -1,0 +1,63 @@
+// Deterministic, prefixed kernel object names (at most 15 bytes: IFNAMSIZ
+// 16 with the NUL; a 16-byte name fails with ERANGE) and the ownership
+// alias weft stamps on every link it creates, so a restarted agent can tell
+// its objects from anyone else's.
+
+export const IFNAME_MAX = 15;
+export const BRIDGE_PREFIX = 'wb-';
+export const VETH_PREFIX = 'wv-';
+export const VXLAN_PREFIX = 'wx-';
+/** IFLA_IFALIAS prefix on every link weft owns. */
+export const OWNER_ALIAS_PREFIX = 'weft:';
+
+/** FNV-1a 32-bit: stable across runs and processes, no crypto needed. */
+export function fnv1a32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+export function bridgeName(vni: number): string {
+  return `${BRIDGE_PREFIX}${vni.toString(16).padStart(6, '0')}`;
+}
+
+export function vxlanName(vni: number): string {
+  return `${VXLAN_PREFIX}${vni.toString(16).padStart(6, '0')}`;
+}
+
+/** Host-side veth of an endpoint: one per (container, interface). */
+export function hostVethName(containerId: string, ifname: string): string {
+  return `${VETH_PREFIX}${fnv1a32(`${containerId}/${ifname}`).toString(16).padStart(8, '0')}`;
+}
+
+export function bridgeAlias(network: string): string {
+  return `${OWNER_ALIAS_PREFIX}net:${network}`;
+}
+
+export function endpointAlias(endpointName: string): string {
+  return `${OWNER_ALIAS_PREFIX}ep:${endpointName}`;
+}
+
+export function parseOwnerAlias(alias: string | undefined): { type: 'net' | 'ep'; name: string } | undefined {
+  if (!alias?.startsWith(OWNER_ALIAS_PREFIX)) return undefined;
+  const rest = alias.slice(OWNER_ALIAS_PREFIX.length);
+  const colon = rest.indexOf(':');
+  const type = rest.slice(0, colon);
+  if (colon < 0 || (type !== 'net' && type !== 'ep')) return undefined;
+  return { type, name: rest.slice(colon + 1) };
+}
+
+/**
+ * Endpoint resource name: a DNS subdomain derived from container ID and
+ * interface name; a short hash keeps it unique when sanitising changed it.
+ */
+export function endpointName(containerId: string, ifname: string): string {
+  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '') || 'x';
+  const cid = clean(containerId).slice(0, 40).replace(/-+$/, '');
+  const ifn = clean(ifname);
+  const exact = `${cid}.${ifn}` === `${containerId}.${ifname}`;
+  return exact ? `${cid}.${ifn}` : `${cid}.${ifn}.${fnv1a32(`${containerId}/${ifname}`).toString(16).padStart(8, '0')}`;
+}

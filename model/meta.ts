@@ -1,0 +1,76 @@
+// Common envelope of every weft resource: apiVersion, kind, metadata, spec, status.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+export const API_VERSION = 'weft.dev/v1';
+
+/** DNS label (RFC 1123): what network and host names must be. */
+export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+/** DNS subdomain (RFC 1123): dotted labels, 253 bytes at most. */
+export const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+/** Label keys and values, as Kubernetes allows them (prefix/name). */
+export const LABEL_KEY_PATTERN = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+export const LABEL_VALUE_PATTERN = '^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$';
+
+export const Labels = Type.Record(
+  Type.String({ pattern: LABEL_KEY_PATTERN, maxLength: 317 }),
+  Type.String({ pattern: LABEL_VALUE_PATTERN, maxLength: 63 }),
+  { description: 'Key/value labels, used by selectors (policies, prune).' },
+);
+
+export function objectMeta(namePattern: string, nameMaxLength: number) {
+  return Type.Object(
+    {
+      name: Type.String({ pattern: namePattern, minLength: 1, maxLength: nameMaxLength, description: 'Unique name within the kind.' }),
+      labels: Type.Optional(Labels),
+      uid: Type.Optional(Type.String({ description: 'Set by the controller.' })),
+      resourceVersion: Type.Optional(
+        Type.String({ pattern: '^[0-9]+$', description: 'Store revision of the last write; send it back on update for optimistic concurrency.' }),
+      ),
+      generation: Type.Optional(Type.Integer({ minimum: 0, description: 'Bumped by the controller on every spec change.' })),
+      creationTimestamp: Type.Optional(Type.String({ description: 'Set by the controller.' })),
+    },
+    { additionalProperties: false },
+  );
+}
+
+export const Condition = Type.Object(
+  {
+    type: Type.String(),
+    status: Type.Union([Type.Literal('True'), Type.Literal('False'), Type.Literal('Unknown')]),
+    reason: Type.String(),
+    message: Type.String(),
+    lastTransitionTime: Type.String(),
+  },
+  { additionalProperties: false },
+);
+export type Condition = Static<typeof Condition>;
+
+export type ObjectMeta = Static<ReturnType<typeof objectMeta>>;
+
+/** The common shape; each kind narrows kind/spec/status. */
+export interface Resource<K extends string, S, T> {
+  apiVersion: typeof API_VERSION;
+  kind: K;
+  metadata: ObjectMeta;
+  spec: S;
+  status?: T;
+}
+
+export function resourceSchema<K extends string, S extends TSchema, T extends TSchema>(
+  kind: K,
+  meta: ReturnType<typeof objectMeta>,
+  spec: S,
+  status: T,
+  description: string,
+) {
+  return Type.Object(
+    {
+      apiVersion: Type.Literal(API_VERSION),
+      kind: Type.Literal(kind),
+      metadata: meta,
+      spec,
+      status: Type.Optional(status),
+    },
+    { additionalProperties: false, $id: `weft.dev/v1/${kind}`, description },
+  );
+}

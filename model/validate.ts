@@ -1,0 +1,272 @@
+// Validation of resources: JSON Schema (the same schemas `weft schema` will
+// export) for shape, then semantic checks for what a schema cannot say
+// (CIDR host bits, gateway inside the subnet, overlaps).
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { FieldIssue } from './errors.js';
+import { invalid } from './errors.js';
+import { KINDS, SCHEMAS, type AnyResource, type Kind, type Network, type NetworkSpec, type Endpoint } from './kinds.js';
+import { API_VERSION } from './meta.js';
+import {
+  intToIpv4, ipv4ToInt, isIPv4, isIPv6, parsePrefix4, parsePrefix6, prefix6Contains, prefixContains, prefixes6Overlap,
+  prefixesOverlap, prefixLast, type Prefix4,
+} from './ip.js';
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validators = new Map<Kind, ValidateFunction>(KINDS.map((k) => [k, ajv.compile(SCHEMAS[k])]));
+
+/** Edit distance, for "did you mean" hints on misspelled fields. */
+function distance(a: string, b: string): number {
+  const d: number[] = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0] as number;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j] as number;
+      d[j] = Math.min((d[j] as number) + 1, (d[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return d[b.length] as number;
+}
+
+function suggest(word: string, options: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const o of options) {
+    const dd = distance(word.toLowerCase(), o.toLowerCase());
+    if (dd < bestD) {
+      bestD = dd;
+      best = o;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function valueAt(doc: unknown, pointer: string): unknown {
+  let cur: unknown = doc;
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
+}
+
+function describeType(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v;
+}
+
+function issueFromAjv(e: ErrorObject, doc: unknown): FieldIssue {
+  const path = e.instancePath;
+  const value = valueAt(doc, path);
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const extra = String(p.additionalProperty);
+      const schemaProps = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+      const hint = suggest(extra, schemaProps);
+      return {
+        path: `${path}/${extra}`,
+        message: `unknown field "${extra}"${hint ? ` (did you mean "${hint}"?)` : ''}`,
+        allowed: schemaProps.join(', '),
+      };
+    }
+    case 'required':
+      return { path: `${path}/${String(p.missingProperty)}`, message: `required field "${String(p.missingProperty)}" is missing` };
+    case 'type':
+      return { path, message: `must be ${String(p.type)}, got ${describeType(value)}`, value };
+    case 'const':
+      return { path, message: `must be ${JSON.stringify(p.allowedValue)}`, value, allowed: JSON.stringify(p.allowedValue) };
+    case 'pattern':
+      return { path, message: `${JSON.stringify(value)} has an invalid format`, value, allowed: patternHint(path, String(p.pattern)) };
+    case 'maxLength':
+    case 'minLength':
+      return { path, message: `length must be ${e.keyword === 'maxLength' ? 'at most' : 'at least'} ${String(p.limit)}`, value };
+    case 'minimum':
+    case 'maximum':
+      return { path, message: `must be ${e.keyword === 'maximum' ? '<=' : '>='} ${String(p.limit)}`, value };
+    case 'anyOf':
+      return { path, message: 'is not one of the allowed values', value };
+    default:
+      return { path, message: e.message ?? e.keyword, value };
+  }
+}
+
+function patternHint(path: string, pattern: string): string {
+  if (path.endsWith('/name') || path.endsWith('/network') || path.endsWith('/host')) {
+    return 'lowercase letters, digits and "-", starting and ending with a letter or digit (a DNS label)';
+  }
+  if (path.endsWith('/ifname')) return '1-15 characters: letters, digits, "_", "." or "-" (the kernel limit is 15 bytes)';
+  if (path.endsWith('/mac')) return 'six hex octets separated by ":", e.g. 02:42:ac:11:00:02';
+  if (path.includes('/labels')) return 'label keys/values: letters, digits, "-", "_", "." (at most 63), optionally prefixed by a DNS name and "/"';
+  return `must match ${pattern}`;
+}
+
+/** Shape check: apiVersion, kind and the kind's schema. */
+export function checkShape(doc: unknown): { kind: Kind; issues: FieldIssue[] } | { kind: undefined; issues: FieldIssue[] } {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    return { kind: undefined, issues: [{ path: '', message: `a resource must be an object, got ${describeType(doc)}` }] };
+  }
+  const d = doc as Record<string, unknown>;
+  const issues: FieldIssue[] = [];
+  if (d.apiVersion !== API_VERSION) {
+    issues.push({
+      path: '/apiVersion',
+      message: d.apiVersion === undefined ? 'required field "apiVersion" is missing' : `unsupported apiVersion ${JSON.stringify(d.apiVersion)}`,
+      value: d.apiVersion,
+      allowed: API_VERSION,
+    });
+  }
+  const kind = KINDS.find((k) => k === d.kind);
+  if (!kind) {
+    const hint = typeof d.kind === 'string' ? suggest(d.kind, [...KINDS]) : undefined;
+    issues.push({
+      path: '/kind',
+      message: d.kind === undefined ? 'required field "kind" is missing' : `unknown kind ${JSON.stringify(d.kind)}${hint ? ` (did you mean "${hint}"?)` : ''}`,
+      value: d.kind,
+      allowed: KINDS.join(', '),
+    });
+    return { kind: undefined, issues };
+  }
+  const validator = validators.get(kind) as ValidateFunction;
+  if (!validator(doc)) {
+    for (const e of validator.errors ?? []) {
+      if (e.instancePath === '/apiVersion') continue; // reported above, more clearly
+      if (e.keyword === 'anyOf' && (validator.errors ?? []).some((x) => x !== e && x.instancePath === e.instancePath)) continue;
+      issues.push(issueFromAjv(e, doc));
+    }
+  }
+  return { kind, issues: dedupe(issues) };
+}
+
+function dedupe(issues: FieldIssue[]): FieldIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.path}\u0000${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** The network prefix, gateway and usable range after a spec passed checks. */
+export interface NetworkLayout {
+  prefix: Prefix4;
+  gateway: number;
+}
+
+/** Semantic checks on a network spec, independent of other networks. */
+export function checkNetworkSpec(spec: NetworkSpec, base = '/spec'): { layout?: NetworkLayout; issues: FieldIssue[] } {
+  const issues: FieldIssue[] = [];
+  const parsed = parsePrefix4(spec.subnet);
+  let layout: NetworkLayout | undefined;
+  if ('problem' in parsed) {
+    issues.push({ path: `${base}/subnet`, message: `${JSON.stringify(spec.subnet)} is not a valid IPv4 network: ${parsed.hint}`, value: spec.subnet });
+  } else {
+    const p = parsed.prefix;
+    if (p.length < 8 || p.length > 30) {
+      issues.push({
+        path: `${base}/subnet`,
+        message: `prefix length /${p.length} is not allowed for a network`,
+        value: spec.subnet,
+        allowed: '/8 to /30 (a /31 or /32 has no room for a gateway and endpoints)',
+      });
+    } else {
+      let gw = p.base + 1;
+      if (spec.gateway !== undefined) {
+        if (!isIPv4(spec.gateway)) {
+          issues.push({ path: `${base}/gateway`, message: `${JSON.stringify(spec.gateway)} is not an IPv4 address`, value: spec.gateway });
+        } else {
+          gw = ipv4ToInt(spec.gateway);
+          if (!prefixContains(p, gw) || gw === p.base || gw === prefixLast(p)) {
+            issues.push({
+              path: `${base}/gateway`,
+              message: `gateway ${spec.gateway} is not a usable address of ${spec.subnet}`,
+              value: spec.gateway,
+              allowed: `${intToIpv4(p.base + 1)} - ${intToIpv4(prefixLast(p) - 1)}`,
+            });
+          }
+        }
+      }
+      if (spec.blockSize !== undefined && spec.blockSize < p.length) {
+        issues.push({ path: `${base}/blockSize`, message: `block /${spec.blockSize} is larger than the subnet /${p.length}`, value: spec.blockSize, allowed: `/${p.length} to /30` });
+      }
+      layout = { prefix: p, gateway: gw };
+    }
+  }
+  if (spec.subnet6 !== undefined) {
+    const p6 = parsePrefix6(spec.subnet6);
+    if ('problem' in p6) {
+      issues.push({ path: `${base}/subnet6`, message: `${JSON.stringify(spec.subnet6)} is not a valid IPv6 network: ${p6.hint}`, value: spec.subnet6 });
+    } else if (p6.prefix.length > 120 || p6.prefix.length < 48) {
+      issues.push({ path: `${base}/subnet6`, message: `prefix length /${p6.prefix.length} is not allowed`, value: spec.subnet6, allowed: '/48 to /120' });
+    } else if (spec.gateway6 !== undefined && !prefix6Contains(p6.prefix, spec.gateway6)) {
+      issues.push({ path: `${base}/gateway6`, message: `gateway6 ${JSON.stringify(spec.gateway6)} is not an address inside ${spec.subnet6}`, value: spec.gateway6 });
+    }
+  } else if (spec.gateway6 !== undefined) {
+    issues.push({ path: `${base}/gateway6`, message: 'gateway6 needs subnet6', value: spec.gateway6 });
+  }
+  return layout ? { layout, issues } : { issues };
+}
+
+/** Overlap of one network against the others that exist (by name). */
+export function checkNetworkOverlap(candidate: Network, others: Network[]): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const mine = parsePrefix4(candidate.spec.subnet);
+  if ('problem' in mine) return issues;
+  for (const other of others) {
+    if (other.metadata.name === candidate.metadata.name) continue;
+    const theirs = parsePrefix4(other.spec.subnet);
+    if ('prefix' in theirs && prefixesOverlap(mine.prefix, theirs.prefix)) {
+      issues.push({
+        path: '/spec/subnet',
+        message: `${candidate.spec.subnet} overlaps network "${other.metadata.name}" (${other.spec.subnet})`,
+        value: candidate.spec.subnet,
+        allowed: 'a subnet that no other network uses',
+      });
+    }
+    if (candidate.spec.subnet6 && other.spec.subnet6) {
+      const a = parsePrefix6(candidate.spec.subnet6);
+      const b = parsePrefix6(other.spec.subnet6);
+      if ('prefix' in a && 'prefix' in b && prefixes6Overlap(a.prefix, b.prefix)) {
+        issues.push({ path: '/spec/subnet6', message: `${candidate.spec.subnet6} overlaps network "${other.metadata.name}" (${other.spec.subnet6})`, value: candidate.spec.subnet6 });
+      }
+    }
+    if (candidate.spec.vni !== undefined && other.spec.vni === candidate.spec.vni) {
+      issues.push({ path: '/spec/vni', message: `VNI ${candidate.spec.vni} is used by network "${other.metadata.name}"`, value: candidate.spec.vni });
+    }
+  }
+  return issues;
+}
+
+export function checkEndpointSpec(ep: Endpoint): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  if (ep.spec.ip !== undefined && !isIPv4(ep.spec.ip)) {
+    issues.push({ path: '/spec/ip', message: `${JSON.stringify(ep.spec.ip)} is not an IPv4 address`, value: ep.spec.ip });
+  }
+  if (ep.spec.mac !== undefined) {
+    const first = parseInt(ep.spec.mac.slice(0, 2), 16);
+    if (first & 1) issues.push({ path: '/spec/mac', message: `${ep.spec.mac} is a multicast MAC; endpoints need a unicast address`, value: ep.spec.mac });
+  }
+  return issues;
+}
+
+/**
+ * Full validation of one document. Returns the typed resource or throws a
+ * WeftError('Invalid') listing every problem found.
+ */
+export function parseResource(doc: unknown, what = 'resource'): AnyResource {
+  const shape = checkShape(doc);
+  const issues = [...shape.issues];
+  if (shape.kind && shape.issues.length === 0) {
+    const r = doc as AnyResource;
+    if (r.kind === 'Network') issues.push(...checkNetworkSpec(r.spec).issues);
+    if (r.kind === 'Endpoint') issues.push(...checkEndpointSpec(r));
+  }
+  if (issues.length > 0) throw invalid(issues, what);
+  return doc as AnyResource;
+}
+
+export { isIPv6 };
