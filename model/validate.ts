@@ -11,7 +11,7 @@ import {
   prefixesOverlap, prefixLast, type Prefix4,
 } from './ip.js';
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
 const validators = new Map<Kind, ValidateFunction>(KINDS.map((k) => [k, ajv.compile(SCHEMAS[k])]));
 
 /** Edit distance, for "did you mean" hints on misspelled fields. */
