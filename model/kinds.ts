@@ -105,6 +105,7 @@ export type HostSpec = Static<typeof HostSpec>;
 export const HostStatus = Type.Object(
   {
     state: Type.Optional(Type.Union([Type.Literal('Ready'), Type.Literal('NotReady'), Type.Literal('Gone')])),
+    address: Type.Optional(Type.String({ description: 'Underlay address the agent reported in its hello.' })),
     appliedRevision: Type.Optional(Type.Integer()),
     lastHeartbeat: Type.Optional(Type.String()),
     agentVersion: Type.Optional(Type.String()),

@@ -1,0 +1,124 @@
+// ensureBridge: the network's bridge in the host namespace, with the owner
+// alias, MTU, the gateway address and up. Cached per network so 50
+// concurrent attaches cost one ensure; invalidated when the network's
+// parameters change or the bridge is found missing.
+import { inject, injectable } from 'inversify';
+import type { PlanNetwork } from '../../model/agent-protocol.js';
+import { WeftError, errorMessage, isWeftError } from '../../model/errors.js';
+import { bridgeAlias, parseOwnerAlias } from '../../model/kernel-names.js';
+import type { LinkInfo, NetnsHandle } from '../datapath/port.js';
+import { HOST_HANDLE } from '../agent-config.js';
+import { isAlreadyExists } from '../datapath/errors.js';
+
+interface CacheEntry {
+  signature: string;
+  index: Promise<number>;
+}
+
+const signatureOf = (n: PlanNetwork) => `${n.bridge}|${n.mtu}|${n.gateway}/${n.prefixLength}`;
+
+@injectable()
+export class BridgeManager {
+  private readonly cache = new Map<string, CacheEntry>();
+
+  constructor(@inject(HOST_HANDLE) private readonly host: NetnsHandle) {}
+
+  /** The bridge's ifindex, creating or adopting and fixing it as needed. */
+  ensureBridge(network: PlanNetwork): Promise<number> {
+    const signature = signatureOf(network);
+    const hit = this.cache.get(network.name);
+    if (hit && hit.signature === signature) return hit.index;
+    const index = this.ensureUncached(network);
+    const entry = { signature, index };
+    this.cache.set(network.name, entry);
+    // A failed ensure must not stay cached; the next attach tries again.
+    index.catch(() => {
+      if (this.cache.get(network.name) === entry) this.cache.delete(network.name);
+    });
+    return index;
+  }
+
+  invalidate(network?: string): void {
+    if (network === undefined) this.cache.clear();
+    else this.cache.delete(network);
+  }
+
+  /** Remove a bridge weft owns; tolerates absence. */
+  async removeBridge(name: string, index: number, network?: string): Promise<void> {
+    if (network !== undefined) this.invalidate(network);
+    try {
+      await this.host.removeLink(index);
+    } catch (e: unknown) {
+      throw new WeftError('Datapath', `remove bridge "${name}": ${errorMessage(e)}`, { cause: e });
+    }
+  }
+
+  private async ensureUncached(network: PlanNetwork): Promise<number> {
+    const name = network.bridge;
+    const alias = bridgeAlias(network.name);
+    let step = 'read';
+    try {
+      let link = await this.host.getLink(name);
+      if (link) {
+        this.checkOwnership(link, network);
+      } else {
+        step = 'create';
+        link = await this.create(network, alias);
+      }
+      if (link.alias !== alias) {
+        // IFLA_IFALIAS is ignored at create, and a crash may have left it unset.
+        step = 'set alias';
+        await this.host.setLinkAlias(link.index, alias);
+      }
+      if (link.mtu !== network.mtu) {
+        step = 'set mtu';
+        await this.host.setLinkMtu(link.index, network.mtu);
+      }
+      step = 'set gateway address';
+      await this.ensureGateway(link.index, network);
+      if (!link.up) {
+        step = 'set up';
+        await this.host.setLinkUp(link.index);
+      }
+      return link.index;
+    } catch (e: unknown) {
+      if (isWeftError(e)) throw e;
+      throw new WeftError('Datapath', `ensure bridge "${name}" of network "${network.name}": ${step}: ${errorMessage(e)}`, { cause: e });
+    }
+  }
+
+  private checkOwnership(link: LinkInfo, network: PlanNetwork): void {
+    if (link.kind !== 'bridge') {
+      throw new WeftError('Conflict', `link "${link.name}" exists and is not a bridge (kind ${link.kind ?? 'none'}); weft will not touch it`);
+    }
+    const owner = parseOwnerAlias(link.alias);
+    // No alias: ours, half-made by a crash between create and set-alias.
+    if (link.alias && !(owner?.type === 'net' && owner.name === network.name)) {
+      throw new WeftError('Conflict', `bridge "${link.name}" belongs to ${JSON.stringify(link.alias)}, not network "${network.name}"`);
+    }
+  }
+
+  private async create(network: PlanNetwork, alias: string): Promise<LinkInfo> {
+    try {
+      return await this.host.addBridge({ name: network.bridge, mtu: network.mtu, alias });
+    } catch (e: unknown) {
+      if (!isAlreadyExists(e)) throw e;
+      // Someone created it between our read and create: adopt it if it is ours.
+      const link = await this.host.getLink(network.bridge);
+      if (!link) throw e;
+      this.checkOwnership(link, network);
+      return link;
+    }
+  }
+
+  private async ensureGateway(index: number, network: PlanNetwork): Promise<void> {
+    const addrs = await this.host.listAddrs(index);
+    let present = false;
+    for (const a of addrs) {
+      if (a.family !== 4) continue;
+      if (a.address === network.gateway && a.prefixLength === network.prefixLength) present = true;
+      else await this.host.addrDel(index, a.address, a.prefixLength); // a stale gateway from an older plan
+    }
+    if (!present) await this.host.addrAdd(index, network.gateway, network.prefixLength);
+  }
+}

@@ -1,0 +1,43 @@
+// DatapathFactory on the real kernel: handles are rtnetlink sockets bound to
+// their namespace; named namespaces are made the iproute2 way (unshare + bind
+// mount) without running `ip`.
+import type { DatapathFactory, NetnsHandle } from '../port.js';
+import { NetlinkHandle, type NetlinkHandleOptions } from './netlink-handle.js';
+import { createNamedNetns, deleteNamedNetns, listNamedNetns } from './netns.js';
+
+export class NetlinkDatapath implements DatapathFactory {
+  private hostHandle: NetlinkHandle | undefined;
+  private readonly opts: NetlinkHandleOptions;
+
+  constructor(opts: NetlinkHandleOptions = {}) {
+    this.opts = opts;
+  }
+
+  host(): NetnsHandle {
+    // Lazily: constructing the factory (e.g. in a DI container) opens nothing.
+    this.hostHandle ??= NetlinkHandle.openHost(this.opts);
+    return this.hostHandle;
+  }
+
+  async at(path: string): Promise<NetnsHandle> {
+    return NetlinkHandle.openAt(path, this.opts);
+  }
+
+  async createNamedNetns(name: string): Promise<string> {
+    return createNamedNetns(name);
+  }
+
+  async deleteNamedNetns(name: string): Promise<void> {
+    deleteNamedNetns(name);
+  }
+
+  async listNamedNetns(): Promise<string[]> {
+    return listNamedNetns();
+  }
+
+  /** Close the shared host handle (process shutdown, tests). */
+  close(): void {
+    this.hostHandle?.close();
+    this.hostHandle = undefined;
+  }
+}

@@ -1,0 +1,370 @@
+// NetnsHandle over a real rtnetlink socket (node_netlink). One socket per
+// namespace: it is created while the thread is switched into the namespace
+// and stays bound to it, like vishvananda/netlink's NewHandleAt. Nothing here
+// touches attribute bytes: that is link-codec's job.
+import { closeSync } from 'node:fs';
+import netlink from 'netlink';
+import type { RtNetlinkSocket, rt } from 'netlink';
+import type { AddrInfo, BridgeSpec, LinkInfo, NetnsHandle, RouteInfo, VethSpec } from '../port.js';
+import { DatapathError, describe, fromNetlink } from '../errors.js';
+import { decodeIp, decodeLinkInfo, decodeMac, decodeU32, encodeIp, encodeLinkInfo, encodeMac, encodeU32 } from './link-codec.js';
+import { openNetns, withNetnsFd } from './netns.js';
+
+const { createRtNetlink, FlagsNew } = netlink;
+
+export const DEFAULT_TIMEOUT_MS = 5000;
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+const RT_TABLE_MAIN = 254;
+/** RTEXT_FILTER_SKIP_STATS: link replies without the (large, unused) counters. */
+const EXT_MASK = encodeU32(1 << 3);
+const CREATE_EXCL = FlagsNew.CREATE | FlagsNew.EXCL;
+const CREATE_REPLACE = FlagsNew.CREATE | FlagsNew.REPLACE;
+
+export interface NetlinkHandleOptions {
+  /** per request; node_netlink waits forever without one */
+  timeoutMs?: number;
+}
+
+function familyCode(family: 4 | 6): number {
+  return family === 4 ? AF_INET : AF_INET6;
+}
+
+function familyOf(code: number | undefined): 4 | 6 | undefined {
+  if (code === AF_INET) return 4;
+  if (code === AF_INET6) return 6;
+  return undefined;
+}
+
+function toLinkInfo(m: rt.LinkMessage): LinkInfo {
+  const { data, attrs } = m;
+  const info = attrs.linkinfo ? decodeLinkInfo(attrs.linkinfo) : undefined;
+  const link: LinkInfo = {
+    index: data.index ?? 0,
+    name: attrs.ifname ?? '',
+    up: data.flags?.up === true,
+    mtu: attrs.mtu ?? 0,
+    mac: decodeMac(attrs.address),
+  };
+  if (info?.kind !== undefined) link.kind = info.kind;
+  if (attrs.ifalias !== undefined && attrs.ifalias !== '') link.alias = attrs.ifalias;
+  if (attrs.master !== undefined && attrs.master !== 0) link.master = attrs.master;
+  // A veth reports its peer's ifindex (in the peer's namespace) as IFLA_LINK;
+  // the kernel does not echo VETH_INFO_PEER back.
+  if (info?.kind === 'veth') {
+    const peer = decodeU32(attrs.link);
+    if (peer !== undefined && peer !== 0) link.peerIndex = peer;
+  }
+  return link;
+}
+
+function parseDst(dst: string, family: 4 | 6): { dstLen: number; bytes?: Buffer } {
+  if (dst === 'default') return { dstLen: 0 };
+  const slash = dst.indexOf('/');
+  const ip = encodeIp(slash < 0 ? dst : dst.slice(0, slash));
+  const max = ip.family === 4 ? 32 : 128;
+  const len = slash < 0 ? max : Number(dst.slice(slash + 1));
+  if (ip.family !== family || !Number.isInteger(len) || len < 0 || len > max) {
+    throw new RangeError(`invalid route destination ${JSON.stringify(dst)} for IPv${family}`);
+  }
+  return { dstLen: len, bytes: ip.bytes };
+}
+
+export class NetlinkHandle implements NetnsHandle {
+  readonly ns: string;
+  private readonly sock: RtNetlinkSocket;
+  private readonly timeoutMs: number;
+  private closed = false;
+
+  private constructor(ns: string, sock: RtNetlinkSocket, opts: NetlinkHandleOptions) {
+    this.ns = ns;
+    this.sock = sock;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** A handle on the namespace this thread is in (the agent's own). */
+  static openHost(opts: NetlinkHandleOptions = {}): NetlinkHandle {
+    return new NetlinkHandle('host', createRtNetlink(), opts);
+  }
+
+  /** A handle whose socket lives in the namespace at `path`. */
+  static openAt(path: string, opts: NetlinkHandleOptions = {}): NetlinkHandle {
+    const fd = openNetns(path);
+    try {
+      const sock = withNetnsFd(fd, () => createRtNetlink(), describe.netns(path));
+      return new NetlinkHandle(path, sock, opts);
+    } catch (err: unknown) {
+      throw fromNetlink('open', describe.netns(path), err);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Run one request with the timeout, turning any failure into a DatapathError. */
+  private async call<T>(op: string, object: string, fn: (s: RtNetlinkSocket, timeout: number) => Promise<T>): Promise<T> {
+    if (this.closed) throw new DatapathError(op, object, 'EBADF');
+    try {
+      return await fn(this.sock, this.timeoutMs);
+    } catch (err: unknown) {
+      throw fromNetlink(op, object, err);
+    }
+  }
+
+  async listLinks(): Promise<LinkInfo[]> {
+    const msgs = await this.call('list', 'links', (s, timeout) => s.getLinks({}, { extMask: EXT_MASK }, { timeout }));
+    return msgs.map(toLinkInfo);
+  }
+
+  async getLink(name: string): Promise<LinkInfo | undefined> {
+    try {
+      const msgs = await this.call('get', describe.linkName(name), (s, timeout) =>
+        s.getLink({}, { ifname: name, extMask: EXT_MASK }, { timeout }),
+      );
+      const first = msgs[0];
+      return first === undefined ? undefined : toLinkInfo(first);
+    } catch (err: unknown) {
+      if (err instanceof DatapathError && err.errno === 'ENODEV') return undefined;
+      throw err;
+    }
+  }
+
+  private async mustGetLink(name: string, op: string, object: string): Promise<LinkInfo> {
+    const link = await this.getLink(name);
+    // Someone deleted it between our create and this read.
+    if (link === undefined) throw new DatapathError(op, object, 'ENODEV');
+    return link;
+  }
+
+  async addBridge(spec: BridgeSpec): Promise<LinkInfo> {
+    const object = describe.bridge(spec.name);
+    await this.call('create', object, (s, timeout) =>
+      s.newLink(
+        {},
+        {
+          ifname: spec.name,
+          mtu: spec.mtu,
+          ...(spec.mac === undefined ? {} : { address: encodeMac(spec.mac) }),
+          // STP off: ports forward as soon as they are up (no 30 s listening/learning).
+          linkinfo: encodeLinkInfo({ kind: 'bridge', bridge: { stpState: false } }),
+        },
+        { flags: CREATE_EXCL, timeout },
+      ),
+    );
+    const link = await this.mustGetLink(spec.name, 'create', object);
+    // IFLA_IFALIAS is ignored by RTM_NEWLINK's create path: set it now. An
+    // unlabelled bridge would look foreign to a restarted agent, so undo the
+    // create if labelling fails.
+    try {
+      await this.setLinkAlias(link.index, spec.alias);
+    } catch (err: unknown) {
+      await this.removeLink(link.index).catch(() => undefined); // the alias error is the one to report
+      throw err;
+    }
+    return { ...link, alias: spec.alias };
+  }
+
+  async addVeth(spec: VethSpec): Promise<LinkInfo> {
+    const object = describe.veth(spec.name);
+    let fd: number;
+    try {
+      fd = openNetns(spec.peer.netns);
+    } catch (err: unknown) {
+      throw fromNetlink('create', object, err);
+    }
+    try {
+      const flags = spec.up ? { up: true as const } : {};
+      await this.call('create', object, (s, timeout) =>
+        s.newLink(
+          { flags, change: flags },
+          {
+            ifname: spec.name,
+            mtu: spec.mtu,
+            ...(spec.master === undefined ? {} : { master: spec.master }),
+            linkinfo: encodeLinkInfo({
+              kind: 'veth',
+              // The peer is created down whatever spec.peer.up says: the
+              // kernel opens the peer before the pair is linked, so IFF_UP
+              // in VETH_INFO_PEER fails the whole request with ENOTCONN
+              // (veth_open: no peer yet). The host side may be up: it is
+              // configured after the pair is linked.
+              peer: {
+                name: spec.peer.name,
+                mtu: spec.mtu,
+                ...(spec.peer.mac === undefined ? {} : { mac: spec.peer.mac }),
+                netnsFd: fd,
+              },
+            }),
+          },
+          { flags: CREATE_EXCL, timeout },
+        ),
+      );
+      const link = await this.mustGetLink(spec.name, 'create', object);
+      if (spec.peer.up) await this.peerUp(link, fd, spec.name);
+      return link;
+    } finally {
+      // The kernel took its own reference to the namespace during the request.
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Bring a new veth's peer up from inside its namespace (RTM_SETLINK has
+   * no way to address a link in another namespace: IFLA_TARGET_NETNSID is
+   * refused with EINVAL). A transient socket costs ~0.2 ms; callers that
+   * hold a handle on the target namespace anyway can pass peer.up = false
+   * and call setLinkUp(peerIndex) there instead. On failure the pair is
+   * removed so the caller sees all or nothing.
+   */
+  private async peerUp(link: LinkInfo, nsFd: number, name: string): Promise<void> {
+    const object = describe.peerOf(name);
+    try {
+      if (link.peerIndex === undefined) throw new DatapathError('set up', object, 'ENODEV');
+      const peerIndex = link.peerIndex;
+      const sock = withNetnsFd(nsFd, () => createRtNetlink(), `netns of ${object}`);
+      try {
+        await sock.setLink({ index: peerIndex, flags: { up: true }, change: { up: true } }, {}, { timeout: this.timeoutMs });
+      } finally {
+        sock.socket.close();
+      }
+    } catch (err: unknown) {
+      await this.removeLink(link.index).catch(() => undefined); // report the original failure
+      throw fromNetlink('set up', object, err);
+    }
+  }
+
+  async setLinkUp(index: number): Promise<void> {
+    await this.call('set up', describe.link(index), (s, timeout) =>
+      s.setLink({ index, flags: { up: true }, change: { up: true } }, {}, { timeout }),
+    );
+  }
+
+  async setLinkAlias(index: number, alias: string): Promise<void> {
+    await this.call('set alias', describe.link(index), (s, timeout) => s.setLink({ index }, { ifalias: alias }, { timeout }));
+  }
+
+  async setLinkMtu(index: number, mtu: number): Promise<void> {
+    await this.call('set mtu', describe.link(index), (s, timeout) => s.setLink({ index }, { mtu }, { timeout }));
+  }
+
+  async setLinkMaster(index: number, master: number): Promise<void> {
+    await this.call('set master', describe.link(index), (s, timeout) => s.setLink({ index }, { master }, { timeout }));
+  }
+
+  async removeLink(index: number): Promise<void> {
+    try {
+      await this.call('delete', describe.link(index), (s, timeout) => s.delLink({ index }, {}, { timeout }));
+    } catch (err: unknown) {
+      if (err instanceof DatapathError && err.errno === 'ENODEV') return;
+      throw err;
+    }
+  }
+
+  async listAddrs(index?: number): Promise<AddrInfo[]> {
+    const msgs = await this.call('list', 'addresses', (s, timeout) => s.getAddresses({}, {}, { timeout }));
+    const out: AddrInfo[] = [];
+    for (const m of msgs) {
+      const family = familyOf(m.data.family);
+      if (family === undefined || m.data.index === undefined) continue;
+      if (index !== undefined && m.data.index !== index) continue;
+      // IPv4: IFA_LOCAL is the interface's own address (IFA_ADDRESS is the
+      // peer on point-to-point links); IPv6 only has IFA_ADDRESS.
+      const address = decodeIp(m.attrs.local ?? m.attrs.address);
+      if (address === undefined) continue;
+      out.push({ index: m.data.index, address, prefixLength: m.data.prefixlen ?? 0, family });
+    }
+    return out;
+  }
+
+  async addrAdd(index: number, address: string, prefixLength: number): Promise<void> {
+    const object = describe.address(address, prefixLength, index);
+    try {
+      await this.call('add', object, (s, timeout) => {
+        const ip = encodeIp(address);
+        const attrs = ip.family === 4 ? { local: ip.bytes, address: ip.bytes } : { address: ip.bytes };
+        return s.newAddress({ family: familyCode(ip.family), prefixlen: prefixLength, index }, attrs, {
+          flags: CREATE_EXCL,
+          timeout,
+        });
+      });
+    } catch (err: unknown) {
+      if (!(err instanceof DatapathError && err.isAlreadyExists)) throw err;
+      // Identical address already there: done. Same address, other prefix: a real conflict.
+      const existing = await this.listAddrs(index);
+      if (!existing.some((a) => a.address === encodeIpText(address) && a.prefixLength === prefixLength)) throw err;
+    }
+  }
+
+  /** Remove an address; tolerates its absence (and the link's). */
+  async addrDel(index: number, address: string, prefixLength: number): Promise<void> {
+    try {
+      await this.call('delete', describe.address(address, prefixLength, index), (s, timeout) => {
+        const ip = encodeIp(address);
+        const attrs = ip.family === 4 ? { local: ip.bytes, address: ip.bytes } : { address: ip.bytes };
+        return s.delAddress({ family: familyCode(ip.family), prefixlen: prefixLength, index }, attrs, { timeout });
+      });
+    } catch (err: unknown) {
+      if (err instanceof DatapathError && err.isNotFound) return;
+      throw err;
+    }
+  }
+
+  async listRoutes(family?: 4 | 6): Promise<RouteInfo[]> {
+    const msgs = await this.call('list', 'routes', (s, timeout) =>
+      s.getRoutes({ family: family === undefined ? 0 : familyCode(family) }, {}, { timeout }),
+    );
+    const out: RouteInfo[] = [];
+    for (const m of msgs) {
+      const fam = familyOf(m.data.family);
+      if (fam === undefined || (family !== undefined && fam !== family)) continue;
+      const table = m.attrs.table ?? m.data.table;
+      // The main table's unicast routes: what `ip route` shows. Local,
+      // broadcast and multicast entries are the kernel's business.
+      if (table !== RT_TABLE_MAIN || (m.data.type !== 'UNICAST' && m.data.type !== 1)) continue;
+      const dstLen = m.data.dstLen ?? 0;
+      const dstIp = decodeIp(m.attrs.dst);
+      const route: RouteInfo = { dst: dstLen === 0 ? 'default' : `${dstIp ?? '?'}/${dstLen}`, family: fam };
+      const gateway = decodeIp(m.attrs.gateway);
+      if (gateway !== undefined) route.gateway = gateway;
+      if (m.attrs.oif !== undefined) route.oif = m.attrs.oif;
+      out.push(route);
+    }
+    return out;
+  }
+
+  async routeReplace(route: RouteInfo): Promise<void> {
+    await this.call('replace', describe.route(route), (s, timeout) => {
+      const dst = parseDst(route.dst, route.family);
+      const gw = route.gateway === undefined ? undefined : encodeIp(route.gateway);
+      if (gw !== undefined && gw.family !== route.family) throw new RangeError(`gateway family differs from route family`);
+      const attrs: rt.RouteAttrs = {};
+      if (dst.bytes !== undefined) attrs.dst = dst.bytes;
+      if (gw !== undefined) attrs.gateway = gw.bytes;
+      if (route.oif !== undefined) attrs.oif = route.oif;
+      return s.newRoute(
+        {
+          family: familyCode(route.family),
+          dstLen: dst.dstLen,
+          table: RT_TABLE_MAIN,
+          protocol: 'STATIC',
+          // No gateway: the destination is on the link itself.
+          scope: gw === undefined ? 'LINK' : 'UNIVERSE',
+          type: 'UNICAST',
+        },
+        attrs,
+        { flags: CREATE_REPLACE, timeout },
+      );
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sock.socket.close();
+  }
+}
+
+/** Canonical text of an address as the kernel reports it (e.g. IPv6 compressed). */
+function encodeIpText(address: string): string {
+  return decodeIp(encodeIp(address).bytes) ?? address;
+}

@@ -1,0 +1,356 @@
+// Attach and detach workloads (the CNI ADD/DEL of weft). Attach is a
+// one-shot RPC, so it keeps an undo stack: a failure at any step removes
+// what was made and frees the address. Detach answers at once and deletes
+// the veth in the background (~20 ms in the kernel), while the address
+// stays quarantined and the host veth name stays reserved until the old
+// interface is really gone.
+import { randomBytes } from 'node:crypto';
+import { inject, injectable } from 'inversify';
+import type { PlanNetwork } from '../../model/agent-protocol.js';
+import type { AttachParams, AttachResult, DetachParams, DetachResult, ListResult } from '../../model/agent-rpc.js';
+import { WeftError, errorMessage, isWeftError } from '../../model/errors.js';
+import { formatMac } from '../../model/ip.js';
+import { endpointAlias, endpointName, hostVethName, parseOwnerAlias } from '../../model/kernel-names.js';
+import { AGENT_LOGGER, HOST_HANDLE, type AgentLogger } from '../agent-config.js';
+import { BridgeManager } from '../bridges/bridge-manager.js';
+import { CONTROLLER_UPLINK, type ControllerUplink } from '../controller-uplink.js';
+import { DATAPATH_FACTORY, type DatapathFactory, type LinkInfo, type NetnsHandle } from '../datapath/port.js';
+import { BlockAllocator, type Allocation } from '../ipam/block-allocator.js';
+import { isNotFound } from '../datapath/errors.js';
+import { EndpointStore, toReport, type EndpointRecord } from '../state/endpoint-store.js';
+import { PlanState } from '../state/plan-state.js';
+import { parseAttachParams, parseDetachParams, parseListParams } from './endpoint-params.js';
+import { KeyedMutex } from './keyed-mutex.js';
+
+export const DEFAULT_IFNAME = 'eth0';
+/** Background delete attempts before leaving the record to the reconciler. */
+const DELETE_ATTEMPTS = 3;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function toAttachResult(r: EndpointRecord, existing: boolean): AttachResult {
+  return {
+    endpoint: r.name,
+    network: r.network,
+    containerId: r.containerId,
+    ifname: r.ifname,
+    hostIfname: r.hostIfname,
+    netns: r.netns,
+    address: `${r.ip}/${r.prefixLength}`,
+    ip: r.ip,
+    prefixLength: r.prefixLength,
+    gateway: r.gateway,
+    mac: r.mac,
+    mtu: r.mtu,
+    existing,
+  };
+}
+
+/** Locally administered, unicast. */
+function randomMac(): string {
+  const b = randomBytes(6);
+  b[0] = ((b[0] ?? 0) & 0xfe) | 0x02;
+  return formatMac(b);
+}
+
+type Undo = { what: string; run: () => Promise<void> | void };
+
+@injectable()
+export class EndpointService {
+  private readonly locks = new KeyedMutex();
+  /** host veth name -> background delete in progress */
+  private readonly pendingDeletes = new Map<string, Promise<void>>();
+  /** host veth names an attach is creating right now (the reconciler must not sweep them) */
+  private readonly attaching = new Set<string>();
+
+  constructor(
+    @inject(DATAPATH_FACTORY) private readonly datapath: DatapathFactory,
+    @inject(HOST_HANDLE) private readonly host: NetnsHandle,
+    @inject(EndpointStore) private readonly store: EndpointStore,
+    @inject(PlanState) private readonly plan: PlanState,
+    @inject(BlockAllocator) private readonly allocator: BlockAllocator,
+    @inject(BridgeManager) private readonly bridges: BridgeManager,
+    @inject(CONTROLLER_UPLINK) private readonly uplink: ControllerUplink,
+    @inject(AGENT_LOGGER) private readonly log: AgentLogger,
+  ) {}
+
+  async attach(raw: AttachParams): Promise<AttachResult> {
+    const params = parseAttachParams(raw, '');
+    const ifname = params.ifname ?? DEFAULT_IFNAME;
+    return this.locks.run(params.containerId, async () => {
+      const name = endpointName(params.containerId, ifname);
+      const hostIfname = hostVethName(params.containerId, ifname);
+      await this.settleDelete(hostIfname);
+      const existing = this.store.byContainer(params.containerId).find((r) => r.ifname === ifname);
+      if (existing) return this.existingResult(existing, params);
+      if (!this.plan.current()) {
+        throw new WeftError('NotReady', 'the agent has no plan yet (controller not reached and no cached plan); try again');
+      }
+      const network = this.plan.network(params.network);
+      if (!network) {
+        throw new WeftError('NotFound', `network "${params.network}" does not exist on this host's plan`, {
+          details: [{ path: '/network', message: `unknown network "${params.network}"`, value: params.network }],
+        });
+      }
+      const clash = this.store.byHostIfname(hostIfname);
+      if (clash) {
+        throw new WeftError('Conflict', `host interface name ${hostIfname} is taken by endpoint "${clash.name}" (hash collision); use another ifname`);
+      }
+      return this.create(params, network, name, ifname, hostIfname);
+    });
+  }
+
+  async detach(raw: DetachParams): Promise<DetachResult> {
+    const params = parseDetachParams(raw, '');
+    return this.locks.run(params.containerId, async () => {
+      const records = this.store
+        .byContainer(params.containerId)
+        .filter((r) => (params.ifname === undefined || r.ifname === params.ifname) && (params.network === undefined || r.network === params.network));
+      for (const r of records) this.beginDelete(r);
+      return { detached: records.map((r) => r.name) };
+    });
+  }
+
+  list(raw: { network?: string } = {}): ListResult {
+    const params = parseListParams(raw, '');
+    const filter = params.network === undefined ? { state: 'attached' as const } : { state: 'attached' as const, network: params.network };
+    return { endpoints: this.store.list(filter).map((r) => toAttachResult(r, true)) };
+  }
+
+  /** Host veth names an attach or a delete is working on: not the reconciler's to touch. */
+  busyHostIfnames(): Set<string> {
+    return new Set([...this.attaching, ...this.pendingDeletes.keys()]);
+  }
+
+  /** Reconciler: finish a 'deleting' record (e.g. left by a restart). */
+  async finishDelete(name: string): Promise<void> {
+    const r = this.store.get(name);
+    if (!r) return;
+    await this.locks.run(r.containerId, async () => {
+      const now = this.store.get(name);
+      if (now?.state === 'deleting') this.beginDelete(now);
+    });
+    await this.pendingDeletes.get(r.hostIfname);
+  }
+
+  /** Reconciler: drop an attached record whose host veth vanished; true when dropped. */
+  async dropIfLinkGone(name: string): Promise<boolean> {
+    const r = this.store.get(name);
+    if (!r) return false;
+    return this.locks.run(r.containerId, async () => {
+      const now = this.store.get(name);
+      if (now?.state !== 'attached' || this.busyHostIfnames().has(now.hostIfname)) return false;
+      if (await this.host.getLink(now.hostIfname)) return false;
+      this.forget(now);
+      return true;
+    });
+  }
+
+  /** Reconciler: remove a weft veth that no record explains (half-made by a crash). */
+  async removeOrphanVeth(link: { index: number; name: string }): Promise<boolean> {
+    if (this.busyHostIfnames().has(link.name) || this.store.byHostIfname(link.name)) return false;
+    await this.host.removeLink(link.index);
+    return true;
+  }
+
+  /** Wait for the background deletes in flight (used on shutdown and by tests). */
+  async drain(): Promise<void> {
+    while (this.pendingDeletes.size > 0) await Promise.allSettled([...this.pendingDeletes.values()]);
+  }
+
+  private existingResult(r: EndpointRecord, params: AttachParams): AttachResult {
+    if (r.network !== params.network || (params.ip !== undefined && r.ip !== params.ip)) {
+      throw new WeftError(
+        'Conflict',
+        `container ${r.containerId} already has ${r.ifname} on network "${r.network}" with ${r.ip}; detach it first to change network or address`,
+        { details: [{ path: r.network !== params.network ? '/network' : '/ip', message: 'differs from the existing attachment', value: r.network !== params.network ? params.network : params.ip }] },
+      );
+    }
+    return toAttachResult(r, true);
+  }
+
+  /** Wait until an earlier delete of this host veth is done; finish one a restart left behind. */
+  private async settleDelete(hostIfname: string): Promise<void> {
+    const pending = this.pendingDeletes.get(hostIfname);
+    if (pending) await pending;
+    const r = this.store.byHostIfname(hostIfname);
+    if (r?.state !== 'deleting') return;
+    this.beginDelete(r);
+    await this.pendingDeletes.get(hostIfname);
+    if (this.store.byHostIfname(hostIfname)) {
+      throw new WeftError('Datapath', `the previous interface ${hostIfname} of this container could not be removed yet; try again`);
+    }
+  }
+
+  private async create(params: AttachParams, network: PlanNetwork, name: string, ifname: string, hostIfname: string): Promise<AttachResult> {
+    const undo: Undo[] = [];
+    let succeeded = false;
+    let step = 'ensure bridge';
+    let ns: NetnsHandle | undefined;
+    this.attaching.add(hostIfname);
+    try {
+      const bridgeIndex = await this.bridges.ensureBridge(network);
+
+      step = 'allocate address';
+      const alloc: Allocation = await this.allocator.allocate(network, name, params.ip);
+      undo.push({ what: `release ${alloc.ip}`, run: () => this.releaseAddress(network.name, alloc) });
+
+      step = 'open namespace';
+      ns = await this.openNetns(params.netns);
+      step = 'check interface name';
+      if (await ns.getLink(ifname)) {
+        throw new WeftError('Conflict', `namespace ${params.netns} already has an interface named ${ifname}`, {
+          details: [{ path: '/ifname', message: 'exists in the namespace', value: ifname }],
+        });
+      }
+      step = 'remove stale host veth';
+      await this.removeStaleVeth(hostIfname, name);
+
+      step = 'create veth';
+      const mac = params.mac ?? randomMac();
+      let veth: LinkInfo;
+      try {
+        veth = await this.host.addVeth({
+          name: hostIfname,
+          mtu: network.mtu,
+          master: bridgeIndex,
+          up: true,
+          peer: { name: ifname, netns: params.netns, mac, up: true },
+        });
+      } catch (e: unknown) {
+        this.bridges.invalidate(network.name); // the bridge may have vanished under us
+        throw e;
+      }
+      undo.push({ what: `remove ${hostIfname}`, run: () => this.host.removeLink(veth.index) });
+
+      step = 'set host veth alias';
+      await this.host.setLinkAlias(veth.index, endpointAlias(name));
+
+      step = 'set loopback up';
+      const lo = await ns.getLink('lo');
+      if (lo && !lo.up) await ns.setLinkUp(lo.index);
+
+      step = 'find peer in namespace';
+      const peer = await ns.getLink(ifname);
+      if (!peer) throw new Error(`${ifname} is missing in ${params.netns} right after creating it`);
+      step = 'add address';
+      await ns.addrAdd(peer.index, alloc.ip, network.prefixLength);
+      step = 'add default route';
+      await ns.routeReplace({ dst: 'default', gateway: network.gateway, oif: peer.index, family: 4 });
+
+      step = 'persist record';
+      const record: EndpointRecord = {
+        name,
+        network: network.name,
+        containerId: params.containerId,
+        ifname,
+        ip: alloc.ip,
+        mac,
+        hostIfname,
+        netns: params.netns,
+        labels: params.labels ?? {},
+        state: 'attached',
+        prefixLength: network.prefixLength,
+        gateway: network.gateway,
+        mtu: network.mtu,
+      };
+      this.store.put(record);
+      // The record holds the address from now on.
+      this.allocator.release(network.name, alloc.ip);
+      succeeded = true;
+      this.uplink.send({ type: 'endpointUp', endpoint: toReport(record) });
+      this.log.info({ endpoint: name, ip: record.ip, hostIfname }, 'endpoint attached');
+      return toAttachResult(record, false);
+    } catch (e: unknown) {
+      throw this.wrap(e, params, ifname, step);
+    } finally {
+      if (!succeeded) await this.rollback(undo, name);
+      ns?.close();
+      this.attaching.delete(hostIfname);
+    }
+  }
+
+  private async openNetns(path: string): Promise<NetnsHandle> {
+    try {
+      return await this.datapath.at(path);
+    } catch (e: unknown) {
+      if (!isNotFound(e)) throw e;
+      throw new WeftError('Invalid', `network namespace ${path} does not exist`, {
+        details: [{ path: '/netns', message: 'no such network namespace', value: path }],
+        cause: e,
+      });
+    }
+  }
+
+  /** A host veth with our deterministic name but no record: left by a crash, ours to remove. */
+  private async removeStaleVeth(hostIfname: string, name: string): Promise<void> {
+    const stale = await this.host.getLink(hostIfname);
+    if (!stale) return;
+    const owner = parseOwnerAlias(stale.alias);
+    if (stale.alias && !(owner?.type === 'ep' && owner.name === name)) {
+      throw new WeftError('Conflict', `host interface ${hostIfname} exists and belongs to ${JSON.stringify(stale.alias)}`);
+    }
+    await this.host.removeLink(stale.index);
+  }
+
+  private async rollback(undo: Undo[], name: string): Promise<void> {
+    for (const u of undo.reverse()) {
+      try {
+        await u.run();
+      } catch (e: unknown) {
+        // The reconciler sweeps what is left (a veth without a record).
+        this.log.error({ endpoint: name, err: errorMessage(e) }, `attach rollback: ${u.what} failed`);
+      }
+    }
+  }
+
+  private wrap(e: unknown, params: AttachParams, ifname: string, step: string): WeftError {
+    if (isWeftError(e)) return e;
+    return new WeftError('Datapath', `attach ${params.containerId}/${ifname} to network "${params.network}": ${step}: ${errorMessage(e)} (rolled back)`, {
+      cause: e,
+    });
+  }
+
+  private releaseAddress(network: string, alloc: Allocation): void {
+    this.allocator.release(network, alloc.ip);
+    if (alloc.remote) this.uplink.send({ type: 'releaseStatic', network, ip: alloc.ip });
+  }
+
+  private beginDelete(r: EndpointRecord): void {
+    if (r.state !== 'deleting') this.store.setState(r.name, 'deleting');
+    this.allocator.quarantine(r.network, r.ip, r.name);
+    if (this.pendingDeletes.has(r.hostIfname)) return;
+    const done = this.deleteVeth(r).finally(() => this.pendingDeletes.delete(r.hostIfname));
+    this.pendingDeletes.set(r.hostIfname, done);
+  }
+
+  /** Never rejects: on repeated failure the record stays 'deleting' for the reconciler. */
+  private async deleteVeth(r: EndpointRecord): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const link = await this.host.getLink(r.hostIfname);
+        const owner = parseOwnerAlias(link?.alias);
+        if (link && (!link.alias || (owner?.type === 'ep' && owner.name === r.name))) {
+          await this.host.removeLink(link.index); // the peer in the workload goes with it
+        }
+        break;
+      } catch (e: unknown) {
+        if (attempt >= DELETE_ATTEMPTS) {
+          this.log.error({ endpoint: r.name, hostIfname: r.hostIfname, err: errorMessage(e) }, 'removing host veth failed; the reconciler will retry');
+          return;
+        }
+        await sleep(50 * 2 ** attempt);
+      }
+    }
+    this.forget(r);
+    this.log.info({ endpoint: r.name, hostIfname: r.hostIfname }, 'endpoint detached');
+  }
+
+  /** The interface is gone: drop the record, free the address, tell the controller. */
+  private forget(r: EndpointRecord): void {
+    this.store.remove(r.name);
+    this.allocator.unquarantine(r.network, r.ip);
+    if (!this.allocator.isOwn(r.network, r.ip)) this.uplink.send({ type: 'releaseStatic', network: r.network, ip: r.ip });
+    this.uplink.send({ type: 'endpointDown', name: r.name });
+  }
+}

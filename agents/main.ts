@@ -1,0 +1,141 @@
+// Composition root of the agent: the one place that builds the inversify
+// container. Start-up order matters: the socket is served only after the
+// first reconcile pass, which uses the controller's plan when it answers in
+// time and the cached plan otherwise.
+import 'reflect-metadata';
+import { Container } from 'inversify';
+import { pino } from 'pino';
+import { DEFAULT_AGENT_SOCKET } from '../model/agent-rpc.js';
+import { WeftError } from '../model/errors.js';
+import { DNS_LABEL_PATTERN } from '../model/meta.js';
+import { AGENT_CONFIG, AGENT_LOGGER, HOST_HANDLE, type AgentConfig } from './agent-config.js';
+import { BridgeManager } from './bridges/bridge-manager.js';
+import { ControllerLink, connectUrl, readToken } from './controller-link.js';
+import { CONTROLLER_UPLINK } from './controller-uplink.js';
+import { NetlinkDatapath } from './datapath/netlink/netlink-datapath.js';
+import { DATAPATH_FACTORY, type DatapathFactory, type NetnsHandle } from './datapath/port.js';
+import { EndpointService } from './endpoints/endpoint-service.js';
+import { HostReconciler } from './host-reconciler.js';
+import { BlockAllocator } from './ipam/block-allocator.js';
+import { AgentRpcHandlers, RPC_HANDLERS } from './rpc/rpc-handlers.js';
+import { RpcServer } from './rpc/rpc-server.js';
+import { EndpointStore } from './state/endpoint-store.js';
+import { PlanState } from './state/plan-state.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+export type AgentTuning = Partial<
+  Pick<AgentConfig, 'requestTimeoutMs' | 'reconnectMinMs' | 'reconnectMaxMs' | 'heartbeatMs' | 'resyncMs' | 'firstPlanWaitMs'>
+>;
+
+export interface StartAgentOptions {
+  /** ws(s)/http(s) URL of the controller */
+  controller: string;
+  name: string;
+  tokenFile: string;
+  /** default /run/weft/agent.sock */
+  socket?: string;
+  /** default /var/lib/weft/agent-<name> */
+  stateDir?: string;
+  /** default NetlinkDatapath (the real kernel) */
+  datapath?: DatapathFactory;
+  /** path of the namespace the agent's bridges live in; default the agent's own */
+  hostNetns?: string;
+  logLevel?: string;
+  /** timeouts and intervals; tests shorten them */
+  tuning?: AgentTuning;
+}
+
+export interface RunningAgent {
+  close(): Promise<void>;
+  socketPath: string;
+}
+
+const DEFAULT_TUNING: Required<AgentTuning> = {
+  requestTimeoutMs: 5_000,
+  reconnectMinMs: 200,
+  reconnectMaxMs: 5_000,
+  heartbeatMs: 5_000,
+  resyncMs: 30_000,
+  firstPlanWaitMs: 3_000,
+};
+
+export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
+  if (!new RegExp(DNS_LABEL_PATTERN).test(opts.name) || opts.name.length > 63) {
+    throw new WeftError('Invalid', `agent name ${JSON.stringify(opts.name)} must be a DNS label (lowercase letters, digits, "-")`, {
+      details: [{ path: '/name', message: 'not a DNS label', value: opts.name }],
+    });
+  }
+  connectUrl(opts.controller); // refuse a bad URL now rather than retry it forever
+  await readToken(opts.tokenFile); // and an unreadable token file
+  const config: AgentConfig = {
+    name: opts.name,
+    controller: opts.controller,
+    tokenFile: opts.tokenFile,
+    socketPath: opts.socket ?? DEFAULT_AGENT_SOCKET,
+    stateDir: opts.stateDir ?? `/var/lib/weft/agent-${opts.name}`,
+    agentVersion: AGENT_VERSION,
+    ...DEFAULT_TUNING,
+    ...opts.tuning,
+  };
+  // stderr: stdout stays free for whoever runs us; sync so a crash loses nothing.
+  const logger = pino({ level: opts.logLevel ?? 'info', base: { component: 'agent', host: opts.name } }, pino.destination({ dest: 2, sync: true }));
+
+  const ownDatapath = opts.datapath ? undefined : new NetlinkDatapath();
+  const datapath: DatapathFactory = opts.datapath ?? (ownDatapath as NetlinkDatapath);
+  const hostHandle: NetnsHandle = opts.hostNetns ? await datapath.at(opts.hostNetns) : datapath.host();
+
+  const c = new Container({ defaultScope: 'Singleton' });
+  c.bind(AGENT_CONFIG).toConstantValue(config);
+  c.bind(AGENT_LOGGER).toConstantValue(logger);
+  c.bind(DATAPATH_FACTORY).toConstantValue(datapath);
+  c.bind(HOST_HANDLE).toConstantValue(hostHandle);
+  c.bind(EndpointStore).toSelf();
+  c.bind(PlanState).toSelf();
+  c.bind(ControllerLink).toSelf();
+  c.bind(CONTROLLER_UPLINK).toService(ControllerLink);
+  c.bind(BlockAllocator).toSelf();
+  c.bind(BridgeManager).toSelf();
+  c.bind(EndpointService).toSelf();
+  c.bind(HostReconciler).toSelf();
+  c.bind(RPC_HANDLERS).to(AgentRpcHandlers);
+  c.bind(RpcServer).toSelf();
+
+  const store = c.get(EndpointStore);
+  const link = c.get(ControllerLink);
+  const reconciler = c.get(HostReconciler);
+  const endpoints = c.get(EndpointService);
+  const rpc = c.get(RpcServer);
+
+  const shutdown = async () => {
+    await rpc.close();
+    await reconciler.stop();
+    await endpoints.drain();
+    await link.stop();
+    store.close();
+    if (opts.hostNetns) hostHandle.close();
+    ownDatapath?.close();
+  };
+
+  try {
+    link.start();
+    const fromController = await link.waitForFirstPlan(config.firstPlanWaitMs);
+    const plan = c.get(PlanState);
+    logger.info(
+      { revision: plan.current()?.revision, source: plan.source() ?? 'none' },
+      fromController ? 'reconciling with the controller plan' : 'controller not reached yet; reconciling with the cached plan',
+    );
+    await reconciler.reconcile();
+    reconciler.start();
+    await rpc.listen();
+  } catch (e: unknown) {
+    await shutdown().catch(() => {});
+    throw e;
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    socketPath: config.socketPath,
+    close: () => (closing ??= shutdown()),
+  };
+}

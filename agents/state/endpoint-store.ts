@@ -1,0 +1,220 @@
+// The agent's local truth, in SQLite under stateDir: the endpoints it made,
+// the last plan it got (so local attaches work while the controller is
+// unreachable) and its address blocks. A record is written only once the
+// kernel objects exist, so a crash leaves at worst kernel objects without a
+// record, which the reconciler sweeps.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { inject, injectable } from 'inversify';
+import type { EndpointReport, HostPlan, PlanBlock } from '../../model/agent-protocol.js';
+import { WeftError, errorMessage } from '../../model/errors.js';
+import { AGENT_CONFIG, type AgentConfig } from '../agent-config.js';
+
+export type EndpointState = 'attached' | 'deleting';
+
+export interface EndpointRecord extends EndpointReport {
+  state: EndpointState;
+  prefixLength: number;
+  gateway: string;
+  mtu: number;
+}
+
+interface Row {
+  name: string;
+  network: string;
+  container_id: string;
+  ifname: string;
+  ip: string;
+  mac: string;
+  host_ifname: string;
+  netns: string;
+  labels: string;
+  state: string;
+  prefix_length: number;
+  gateway: string;
+  mtu: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS endpoints (
+  name TEXT PRIMARY KEY,
+  network TEXT NOT NULL,
+  container_id TEXT NOT NULL,
+  ifname TEXT NOT NULL,
+  ip TEXT NOT NULL,
+  mac TEXT NOT NULL,
+  host_ifname TEXT NOT NULL UNIQUE,
+  netns TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('attached', 'deleting')),
+  prefix_length INTEGER NOT NULL,
+  gateway TEXT NOT NULL,
+  mtu INTEGER NOT NULL,
+  UNIQUE (container_id, ifname)
+);
+CREATE INDEX IF NOT EXISTS endpoints_network ON endpoints (network, ip);
+CREATE TABLE IF NOT EXISTS plan (id INTEGER PRIMARY KEY CHECK (id = 1), revision INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS blocks (network TEXT NOT NULL, cidr TEXT NOT NULL, PRIMARY KEY (network, cidr));
+`;
+
+function toRecord(r: Row): EndpointRecord {
+  return {
+    name: r.name,
+    network: r.network,
+    containerId: r.container_id,
+    ifname: r.ifname,
+    ip: r.ip,
+    mac: r.mac,
+    hostIfname: r.host_ifname,
+    netns: r.netns,
+    labels: JSON.parse(r.labels) as Record<string, string>,
+    state: r.state === 'deleting' ? 'deleting' : 'attached',
+    prefixLength: r.prefix_length,
+    gateway: r.gateway,
+    mtu: r.mtu,
+  };
+}
+
+export function toReport(r: EndpointRecord): EndpointReport {
+  return {
+    name: r.name,
+    network: r.network,
+    containerId: r.containerId,
+    ifname: r.ifname,
+    ip: r.ip,
+    mac: r.mac,
+    hostIfname: r.hostIfname,
+    netns: r.netns,
+    labels: r.labels,
+  };
+}
+
+@injectable()
+export class EndpointStore {
+  private readonly db: Database.Database;
+  private readonly stmts;
+
+  constructor(@inject(AGENT_CONFIG) config: Pick<AgentConfig, 'stateDir'>) {
+    const file = join(config.stateDir, 'agent.db');
+    try {
+      mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+      this.db = new Database(file);
+      this.db.pragma('journal_mode = WAL');
+      // NORMAL in WAL mode: a power cut may lose the last commits but never
+      // corrupts; the reconciler re-derives anything lost from the kernel.
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('busy_timeout = 2000');
+      this.db.exec(SCHEMA);
+    } catch (e: unknown) {
+      throw new WeftError('Internal', `open agent state ${file}: ${errorMessage(e)}`, { cause: e });
+    }
+    const db = this.db;
+    this.stmts = {
+      put: db.prepare(`INSERT OR REPLACE INTO endpoints
+        (name, network, container_id, ifname, ip, mac, host_ifname, netns, labels, state, prefix_length, gateway, mtu)
+        VALUES (@name, @network, @container_id, @ifname, @ip, @mac, @host_ifname, @netns, @labels, @state, @prefix_length, @gateway, @mtu)`),
+      get: db.prepare<[string], Row>('SELECT * FROM endpoints WHERE name = ?'),
+      byContainer: db.prepare<[string], Row>('SELECT * FROM endpoints WHERE container_id = ? ORDER BY ifname'),
+      byHostIfname: db.prepare<[string], Row>('SELECT * FROM endpoints WHERE host_ifname = ?'),
+      all: db.prepare<[], Row>('SELECT * FROM endpoints ORDER BY name'),
+      ipsIn: db.prepare<[string], { ip: string; name: string }>('SELECT ip, name FROM endpoints WHERE network = ?'),
+      ownerOf: db.prepare<[string, string], { name: string }>('SELECT name FROM endpoints WHERE network = ? AND ip = ?'),
+      setState: db.prepare<[string, string]>('UPDATE endpoints SET state = ? WHERE name = ?'),
+      remove: db.prepare<[string]>('DELETE FROM endpoints WHERE name = ?'),
+      count: db.prepare<[], { n: number }>("SELECT count(*) AS n FROM endpoints WHERE state = 'attached'"),
+      getPlan: db.prepare<[], { body: string }>('SELECT body FROM plan WHERE id = 1'),
+      putPlan: db.prepare<[number, string]>('INSERT OR REPLACE INTO plan (id, revision, body) VALUES (1, ?, ?)'),
+      clearBlocks: db.prepare('DELETE FROM blocks'),
+      putBlock: db.prepare<[string, string]>('INSERT OR IGNORE INTO blocks (network, cidr) VALUES (?, ?)'),
+      blocks: db.prepare<[], PlanBlock>('SELECT network, cidr FROM blocks ORDER BY network, cidr'),
+    };
+  }
+
+  put(r: EndpointRecord): void {
+    this.stmts.put.run({
+      name: r.name,
+      network: r.network,
+      container_id: r.containerId,
+      ifname: r.ifname,
+      ip: r.ip,
+      mac: r.mac,
+      host_ifname: r.hostIfname,
+      netns: r.netns,
+      labels: JSON.stringify(r.labels),
+      state: r.state,
+      prefix_length: r.prefixLength,
+      gateway: r.gateway,
+      mtu: r.mtu,
+    });
+  }
+
+  get(name: string): EndpointRecord | undefined {
+    const row = this.stmts.get.get(name);
+    return row ? toRecord(row) : undefined;
+  }
+
+  byContainer(containerId: string): EndpointRecord[] {
+    return this.stmts.byContainer.all(containerId).map(toRecord);
+  }
+
+  byHostIfname(hostIfname: string): EndpointRecord | undefined {
+    const row = this.stmts.byHostIfname.get(hostIfname);
+    return row ? toRecord(row) : undefined;
+  }
+
+  list(filter: { network?: string; state?: EndpointState } = {}): EndpointRecord[] {
+    return this.stmts.all
+      .all()
+      .map(toRecord)
+      .filter((r) => (filter.network === undefined || r.network === filter.network) && (filter.state === undefined || r.state === filter.state));
+  }
+
+  countAttached(): number {
+    return this.stmts.count.get()?.n ?? 0;
+  }
+
+  /** Addresses held by records (attached or still deleting) of one network: ip -> endpoint name. */
+  addressesIn(network: string): Map<string, string> {
+    return new Map(this.stmts.ipsIn.all(network).map((r) => [r.ip, r.name]));
+  }
+
+  ownerOf(network: string, ip: string): string | undefined {
+    return this.stmts.ownerOf.get(network, ip)?.name;
+  }
+
+  setState(name: string, state: EndpointState): void {
+    this.stmts.setState.run(state, name);
+  }
+
+  remove(name: string): void {
+    this.stmts.remove.run(name);
+  }
+
+  loadPlan(): HostPlan | undefined {
+    const row = this.stmts.getPlan.get();
+    if (!row) return undefined;
+    try {
+      return JSON.parse(row.body) as HostPlan;
+    } catch {
+      return undefined; // a damaged cache is no plan: wait for the controller
+    }
+  }
+
+  /** The plan and its blocks, in one transaction so they never disagree. */
+  savePlan(plan: HostPlan): void {
+    this.db.transaction(() => {
+      this.stmts.putPlan.run(plan.revision, JSON.stringify(plan));
+      this.stmts.clearBlocks.run();
+      for (const b of plan.blocks) this.stmts.putBlock.run(b.network, b.cidr);
+    })();
+  }
+
+  blocks(): PlanBlock[] {
+    return this.stmts.blocks.all();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,53 @@
+// The `weft` command tree. Each subcommand lives in cli/commands/; this
+// file wires them, the global options and the exit statuses.
+import { Command, CommanderError } from 'commander';
+import { addClientOptions } from './client-options.js';
+import { EXIT_OK, EXIT_USAGE, exitCodeFor, formatFailure } from './cli-error.js';
+import { registerAgent } from './commands/agent.js';
+import { registerApply } from './commands/apply.js';
+import { registerController } from './commands/controller.js';
+import { registerDelete } from './commands/delete.js';
+import { registerGet } from './commands/get.js';
+import { registerRun } from './commands/run.js';
+import { registerUp } from './commands/up.js';
+
+export function buildProgram(version: string): Command {
+  const program = new Command('weft')
+    .description('weft: virtual networks, a netlink datapath and network functions for Linux hosts')
+    .version(version, '--version')
+    // Settings first: subcommands copy them when created.
+    .exitOverride()
+    .enablePositionalOptions()
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({ outputError: (text, write) => write(text.startsWith('error:') ? text : `error: ${text}`) });
+  addClientOptions(program);
+  registerUp(program);
+  registerController(program);
+  registerAgent(program);
+  registerApply(program);
+  registerGet(program);
+  registerDelete(program);
+  registerRun(program);
+  program.addHelpText(
+    'after',
+    '\nExit status: 0 ok, 1 error (validation, not found, rejected), 2 usage, 3 controller unreachable.\n' +
+      'Environment: WEFT_SERVER, WEFT_TOKEN (the admin token itself), WEFT_AGENT_SOCKET.',
+  );
+  return program;
+}
+
+/** Parse and run; resolves to the exit status instead of exiting, so tests can drive it. */
+export async function runCli(argv: string[], version = '0.0.0'): Promise<number> {
+  const program = buildProgram(version);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander printed its message already; --help and --version end with 0.
+      return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    process.stderr.write(formatFailure(e));
+    return exitCodeFor(e);
+  }
+  return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
+}

@@ -1,0 +1,70 @@
+// Columns of `weft get` per kind. Status values win over spec values: the
+// status says what the controller allocated (gateway, VNI, MTU, address).
+import type { AnyResource, Endpoint, Host, Kind, Network } from '../model/kinds.js';
+import { cell, formatAge, renderTable } from './table.js';
+
+export const COLUMNS: Record<Kind, { normal: string[]; wide: string[] }> = {
+  Network: { normal: ['NAME', 'SUBNET', 'GATEWAY', 'VNI', 'MTU', 'ENDPOINTS', 'AGE'], wide: ['SUBNET6', 'BRIDGE', 'HOSTS', 'LABELS'] },
+  Endpoint: { normal: ['NAME', 'NETWORK', 'HOST', 'IP', 'MAC', 'CONTAINER'], wide: ['IFNAME', 'HOST-IFNAME', 'PHASE', 'AGE'] },
+  Host: { normal: ['NAME', 'STATE', 'ADDRESS', 'REVISION', 'LAST-HEARTBEAT'], wide: ['ENDPOINTS', 'BLOCKS', 'VERSION', 'AGE'] },
+};
+
+function labels(r: AnyResource): string {
+  const l = r.metadata.labels ?? {};
+  const text = Object.entries(l)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  return cell(text);
+}
+
+function networkRow(n: Network, wide: boolean, now: number): string[] {
+  const s = n.status ?? {};
+  const row = [n.metadata.name, n.spec.subnet, cell(s.gateway ?? n.spec.gateway), cell(s.vni ?? n.spec.vni), cell(s.mtu ?? n.spec.mtu), String(s.endpoints ?? 0), formatAge(n.metadata.creationTimestamp, now)];
+  if (wide) {
+    const hosts = Object.entries(s.hosts ?? {});
+    const ready = hosts.filter(([, h]) => h.ready).length;
+    row.push(cell(n.spec.subnet6), cell(s.bridge), hosts.length === 0 ? '0' : `${ready}/${hosts.length}`, labels(n));
+  }
+  return row;
+}
+
+function endpointRow(e: Endpoint, wide: boolean, now: number): string[] {
+  const s = e.status ?? {};
+  const row = [e.metadata.name, e.spec.network, e.spec.host, cell(s.ip ?? e.spec.ip), cell(s.mac ?? e.spec.mac), e.spec.containerId];
+  if (wide) row.push(e.spec.ifname, cell(s.hostIfname), cell(s.phase), formatAge(e.metadata.creationTimestamp, now));
+  return row;
+}
+
+function hostRow(h: Host, wide: boolean, now: number): string[] {
+  const s = h.status ?? {};
+  const heartbeat = s.lastHeartbeat === undefined ? '<never>' : `${formatAge(s.lastHeartbeat, now)} ago`;
+  const row = [h.metadata.name, cell(s.state ?? 'Unknown'), cell(h.spec.address), cell(s.appliedRevision), heartbeat];
+  if (wide) row.push(String(s.endpoints ?? 0), cell((s.blocks ?? []).map((b) => `${b.network}:${b.cidr}`).join(',')), cell(s.agentVersion), formatAge(h.metadata.creationTimestamp, now));
+  return row;
+}
+
+/** By the kind asked for, not the item's own field: list items may leave `kind` out. */
+export function resourceRow(kind: Kind, r: AnyResource, wide: boolean, now: number): string[] {
+  switch (kind) {
+    case 'Network':
+      return networkRow(r as Network, wide, now);
+    case 'Endpoint':
+      return endpointRow(r as Endpoint, wide, now);
+    case 'Host':
+      return hostRow(r as Host, wide, now);
+  }
+}
+
+export function renderResourceTable(kind: Kind, items: AnyResource[], wide = false, now = Date.now()): string {
+  const headers = wide ? [...COLUMNS[kind].normal, ...COLUMNS[kind].wide] : COLUMNS[kind].normal;
+  return renderTable(
+    headers,
+    items.map((r) => resourceRow(kind, r, wide, now)),
+  );
+}
+
+/** Label selector of `-l k=v` flags: every pair must match (AND). */
+export function matchesLabels(r: AnyResource, selector: Record<string, string>): boolean {
+  const l = r.metadata.labels ?? {};
+  return Object.entries(selector).every(([k, v]) => l[k] === v);
+}

@@ -1,0 +1,81 @@
+// Parsing of agent -> controller frames. Shapes follow
+// model/agent-protocol.ts; unknown extra fields are tolerated so an agent one
+// version ahead can still talk to this controller, missing or mistyped ones
+// are refused with the JSON pointer of the problem.
+import { Type, type TSchema } from '@sinclair/typebox';
+import { Ajv, type ValidateFunction } from 'ajv';
+import type { AgentMessage } from '../../model/agent-protocol.js';
+import { WeftError, invalid } from '../../model/errors.js';
+import { DNS_LABEL_PATTERN, DNS_SUBDOMAIN_PATTERN } from '../../model/meta.js';
+
+const Name = Type.String({ pattern: DNS_LABEL_PATTERN, maxLength: 63 });
+const Str = Type.String({ maxLength: 4096 });
+
+const EndpointReport = Type.Object({
+  name: Type.String({ pattern: DNS_SUBDOMAIN_PATTERN, maxLength: 253 }),
+  network: Name,
+  containerId: Type.String({ minLength: 1, maxLength: 128 }),
+  ifname: Type.String({ minLength: 1, maxLength: 15 }),
+  ip: Str,
+  mac: Str,
+  hostIfname: Str,
+  netns: Str,
+  labels: Type.Record(Type.String(), Type.String()),
+});
+
+const SCHEMAS: Record<AgentMessage['type'], TSchema> = {
+  hello: Type.Object({
+    type: Type.Literal('hello'),
+    host: Name,
+    address: Type.Optional(Str),
+    agentVersion: Str,
+    underlayMtu: Type.Optional(Type.Integer({ minimum: 576, maximum: 65535 })),
+    appliedRevision: Type.Integer({ minimum: 0 }),
+    endpoints: Type.Array(EndpointReport, { maxItems: 100_000 }),
+  }),
+  endpointUp: Type.Object({ type: Type.Literal('endpointUp'), endpoint: EndpointReport }),
+  endpointDown: Type.Object({ type: Type.Literal('endpointDown'), name: Str }),
+  status: Type.Object({
+    type: Type.Literal('status'),
+    appliedRevision: Type.Integer({ minimum: 0 }),
+    networks: Type.Record(Type.String(), Type.Object({ ready: Type.Boolean(), message: Type.Optional(Str) })),
+  }),
+  heartbeat: Type.Object({ type: Type.Literal('heartbeat') }),
+  requestBlock: Type.Object({ type: Type.Literal('requestBlock'), requestId: Str, network: Name }),
+  requestStatic: Type.Object({ type: Type.Literal('requestStatic'), requestId: Str, network: Name, ip: Str, owner: Type.String({ minLength: 1, maxLength: 256 }) }),
+  releaseStatic: Type.Object({ type: Type.Literal('releaseStatic'), network: Name, ip: Str }),
+};
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validators = new Map<string, ValidateFunction>(Object.entries(SCHEMAS).map(([k, s]) => [k, ajv.compile(s)]));
+
+export function parseAgentMessage(text: string): AgentMessage {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e: unknown) {
+    throw new WeftError('BadJSON', `frame is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const type = doc !== null && typeof doc === 'object' ? (doc as { type?: unknown }).type : undefined;
+  const validate = typeof type === 'string' ? validators.get(type) : undefined;
+  if (!validate) {
+    throw invalid([{ path: '/type', message: `unknown message type ${JSON.stringify(type)}`, value: type, allowed: Object.keys(SCHEMAS).join(', ') }], 'agent message');
+  }
+  if (!validate(doc)) {
+    throw invalid(
+      (validate.errors ?? []).map((e) => ({ path: e.instancePath || '/', message: e.message ?? e.keyword })),
+      `${type} message`,
+    );
+  }
+  return doc as AgentMessage;
+}
+
+/** The requestId of a request frame, if the text has one, to answer a malformed request with requestFailed. */
+export function requestIdOf(text: string): string | undefined {
+  try {
+    const id: unknown = (JSON.parse(text) as { requestId?: unknown }).requestId;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,88 @@
+// Writing and deleting Networks inside a store transaction: overlap checks,
+// VNI assignment, and the guards that keep a layout change from orphaning
+// addresses already handed out.
+import { WeftError } from '../../model/errors.js';
+import type { Network } from '../../model/kinds.js';
+import { API_VERSION } from '../../model/meta.js';
+import { checkNetworkOverlap } from '../../model/validate.js';
+import { addressSpaceOf } from '../ipam/address-space.js';
+import type { Ipam } from '../ipam/ipam.js';
+import { assignVni } from '../ipam/vni-allocator.js';
+import type { StoreTx, WriteAction } from '../store/store.js';
+import { checkResourceVersion, requireMode, type WriteMode } from './write-guards.js';
+
+/** Up to `max` names, then "(and N more)". */
+export function someNames(names: string[], max = 5): string {
+  const shown = names.slice(0, max).map((n) => `"${n}"`).join(', ');
+  return names.length > max ? `${shown} (and ${names.length - max} more)` : shown;
+}
+
+export function writeNetwork(tx: StoreTx, ipam: Ipam, doc: Network, mode: WriteMode): { resource: Network; action: WriteAction } {
+  const name = doc.metadata.name;
+  const existing = tx.getResource('Network', name);
+  requireMode(existing, mode, 'Network', name);
+  checkResourceVersion(existing, doc);
+
+  // VNI clashes are checked against the allocation table below, which also knows auto-assigned VNIs.
+  const overlaps = checkNetworkOverlap(doc, tx.listResources('Network')).filter((i) => i.path !== '/spec/vni');
+  if (overlaps.length > 0) {
+    throw new WeftError('Overlap', `network "${name}": ${(overlaps[0] as { message: string }).message}`, { details: overlaps });
+  }
+  if (existing) guardLayoutChange(tx, ipam, existing, doc);
+
+  const next: Network = { apiVersion: API_VERSION, kind: 'Network', metadata: { name }, spec: doc.spec };
+  if (doc.metadata.labels) next.metadata.labels = doc.metadata.labels;
+  assignVni(tx, name, doc.spec.vni);
+  return tx.putResource(next);
+}
+
+/**
+ * A new subnet would strand every address already recorded or reserved, so
+ * it is refused while any exist; otherwise the old blocks are dropped and
+ * hosts get new ones. A new gateway must not be an address someone holds.
+ */
+function guardLayoutChange(tx: StoreTx, ipam: Ipam, old: Network, next: Network): void {
+  const name = next.metadata.name;
+  const before = addressSpaceOf(old);
+  const after = addressSpaceOf(next);
+  if (old.spec.subnet !== next.spec.subnet) {
+    const holders = [
+      ...tx.listEndpointRecords({ network: name }).map((e) => `endpoint ${e.metadata.name}`),
+      ...tx.listReservations({ network: name }).map((r) => `${r.ip} (${r.source === 'declared' ? `declared endpoint ${r.ref ?? r.owner}` : `static for ${r.owner}`})`),
+    ];
+    if (holders.length > 0) {
+      throw new WeftError('Conflict', `cannot change the subnet of network "${name}" from ${old.spec.subnet} to ${next.spec.subnet} while addresses are in use: ${someNames(holders)}`, {
+        field: '/spec/subnet',
+      });
+    }
+    for (const b of tx.listBlocks({ network: name })) tx.deleteBlock(b.network, b.cidr);
+    return;
+  }
+  if (after.gateway !== before.gateway && next.spec.gateway !== undefined) {
+    const holder = ipam.holderOf(tx, name, next.spec.gateway);
+    if (holder) throw new WeftError('AddressInUse', `gateway ${next.spec.gateway} of network "${name}" is taken by ${holder.describe}`, { field: '/spec/gateway' });
+  }
+}
+
+/** Delete a network that has no endpoints; its blocks, statics and VNI go with it. */
+export function deleteNetwork(tx: StoreTx, name: string): Network {
+  const existing = tx.getResource('Network', name);
+  if (!existing) throw new WeftError('NotFound', `network "${name}" does not exist`);
+  const endpoints = [
+    ...tx.listEndpointRecords({ network: name }).map((e) => e.metadata.name),
+    ...tx.listResources('Endpoint').filter((e) => e.spec.network === name).map((e) => e.metadata.name),
+  ];
+  const unique = [...new Set(endpoints)].sort();
+  if (unique.length > 0) {
+    throw new WeftError(
+      'Conflict',
+      `network "${name}" still has ${unique.length} endpoint${unique.length === 1 ? '' : 's'}: ${someNames(unique)}; detach or delete them first`,
+      { details: unique.slice(0, 20).map((n) => ({ path: '/status/endpoints', message: `endpoint "${n}" is on this network`, value: n })) },
+    );
+  }
+  for (const b of tx.listBlocks({ network: name })) tx.deleteBlock(b.network, b.cidr);
+  for (const r of tx.listReservations({ network: name })) tx.deleteReservation(r.network, r.ip);
+  tx.deleteVni(name);
+  tx.deleteResource('Network', name);
+  return existing;
+}

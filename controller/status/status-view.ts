@@ -1,0 +1,198 @@
+// Read side of the REST API: resources as users see them, with status
+// computed at read time from the store (allocations, records) and from live
+// agent state (connections, readiness reports). Nothing here writes.
+import { inject, injectable } from 'inversify';
+import { WeftError } from '../../model/errors.js';
+import { intToIpv4 } from '../../model/ip.js';
+import { bridgeName } from '../../model/kernel-names.js';
+import type { Condition } from '../../model/meta.js';
+import type { Endpoint, Host, HostStatus, Network, NetworkStatus } from '../../model/kinds.js';
+import { ControllerConfig } from '../config.js';
+import { hostState, parseTime, type HostState } from '../hosts/host-state.js';
+import { LiveHosts } from '../hosts/live-hosts.js';
+import { addressSpaceOf } from '../ipam/address-space.js';
+import { DEFAULT_UNDERLAY_MTU, VXLAN_OVERHEAD, networkMtu } from '../planner/host-planner.js';
+import { Store, type StoreReader } from '../store/store.js';
+import type { LabelPredicate } from './label-selector.js';
+
+export interface Listed<T> {
+  revision: number;
+  items: T[];
+}
+
+export interface EndpointQuery {
+  network?: string;
+  host?: string;
+  selector?: LabelPredicate;
+}
+
+type PerHost = NonNullable<NetworkStatus['hosts']>[string];
+
+function condition(status: Condition['status'], reason: string, message: string, at: number | string | undefined): Condition {
+  const time = typeof at === 'string' ? at : new Date(at ?? Date.now()).toISOString();
+  return { type: 'Ready', status, reason, message, lastTransitionTime: time };
+}
+
+/** The declared endpoint an agent record realises: same name, or same container interface on the same network and host. */
+function realises(record: Endpoint, declared: Endpoint): boolean {
+  if (record.metadata.name === declared.metadata.name) return true;
+  const a = record.spec;
+  const b = declared.spec;
+  return a.containerId === b.containerId && a.ifname === b.ifname && a.network === b.network && a.host === b.host;
+}
+
+@injectable()
+export class StatusView {
+  constructor(
+    @inject(Store) private readonly store: Store,
+    @inject(LiveHosts) private readonly live: LiveHosts,
+    @inject(ControllerConfig) private readonly config: ControllerConfig,
+  ) {}
+
+  listNetworks(): Listed<Network> {
+    return this.store.read((r) => ({ revision: r.revision(), items: r.listResources('Network').map((n) => this.networkView(r, n)) }));
+  }
+
+  getNetwork(name: string): Network {
+    return this.store.read((r) => {
+      const n = r.getResource('Network', name);
+      if (!n) throw new WeftError('NotFound', `network "${name}" does not exist`);
+      return this.networkView(r, n);
+    });
+  }
+
+  listEndpoints(q: EndpointQuery = {}): Listed<Endpoint> {
+    return this.store.read((r) => ({
+      revision: r.revision(),
+      items: this.endpointViews(r).filter(
+        (e) => (q.network === undefined || e.spec.network === q.network) && (q.host === undefined || e.spec.host === q.host) && (q.selector?.(e.metadata.labels) ?? true),
+      ),
+    }));
+  }
+
+  getEndpoint(name: string): Endpoint {
+    const found = this.store.read((r) => this.endpointViews(r).find((e) => e.metadata.name === name));
+    if (!found) throw new WeftError('NotFound', `endpoint "${name}" does not exist`);
+    return found;
+  }
+
+  listHosts(): Listed<Host> {
+    return this.store.read((r) => ({ revision: r.revision(), items: r.listResources('Host').map((h) => this.hostView(r, h)) }));
+  }
+
+  getHost(name: string): Host {
+    return this.store.read((r) => {
+      const h = r.getResource('Host', name);
+      if (!h) throw new WeftError('NotFound', `host "${name}" does not exist`);
+      return this.hostView(r, h);
+    });
+  }
+
+  /** Ready / NotReady / Gone for one host. */
+  stateOf(host: Host, now = Date.now()): HostState {
+    return hostState({
+      live: this.live.get(host.metadata.name),
+      persistedLastSeen: parseTime(host.status?.lastHeartbeat),
+      now,
+      heartbeatTimeoutMs: this.config.heartbeatTimeoutMs,
+      graceMs: this.config.blockReclaimGraceMs,
+      startedAt: this.config.startedAt,
+    });
+  }
+
+  /** Declared endpoints merged with the records agents reported; records nobody declared follow. */
+  private endpointViews(r: StoreReader): Endpoint[] {
+    const records = r.listEndpointRecords();
+    const used = new Set<string>();
+    const out: Endpoint[] = [];
+    for (const d of r.listResources('Endpoint')) {
+      const rec = records.find((x) => !used.has(x.metadata.name) && realises(x, d));
+      if (rec) {
+        used.add(rec.metadata.name);
+        out.push({ ...d, status: { ...rec.status, conditions: [condition('True', 'Attached', `attached on host "${rec.spec.host}"`, rec.metadata.creationTimestamp)] } });
+      } else {
+        const status: Endpoint['status'] = { conditions: [condition('False', 'NotAttached', `declared; waiting for container ${d.spec.containerId} to attach on host "${d.spec.host}"`, d.metadata.creationTimestamp)] };
+        if (d.spec.ip !== undefined) status.ip = d.spec.ip;
+        out.push({ ...d, status });
+      }
+    }
+    for (const rec of records) {
+      if (used.has(rec.metadata.name)) continue;
+      out.push({ ...rec, status: { ...rec.status, conditions: [condition('True', 'Attached', `attached on host "${rec.spec.host}"`, rec.metadata.creationTimestamp)] } });
+    }
+    return out.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
+  }
+
+  private networkView(r: StoreReader, net: Network): Network {
+    const name = net.metadata.name;
+    const vni = r.getVni(name);
+    const hostsRes = r.listResources('Host');
+    const now = Date.now();
+    const hosts: Record<string, PerHost> = {};
+    let latest: number | undefined;
+    for (const h of hostsRes) {
+      if (this.stateOf(h, now) === 'Gone') continue;
+      const live = this.live.get(h.metadata.name);
+      const applied = live?.appliedRevision ?? h.status?.appliedRevision ?? 0;
+      if (!live?.connected) {
+        hosts[h.metadata.name] = { ready: false, revision: applied, message: 'agent not connected' };
+        continue;
+      }
+      const report = live.networks[name];
+      const lagging = live.sentRevision !== undefined && applied < live.sentRevision;
+      if (live.statusAt !== undefined) latest = Math.max(latest ?? 0, live.statusAt);
+      const entry: PerHost = { ready: (report?.ready ?? false) && !lagging, revision: applied };
+      const message = !report ? 'waiting for the agent to report this network' : lagging ? `applying revision ${live.sentRevision}` : report.message;
+      if (message !== undefined) entry.message = message;
+      hosts[h.metadata.name] = entry;
+    }
+    const mtus = hostsRes.map((h) => networkMtu(net, h.status?.underlayMtu));
+    const status: NetworkStatus = {
+      mtu: net.spec.mtu ?? (mtus.length > 0 ? Math.min(...mtus) : DEFAULT_UNDERLAY_MTU - VXLAN_OVERHEAD),
+      gateway: intToIpv4(addressSpaceOf(net).gateway),
+      endpoints: this.endpointViews(r).filter((e) => e.spec.network === name).length,
+      hosts,
+      observedGeneration: net.metadata.generation ?? 1,
+    };
+    if (vni !== undefined) {
+      status.vni = vni;
+      status.bridge = bridgeName(vni);
+    }
+    const names = Object.keys(hosts);
+    const notReady = names.filter((h) => !(hosts[h] as PerHost).ready);
+    const at = latest ?? net.metadata.creationTimestamp;
+    status.conditions = [
+      names.length === 0
+        ? condition('Unknown', 'NoHosts', `allocated (VNI ${vni ?? '-'}); no agent has connected yet`, at)
+        : notReady.length === 0
+          ? condition('True', 'Ready', `realised on ${names.length} host${names.length === 1 ? '' : 's'}`, at)
+          : condition('False', 'HostsNotReady', `not ready on ${notReady.map((h) => `"${h}" (${(hosts[h] as PerHost).message ?? 'not ready'})`).join(', ')}`, at),
+    ];
+    return { ...net, status };
+  }
+
+  private hostView(r: StoreReader, host: Host): Host {
+    const name = host.metadata.name;
+    const live = this.live.get(name);
+    const state = this.stateOf(host);
+    const persisted = host.status ?? {};
+    const status: HostStatus = { ...persisted, state };
+    const address = persisted.address ?? host.spec.address;
+    if (address !== undefined) status.address = address;
+    if (live?.appliedRevision !== undefined) status.appliedRevision = live.appliedRevision;
+    if (live) status.lastHeartbeat = new Date(live.lastHeartbeat).toISOString();
+    status.endpoints = r.listEndpointRecords({ host: name }).length;
+    status.blocks = r.listBlocks({ host: name }).map((b) => ({ network: b.network, cidr: b.cidr }));
+    const since = status.lastHeartbeat ?? host.metadata.creationTimestamp;
+    status.conditions = [
+      state === 'Ready'
+        ? condition('True', 'AgentConnected', 'the agent is connected and sending heartbeats', live?.connectedAt)
+        : state === 'Gone'
+          ? condition('False', 'Gone', `no agent connection since ${since ?? 'this controller started'}; blocks without endpoints are reclaimed`, since)
+          : live?.connected
+            ? condition('False', 'HeartbeatTimeout', `no message from the agent for more than ${this.config.heartbeatTimeoutMs} ms`, live.lastSeen)
+            : condition('False', 'AgentDisconnected', 'the agent is not connected', live?.disconnectedAt ?? since),
+    ];
+    return { ...host, status };
+  }
+}

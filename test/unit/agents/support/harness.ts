@@ -1,0 +1,137 @@
+// Builds the agent's services by hand (constructor injection, no container)
+// around a fake kernel, a temp state dir and a stub controller uplink.
+import 'reflect-metadata';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { AgentMessage, HostPlan, PlanBlock, PlanNetwork, PlanReservation } from '../../../../model/agent-protocol.js';
+import { WeftError } from '../../../../model/errors.js';
+import { bridgeName } from '../../../../model/kernel-names.js';
+import type { AgentConfig } from '../../../../agents/agent-config.js';
+import { BridgeManager } from '../../../../agents/bridges/bridge-manager.js';
+import type { ControllerUplink } from '../../../../agents/controller-uplink.js';
+import { EndpointService } from '../../../../agents/endpoints/endpoint-service.js';
+import { HostReconciler } from '../../../../agents/host-reconciler.js';
+import { BlockAllocator } from '../../../../agents/ipam/block-allocator.js';
+import { EndpointStore } from '../../../../agents/state/endpoint-store.js';
+import { PlanState } from '../../../../agents/state/plan-state.js';
+import { FakeDatapath } from './fake-datapath.js';
+
+export const silentLogger = pino({ level: 'silent' });
+
+export class StubUplink implements ControllerUplink {
+  connected = true;
+  readonly sent: AgentMessage[] = [];
+  /** Blocks handed out by requestBlock, in order; none left -> Exhausted. */
+  grantable: PlanBlock[] = [];
+  blockRequests = 0;
+  staticRequests: { network: string; ip: string; owner: string }[] = [];
+  staticAnswer: (network: string, ip: string, owner: string) => Promise<PlanReservation> = async (network, ip, owner) => ({ network, ip, owner });
+
+  send(msg: AgentMessage): void {
+    this.sent.push(msg);
+  }
+
+  async requestBlock(network: string): Promise<PlanBlock> {
+    this.blockRequests++;
+    if (!this.connected) throw new WeftError('NotReady', 'not connected');
+    await new Promise((r) => setTimeout(r, 1));
+    const i = this.grantable.findIndex((b) => b.network === network);
+    if (i < 0) throw new WeftError('Exhausted', `controller: network ${network} has no free block`);
+    const [block] = this.grantable.splice(i, 1);
+    return block as PlanBlock;
+  }
+
+  async requestStatic(network: string, ip: string, owner: string): Promise<PlanReservation> {
+    if (!this.connected) throw new WeftError('NotReady', 'not connected');
+    this.staticRequests.push({ network, ip, owner });
+    return this.staticAnswer(network, ip, owner);
+  }
+
+  ofType<T extends AgentMessage['type']>(type: T): Extract<AgentMessage, { type: T }>[] {
+    return this.sent.filter((m): m is Extract<AgentMessage, { type: T }> => m.type === type);
+  }
+}
+
+export function planNetwork(name: string, vni: number, subnet = '100.64.0.0/24', gateway = '100.64.0.1', mtu = 1450): PlanNetwork {
+  return { name, vni, subnet, prefixLength: Number(subnet.split('/')[1]), gateway, mtu, bridge: bridgeName(vni) };
+}
+
+export function testPlan(over: Partial<HostPlan> = {}): HostPlan {
+  return {
+    host: 'h1',
+    revision: 1,
+    networks: [planNetwork('blue', 0x10)],
+    blocks: [{ network: 'blue', cidr: '100.64.0.0/26' }],
+    reservations: [],
+    ...over,
+  };
+}
+
+export function testConfig(stateDir: string): AgentConfig {
+  return {
+    name: 'h1',
+    controller: 'ws://127.0.0.1:1',
+    tokenFile: join(stateDir, 'token'),
+    socketPath: join(stateDir, 'agent.sock'),
+    stateDir,
+    agentVersion: 'test',
+    requestTimeoutMs: 500,
+    reconnectMinMs: 20,
+    reconnectMaxMs: 100,
+    heartbeatMs: 1000,
+    resyncMs: 0,
+    firstPlanWaitMs: 500,
+  };
+}
+
+export interface Harness {
+  dir: string;
+  config: AgentConfig;
+  dp: FakeDatapath;
+  store: EndpointStore;
+  plan: PlanState;
+  uplink: StubUplink;
+  allocator: BlockAllocator;
+  bridges: BridgeManager;
+  endpoints: EndpointService;
+  reconciler: HostReconciler;
+  /** A fresh workload namespace in the fake kernel. */
+  netns(name?: string): string;
+  /** Rebuild every service over the same state dir and kernel (an agent restart). */
+  restart(): Harness;
+  cleanup(): void;
+}
+
+let nsCounter = 0;
+
+export function makeHarness(opts: { plan?: HostPlan | null; dir?: string; dp?: FakeDatapath } = {}): Harness {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'weft-agent-'));
+  const config = testConfig(dir);
+  const dp = opts.dp ?? new FakeDatapath();
+  const store = new EndpointStore(config);
+  if (opts.plan !== null && opts.dir === undefined) store.savePlan(opts.plan ?? testPlan());
+  const plan = new PlanState(store);
+  const uplink = new StubUplink();
+  const allocator = new BlockAllocator(plan, store, uplink);
+  const host = dp.host();
+  const bridges = new BridgeManager(host);
+  const endpoints = new EndpointService(dp, host, store, plan, allocator, bridges, uplink, silentLogger);
+  const reconciler = new HostReconciler(config, silentLogger, host, store, plan, bridges, endpoints, uplink);
+  const h: Harness = {
+    dir, config, dp, store, plan, uplink, allocator, bridges, endpoints, reconciler,
+    netns(name?: string) {
+      return dp.addNetns(`/run/netns/${name ?? `ws${++nsCounter}`}`);
+    },
+    restart() {
+      store.close();
+      return makeHarness({ dir, dp });
+    },
+    cleanup() {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return h;
+}

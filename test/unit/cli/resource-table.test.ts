@@ -1,0 +1,90 @@
+import type { Endpoint, Host, Network } from '../../../model/kinds.js';
+import { matchesLabels, renderResourceTable } from '../../../cli/resource-table.js';
+import { formatAge, renderTable } from '../../../cli/table.js';
+
+const NOW = Date.parse('2026-01-10T12:00:00Z');
+
+const net = (name: string, over: Partial<Network> = {}): Network => ({
+  apiVersion: 'weft.dev/v1',
+  kind: 'Network',
+  metadata: { name, creationTimestamp: '2026-01-10T11:00:00Z', labels: { env: 'dev' } },
+  spec: { subnet: '10.10.0.0/24' },
+  ...over,
+});
+
+describe('tables', () => {
+  it('pads columns with three spaces and trims the last one', () => {
+    expect(renderTable(['NAME', 'X'], [['a', '1'], ['longer', '22']])).toBe('NAME     X\na        1\nlonger   22\n');
+  });
+
+  it.each([
+    ['2026-01-10T11:59:15Z', '45s'],
+    ['2026-01-10T11:58:00Z', '2m'],
+    ['2026-01-10T10:00:00Z', '2h'],
+    ['2026-01-07T12:00:00Z', '3d'],
+    ['2023-01-01T00:00:00Z', '3y'],
+    ['not a date', '<unknown>'],
+  ])('age of %s is %s', (ts, age) => {
+    expect(formatAge(ts, NOW)).toBe(age);
+  });
+
+  it('networks: status values win over spec, missing ones show <none>', () => {
+    const a = net('blue', { status: { gateway: '10.10.0.1', vni: 4097, mtu: 1450, endpoints: 3 } });
+    const b = net('red', { spec: { subnet: '10.20.0.0/16' } });
+    expect(renderResourceTable('Network', [a, b], false, NOW)).toBe(
+      [
+        'NAME   SUBNET         GATEWAY     VNI      MTU      ENDPOINTS   AGE',
+        'blue   10.10.0.0/24   10.10.0.1   4097     1450     3           60m',
+        'red    10.20.0.0/16   <none>      <none>   <none>   0           60m',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('networks -o wide adds subnet6, bridge, ready hosts and labels', () => {
+    const a = net('blue', { status: { bridge: 'wb-001001', hosts: { h1: { ready: true, revision: 3 }, h2: { ready: false, revision: 2 } } } });
+    const out = renderResourceTable('Network', [a], true, NOW);
+    expect(out.split('\n')[0]).toBe('NAME   SUBNET         GATEWAY   VNI      MTU      ENDPOINTS   AGE   SUBNET6   BRIDGE      HOSTS   LABELS');
+    expect(out.split('\n')[1]).toMatch(/wb-001001\s+1\/2\s+env=dev$/);
+  });
+
+  it('endpoints show network, host, address, MAC and container', () => {
+    const ep: Endpoint = {
+      apiVersion: 'weft.dev/v1',
+      kind: 'Endpoint',
+      metadata: { name: 'c1.eth0' },
+      spec: { network: 'blue', host: 'h1', containerId: 'c1', ifname: 'eth0' },
+      status: { ip: '10.10.0.5', mac: '02:00:00:00:00:05' },
+    };
+    expect(renderResourceTable('Endpoint', [ep], false, NOW)).toBe(
+      'NAME      NETWORK   HOST   IP          MAC                 CONTAINER\nc1.eth0   blue      h1     10.10.0.5   02:00:00:00:00:05   c1\n',
+    );
+  });
+
+  it('hosts show state, address, applied revision and heartbeat age', () => {
+    const h: Host = {
+      apiVersion: 'weft.dev/v1',
+      kind: 'Host',
+      metadata: { name: 'h1' },
+      spec: { address: '198.18.0.11' },
+      status: { state: 'Ready', appliedRevision: 12, lastHeartbeat: '2026-01-10T11:59:57Z' },
+    };
+    const never: Host = { apiVersion: 'weft.dev/v1', kind: 'Host', metadata: { name: 'h2' }, spec: {} };
+    expect(renderResourceTable('Host', [h, never], false, NOW)).toBe(
+      [
+        'NAME   STATE     ADDRESS       REVISION   LAST-HEARTBEAT',
+        'h1     Ready     198.18.0.11   12         3s ago',
+        'h2     Unknown   <none>        <none>     <never>',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('label selectors match when every pair matches', () => {
+    const a = net('blue');
+    expect(matchesLabels(a, {})).toBe(true);
+    expect(matchesLabels(a, { env: 'dev' })).toBe(true);
+    expect(matchesLabels(a, { env: 'prod' })).toBe(false);
+    expect(matchesLabels(a, { env: 'dev', team: 'x' })).toBe(false);
+  });
+});
