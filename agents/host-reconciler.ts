@@ -42,7 +42,8 @@ function networkOf(a: HostAction): string | undefined {
 export class HostReconciler {
   private requested = 0;
   private done = 0;
-  private loop: Promise<void> | undefined;
+  private loop: Promise<void> = Promise.resolve();
+  private running = false;
   private waiters: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -81,11 +82,16 @@ export class HostReconciler {
   reconcile(): Promise<void> {
     const gen = ++this.requested;
     const settled = new Promise<void>((resolve) => this.waiters.push({ gen, resolve }));
-    this.loop ??= this.run().finally(() => (this.loop = undefined));
+    if (!this.running) {
+      this.running = true;
+      this.loop = this.run();
+    }
     return settled;
   }
 
   private async run(): Promise<void> {
+    // `running` is cleared in the same synchronous step as the last loop
+    // check, so a reconcile() called by a resolved waiter starts a new run.
     while (this.done < this.requested) {
       const gen = this.requested;
       try {
@@ -99,6 +105,7 @@ export class HostReconciler {
       this.waiters = this.waiters.filter((w) => w.gen > gen);
       for (const w of ready) w.resolve();
     }
+    this.running = false;
   }
 
   private async pass(): Promise<PassReport> {

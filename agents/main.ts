@@ -8,11 +8,11 @@ import { pino } from 'pino';
 import { DEFAULT_AGENT_SOCKET } from '../model/agent-rpc.js';
 import { WeftError } from '../model/errors.js';
 import { DNS_LABEL_PATTERN } from '../model/meta.js';
-import { AGENT_CONFIG, AGENT_LOGGER, HOST_HANDLE, type AgentConfig } from './agent-config.js';
+import { AGENT_CONFIG, AGENT_LOGGER, HOST_HANDLE, type AgentConfig, type AgentLogger } from './agent-config.js';
 import { BridgeManager } from './bridges/bridge-manager.js';
 import { ControllerLink, connectUrl, readToken } from './controller-link.js';
 import { CONTROLLER_UPLINK } from './controller-uplink.js';
-import { NetlinkDatapath } from './datapath/netlink/netlink-datapath.js';
+import type { NetlinkDatapath } from './datapath/netlink/netlink-datapath.js';
 import { DATAPATH_FACTORY, type DatapathFactory, type NetnsHandle } from './datapath/port.js';
 import { EndpointService } from './endpoints/endpoint-service.js';
 import { HostReconciler } from './host-reconciler.js';
@@ -81,27 +81,25 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   // stderr: stdout stays free for whoever runs us; sync so a crash loses nothing.
   const logger = pino({ level: opts.logLevel ?? 'info', base: { component: 'agent', host: opts.name } }, pino.destination({ dest: 2, sync: true }));
 
-  const ownDatapath = opts.datapath ? undefined : new NetlinkDatapath();
-  const datapath: DatapathFactory = opts.datapath ?? (ownDatapath as NetlinkDatapath);
+  let datapath = opts.datapath;
+  let ownDatapath: NetlinkDatapath | undefined;
+  if (!datapath) {
+    // Loaded only when needed: it pulls in the native netlink and koffi modules.
+    ownDatapath = new (await import('./datapath/netlink/netlink-datapath.js')).NetlinkDatapath();
+    datapath = ownDatapath;
+  }
   const hostHandle: NetnsHandle = opts.hostNetns ? await datapath.at(opts.hostNetns) : datapath.host();
 
-  const c = new Container({ defaultScope: 'Singleton' });
-  c.bind(AGENT_CONFIG).toConstantValue(config);
-  c.bind(AGENT_LOGGER).toConstantValue(logger);
-  c.bind(DATAPATH_FACTORY).toConstantValue(datapath);
-  c.bind(HOST_HANDLE).toConstantValue(hostHandle);
-  c.bind(EndpointStore).toSelf();
-  c.bind(PlanState).toSelf();
-  c.bind(ControllerLink).toSelf();
-  c.bind(CONTROLLER_UPLINK).toService(ControllerLink);
-  c.bind(BlockAllocator).toSelf();
-  c.bind(BridgeManager).toSelf();
-  c.bind(EndpointService).toSelf();
-  c.bind(HostReconciler).toSelf();
-  c.bind(RPC_HANDLERS).to(AgentRpcHandlers);
-  c.bind(RpcServer).toSelf();
-
+  let c: Container;
+  try {
+    c = buildContainer(config, logger, datapath, hostHandle);
+  } catch (e: unknown) {
+    if (opts.hostNetns) hostHandle.close();
+    ownDatapath?.close();
+    throw e;
+  }
   const store = c.get(EndpointStore);
+  const plan = c.get(PlanState);
   const link = c.get(ControllerLink);
   const reconciler = c.get(HostReconciler);
   const endpoints = c.get(EndpointService);
@@ -120,13 +118,12 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   try {
     link.start();
     const fromController = await link.waitForFirstPlan(config.firstPlanWaitMs);
-    const plan = c.get(PlanState);
     logger.info(
       { revision: plan.current()?.revision, source: plan.source() ?? 'none' },
       fromController ? 'reconciling with the controller plan' : 'controller not reached yet; reconciling with the cached plan',
     );
+    reconciler.start(); // subscribe first: a plan arriving during the first pass queues another
     await reconciler.reconcile();
-    reconciler.start();
     await rpc.listen();
   } catch (e: unknown) {
     await shutdown().catch(() => {});
@@ -138,4 +135,23 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     socketPath: config.socketPath,
     close: () => (closing ??= shutdown()),
   };
+}
+
+function buildContainer(config: AgentConfig, logger: AgentLogger, datapath: DatapathFactory, hostHandle: NetnsHandle): Container {
+  const c = new Container({ defaultScope: 'Singleton' });
+  c.bind(AGENT_CONFIG).toConstantValue(config);
+  c.bind(AGENT_LOGGER).toConstantValue(logger);
+  c.bind(DATAPATH_FACTORY).toConstantValue(datapath);
+  c.bind(HOST_HANDLE).toConstantValue(hostHandle);
+  c.bind(EndpointStore).toSelf();
+  c.bind(PlanState).toSelf();
+  c.bind(ControllerLink).toSelf();
+  c.bind(CONTROLLER_UPLINK).toService(ControllerLink);
+  c.bind(BlockAllocator).toSelf();
+  c.bind(BridgeManager).toSelf();
+  c.bind(EndpointService).toSelf();
+  c.bind(HostReconciler).toSelf();
+  c.bind(RPC_HANDLERS).to(AgentRpcHandlers);
+  c.bind(RpcServer).toSelf();
+  return c;
 }

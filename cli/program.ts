@@ -11,7 +11,7 @@ import { registerGet } from './commands/get.js';
 import { registerRun } from './commands/run.js';
 import { registerUp } from './commands/up.js';
 
-export function buildProgram(version: string): Command {
+export function buildProgram(version: string, outcome: { exitCode: number } = { exitCode: EXIT_OK }): Command {
   const program = new Command('weft')
     .description('weft: virtual networks, a netlink datapath and network functions for Linux hosts')
     .version(version, '--version')
@@ -27,7 +27,7 @@ export function buildProgram(version: string): Command {
   registerApply(program);
   registerGet(program);
   registerDelete(program);
-  registerRun(program);
+  registerRun(program, outcome);
   program.addHelpText(
     'after',
     '\nExit status: 0 ok, 1 error (validation, not found, rejected), 2 usage, 3 controller unreachable.\n' +
@@ -38,7 +38,8 @@ export function buildProgram(version: string): Command {
 
 /** Parse and run; resolves to the exit status instead of exiting, so tests can drive it. */
 export async function runCli(argv: string[], version = '0.0.0'): Promise<number> {
-  const program = buildProgram(version);
+  const outcome = { exitCode: EXIT_OK };
+  const program = buildProgram(version, outcome);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
@@ -49,5 +50,5 @@ export async function runCli(argv: string[], version = '0.0.0'): Promise<number>
     process.stderr.write(formatFailure(e));
     return exitCodeFor(e);
   }
-  return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
+  return outcome.exitCode;
 }

@@ -6,8 +6,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LineCounter, isScalar, parseAllDocuments, type Document } from 'yaml';
 import { isWeftError, type FieldIssue, type WeftError } from '../model/errors.js';
-import { KINDS, type AnyResource, type Kind } from '../model/kinds.js';
-import { parseResource } from '../model/validate.js';
+import { KINDS, MAC_PATTERN, type AnyResource, type Endpoint, type Kind, type NetworkSpec } from '../model/kinds.js';
+import { checkEndpointSpec, checkNetworkSpec, checkShape, parseResource } from '../model/validate.js';
 import { positionOf } from './yaml-position.js';
 
 export const STDIN_NAME = '<stdin>';
@@ -102,6 +102,39 @@ function identity(value: unknown): { kind: string; name: string } | undefined {
   return { kind: v.kind, name: v.metadata.name };
 }
 
+/** Top to bottom, the way a user fixes a file. */
+function inReadingOrder(problems: Problem[]): Problem[] {
+  return [...problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
+}
+
+/** Semantic checks on just the well-typed fields of a document that failed its shape check. */
+function semanticIssues(value: unknown): FieldIssue[] {
+  const v = value as { kind?: unknown; spec?: unknown } | null;
+  if (typeof v !== 'object' || v === null || typeof v.spec !== 'object' || v.spec === null) return [];
+  const spec = v.spec as Record<string, unknown>;
+  const str = (k: string) => (typeof spec[k] === 'string' ? (spec[k] as string) : undefined);
+  if (v.kind === 'Network') {
+    const subnet = str('subnet');
+    if (subnet === undefined) return [];
+    const clean: NetworkSpec = { subnet };
+    for (const k of ['gateway', 'subnet6', 'gateway6'] as const) {
+      const text = str(k);
+      if (text !== undefined) clean[k] = text;
+    }
+    if (Number.isInteger(spec.blockSize)) clean.blockSize = spec.blockSize as number;
+    return checkNetworkSpec(clean).issues;
+  }
+  if (v.kind === 'Endpoint') {
+    const ep = { spec: {} as Record<string, string> };
+    for (const k of ['ip', 'mac'] as const) {
+      const text = str(k);
+      if (text !== undefined && (k !== 'mac' || new RegExp(MAC_PATTERN).test(text))) ep.spec[k] = text;
+    }
+    return checkEndpointSpec(ep as unknown as Endpoint);
+  }
+  return [];
+}
+
 /** Validate every document locally (shape and semantics) and find duplicates across the whole set. */
 export function validateDocuments(docs: SourceDoc[]): { resources: LoadedResource[]; problems: Problem[] } {
   const resources: LoadedResource[] = [];
@@ -126,12 +159,21 @@ export function validateDocuments(docs: SourceDoc[]): { resources: LoadedResourc
       }
       seen.set(key, source);
     }
+    const shape = checkShape(source.value);
+    if (shape.issues.length > 0) {
+      // parseResource stops at shape errors; run the semantic checks on the
+      // fields that are well-formed too, so one pass shows every problem.
+      const flagged = new Set(shape.issues.map((i) => i.path));
+      const extra = semanticIssues(source.value).filter((i) => !flagged.has(i.path));
+      problems.push(...inReadingOrder([...shape.issues, ...extra].map((issue) => locateIssue(source, issue))));
+      continue;
+    }
     try {
       resources.push({ resource: parseResource(source.value, `${id ? `${id.kind.toLowerCase()}/${id.name}` : 'document'}`), source });
     } catch (e) {
       if (!isWeftError(e)) throw e;
       const details = e.details.length > 0 ? e.details : [{ path: '', message: e.message }];
-      for (const issue of details) problems.push(locateIssue(source, issue));
+      problems.push(...inReadingOrder(details.map((issue) => locateIssue(source, issue))));
     }
   }
   return { resources, problems };

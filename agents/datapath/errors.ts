@@ -29,7 +29,7 @@ export function errnoName(errno: number): string {
 }
 
 /** How messages name kernel objects; shared so the fake says exactly what the kernel path says. */
-export const describe = {
+export const kernelObject = {
   bridge: (name: string): string => `bridge "${name}"`,
   veth: (name: string): string => `veth "${name}"`,
   peerOf: (name: string): string => `peer of veth "${name}"`,
@@ -92,24 +92,29 @@ const REJECTED = /^Request rejected: (E[A-Z0-9]+|-?\d+)$/;
 // node_netlink's own timeout (RequestOptions.timeout) rejects with this text.
 const TIMED_OUT = 'Timeout has been reached';
 
-/** The symbolic errno carried by whatever node_netlink, Node or libc threw. */
+/**
+ * The symbolic errno carried by whatever node_netlink, Node or libc threw.
+ * Duck-typed rather than `instanceof Error`: errors from Node's own modules
+ * (fs) come from another realm under jest's VM modules and fail instanceof.
+ */
 function errnoOf(err: unknown): string {
   if (err instanceof DatapathError) return err.errno;
-  if (err instanceof Error) {
-    const m = REJECTED.exec(err.message);
+  if (typeof err !== 'object' || err === null) return 'EUNKNOWN';
+  const { message, code, name } = err as { message?: unknown; code?: unknown; name?: unknown };
+  if (typeof message === 'string') {
+    const m = REJECTED.exec(message);
     if (m?.[1] !== undefined) {
-      const code = m[1];
-      return /^-?\d+$/.test(code) ? errnoName(Number(code)) : canonical(code);
+      const c = m[1];
+      return /^-?\d+$/.test(c) ? errnoName(Number(c)) : canonical(c);
     }
-    if (err.message === TIMED_OUT) return 'ETIMEDOUT';
-    // Node system errors (fs.openSync, the raw netlink socket) carry `code`.
-    const code: unknown = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return canonical(code);
-    // The codec throws RangeError for arguments it cannot encode (bad MAC,
-    // bad address): the request never reached the kernel, which would have
-    // said EINVAL.
-    if (err instanceof RangeError) return 'EINVAL';
+    if (message === TIMED_OUT) return 'ETIMEDOUT';
   }
+  // Node system errors (fs.openSync, the raw netlink socket) carry `code`.
+  if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return canonical(code);
+  // The codec throws RangeError for arguments it cannot encode (bad MAC,
+  // bad address): the request never reached the kernel, which would have
+  // said EINVAL.
+  if (name === 'RangeError') return 'EINVAL';
   return 'EUNKNOWN';
 }
 

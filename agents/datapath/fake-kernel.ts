@@ -7,7 +7,7 @@
 // so rollback paths can be tested.
 import ipaddr from 'ipaddr.js';
 import type { AddrInfo, BridgeSpec, DatapathFactory, LinkInfo, NetnsHandle, RouteInfo, VethSpec } from './port.js';
-import { DatapathError, describe } from './errors.js';
+import { DatapathError, kernelObject } from './errors.js';
 
 const NETNS_RUN_DIR_PATH = '/run/netns';
 const IFNAMSIZ_MAX = 15;
@@ -174,7 +174,7 @@ export class FakeKernel implements DatapathFactory {
 
   /** A namespace reachable by path only, like a container's /proc/PID/ns/net. */
   addNetns(path: string): void {
-    if (this.byPath.has(path)) fail('create', describe.netns(path), 'EEXIST');
+    if (this.byPath.has(path)) fail('create', kernelObject.netns(path), 'EEXIST');
     this.byPath.set(path, new FakeNetns(path));
   }
 
@@ -202,15 +202,15 @@ export class FakeKernel implements DatapathFactory {
   }
 
   async at(path: string): Promise<NetnsHandle> {
-    this.record(path, 'at', describe.netns(path), [path]);
+    this.record(path, 'at', kernelObject.netns(path), [path]);
     const ns = this.resolve(path);
-    if (!ns) fail('open', describe.netns(path), 'ENOENT');
+    if (!ns) fail('open', kernelObject.netns(path), 'ENOENT');
     ns.handles++;
     return new FakeHandle(this, ns, path);
   }
 
   async createNamedNetns(name: string): Promise<string> {
-    const object = describe.netns(name);
+    const object = kernelObject.netns(name);
     this.record('host', 'createNamedNetns', object, [name]);
     if (name === '' || name === '.' || name === '..' || name.includes('/')) fail('create', object, 'EINVAL');
     const path = `${NETNS_RUN_DIR_PATH}/${name}`;
@@ -222,7 +222,7 @@ export class FakeKernel implements DatapathFactory {
   }
 
   async deleteNamedNetns(name: string): Promise<void> {
-    this.record('host', 'deleteNamedNetns', describe.netns(name), [name]);
+    this.record('host', 'deleteNamedNetns', kernelObject.netns(name), [name]);
     const path = `${NETNS_RUN_DIR_PATH}/${name}`;
     const ns = this.byPath.get(path);
     if (!ns?.named) return;
@@ -232,7 +232,7 @@ export class FakeKernel implements DatapathFactory {
   }
 
   async listNamedNetns(): Promise<string[]> {
-    this.record('host', 'listNamedNetns', describe.netns(NETNS_RUN_DIR_PATH), []);
+    this.record('host', 'listNamedNetns', kernelObject.netns(NETNS_RUN_DIR_PATH), []);
     const prefix = `${NETNS_RUN_DIR_PATH}/`;
     return [...this.byPath.entries()]
       .filter(([path, ns]) => ns.named && path.startsWith(prefix))
@@ -311,7 +311,7 @@ class FakeHandle implements NetnsHandle {
   }
 
   async getLink(name: string): Promise<LinkInfo | undefined> {
-    const object = describe.linkName(name);
+    const object = kernelObject.linkName(name);
     const ns = this.enter('getLink', object, [name]);
     if (Buffer.byteLength(name) > IFNAMSIZ_MAX) fail('get', object, 'ERANGE');
     const link = ns.byName(name);
@@ -319,7 +319,7 @@ class FakeHandle implements NetnsHandle {
   }
 
   async addBridge(spec: BridgeSpec): Promise<LinkInfo> {
-    const object = describe.bridge(spec.name);
+    const object = kernelObject.bridge(spec.name);
     const ns = this.enter('addBridge', object, [spec]);
     checkIfname('create', object, spec.name);
     checkMtu('create', object, spec.mtu);
@@ -332,7 +332,7 @@ class FakeHandle implements NetnsHandle {
   }
 
   async addVeth(spec: VethSpec): Promise<LinkInfo> {
-    const object = describe.veth(spec.name);
+    const object = kernelObject.veth(spec.name);
     const ns = this.enter('addVeth', object, [spec]);
     // Same order of refusals as the kernel path: the namespace fd is opened
     // first, then the request is validated, then names are claimed.
@@ -359,13 +359,13 @@ class FakeHandle implements NetnsHandle {
   }
 
   async setLinkUp(index: number): Promise<void> {
-    const object = describe.link(index);
+    const object = kernelObject.link(index);
     const ns = this.enter('setLinkUp', object, [index]);
     this.kernel.setUp(ns, this.link(ns, 'set up', object, index));
   }
 
   async setLinkAlias(index: number, alias: string): Promise<void> {
-    const object = describe.link(index);
+    const object = kernelObject.link(index);
     const ns = this.enter('setLinkAlias', object, [index, alias]);
     const link = this.link(ns, 'set alias', object, index);
     if (Buffer.byteLength(alias) > IFALIAS_MAX) fail('set alias', object, 'ERANGE');
@@ -374,7 +374,7 @@ class FakeHandle implements NetnsHandle {
   }
 
   async setLinkMtu(index: number, mtu: number): Promise<void> {
-    const object = describe.link(index);
+    const object = kernelObject.link(index);
     const ns = this.enter('setLinkMtu', object, [index, mtu]);
     const link = this.link(ns, 'set mtu', object, index);
     checkMtu('set mtu', object, mtu);
@@ -382,7 +382,7 @@ class FakeHandle implements NetnsHandle {
   }
 
   async setLinkMaster(index: number, master: number): Promise<void> {
-    const object = describe.link(index);
+    const object = kernelObject.link(index);
     const ns = this.enter('setLinkMaster', object, [index, master]);
     const link = this.link(ns, 'set master', object, index);
     if (master === 0) {
@@ -396,7 +396,7 @@ class FakeHandle implements NetnsHandle {
   }
 
   async removeLink(index: number): Promise<void> {
-    const object = describe.link(index);
+    const object = kernelObject.link(index);
     const ns = this.enter('removeLink', object, [index]);
     const link = ns.links.get(index);
     if (!link) return;
@@ -411,7 +411,7 @@ class FakeHandle implements NetnsHandle {
   }
 
   async addrAdd(index: number, address: string, prefixLength: number): Promise<void> {
-    const object = describe.address(address, prefixLength, index);
+    const object = kernelObject.address(address, prefixLength, index);
     const ns = this.enter('addrAdd', object, [index, address, prefixLength]);
     const ip = parseIp('add', object, address);
     const family = familyOf(ip);
@@ -428,7 +428,7 @@ class FakeHandle implements NetnsHandle {
   }
 
   async addrDel(index: number, address: string, prefixLength: number): Promise<void> {
-    const object = describe.address(address, prefixLength, index);
+    const object = kernelObject.address(address, prefixLength, index);
     const ns = this.enter('addrDel', object, [index, address, prefixLength]);
     const text = parseIp('delete', object, address).toString();
     ns.addrs = ns.addrs.filter((a) => !(a.index === index && a.address === text && a.prefixLength === prefixLength));
@@ -455,7 +455,7 @@ class FakeHandle implements NetnsHandle {
   }
 
   async routeReplace(route: RouteInfo): Promise<void> {
-    const object = describe.route(route);
+    const object = kernelObject.route(route);
     const ns = this.enter('routeReplace', object, [route]);
     let dst = 'default';
     if (route.dst !== 'default') {

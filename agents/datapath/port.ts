@@ -41,6 +41,13 @@ export interface VethPeerSpec {
   /** path of the target namespace (/run/netns/x, /proc/PID/ns/net) */
   netns: string;
   mac?: string;
+  /**
+   * Bring the peer up. Not in the creating RTM_NEWLINK: the kernel opens the
+   * peer before the pair is linked and fails the whole request with
+   * ENOTCONN, so NetlinkHandle sets it up right after, from inside the
+   * target namespace. A caller holding a handle there can pass false and
+   * call setLinkUp(peerIndex) itself (saves one socket, ~0.2 ms).
+   */
   up: boolean;
 }
 
@@ -72,7 +79,9 @@ export interface NetnsHandle {
   addBridge(spec: BridgeSpec): Promise<LinkInfo>;
   /**
    * Create a veth pair in one RTM_NEWLINK: host side here (with master and up),
-   * peer directly inside spec.peer.netns with its final name, MTU and MAC.
+   * peer directly inside spec.peer.netns with its final name, MTU and MAC
+   * (peer.up: see VethPeerSpec). Returns the host side; peerIndex is the
+   * peer's ifindex inside its namespace.
    */
   addVeth(spec: VethSpec): Promise<LinkInfo>;
   setLinkUp(index: number): Promise<void>;

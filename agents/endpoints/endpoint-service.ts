@@ -305,10 +305,11 @@ export class EndpointService {
   }
 
   private wrap(e: unknown, params: AttachParams, ifname: string, step: string): WeftError {
-    if (isWeftError(e)) return e;
-    return new WeftError('Datapath', `attach ${params.containerId}/${ifname} to network "${params.network}": ${step}: ${errorMessage(e)} (rolled back)`, {
-      cause: e,
-    });
+    // Validation, conflicts and NotReady speak for themselves; kernel failures get the attach's context.
+    if (isWeftError(e) && e.code !== 'Datapath') return e;
+    const what = `attach ${params.containerId}/${ifname} to network "${params.network}"`;
+    const detail = isWeftError(e) ? e.message : `${step}: ${errorMessage(e)}`;
+    return new WeftError('Datapath', `${what}: ${detail} (rolled back)`, { cause: e });
   }
 
   private releaseAddress(network: string, alloc: Allocation): void {

@@ -111,9 +111,14 @@ export class EndpointStore {
     }
     const db = this.db;
     this.stmts = {
-      put: db.prepare(`INSERT OR REPLACE INTO endpoints
+      // Upsert on the name only: OR REPLACE would silently delete another
+      // endpoint that holds the same container interface or host veth.
+      put: db.prepare(`INSERT INTO endpoints
         (name, network, container_id, ifname, ip, mac, host_ifname, netns, labels, state, prefix_length, gateway, mtu)
-        VALUES (@name, @network, @container_id, @ifname, @ip, @mac, @host_ifname, @netns, @labels, @state, @prefix_length, @gateway, @mtu)`),
+        VALUES (@name, @network, @container_id, @ifname, @ip, @mac, @host_ifname, @netns, @labels, @state, @prefix_length, @gateway, @mtu)
+        ON CONFLICT (name) DO UPDATE SET network = excluded.network, container_id = excluded.container_id, ifname = excluded.ifname,
+          ip = excluded.ip, mac = excluded.mac, host_ifname = excluded.host_ifname, netns = excluded.netns, labels = excluded.labels,
+          state = excluded.state, prefix_length = excluded.prefix_length, gateway = excluded.gateway, mtu = excluded.mtu`),
       get: db.prepare<[string], Row>('SELECT * FROM endpoints WHERE name = ?'),
       byContainer: db.prepare<[string], Row>('SELECT * FROM endpoints WHERE container_id = ? ORDER BY ifname'),
       byHostIfname: db.prepare<[string], Row>('SELECT * FROM endpoints WHERE host_ifname = ?'),

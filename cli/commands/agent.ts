@@ -15,6 +15,7 @@ interface AgentFlags {
   tokenFile: string;
   socket?: string;
   stateDir?: string;
+  hostNetns?: string;
   logLevel?: string;
 }
 
@@ -26,6 +27,7 @@ export interface AgentLaunch {
   tokenFile: string;
   socket?: string;
   stateDir?: string;
+  hostNetns?: string;
   logLevel?: string;
 }
 
@@ -48,11 +50,13 @@ export function registerAgent(program: Command): void {
     .requiredOption('--token-file <file>', "the controller's agent token file (DATA/agent.token)")
     .option('--socket <path>', `local RPC socket for runtimes (default ${DEFAULT_AGENT_SOCKET})`)
     .option('--state-dir <dir>', 'where the agent caches its plan and endpoints')
+    .option('--host-netns <path>', "namespace the agent's bridges live in, e.g. /run/netns/h1 (default: the agent's own)")
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', parseLogLevel)
     .action(async (flags: AgentFlags) => {
       const opts: AgentLaunch = { controller: flags.controller, name: flags.name, tokenFile: resolve(flags.tokenFile) };
       if (flags.socket !== undefined) opts.socket = resolve(flags.socket);
       if (flags.stateDir !== undefined) opts.stateDir = resolve(flags.stateDir);
+      if (flags.hostNetns !== undefined) opts.hostNetns = resolve(flags.hostNetns);
       if (flags.logLevel !== undefined) opts.logLevel = flags.logLevel;
       const p = progress();
       p.step(`starting agent ${flags.name}`);

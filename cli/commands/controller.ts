@@ -22,7 +22,9 @@ export async function launchController(listen: ListenAddress, dataDir: string, l
   try {
     return await startController(logLevel === undefined ? { listen: formatListen(listen), dataDir } : { listen: formatListen(listen), dataDir, logLevel });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    // The controller wraps the listen error ("cannot listen on ..."): look at its cause too.
+    const err = e as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+    const code = err.code ?? err.cause?.code;
     if (code === 'EADDRINUSE') {
       throw new CliError(`${formatListen(listen)} is in use (another weft controller or weft up?): stop it, or pick another address with --listen`, undefined, { cause: e });
     }

@@ -59,7 +59,8 @@ export function registerDelete(program: Command): void {
           process.stdout.write(`${id} deleted\n`);
         } catch (e) {
           if (isWeftError(e) && e.code === 'NotFound' && flags.ignoreNotFound) continue;
-          if (!isWeftError(e)) throw e; // unreachable controller and the like: stop now
+          // An unreachable controller and the like: stop now. One target: its error is the whole story.
+          if (!isWeftError(e) || targets.length === 1) throw e;
           failures.push(`${id}: ${e.message}`);
         }
       }

@@ -17,7 +17,8 @@ interface RunFlags {
   verbose?: boolean;
 }
 
-export function registerRun(program: Command): void {
+/** `weft run` ends with the command's exit status, reported through `outcome`. */
+export function registerRun(program: Command, outcome: { exitCode: number }): void {
   program
     .command('run')
     .description('run a command in a fresh network namespace attached to a weft network (needs root and a running agent)')
@@ -46,6 +47,6 @@ export function registerRun(program: Command): void {
       if (flags.label !== undefined) opts.labels = flags.label;
       if (flags.timeout !== undefined) opts.timeoutMs = Math.round(flags.timeout * 1000);
       if (flags.verbose) opts.verbose = true;
-      process.exitCode = await weftRun(opts);
+      outcome.exitCode = await weftRun(opts);
     });
 }

@@ -2,8 +2,9 @@
 // with the embedded store, plus an example network, then "what next".
 // The agent's bridges live in this machine's network namespace: that is
 // the product working for the user (tests never run `weft up` there).
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_AGENT_SOCKET } from '../../model/agent-rpc.js';
 import { errorMessage, isWeftError } from '../../model/errors.js';
@@ -11,11 +12,12 @@ import { API_VERSION } from '../../model/meta.js';
 import type { Network } from '../../model/kinds.js';
 import { ApiClient } from '../api-client.js';
 import { CliError } from '../cli-error.js';
+import { defaultTokenFiles } from '../client-config.js';
 import { defaultDataDir, ensureDataDir, invocation, localUrl, writeTokenFiles, type TokenFiles } from '../data-dir.js';
 import { parseDnsLabel, parseListen, parseLogLevel, sanitiseHostName, type ListenAddress } from '../flags.js';
 import { progress } from '../progress.js';
 import { waitForShutdown } from '../shutdown.js';
-import { launchAgent, type RunningAgent } from './agent.js';
+import { launchAgent, type AgentLaunch, type RunningAgent } from './agent.js';
 import { DEFAULT_LISTEN, launchController, type RunningController } from './controller.js';
 
 export const EXAMPLE_NETWORK: Network = {
@@ -30,6 +32,7 @@ interface UpFlags {
   listen: ListenAddress;
   example: boolean;
   name: string;
+  socket?: string;
   logLevel?: string;
 }
 
@@ -52,6 +55,18 @@ async function ensureExample(client: ApiClient): Promise<string> {
 }
 
 function whatNext(cli: string, c: { url: string; dataDir: string; files: TokenFiles; agent: string; socket: string; example: string | undefined }): string {
+  const sock = c.socket === DEFAULT_AGENT_SOCKET ? '' : ` --socket ${c.socket}`;
+  // The CLI finds the token by itself only where its default lookup lands on this file.
+  const found = defaultTokenFiles(process.cwd()).find((f) => existsSync(f));
+  const token = found === c.files.admin ? '' : ` --token-file ${c.files.admin}`;
+  const hints: [string, string][] = [
+    [`${cli} get networks${token}`, 'list networks'],
+    [`${cli} run${sock} --network demo -- sh`, 'a shell on the demo network'],
+    [`${cli} run${sock} --network demo -- ping -c1 10.88.0.1`, 'reach its gateway'],
+    [`${cli} apply -f FILE.yaml${token}`, 'create your own networks'],
+    ['npm test', 'run the test suite (as root)'],
+  ];
+  const width = Math.max(...hints.map(([cmd]) => cmd.length)) + 3;
   const lines = [
     '',
     'weft is up.',
@@ -63,13 +78,10 @@ function whatNext(cli: string, c: { url: string; dataDir: string; files: TokenFi
   lines.push(
     '',
     'What next (in another terminal, from this directory):',
-    `  ${cli} get networks                              list networks`,
-    `  ${cli} run --network demo -- sh                  a shell on the demo network`,
-    `  ${cli} run --network demo -- ping -c1 10.88.0.1  reach the gateway`,
-    `  ${cli} apply -f FILE.yaml                        create your own networks`,
-    '  npm test                                     run the test suite (as root)',
+    ...hints.map(([cmd, what]) => `  ${cmd.padEnd(width)}${what}`),
     '',
-    'Other machines: weft agent --controller URL --name HOST --token-file agent.token',
+    `More hosts: listen on a reachable address (--listen 0.0.0.0:7400), copy ${c.files.agent} to the host and run`,
+    '  weft agent --controller http://THIS-HOST:7400 --name HOST --token-file agent.token',
     'Stop with Ctrl-C.',
     '',
   );
@@ -84,6 +96,7 @@ export function registerUp(program: Command): void {
     .option('--listen <host:port>', 'address of the API', parseListen, parseListen(DEFAULT_LISTEN))
     .option('--no-example', 'do not create the example network "demo"')
     .option('--name <host>', 'name of the local host (default: this machine\'s host name as a DNS label)', parseDnsLabel('--name'), sanitiseHostName(hostname()))
+    .option('--socket <path>', `the local agent's runtime socket (default ${DEFAULT_AGENT_SOCKET})`)
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', parseLogLevel)
     .action(async (flags: UpFlags) => {
       if (typeof process.getuid === 'function' && process.getuid() !== 0) {
@@ -106,8 +119,10 @@ export function registerUp(program: Command): void {
         files = writeTokenFiles(dataDir, controller);
         url = localUrl(controller.url);
         p.step(`starting agent ${flags.name}`);
-        const agentOpts = { controller: url, name: flags.name, tokenFile: files.agent, stateDir: join(dataDir, 'agent') };
-        agent = await launchAgent(flags.logLevel === undefined ? agentOpts : { ...agentOpts, logLevel: flags.logLevel });
+        const agentOpts: AgentLaunch = { controller: url, name: flags.name, tokenFile: files.agent, stateDir: join(dataDir, 'agent') };
+        if (flags.socket !== undefined) agentOpts.socket = resolve(flags.socket);
+        if (flags.logLevel !== undefined) agentOpts.logLevel = flags.logLevel;
+        agent = await launchAgent(agentOpts);
         if (flags.example) {
           p.step('creating the example network');
           example = await ensureExample(new ApiClient({ server: url, token: controller.adminToken, tokenSource: files.admin }));
@@ -118,7 +133,7 @@ export function registerUp(program: Command): void {
         throw e;
       }
       p.done();
-      process.stdout.write(whatNext(invocation(), { url, dataDir, files, agent: flags.name, socket: agent.socketPath ?? DEFAULT_AGENT_SOCKET, example }));
+      process.stdout.write(whatNext(invocation(), { url, dataDir, files, agent: flags.name, socket: agent.socketPath, example }));
       const sig = await waitForShutdown();
       process.stderr.write(`${sig}: stopping the agent and the controller\n`);
       await stop();

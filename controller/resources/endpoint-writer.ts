@@ -41,7 +41,9 @@ export function writeDeclaredEndpoint(tx: StoreTx, ipam: Ipam, doc: Endpoint, mo
     throw new WeftError('Conflict', `endpoint "${name}" is attached on host "${record?.spec.host}" and differs from this declaration: ${conflicts.join('; ')}`, { field: '/spec' });
   }
 
-  if (existing) releaseDeclared(tx, existing);
+  // Release the old address only if what it was reserved as changes: re-putting it would bump the revision for nothing.
+  const moved = (a: Endpoint['spec'], b: Endpoint['spec']) => a.ip !== b.ip || a.network !== b.network || a.host !== b.host || a.containerId !== b.containerId;
+  if (existing && moved(existing.spec, doc.spec)) releaseDeclared(tx, existing);
   if (doc.spec.ip !== undefined) {
     ipam.reserveStatic(tx, { network: doc.spec.network, ip: doc.spec.ip, owner: doc.spec.containerId, host: doc.spec.host, source: 'declared', ref: name, field: '/spec/ip' });
   }

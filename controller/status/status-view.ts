@@ -147,17 +147,18 @@ export class StatusView {
       hosts[h.metadata.name] = entry;
     }
     const mtus = hostsRes.map((h) => networkMtu(net, h.status?.underlayMtu));
-    const status: NetworkStatus = {
+    const status: NetworkStatus = {};
+    if (vni !== undefined) {
+      status.vni = vni;
+      status.bridge = bridgeName(vni);
+    }
+    Object.assign(status, {
       mtu: net.spec.mtu ?? (mtus.length > 0 ? Math.min(...mtus) : DEFAULT_UNDERLAY_MTU - VXLAN_OVERHEAD),
       gateway: intToIpv4(addressSpaceOf(net).gateway),
       endpoints: this.endpointViews(r).filter((e) => e.spec.network === name).length,
       hosts,
       observedGeneration: net.metadata.generation ?? 1,
-    };
-    if (vni !== undefined) {
-      status.vni = vni;
-      status.bridge = bridgeName(vni);
-    }
+    } satisfies NetworkStatus);
     const names = Object.keys(hosts);
     const notReady = names.filter((h) => !(hosts[h] as PerHost).ready);
     const at = latest ?? net.metadata.creationTimestamp;

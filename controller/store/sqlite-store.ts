@@ -47,6 +47,8 @@ function toReservation(row: ReservationDbRow): ReservationRow {
   return r;
 }
 
+const byNetworkHost = (f: { network?: string; host?: string }) => ({ network: f.network ?? null, host: f.host ?? null });
+
 /** Thrown inside simulate() to roll the transaction back while carrying the result out. */
 class Rollback<T> {
   constructor(readonly value: T) {}
@@ -166,15 +168,15 @@ class SqliteTx implements StoreTx {
       listVnis: p('SELECT network, vni FROM vnis ORDER BY vni'),
       setVni: p('INSERT INTO vnis (network, vni) VALUES (?, ?) ON CONFLICT (network) DO UPDATE SET vni = excluded.vni'),
       deleteVni: p('DELETE FROM vnis WHERE network = ?'),
-      listBlocks: p('SELECT network, cidr, host FROM blocks WHERE (?1 IS NULL OR network = ?1) AND (?2 IS NULL OR host = ?2) ORDER BY network, cidr'),
+      listBlocks: p('SELECT network, cidr, host FROM blocks WHERE (@network IS NULL OR network = @network) AND (@host IS NULL OR host = @host) ORDER BY network, cidr'),
       addBlock: p('INSERT INTO blocks (network, cidr, host) VALUES (?, ?, ?)'),
       deleteBlock: p('DELETE FROM blocks WHERE network = ? AND cidr = ?'),
-      listReservations: p('SELECT * FROM reservations WHERE (?1 IS NULL OR network = ?1) AND (?2 IS NULL OR host = ?2) ORDER BY network, ip'),
+      listReservations: p('SELECT * FROM reservations WHERE (@network IS NULL OR network = @network) AND (@host IS NULL OR host = @host) ORDER BY network, ip'),
       getReservation: p('SELECT * FROM reservations WHERE network = ? AND ip = ?'),
       putReservation: p('INSERT INTO reservations (network, ip, owner, host, source, ref) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (network, ip) DO UPDATE SET owner = excluded.owner, host = excluded.host, source = excluded.source, ref = excluded.ref'),
       deleteReservation: p('DELETE FROM reservations WHERE network = ? AND ip = ?'),
       getEndpoint: p('SELECT json FROM endpoints WHERE name = ?'),
-      listEndpoints: p('SELECT json FROM endpoints WHERE (?1 IS NULL OR network = ?1) AND (?2 IS NULL OR host = ?2) ORDER BY name'),
+      listEndpoints: p('SELECT json FROM endpoints WHERE (@network IS NULL OR network = @network) AND (@host IS NULL OR host = @host) ORDER BY name'),
       endpointByIp: p('SELECT json FROM endpoints WHERE network = ? AND ip = ?'),
       putEndpoint: p('INSERT INTO endpoints (name, network, host, ip, revision, json) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET network = excluded.network, host = excluded.host, ip = excluded.ip, revision = excluded.revision, json = excluded.json'),
       deleteEndpoint: p('DELETE FROM endpoints WHERE name = ?'),
@@ -203,11 +205,11 @@ class SqliteTx implements StoreTx {
   }
 
   listBlocks(filter: { network?: string; host?: string } = {}): BlockRow[] {
-    return this.q.listBlocks.all(filter.network ?? null, filter.host ?? null) as BlockRow[];
+    return this.q.listBlocks.all(byNetworkHost(filter)) as BlockRow[];
   }
 
   listReservations(filter: { network?: string; host?: string } = {}): ReservationRow[] {
-    return (this.q.listReservations.all(filter.network ?? null, filter.host ?? null) as ReservationDbRow[]).map(toReservation);
+    return (this.q.listReservations.all(byNetworkHost(filter)) as ReservationDbRow[]).map(toReservation);
   }
 
   getReservation(network: string, ip: string): ReservationRow | undefined {
@@ -221,7 +223,7 @@ class SqliteTx implements StoreTx {
   }
 
   listEndpointRecords(filter: EndpointFilter = {}): Endpoint[] {
-    return (this.q.listEndpoints.all(filter.network ?? null, filter.host ?? null) as { json: string }[]).map((r) => JSON.parse(r.json) as Endpoint);
+    return (this.q.listEndpoints.all(byNetworkHost(filter)) as { json: string }[]).map((r) => JSON.parse(r.json) as Endpoint);
   }
 
   findEndpointRecordByIp(network: string, ip: string): Endpoint | undefined {

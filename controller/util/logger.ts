@@ -10,5 +10,5 @@ export const Logger = Symbol('Logger');
 export const REDACT_PATHS = ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', 'adminToken', 'agentToken'];
 
 export function createLogger(level = 'info'): Logger {
-  return pino({ level, base: { component: 'controller' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, pino.destination(2));
+  return pino({ level, base: { component: 'controller' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, pino.destination({ dest: 2, sync: true }));
 }

@@ -37,7 +37,6 @@ export const IFLA_BR = {
   MAX_AGE: 3, // u32, clock_t
   AGEING_TIME: 4, // u32, clock_t
   STP_STATE: 5, // u32
-  PRIORITY: 6, // u16
   VLAN_FILTERING: 7, // u8
   MCAST_SNOOPING: 23, // u8
 } as const;
@@ -76,13 +75,6 @@ function u8(value: number): Buffer {
   return b;
 }
 
-function u16(value: number): Buffer {
-  const b = Buffer.alloc(2);
-  if (LE) b.writeUInt16LE(value);
-  else b.writeUInt16BE(value);
-  return b;
-}
-
 function u32(value: number): Buffer {
   const b = Buffer.alloc(4);
   if (LE) b.writeUInt32LE(value >>> 0);
@@ -97,11 +89,6 @@ function cstring(value: string): Buffer {
 
 function readU8(b: Buffer): number | undefined {
   return b.length >= 1 ? b.readUInt8(0) : undefined;
-}
-
-function readU16(b: Buffer): number | undefined {
-  if (b.length < 2) return undefined;
-  return LE ? b.readUInt16LE(0) : b.readUInt16BE(0);
 }
 
 function readU32(b: Buffer): number | undefined {

@@ -6,7 +6,7 @@ import { closeSync } from 'node:fs';
 import netlink from 'netlink';
 import type { RtNetlinkSocket, rt } from 'netlink';
 import type { AddrInfo, BridgeSpec, LinkInfo, NetnsHandle, RouteInfo, VethSpec } from '../port.js';
-import { DatapathError, describe, fromNetlink } from '../errors.js';
+import { DatapathError, fromNetlink, kernelObject } from '../errors.js';
 import { decodeIp, decodeLinkInfo, decodeMac, decodeU32, encodeIp, encodeLinkInfo, encodeMac, encodeU32 } from './link-codec.js';
 import { openNetns, withNetnsFd } from './netns.js';
 
@@ -76,11 +76,18 @@ export class NetlinkHandle implements NetnsHandle {
   private readonly sock: RtNetlinkSocket;
   private readonly timeoutMs: number;
   private closed = false;
+  /** A receive/send failure on the socket itself (e.g. ENOBUFS): the handle is unusable after it. */
+  private broken: unknown;
 
   private constructor(ns: string, sock: RtNetlinkSocket, opts: NetlinkHandleOptions) {
     this.ns = ns;
     this.sock = sock;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    // node_netlink emits socket failures as 'error' events; unheard, one
+    // would crash the agent. Pending requests still end by their timeout.
+    sock.socket.on('error', (err) => {
+      this.broken = err;
+    });
   }
 
   /** A handle on the namespace this thread is in (the agent's own). */
@@ -92,10 +99,10 @@ export class NetlinkHandle implements NetnsHandle {
   static openAt(path: string, opts: NetlinkHandleOptions = {}): NetlinkHandle {
     const fd = openNetns(path);
     try {
-      const sock = withNetnsFd(fd, () => createRtNetlink(), describe.netns(path));
+      const sock = withNetnsFd(fd, () => createRtNetlink(), kernelObject.netns(path));
       return new NetlinkHandle(path, sock, opts);
     } catch (err: unknown) {
-      throw fromNetlink('open', describe.netns(path), err);
+      throw fromNetlink('open', kernelObject.netns(path), err);
     } finally {
       closeSync(fd);
     }
@@ -104,6 +111,7 @@ export class NetlinkHandle implements NetnsHandle {
   /** Run one request with the timeout, turning any failure into a DatapathError. */
   private async call<T>(op: string, object: string, fn: (s: RtNetlinkSocket, timeout: number) => Promise<T>): Promise<T> {
     if (this.closed) throw new DatapathError(op, object, 'EBADF');
+    if (this.broken !== undefined) throw fromNetlink(op, object, this.broken);
     try {
       return await fn(this.sock, this.timeoutMs);
     } catch (err: unknown) {
@@ -118,7 +126,7 @@ export class NetlinkHandle implements NetnsHandle {
 
   async getLink(name: string): Promise<LinkInfo | undefined> {
     try {
-      const msgs = await this.call('get', describe.linkName(name), (s, timeout) =>
+      const msgs = await this.call('get', kernelObject.linkName(name), (s, timeout) =>
         s.getLink({}, { ifname: name, extMask: EXT_MASK }, { timeout }),
       );
       const first = msgs[0];
@@ -137,7 +145,7 @@ export class NetlinkHandle implements NetnsHandle {
   }
 
   async addBridge(spec: BridgeSpec): Promise<LinkInfo> {
-    const object = describe.bridge(spec.name);
+    const object = kernelObject.bridge(spec.name);
     await this.call('create', object, (s, timeout) =>
       s.newLink(
         {},
@@ -165,7 +173,7 @@ export class NetlinkHandle implements NetnsHandle {
   }
 
   async addVeth(spec: VethSpec): Promise<LinkInfo> {
-    const object = describe.veth(spec.name);
+    const object = kernelObject.veth(spec.name);
     let fd: number;
     try {
       fd = openNetns(spec.peer.netns);
@@ -217,11 +225,13 @@ export class NetlinkHandle implements NetnsHandle {
    * removed so the caller sees all or nothing.
    */
   private async peerUp(link: LinkInfo, nsFd: number, name: string): Promise<void> {
-    const object = describe.peerOf(name);
+    const object = kernelObject.peerOf(name);
     try {
       if (link.peerIndex === undefined) throw new DatapathError('set up', object, 'ENODEV');
       const peerIndex = link.peerIndex;
       const sock = withNetnsFd(nsFd, () => createRtNetlink(), `netns of ${object}`);
+      // A socket error fails the request below by its timeout; the event must not go unheard.
+      sock.socket.on('error', () => undefined);
       try {
         await sock.setLink({ index: peerIndex, flags: { up: true }, change: { up: true } }, {}, { timeout: this.timeoutMs });
       } finally {
@@ -234,26 +244,26 @@ export class NetlinkHandle implements NetnsHandle {
   }
 
   async setLinkUp(index: number): Promise<void> {
-    await this.call('set up', describe.link(index), (s, timeout) =>
+    await this.call('set up', kernelObject.link(index), (s, timeout) =>
       s.setLink({ index, flags: { up: true }, change: { up: true } }, {}, { timeout }),
     );
   }
 
   async setLinkAlias(index: number, alias: string): Promise<void> {
-    await this.call('set alias', describe.link(index), (s, timeout) => s.setLink({ index }, { ifalias: alias }, { timeout }));
+    await this.call('set alias', kernelObject.link(index), (s, timeout) => s.setLink({ index }, { ifalias: alias }, { timeout }));
   }
 
   async setLinkMtu(index: number, mtu: number): Promise<void> {
-    await this.call('set mtu', describe.link(index), (s, timeout) => s.setLink({ index }, { mtu }, { timeout }));
+    await this.call('set mtu', kernelObject.link(index), (s, timeout) => s.setLink({ index }, { mtu }, { timeout }));
   }
 
   async setLinkMaster(index: number, master: number): Promise<void> {
-    await this.call('set master', describe.link(index), (s, timeout) => s.setLink({ index }, { master }, { timeout }));
+    await this.call('set master', kernelObject.link(index), (s, timeout) => s.setLink({ index }, { master }, { timeout }));
   }
 
   async removeLink(index: number): Promise<void> {
     try {
-      await this.call('delete', describe.link(index), (s, timeout) => s.delLink({ index }, {}, { timeout }));
+      await this.call('delete', kernelObject.link(index), (s, timeout) => s.delLink({ index }, {}, { timeout }));
     } catch (err: unknown) {
       if (err instanceof DatapathError && err.errno === 'ENODEV') return;
       throw err;
@@ -277,7 +287,7 @@ export class NetlinkHandle implements NetnsHandle {
   }
 
   async addrAdd(index: number, address: string, prefixLength: number): Promise<void> {
-    const object = describe.address(address, prefixLength, index);
+    const object = kernelObject.address(address, prefixLength, index);
     try {
       await this.call('add', object, (s, timeout) => {
         const ip = encodeIp(address);
@@ -298,7 +308,7 @@ export class NetlinkHandle implements NetnsHandle {
   /** Remove an address; tolerates its absence (and the link's). */
   async addrDel(index: number, address: string, prefixLength: number): Promise<void> {
     try {
-      await this.call('delete', describe.address(address, prefixLength, index), (s, timeout) => {
+      await this.call('delete', kernelObject.address(address, prefixLength, index), (s, timeout) => {
         const ip = encodeIp(address);
         const attrs = ip.family === 4 ? { local: ip.bytes, address: ip.bytes } : { address: ip.bytes };
         return s.delAddress({ family: familyCode(ip.family), prefixlen: prefixLength, index }, attrs, { timeout });
@@ -333,7 +343,7 @@ export class NetlinkHandle implements NetnsHandle {
   }
 
   async routeReplace(route: RouteInfo): Promise<void> {
-    await this.call('replace', describe.route(route), (s, timeout) => {
+    await this.call('replace', kernelObject.route(route), (s, timeout) => {
       const dst = parseDst(route.dst, route.family);
       const gw = route.gateway === undefined ? undefined : encodeIp(route.gateway);
       if (gw !== undefined && gw.family !== route.family) throw new RangeError(`gateway family differs from route family`);

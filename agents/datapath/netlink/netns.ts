@@ -109,7 +109,8 @@ export function withNetnsFd<T>(fd: number, fn: () => T, what = `netns fd ${fd}`)
     switched = false;
     restore();
   }
-  if (result instanceof Promise) {
+  // Duck-typed: a promise from another realm (jest's VM) fails instanceof.
+  if (typeof (result as { then?: unknown } | null | undefined)?.then === 'function') {
     // The awaited part would run in whatever namespace the thread is in then.
     throw new DatapathError('switch', what, 'EINVAL', { cause: new Error('withNetns callback must be synchronous') });
   }

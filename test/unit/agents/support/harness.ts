@@ -16,7 +16,7 @@ import { HostReconciler } from '../../../../agents/host-reconciler.js';
 import { BlockAllocator } from '../../../../agents/ipam/block-allocator.js';
 import { EndpointStore } from '../../../../agents/state/endpoint-store.js';
 import { PlanState } from '../../../../agents/state/plan-state.js';
-import { FakeDatapath } from './fake-datapath.js';
+import { TestKernel } from './test-kernel.js';
 
 export const silentLogger = pino({ level: 'silent' });
 
@@ -89,7 +89,7 @@ export function testConfig(stateDir: string): AgentConfig {
 export interface Harness {
   dir: string;
   config: AgentConfig;
-  dp: FakeDatapath;
+  dp: TestKernel;
   store: EndpointStore;
   plan: PlanState;
   uplink: StubUplink;
@@ -97,8 +97,8 @@ export interface Harness {
   bridges: BridgeManager;
   endpoints: EndpointService;
   reconciler: HostReconciler;
-  /** A fresh workload namespace in the fake kernel. */
-  netns(name?: string): string;
+  /** A fresh workload namespace in the fake kernel; returns its path. */
+  netns(name?: string): Promise<string>;
   /** Rebuild every service over the same state dir and kernel (an agent restart). */
   restart(): Harness;
   cleanup(): void;
@@ -106,10 +106,10 @@ export interface Harness {
 
 let nsCounter = 0;
 
-export function makeHarness(opts: { plan?: HostPlan | null; dir?: string; dp?: FakeDatapath } = {}): Harness {
+export function makeHarness(opts: { plan?: HostPlan | null; dir?: string; dp?: TestKernel } = {}): Harness {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'weft-agent-'));
   const config = testConfig(dir);
-  const dp = opts.dp ?? new FakeDatapath();
+  const dp = opts.dp ?? new TestKernel();
   const store = new EndpointStore(config);
   if (opts.plan !== null && opts.dir === undefined) store.savePlan(opts.plan ?? testPlan());
   const plan = new PlanState(store);
@@ -122,7 +122,7 @@ export function makeHarness(opts: { plan?: HostPlan | null; dir?: string; dp?: F
   const h: Harness = {
     dir, config, dp, store, plan, uplink, allocator, bridges, endpoints, reconciler,
     netns(name?: string) {
-      return dp.addNetns(`/run/netns/${name ?? `ws${++nsCounter}`}`);
+      return dp.workload(name ?? `ws${++nsCounter}`);
     },
     restart() {
       store.close();

@@ -1,0 +1,118 @@
+// Composition root of the controller: resolves options, builds the inversify
+// container (the only place that does), and runs the HTTP server that
+// carries both the REST API and the agent WebSocket.
+import 'reflect-metadata';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Container } from 'inversify';
+import { createApp } from './api/app.js';
+import { AuthTokens, ensureTokens } from './auth/token-files.js';
+import { ControllerConfig, DEFAULT_BLOCK_RECLAIM_GRACE_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS, parseListen } from './config.js';
+import { LiveHosts } from './hosts/live-hosts.js';
+import { AgentHandler } from './hub/agent-handler.js';
+import { AgentHub } from './hub/agent-hub.js';
+import { BlockReclaimer } from './ipam/block-reclaimer.js';
+import { Ipam } from './ipam/ipam.js';
+import { ResourceService } from './resources/resource-service.js';
+import { StatusView } from './status/status-view.js';
+import { SqliteStore } from './store/sqlite-store.js';
+import { Store } from './store/store.js';
+import { Logger, createLogger } from './util/logger.js';
+
+export interface ControllerOptions {
+  /** HOST:PORT; port 0 picks a free port. */
+  listen: string;
+  dataDir: string;
+  logLevel?: string;
+  heartbeatTimeoutMs?: number;
+  blockReclaimGraceMs?: number;
+}
+
+export interface RunningController {
+  url: string;
+  port: number;
+  adminToken: string;
+  agentToken: string;
+  close(): Promise<void>;
+}
+
+export function buildContainer(config: ControllerConfig, store: Store, tokens: AuthTokens, logger: Logger): Container {
+  const c = new Container({ defaultScope: 'Singleton' });
+  c.bind<ControllerConfig>(ControllerConfig).toConstantValue(config);
+  c.bind<Store>(Store).toConstantValue(store);
+  c.bind<AuthTokens>(AuthTokens).toConstantValue(tokens);
+  c.bind<Logger>(Logger).toConstantValue(logger);
+  c.bind(Ipam).toSelf();
+  c.bind(LiveHosts).toSelf();
+  c.bind(ResourceService).toSelf();
+  c.bind(StatusView).toSelf();
+  c.bind(AgentHandler).toSelf();
+  c.bind(AgentHub).toSelf();
+  c.bind(BlockReclaimer).toSelf();
+  return c;
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error) => reject(e);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/** A URL clients on this machine can use: wildcard listen addresses become loopback. */
+function clientUrl(host: string, port: number): string {
+  const h = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${h.includes(':') ? `[${h}]` : h}:${port}`;
+}
+
+export async function startController(opts: ControllerOptions): Promise<RunningController> {
+  const { host, port } = parseListen(opts.listen);
+  const tokens = ensureTokens(opts.dataDir);
+  const logger = createLogger(opts.logLevel ?? 'info');
+  const config: ControllerConfig = {
+    dataDir: opts.dataDir,
+    heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
+    blockReclaimGraceMs: opts.blockReclaimGraceMs ?? DEFAULT_BLOCK_RECLAIM_GRACE_MS,
+    startedAt: Date.now(),
+  };
+  const store = new SqliteStore(join(opts.dataDir, 'weft.db'));
+  const container = buildContainer(config, store, tokens, logger);
+  const hub = container.get(AgentHub);
+  const reclaimer = container.get(BlockReclaimer);
+  const app = createApp({ resources: container.get(ResourceService), status: container.get(StatusView), store, tokens, logger });
+
+  const server = createServer(app);
+  server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
+  try {
+    await listen(server, port, host);
+  } catch (e: unknown) {
+    store.close();
+    throw new Error(`cannot listen on ${opts.listen}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  hub.start();
+  reclaimer.start();
+  const actual = (server.address() as AddressInfo).port;
+  const url = clientUrl(host, actual);
+  logger.info({ url, dataDir: opts.dataDir, revision: store.revision() }, 'controller listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      reclaimer.stop();
+      await hub.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      store.close();
+      logger.info('controller stopped');
+    })();
+    return closing;
+  };
+  return { url, port: actual, adminToken: tokens.admin, agentToken: tokens.agent, close };
+}

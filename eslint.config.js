@@ -1,0 +1,85 @@
+// ESLint flat config: typescript-eslint's recommended rules plus the
+// dependency direction of ARCHITECTURE.md, enforced with
+// no-restricted-imports.
+//
+// The boundaries are written per folder depth, because an import is a
+// relative path: from model/x.ts the controller is "../controller/...",
+// from agents/datapath/netlink/x.ts it is "../../../controller/...". The
+// regexes only match paths that climb exactly to the project root, so an
+// agents/ file importing its own agents/datapath/ is never caught by
+// mistake.
+import { defineConfig } from 'eslint/config';
+import tseslint from 'typescript-eslint';
+
+const MAX_DEPTH = 6;
+
+/** folder -> top-level folders it must never import (and why). */
+const BOUNDARIES = {
+  model: ['controller', 'agents', 'vnf', 'runtime', 'cli', 'test'],
+  controller: ['agents', 'vnf', 'runtime', 'cli', 'test'],
+  agents: ['controller', 'runtime', 'cli', 'test'],
+  vnf: ['controller', 'agents', 'runtime', 'cli', 'test'],
+  runtime: ['controller', 'agents', 'vnf', 'cli', 'test'],
+  cli: ['test'],
+};
+
+/** Only the netlink datapath talks rtnetlink; everything else goes through agents/datapath/port.ts. */
+const NETLINK_ONLY_IN = 'agents/datapath/netlink';
+const NETLINK_PATHS = [{ name: 'netlink', message: `only ${NETLINK_ONLY_IN}/ may import netlink: use the DatapathFactory port (agents/datapath/port.ts)` }];
+const NETLINK_PATTERNS = [{ group: ['netlink/*'], message: `only ${NETLINK_ONLY_IN}/ may import netlink` }];
+
+function restriction(folder, depth, forbidden, allowNetlink) {
+  const up = '\\.\\./'.repeat(depth);
+  const patterns = [
+    {
+      regex: `^${up}(${forbidden.join('|')})(/|$)`,
+      message: `${folder}/ must not import ${forbidden.join(', ')} (see ARCHITECTURE.md, "Layout and dependency direction")`,
+    },
+  ];
+  return allowNetlink ? { patterns } : { paths: NETLINK_PATHS, patterns: [...patterns, ...NETLINK_PATTERNS] };
+}
+
+/** One config per folder and depth; later configs replace a rule's options, so the netlink folder comes last. */
+function boundaryConfigs() {
+  const configs = [];
+  for (const [folder, forbidden] of Object.entries(BOUNDARIES)) {
+    for (let depth = 1; depth <= MAX_DEPTH; depth++) {
+      configs.push({
+        name: `weft/boundaries/${folder}/depth-${depth}`,
+        files: [`${folder}/${'*/'.repeat(depth - 1)}*.ts`],
+        rules: { 'no-restricted-imports': ['error', restriction(folder, depth, forbidden, false)] },
+      });
+    }
+  }
+  const netlinkDepth = NETLINK_ONLY_IN.split('/').length;
+  // A file directly in agents/datapath/netlink/ sits three levels down.
+  for (let depth = netlinkDepth; depth <= MAX_DEPTH; depth++) {
+    configs.push({
+      name: `weft/boundaries/netlink-datapath/depth-${depth}`,
+      files: [`${NETLINK_ONLY_IN}/${'*/'.repeat(depth - netlinkDepth)}*.ts`],
+      rules: { 'no-restricted-imports': ['error', restriction('agents', depth, BOUNDARIES.agents, true)] },
+    });
+  }
+  return configs;
+}
+
+export default defineConfig(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test-artifacts/**', '.weft/**'] },
+  tseslint.configs.recommended,
+  {
+    name: 'weft/typescript',
+    files: ['**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+    },
+  },
+  {
+    name: 'weft/tests',
+    files: ['test/**/*.ts'],
+    rules: {
+      // Tests reach into objects and fakes freely.
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  boundaryConfigs(),
+);

@@ -1,0 +1,43 @@
+import { BridgeManager } from '../../../../agents/bridges/bridge-manager.js';
+import { bridgeAlias } from '../../../../model/kernel-names.js';
+import { planNetwork } from '../support/harness.js';
+import { TestKernel } from '../support/test-kernel.js';
+
+const blue = planNetwork('blue', 0x10);
+
+describe('BridgeManager', () => {
+  test('creates the bridge once for many concurrent callers', async () => {
+    const k = new TestKernel();
+    const m = new BridgeManager(k.host());
+    const indexes = await Promise.all(Array.from({ length: 20 }, () => m.ensureBridge(blue)));
+    expect(new Set(indexes).size).toBe(1);
+    expect(k.calls.filter((c) => c.op === 'addBridge')).toHaveLength(1);
+    expect(await k.link('host', 'wb-000010')).toMatchObject({ alias: bridgeAlias('blue'), up: true, mtu: 1450 });
+  });
+
+  test('adopts a half-made bridge (no alias, down, wrong mtu, stale address) and fixes it', async () => {
+    const k = new TestKernel();
+    const l = await k.host().addBridge({ name: 'wb-000010', mtu: 1500, alias: '' });
+    await k.host().addrAdd(l.index, '100.64.9.1', 24);
+    const m = new BridgeManager(k.host());
+    expect(await m.ensureBridge(blue)).toBe(l.index);
+    expect(await k.link('host', 'wb-000010')).toMatchObject({ alias: bridgeAlias('blue'), up: true, mtu: 1450 });
+    expect((await k.addrsOf('host', 'wb-000010')).map((a) => `${a.address}/${a.prefixLength}`)).toEqual(['100.64.0.1/24']);
+  });
+
+  test('refuses a link with that name that is not a weft bridge of this network', async () => {
+    const k = new TestKernel();
+    await k.host().addBridge({ name: 'wb-000010', mtu: 1500, alias: 'someone else' });
+    await expect(new BridgeManager(k.host()).ensureBridge(blue)).rejects.toMatchObject({ code: 'Conflict' });
+  });
+
+  test('a failed ensure is not cached; a changed network is ensured again', async () => {
+    const k = new TestKernel();
+    const m = new BridgeManager(k.host());
+    k.failOn('addBridge');
+    await expect(m.ensureBridge(blue)).rejects.toMatchObject({ code: 'Datapath' });
+    await m.ensureBridge(blue);
+    await m.ensureBridge({ ...blue, mtu: 1400 });
+    expect((await k.link('host', 'wb-000010'))?.mtu).toBe(1400);
+  });
+});

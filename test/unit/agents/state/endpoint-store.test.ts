@@ -1,0 +1,41 @@
+import { makeHarness, testPlan, type Harness } from '../support/harness.js';
+import type { EndpointRecord } from '../../../../agents/state/endpoint-store.js';
+
+const rec = (name: string, over: Partial<EndpointRecord> = {}): EndpointRecord => ({
+  name, network: 'blue', containerId: name, ifname: 'eth0', ip: '100.64.0.5', mac: '02:00:00:00:00:05', hostIfname: `wv-${name}`,
+  netns: '/run/netns/x', labels: { app: 'web' }, state: 'attached', prefixLength: 24, gateway: '100.64.0.1', mtu: 1450, ...over,
+});
+
+describe('EndpointStore', () => {
+  let h: Harness;
+  afterEach(() => h.cleanup());
+
+  test('keeps records, states, plan and blocks across a restart', () => {
+    h = makeHarness();
+    h.store.put(rec('a'));
+    h.store.put(rec('b', { ip: '100.64.0.6', containerId: 'a', ifname: 'eth1' }));
+    h.store.setState('b', 'deleting');
+    h.store.savePlan(testPlan({ revision: 4, blocks: [{ network: 'blue', cidr: '100.64.0.64/26' }] }));
+    const again = h.restart();
+    h = again;
+    expect(h.store.get('a')).toEqual(rec('a'));
+    expect(h.store.byContainer('a').map((r) => [r.name, r.state])).toEqual([['a', 'attached'], ['b', 'deleting']]);
+    expect(h.store.byHostIfname('wv-b')?.name).toBe('b');
+    expect(h.store.list({ state: 'attached' }).map((r) => r.name)).toEqual(['a']);
+    expect(h.store.countAttached()).toBe(1);
+    expect(h.store.addressesIn('blue')).toEqual(new Map([['100.64.0.5', 'a'], ['100.64.0.6', 'b']]));
+    expect(h.store.loadPlan()?.revision).toBe(4);
+    expect(h.store.blocks()).toEqual([{ network: 'blue', cidr: '100.64.0.64/26' }]);
+    expect(h.plan.current()?.revision).toBe(4);
+    expect(h.plan.source()).toBe('cache');
+    h.store.remove('a');
+    expect(h.store.get('a')).toBeUndefined();
+  });
+
+  test('one record per container interface and per host veth', () => {
+    h = makeHarness();
+    h.store.put(rec('a'));
+    expect(() => h.store.put(rec('other', { containerId: 'a' }))).toThrow();
+    expect(() => h.store.put(rec('other2', { hostIfname: 'wv-a', containerId: 'z' }))).toThrow();
+  });
+});

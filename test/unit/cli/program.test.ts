@@ -1,0 +1,90 @@
+import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../../cli/program.js';
+
+/** Run the CLI and capture what it writes. */
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  // Swap the writers by hand: under native ESM the jest object is not a global.
+  const realOut = process.stdout.write;
+  const realErr = process.stderr.write;
+  process.stdout.write = ((s: string | Uint8Array) => ((out += String(s)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((s: string | Uint8Array) => ((err += String(s)), true)) as typeof process.stderr.write;
+  try {
+    const code = await runCli(argv, '9.9.9');
+    return { code, out, err };
+  } finally {
+    process.stdout.write = realOut;
+    process.stderr.write = realErr;
+  }
+}
+
+/** A URL on which nothing listens. */
+async function closedUrl(): Promise<string> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return `http://127.0.0.1:${port}`;
+}
+
+describe('weft exit statuses', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'weft-prog-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('prints the version with status 0', async () => {
+    const r = await cli('--version');
+    expect(r).toMatchObject({ code: 0, out: '9.9.9\n' });
+  });
+
+  it.each([
+    [['nonsense']],
+    [['get', 'widgets']],
+    [['get', 'networks', '-o', 'xml']],
+    [['up', '--listen', 'localhost']],
+    [['run', '--network', 'Demo', '--', 'true']],
+    [['run', '--network', 'demo', '--label', 'novalue', '--', 'true']],
+    [['apply']],
+  ])('usage errors end with status 2: weft %j', async (argv) => {
+    const r = await cli(...argv);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^error: /);
+  });
+
+  it('reports an unreachable controller with status 3', async () => {
+    const r = await cli('get', 'networks', '--server', await closedUrl());
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/^error: cannot reach the controller at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
+  });
+
+  it('global options also work before the subcommand', async () => {
+    const r = await cli('--server', await closedUrl(), 'get', 'hosts');
+    expect(r.code).toBe(3);
+  });
+
+  it('apply reports every problem with its position, applies nothing and ends with status 1', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'apiVersion: weft.dev/v1\nkind: Network\nmetadata:\n  name: blue\nspec:\n  subnet: 10.1.0.1/24\n  colour: red\n');
+    // The server is unreachable: validation must fail before any request is made.
+    const r = await cli('apply', '-f', file, '--server', await closedUrl());
+    expect(r.code).toBe(1);
+    expect(r.err.split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`^${file}:6:11: /spec/subnet: "10.1.0.1/24" is not a valid IPv4 network`)),
+      expect.stringMatching(new RegExp(`^${file}:7:3: /spec/colour: unknown field "colour"`)),
+      'error: 2 problems in 1 file; nothing was applied',
+      '',
+    ]);
+  });
+
+  it('run without an agent fails with status 1 before making anything', async () => {
+    const r = await cli('run', '--network', 'demo', '--socket', join(dir, 'none.sock'), '--', 'true');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/weft agent is not running \(no socket at .*none\.sock\)|weft run needs root/);
+  });
+});
