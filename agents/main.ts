@@ -5,6 +5,7 @@
 import 'reflect-metadata';
 import { Container } from 'inversify';
 import { pino } from 'pino';
+import { HEARTBEAT_INTERVAL_MS } from '../model/agent-protocol.js';
 import { DEFAULT_AGENT_SOCKET } from '../model/agent-rpc.js';
 import { WeftError } from '../model/errors.js';
 import { DNS_LABEL_PATTERN } from '../model/meta.js';
@@ -55,7 +56,7 @@ const DEFAULT_TUNING: Required<AgentTuning> = {
   requestTimeoutMs: 5_000,
   reconnectMinMs: 200,
   reconnectMaxMs: 5_000,
-  heartbeatMs: 5_000,
+  heartbeatMs: HEARTBEAT_INTERVAL_MS,
   resyncMs: 30_000,
   firstPlanWaitMs: 3_000,
 };

@@ -197,14 +197,16 @@ export class EndpointService {
 
       step = 'open namespace';
       ns = await this.openNetns(params.netns);
+      // A half-made pair from an attach that died before its record: its
+      // peer may hold our ifname in the namespace, so it goes first.
+      step = 'remove stale host veth';
+      await this.removeStaleVeth(hostIfname, name);
       step = 'check interface name';
       if (await ns.getLink(ifname)) {
         throw new WeftError('Conflict', `namespace ${params.netns} already has an interface named ${ifname}`, {
           details: [{ path: '/ifname', message: 'exists in the namespace', value: ifname }],
         });
       }
-      step = 'remove stale host veth';
-      await this.removeStaleVeth(hostIfname, name);
 
       step = 'create veth';
       const mac = params.mac ?? randomMac();

@@ -6,7 +6,6 @@ import { callAgent } from '../../runtime/agent-client.js';
 import type { AttachResult } from '../../model/agent-rpc.js';
 import { ipJson, netnsAdd, SingleHostLab, waitFor } from '../support/test-lab.js';
 
-jest.setTimeout(180_000);
 
 const lab = new SingleHostLab('c');
 

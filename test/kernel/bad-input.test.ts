@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { netnsAdd, netnsList, SingleHostLab } from '../support/test-lab.js';
 
-jest.setTimeout(120_000);
 
 const lab = new SingleHostLab('i');
 let yamlDir = '';

@@ -6,7 +6,6 @@ import { callAgent } from '../../runtime/agent-client.js';
 import { WeftError } from '../../model/errors.js';
 import { CLI, execIn, ipJson, netnsAdd, netnsDel, netnsList, ping, SingleHostLab, waitFor } from '../support/test-lab.js';
 
-jest.setTimeout(120_000);
 
 const lab = new SingleHostLab('s');
 let seq = 0;

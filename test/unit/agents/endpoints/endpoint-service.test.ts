@@ -91,6 +91,16 @@ describe('EndpointService.attach', () => {
     expect(await h.dp.link('host', hostVethName('c2', 'eth0'))).toBeUndefined();
   });
 
+  test('a half-made pair with our host veth name (no record) is replaced, even though its peer holds the ifname', async () => {
+    h = makeHarness();
+    const netns = await h.netns();
+    await h.dp.host().addVeth({ name: hostVethName('c1', 'eth0'), mtu: 1450, up: true, peer: { name: 'eth0', netns, up: true } });
+    const r = await h.endpoints.attach({ network: 'blue', containerId: 'c1', netns });
+    expect(r.existing).toBe(false);
+    expect((await h.dp.link('host', r.hostIfname))?.alias).toBe(endpointAlias('c1.eth0'));
+    expect((await h.dp.links(netns)).map((l) => l.name).sort()).toEqual(['eth0', 'lo']);
+  });
+
   describe('rolls back a failure at every step', () => {
     const steps: [FakeOp, 'host' | 'ws', number][] = [
       ['getLink', 'host', 0], // bridge read
@@ -99,8 +109,8 @@ describe('EndpointService.attach', () => {
       ['addrAdd', 'host', 0], // gateway on the bridge
       ['setLinkUp', 'host', 0], // bridge up
       ['at', 'ws', 0],
-      ['getLink', 'ws', 0], // ifname check
       ['getLink', 'host', 1], // stale host veth check
+      ['getLink', 'ws', 0], // ifname check
       ['addVeth', 'host', 0],
       ['setLinkAlias', 'host', 0], // host veth alias (the fake keeps a bridge's alias from create)
       ['getLink', 'ws', 1], // lo
