@@ -185,18 +185,21 @@ export class EndpointService {
   private async create(params: AttachParams, network: PlanNetwork, name: string, ifname: string, hostIfname: string): Promise<AttachResult> {
     const undo: Undo[] = [];
     let succeeded = false;
-    let step = 'ensure bridge';
+    let step = 'open namespace';
     let ns: NetnsHandle | undefined;
     this.attaching.add(hostIfname);
     try {
-      const bridgeIndex = await this.bridges.ensureBridge(network);
+      // The namespace first: a request naming a missing namespace must not
+      // leave a bridge or a held address behind.
+      step = 'open namespace';
+      ns = await this.openNetns(params.netns);
 
       step = 'allocate address';
       const alloc: Allocation = await this.allocator.allocate(network, name, params.ip);
       undo.push({ what: `release ${alloc.ip}`, run: () => this.releaseAddress(network.name, alloc) });
 
-      step = 'open namespace';
-      ns = await this.openNetns(params.netns);
+      step = 'ensure bridge';
+      const bridgeIndex = await this.bridges.ensureBridge(network);
       // A half-made pair from an attach that died before its record: its
       // peer may hold our ifname in the namespace, so it goes first.
       step = 'remove stale host veth';

@@ -196,6 +196,11 @@ export class BlockAllocator {
         details: [{ path: '/ip', message: 'not a usable host address', value: requested }],
       });
     }
+    if (ip === ipv4ToInt(network.gateway)) {
+      throw new WeftError('Invalid', `ip ${requested} is the gateway of network "${network.name}"; pick another address in ${network.subnet}`, {
+        details: [{ path: '/ip', message: 'is the gateway address', value: requested }],
+      });
+    }
     for (;;) {
       // An address whose old interface is still being deleted becomes free in
       // a few ms: wait rather than fail.

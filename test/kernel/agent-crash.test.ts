@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 // Crash safety: kill -9 the agent in the middle of 50 concurrent attaches,
 // restart it, and check the kernel (not the agent's word): every attach
 // that was reported exists exactly once, nothing half-made remains, no
@@ -5,6 +6,8 @@
 import { callAgent } from '../../runtime/agent-client.js';
 import type { AttachResult } from '../../model/agent-rpc.js';
 import { ipJson, netnsAdd, SingleHostLab, waitFor } from '../support/test-lab.js';
+
+jest.setTimeout(300_000);
 
 
 const lab = new SingleHostLab('c');

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 // Bad input across the three front doors — REST, YAML (`weft apply -f`) and
 // the agent socket: every case gets a precise error, and afterwards the
 // store and the kernel are exactly as before.
@@ -6,6 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { netnsAdd, netnsList, SingleHostLab } from '../support/test-lab.js';
+
+jest.setTimeout(300_000);
 
 
 const lab = new SingleHostLab('i');
@@ -108,7 +111,7 @@ const yamlCases: YamlCase[] = [
   { name: 'bad CIDR at its line', text: 'apiVersion: weft.dev/v1\nkind: Network\nmetadata:\n  name: y3\nspec:\n  subnet: 198.18.70.1/24\n', where: /:6:\d+: .*host bits/ },
   { name: 'wrong kind', text: 'apiVersion: weft.dev/v1\nkind: Netwerk\nmetadata:\n  name: y4\nspec: {}\n', where: /:2:\d+: .*Network/ },
   { name: 'wrong apiVersion', text: 'apiVersion: v9\nkind: Network\nmetadata:\n  name: y5\nspec:\n  subnet: 198.18.70.0/24\n', where: /:1:\d+: .*apiVersion/ },
-  { name: 'error in the second document', text: 'apiVersion: weft.dev/v1\nkind: Network\nmetadata:\n  name: y6\nspec:\n  subnet: 198.18.71.0/24\n---\napiVersion: weft.dev/v1\nkind: Network\nmetadata:\n  name: y7\nspec:\n  subnet: 198.18.72.0/24\n  mtu: 12\n', where: /:13:\d+: .*mtu/ },
+  { name: 'error in the second document', text: 'apiVersion: weft.dev/v1\nkind: Network\nmetadata:\n  name: y6\nspec:\n  subnet: 198.18.71.0/24\n---\napiVersion: weft.dev/v1\nkind: Network\nmetadata:\n  name: y7\nspec:\n  subnet: 198.18.72.0/24\n  mtu: 12\n', where: /:14:\d+: .*mtu/ },
   { name: 'duplicate names in one file', text: 'apiVersion: weft.dev/v1\nkind: Network\nmetadata:\n  name: y8\nspec:\n  subnet: 198.18.73.0/24\n---\napiVersion: weft.dev/v1\nkind: Network\nmetadata:\n  name: y8\nspec:\n  subnet: 198.18.74.0/24\n', where: /:\d+:\d+: .*(duplicate|twice|already)/i },
   { name: 'overlap reported by the server, mapped to the file', text: 'apiVersion: weft.dev/v1\nkind: Network\nmetadata:\n  name: y9\nspec:\n  subnet: 198.18.40.0/25\n', where: /y9|overlaps/ },
   { name: 'a list instead of a mapping', text: '- a\n- b\n', where: /:1:\d+/ },
@@ -134,17 +137,17 @@ const rpcCases: RpcCase[] = [
   { name: 'garbage JSON', line: '{"id": 1, "method": ', code: 'BadJSON' },
   { name: 'not an object', line: '[1,2,3]', code: 'Invalid' },
   { name: 'unknown method', line: JSON.stringify({ id: 1, method: 'explode', params: {} }), code: 'Invalid' },
-  { name: 'missing netns path', line: attach({ network: 'good', containerId: 'x1' }), code: 'Invalid', field: '/params/netns' },
-  { name: 'relative netns path', line: attach({ network: 'good', containerId: 'x2', netns: 'run/netns/x' }), code: 'Invalid', field: '/params/netns' },
-  { name: 'netns that does not exist', line: attach({ network: 'good', containerId: 'x3', netns: '/run/netns/wt-does-not-exist' }), code: 'NotFound' },
-  { name: 'unknown network', line: attach({ network: 'nope', containerId: 'x4', netns: '/run/netns/x' }), code: 'NotFound', field: '/params/network' },
-  { name: 'ifname too long', line: attach({ network: 'good', containerId: 'x5', netns: '/run/netns/x', ifname: 'sixteen-bytes-xx' }), code: 'Invalid', field: '/params/ifname' },
-  { name: 'ip not IPv4', line: attach({ network: 'good', containerId: 'x6', netns: '/run/netns/x', ip: '198.18.40.300' }), code: 'Invalid', field: '/params/ip' },
-  { name: 'ip outside the subnet', line: attach({ network: 'good', containerId: 'x7', netns: '/run/netns/x', ip: '198.18.41.5' }), code: 'Invalid', field: '/params/ip' },
-  { name: 'ip is the gateway', line: attach({ network: 'good', containerId: 'x8', netns: '/run/netns/x', ip: '198.18.40.1' }), code: 'Invalid', field: '/params/ip' },
-  { name: 'multicast mac', line: attach({ network: 'good', containerId: 'x9', netns: '/run/netns/x', mac: '01:00:5e:00:00:01' }), code: 'Invalid', field: '/params/mac' },
-  { name: 'unknown param', line: attach({ network: 'good', containerId: 'x10', netns: '/run/netns/x', colour: 'red' }), code: 'Invalid', field: '/params/colour' },
-  { name: 'wrong type', line: attach({ network: 'good', containerId: 42, netns: '/run/netns/x' }), code: 'Invalid', field: '/params/containerId' },
+  { name: 'missing netns path', line: attach({ network: 'good', containerId: 'x1' }), code: 'Invalid', field: '/netns' },
+  { name: 'relative netns path', line: attach({ network: 'good', containerId: 'x2', netns: 'run/netns/x' }), code: 'Invalid', field: '/netns' },
+  { name: 'netns that does not exist', line: attach({ network: 'good', containerId: 'x3', netns: '/run/netns/wt-does-not-exist' }), code: 'Invalid', field: '/netns' },
+  { name: 'unknown network', line: attach({ network: 'nope', containerId: 'x4', netns: '/run/netns/x' }), code: 'NotFound', field: '/network' },
+  { name: 'ifname too long', line: attach({ network: 'good', containerId: 'x5', netns: '/run/netns/x', ifname: 'sixteen-bytes-xx' }), code: 'Invalid', field: '/ifname' },
+  { name: 'ip not IPv4', line: attach({ network: 'good', containerId: 'x6', netns: '/run/netns/x', ip: '198.18.40.300' }), code: 'Invalid', field: '/ip' },
+  { name: 'ip outside the subnet', line: attach({ network: 'good', containerId: 'x7', netns: '/run/netns/x', ip: '198.18.41.5' }), code: 'Invalid', field: '/ip' },
+  { name: 'ip is the gateway', line: attach({ network: 'good', containerId: 'x8', netns: '/run/netns/x', ip: '198.18.40.1' }), code: 'Invalid', field: '/ip' },
+  { name: 'multicast mac', line: attach({ network: 'good', containerId: 'x9', netns: '/run/netns/x', mac: '01:00:5e:00:00:01' }), code: 'Invalid', field: '/mac' },
+  { name: 'unknown param', line: attach({ network: 'good', containerId: 'x10', netns: '/run/netns/x', colour: 'red' }), code: 'Invalid', field: '/colour' },
+  { name: 'wrong type', line: attach({ network: 'good', containerId: 42, netns: '/run/netns/x' }), code: 'Invalid', field: '/containerId' },
   { name: 'bad label', line: attach({ network: 'good', containerId: 'x11', netns: '/run/netns/x', labels: { 'bad key!': 'v' } }), code: 'Invalid' },
 ];
 

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 // End to end on one host: controller + agent (child processes) with the
 // agent's datapath in a private namespace, workloads in namespaces of their
 // own. Assertions read the kernel back (`ip -j`), not the agent's word.
@@ -5,6 +6,8 @@ import { spawn } from 'node:child_process';
 import { callAgent } from '../../runtime/agent-client.js';
 import { WeftError } from '../../model/errors.js';
 import { CLI, execIn, ipJson, netnsAdd, netnsDel, netnsList, ping, SingleHostLab, waitFor } from '../support/test-lab.js';
+
+jest.setTimeout(300_000);
 
 
 const lab = new SingleHostLab('s');

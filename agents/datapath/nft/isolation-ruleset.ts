@@ -26,11 +26,11 @@
 import { BRIDGE_PREFIX, IFNAME_MAX } from '../../../model/kernel-names.js';
 import { DatapathError } from '../errors.js';
 import {
+  deleteTableCommands,
   isChainObject,
   isRuleObject,
   isSetObject,
   isTableObject,
-  type NftCommand,
   type NftDocument,
   type NftListObject,
   type NftRule,
@@ -87,15 +87,6 @@ function table(): NftTable {
 }
 
 /**
- * "Delete the table if it exists" as two commands: nft 1.0.6 has no
- * `destroy`, and a bare `delete` fails the whole transaction with ENOENT
- * when the table is absent. `add` of an existing table is a no-op.
- */
-export function renderDeleteTable(family: NftTable['family'], name: string): NftCommand[] {
-  return [{ add: { table: { family, name } } }, { delete: { table: { family, name } } }];
-}
-
-/**
  * The whole isolation table for `bridges`, as one document that replaces
  * whatever table of that name exists, in one transaction.
  *
@@ -133,7 +124,7 @@ export function renderIsolation(bridges: readonly string[]): NftDocument {
   return {
     nftables: [
       { metainfo: { json_schema_version: 1 } },
-      ...renderDeleteTable(ISOLATION_FAMILY, ISOLATION_TABLE),
+      ...deleteTableCommands(ISOLATION_FAMILY, ISOLATION_TABLE),
       { add: { table: table() } },
       {
         add: {

@@ -152,3 +152,12 @@ export function isSetObject(o: NftListObject): o is { set: NftSet } {
 export function isRuleObject(o: NftListObject): o is { rule: NftRule } {
   return 'rule' in o;
 }
+
+/**
+ * "Delete the table if it exists" as two commands for one transaction: nft
+ * 1.0.6 has no `destroy`, a bare `delete` fails the whole transaction with
+ * ENOENT when the table is absent, and `add` of an existing table is a no-op.
+ */
+export function deleteTableCommands(family: NftFamily, name: string): NftCommand[] {
+  return [{ add: { table: { family, name } } }, { delete: { table: { family, name } } }];
+}
