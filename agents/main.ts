@@ -89,13 +89,16 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     ownDatapath = new (await import('./datapath/netlink/netlink-datapath.js')).NetlinkDatapath();
     datapath = ownDatapath;
   }
-  const hostHandle: NetnsHandle = opts.hostNetns ? await datapath.at(opts.hostNetns) : datapath.host();
+  // Our own kernel datapath gets a dedicated bridge-namespace handle whose
+  // deletions run off the event loop; an injected one is used as it is.
+  const agentHandle = ownDatapath?.openAgentHandle(opts.hostNetns);
+  const hostHandle: NetnsHandle = agentHandle ?? (opts.hostNetns ? await datapath.at(opts.hostNetns) : datapath.host());
 
   let c: Container;
   try {
     c = buildContainer(config, logger, datapath, hostHandle);
   } catch (e: unknown) {
-    if (opts.hostNetns) hostHandle.close();
+    if (opts.hostNetns || agentHandle) hostHandle.close();
     ownDatapath?.close();
     throw e;
   }
@@ -112,7 +115,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     await endpoints.drain();
     await link.stop();
     store.close();
-    if (opts.hostNetns) hostHandle.close();
+    if (opts.hostNetns || agentHandle) hostHandle.close();
     ownDatapath?.close();
   };
 

@@ -35,6 +35,16 @@ export class NetlinkDatapath implements DatapathFactory {
     return listNamedNetns();
   }
 
+  /**
+   * A long-lived handle for the agent's bridge namespace (`path`, or the
+   * process's own): its link deletions run on a worker thread so they never
+   * stall the agent's event loop. The caller closes it.
+   */
+  openAgentHandle(path?: string): NetnsHandle {
+    const opts = { ...this.opts, offloadDeletes: true };
+    return path === undefined ? NetlinkHandle.openHost(opts) : NetlinkHandle.openAt(path, opts);
+  }
+
   /** Close the shared host handle (process shutdown, tests). */
   close(): void {
     this.hostHandle?.close();

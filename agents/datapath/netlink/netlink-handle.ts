@@ -9,6 +9,7 @@ import type { AddrInfo, BridgeSpec, LinkInfo, NetnsHandle, RouteInfo, VethSpec }
 import { DatapathError, fromNetlink, kernelObject } from '../errors.js';
 import { decodeIp, decodeLinkInfo, decodeMac, decodeU32, encodeIp, encodeLinkInfo, encodeMac, encodeU32 } from './link-codec.js';
 import { openNetns, withNetnsFd } from './netns.js';
+import { LinkReaper } from './link-reaper.js';
 
 const { createRtNetlink, FlagsNew } = netlink;
 
@@ -25,6 +26,12 @@ const CREATE_REPLACE = FlagsNew.CREATE | FlagsNew.REPLACE;
 export interface NetlinkHandleOptions {
   /** per request; node_netlink waits forever without one */
   timeoutMs?: number;
+  /**
+   * Delete links from a worker thread (LinkReaper) so the ~20 ms the kernel
+   * spends in a veth delete does not stall this thread. For long-lived
+   * handles in the compiled agent; needs the compiled worker file.
+   */
+  offloadDeletes?: boolean;
 }
 
 function familyCode(family: 4 | 6): number {
@@ -79,10 +86,13 @@ export class NetlinkHandle implements NetnsHandle {
   /** A receive/send failure on the socket itself (e.g. ENOBUFS): the handle is unusable after it. */
   private broken: unknown;
 
+  private readonly reaper: LinkReaper | undefined;
+
   private constructor(ns: string, sock: RtNetlinkSocket, opts: NetlinkHandleOptions) {
     this.ns = ns;
     this.sock = sock;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.reaper = opts.offloadDeletes ? new LinkReaper(ns, this.timeoutMs) : undefined;
     // node_netlink emits socket failures as 'error' events; unheard, one
     // would crash the agent. Pending requests still end by their timeout.
     sock.socket.on('error', (err) => {
@@ -263,6 +273,7 @@ export class NetlinkHandle implements NetnsHandle {
 
   async removeLink(index: number): Promise<void> {
     try {
+      if (this.reaper) return await this.reaper.remove(index);
       await this.call('delete', kernelObject.link(index), (s, timeout) => s.delLink({ index }, {}, { timeout }));
     } catch (err: unknown) {
       if (err instanceof DatapathError && err.errno === 'ENODEV') return;
@@ -371,6 +382,7 @@ export class NetlinkHandle implements NetnsHandle {
     if (this.closed) return;
     this.closed = true;
     this.sock.socket.close();
+    void this.reaper?.close();
   }
 }
 

@@ -119,10 +119,10 @@ export type NftObject =
   | { rule: NftRule };
 
 /**
- * Commands weft sends. There is no `destroy` in nft 1.0.6: "delete if
+ * Commands weft sends (`create` is `add` that fails with EEXIST). There is no `destroy` in nft 1.0.6: "delete if
  * present" is `add` followed by `delete` in the same transaction.
  */
-export type NftCommand = { add: NftObject } | { delete: NftObject } | { flush: NftObject };
+export type NftCommand = { add: NftObject } | { create: NftObject } | { delete: NftObject } | { flush: NftObject };
 
 export interface NftMetainfo {
   metainfo: { version?: string; release_name?: string; json_schema_version: number };

@@ -1,17 +1,19 @@
 // The one place weft runs `nft`: JSON documents on stdin (`nft -j -f -`),
 // each applied by nft as one kernel transaction, and JSON listings back.
 // argv arrays and stdin only, never a shell: names in a document cannot
-// become commands.
+// become commands. stdin is a memfd rather than a pipe (see memfd.ts).
 //
 // Namespace: nft acts on the namespace it runs in. To act in another one the
 // spawn happens inside withNetns(): libuv forks the child from the calling
 // (main) thread synchronously within spawn(), so the child starts in the
 // namespace the thread is switched into, and the thread switches back before
 // any other JS runs. No `ip netns exec`, no helper process.
-import { execFile, type ChildProcess, type ExecFileException } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync } from 'node:fs';
 import { withNetns } from '../netlink/netns.js';
+import { memfd } from './memfd.js';
 import { NftError, errnoFromNftStderr } from './nft-error.js';
-import { deleteTableCommands, type NftDocument, type NftFamily, type NftListObject } from './nft-json.js';
+import { deleteTableCommands, type NftDocument, type NftFamily, type NftListObject, type NftObject } from './nft-json.js';
 
 export interface NftRunnerOptions {
   /** namespace path to run in (/run/netns/x, /proc/PID/ns/net); undefined: the agent's own */
@@ -39,7 +41,7 @@ export class NftRunner {
 
   /** Apply `doc` as one transaction: everything in it takes effect, or nothing does. */
   async apply(doc: NftDocument): Promise<void> {
-    await this.run('apply', describe(doc), ['-j', '-f', '-'], JSON.stringify(doc));
+    await this.run('apply', this.where(describe(doc)), ['-j', '-f', '-'], JSON.stringify(doc));
   }
 
   /** The table's objects (table, chains, sets, rules), or undefined when it does not exist. */
@@ -47,7 +49,7 @@ export class NftRunner {
     const object = this.where(`nft table ${family} ${table}`);
     let stdout: string;
     try {
-      stdout = await this.run('list', object, ['-j', 'list', 'table', family, table], '');
+      stdout = await this.run('list', object, ['-j', 'list', 'table', family, table], undefined);
     } catch (err: unknown) {
       // Only nft's own ENOENT means "no such table"; a missing namespace or binary is not that.
       if (err instanceof NftError && err.isNotFound) return undefined;
@@ -65,56 +67,93 @@ export class NftRunner {
     return this.netns === undefined ? object : `${object} in netns "${this.netns}"`;
   }
 
-  private run(op: string, object: string, args: string[], input: string): Promise<string> {
-    const where = this.where(object);
+  private run(op: string, object: string, args: string[], input: string | undefined): Promise<string> {
     return new Promise<string>((resolve, reject) => {
-      let timedOut = false;
-      const start = (): ChildProcess =>
-        execFile(
-          this.binary,
-          args,
-          // LC_ALL=C: errnoFromNftStderr reads the C locale's strerror texts.
-          { encoding: 'utf8', maxBuffer: MAX_OUTPUT_BYTES, env: { ...process.env, LC_ALL: 'C' } },
-          (err: ExecFileException | null, stdout: string, stderr: string) => {
-            clearTimeout(timer);
-            if (err === null) {
-              resolve(stdout);
-              return;
-            }
-            reject(this.failure(op, where, err, stderr, timedOut));
-          },
-        );
       let child: ChildProcess;
+      // stdin: a memfd, not a pipe (see memfd.ts); nothing when nft reads none.
+      let stdin: number | 'ignore' = 'ignore';
       try {
+        if (input !== undefined) stdin = memfd('weft-nft', input);
+        const start = (): ChildProcess =>
+          spawn(this.binary, args, {
+            stdio: [stdin, 'pipe', 'pipe'],
+            // LC_ALL=C: errnoFromNftStderr reads the C locale's strerror texts.
+            env: { ...process.env, LC_ALL: 'C' },
+          });
         // withNetns fails (isNotFound) when the namespace is gone; that error already names it.
         child = this.netns === undefined ? start() : withNetns(this.netns, start);
       } catch (err: unknown) {
         reject(err);
         return;
+      } finally {
+        // The child holds its own copy from here on (spawn forks synchronously).
+        if (typeof stdin === 'number') closeSync(stdin);
       }
+      const out = new Output();
+      const err = new Output();
+      child.stdout?.on('data', (b: Buffer) => out.add(b));
+      child.stderr?.on('data', (b: Buffer) => err.add(b));
+      let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
         child.kill('SIGKILL');
       }, this.timeoutMs);
-      // EPIPE when nft exits before reading all of stdin: its exit status
-      // and stderr explain why, and arrive through the callback above.
-      child.stdin?.on('error', () => undefined);
-      child.stdin?.end(input);
+      let settled = false;
+      const settle = (result: { stdout: string } | { error: NftError }): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if ('error' in result) reject(result.error);
+        else resolve(result.stdout);
+      };
+      // 'error': nft never started (or could not be killed); 'close': it ran and its output is complete.
+      child.on('error', (e: NodeJS.ErrnoException) => settle({ error: this.spawnFailure(op, object, e) }));
+      child.on('close', (code: number | null, signal: NodeJS.Signals | null) => {
+        if (code === 0 && !out.truncated) {
+          settle({ stdout: out.text() });
+          return;
+        }
+        const stderr = err.text();
+        const why = new Error(`nft ${args.join(' ')} exited with ${code ?? signal}`);
+        if (timedOut) {
+          settle({ error: new NftError(op, object, 'ETIMEDOUT', stderr, { cause: why, detail: `nft killed after ${this.timeoutMs} ms` }) });
+        } else if (signal !== null) {
+          settle({ error: new NftError(op, object, 'EINTR', stderr, { cause: why, detail: `nft killed by ${signal}` }) });
+        } else if (code === 0) {
+          settle({ error: new NftError(op, object, 'E2BIG', stderr, { detail: `nft printed more than ${MAX_OUTPUT_BYTES} bytes` }) });
+        } else {
+          settle({ error: new NftError(op, object, errnoFromNftStderr(stderr), stderr, { cause: why }) });
+        }
+      });
     });
   }
 
-  private failure(op: string, object: string, err: ExecFileException, stderr: string, timedOut: boolean): NftError {
-    if (timedOut) {
-      return new NftError(op, object, 'ETIMEDOUT', stderr, { cause: err, detail: `nft killed after ${this.timeoutMs} ms` });
-    }
-    // A string code is a spawn failure (nft never ran); a number is nft's exit status.
+  private spawnFailure(op: string, object: string, err: NodeJS.ErrnoException): NftError {
     if (err.code === 'ENOENT') {
       // Missing nft is terminal until an operator installs it: unsupported, not "not found".
-      return new NftError(op, object, 'ENOPKG', stderr, { cause: err, detail: `"${this.binary}" not found (install nftables)` });
+      return new NftError(op, object, 'ENOPKG', '', { cause: err, detail: `"${this.binary}" not found (install nftables)` });
     }
-    if (typeof err.code === 'string') return new NftError(op, object, err.code, stderr, { cause: err });
-    if (err.signal) return new NftError(op, object, 'EINTR', stderr, { cause: err, detail: `nft killed by ${err.signal}` });
-    return new NftError(op, object, errnoFromNftStderr(stderr), stderr, { cause: err });
+    return new NftError(op, object, err.code ?? 'EUNKNOWN', '', { cause: err });
+  }
+}
+
+/** Collects a child's output up to MAX_OUTPUT_BYTES. */
+class Output {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  truncated = false;
+
+  add(b: Buffer): void {
+    if (this.size + b.length > MAX_OUTPUT_BYTES) {
+      this.truncated = true;
+      return;
+    }
+    this.chunks.push(b);
+    this.size += b.length;
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
   }
 }
 
@@ -122,8 +161,8 @@ export class NftRunner {
 function describe(doc: NftDocument): string {
   const tables = new Set<string>();
   for (const c of doc.nftables) {
-    const target = 'add' in c ? c.add : 'delete' in c ? c.delete : 'flush' in c ? c.flush : undefined;
-    if (target === undefined) continue;
+    if ('metainfo' in c) continue;
+    const target = Object.values(c)[0] as NftObject;
     const o = Object.values(target)[0] as { family: string; table?: string; name: string };
     tables.add(`${o.family} ${'table' in target ? o.name : o.table}`);
   }

@@ -182,11 +182,12 @@ describe('weft-isolation in a forwarding host namespace', () => {
 
   it('re-applying with a third bridge swaps the set atomically: a continuous cross-network ping never gets through', async () => {
     await firewall.applyIsolation([BR_A, BR_B]);
-    // ~200 echoes over ~2 s while the table is replaced 20 times; any
+    // ~300 echoes over 3 s while the table is replaced 20 times; any
     // intermediate state without the drop rule would let some through.
-    const flood = execFileP('ip', ['netns', 'exec', `${PREFIX}a1`, 'ping', '-n', '-q', '-i', '0.01', '-w', '2.5', '-W', '1', IP.b1]).then(
+    // (iputils wants whole seconds for -w.)
+    const flood = execFileP('ip', ['netns', 'exec', `${PREFIX}a1`, 'ping', '-n', '-q', '-i', '0.01', '-w', '3', '-W', '1', IP.b1]).then(
       (r) => r.stdout,
-      (err: unknown) => String((err as { stdout?: unknown }).stdout),
+      (err: unknown) => `${String((err as { stdout?: unknown }).stdout)}${String((err as { stderr?: unknown }).stderr)}`,
     );
     for (let i = 0; i < 20; i++) await firewall.applyIsolation(i % 2 === 0 ? [BR_A, BR_B, BR_C] : [BR_A, BR_B]);
     await firewall.applyIsolation([BR_A, BR_B, BR_C]);
@@ -218,8 +219,9 @@ describe('weft-isolation in a forwarding host namespace', () => {
     const bad: NftDocument = {
       nftables: [
         ...renderIsolation([BR_A, BR_B, BR_C]).nftables,
-        // A set that does not exist: nft fails the whole batch at commit.
-        { add: { element: { family: 'inet', table: ISOLATION_TABLE, name: 'no-such-set', elem: ['x'] } } },
+        // `create` of a table that exists: the kernel refuses it (EEXIST) in
+        // the same batch as the replacement, so the whole batch is aborted.
+        { create: { table: { family: 'inet', name: PROBE_TABLE } } },
       ],
     };
     const err = await runner.apply(bad).then(
@@ -227,8 +229,8 @@ describe('weft-isolation in a forwarding host namespace', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(NftError);
-    expect(err).toMatchObject({ op: 'apply', errno: 'ENOENT' });
-    expect((err as NftError).message).toContain('Could not process rule: No such file or directory');
+    expect(err).toMatchObject({ op: 'apply', errno: 'EEXIST' });
+    expect((err as NftError).message).toContain('Could not process rule: File exists');
     expect((await isolation())?.bridges).toEqual([BR_A, BR_B]);
     expect(await reaches('a1', IP.b1, 2)).toBe(false);
   });

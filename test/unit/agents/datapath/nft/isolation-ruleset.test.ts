@@ -52,7 +52,7 @@ describe('renderIsolation', () => {
   it('touches only its own weft- prefixed inet table', () => {
     for (const c of renderIsolation(['wb-1', 'wb-2']).nftables) {
       if ('metainfo' in c) continue;
-      const target = 'add' in c ? c.add : 'delete' in c ? c.delete : c.flush;
+      const target = Object.values(c)[0] as object;
       const o = Object.values(target)[0] as { family: string; table?: string; name: string };
       expect(o.family).toBe('inet');
       expect('table' in target ? o.name : o.table).toBe('weft-isolation');

@@ -41,7 +41,8 @@ beforeEach(() => {
       '#!/bin/sh',
       'dir=$(dirname "$0")',
       `printf '%s\\n' "$@" > "$dir/argv"`,
-      'cat > "$dir/stdin"',
+      // like nft: open /dev/stdin by path (fails on a socketpair), not just read fd 0
+      'cat /dev/stdin > "$dir/stdin"',
       `printf '%s' "$LC_ALL" > "$dir/lc_all"`,
       '. "$dir/behaviour"',
       '',
