@@ -44,6 +44,7 @@ export class HostReconciler {
   private done = 0;
   private loop: Promise<void> = Promise.resolve();
   private running = false;
+  private isolationWarned = false;
   private waiters: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -110,6 +111,15 @@ export class HostReconciler {
 
   private async pass(): Promise<PassReport> {
     const plan = this.plan.current();
+    // Isolation first: it must cover every bridge before traffic can use it.
+    if (plan) {
+      try {
+        await this.bridges.isolate(plan.networks.map((n) => n.bridge));
+      } catch (e: unknown) {
+        if (!this.isolationWarned) this.log.error({ err: errorMessage(e) }, 'cannot isolate networks from each other with nftables');
+        this.isolationWarned = true;
+      }
+    }
     const links = await this.host.listLinks();
     const bridgeAddrs = new Map<number, AddrInfo[]>();
     for (const l of links) {

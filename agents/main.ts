@@ -15,6 +15,7 @@ import { ControllerLink, connectUrl, readToken } from './controller-link.js';
 import { CONTROLLER_UPLINK } from './controller-uplink.js';
 import type { NetlinkDatapath } from './datapath/netlink/netlink-datapath.js';
 import { DATAPATH_FACTORY, type DatapathFactory, type NetnsHandle } from './datapath/port.js';
+import { NETWORK_FIREWALL, type NetworkFirewall } from './datapath/firewall-port.js';
 import { EndpointService } from './endpoints/endpoint-service.js';
 import { HostReconciler } from './host-reconciler.js';
 import { BlockAllocator } from './ipam/block-allocator.js';
@@ -40,6 +41,8 @@ export interface StartAgentOptions {
   stateDir?: string;
   /** default NetlinkDatapath (the real kernel) */
   datapath?: DatapathFactory;
+  /** default NftFirewall with the real datapath, none with an injected one */
+  firewall?: NetworkFirewall;
   /** path of the namespace the agent's bridges live in; default the agent's own */
   hostNetns?: string;
   logLevel?: string;
@@ -96,7 +99,10 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
 
   let c: Container;
   try {
-    c = buildContainer(config, logger, datapath, hostHandle);
+    // Network isolation: nftables in the bridge namespace with our own
+    // datapath; an injected datapath brings its own firewall, or none.
+    const firewall = opts.firewall ?? (ownDatapath ? new (await import('./datapath/nft/nft-firewall.js')).NftFirewall(opts.hostNetns) : undefined);
+    c = buildContainer(config, logger, datapath, hostHandle, firewall);
   } catch (e: unknown) {
     if (opts.hostNetns || agentHandle) hostHandle.close();
     ownDatapath?.close();
@@ -141,12 +147,13 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   };
 }
 
-function buildContainer(config: AgentConfig, logger: AgentLogger, datapath: DatapathFactory, hostHandle: NetnsHandle): Container {
+function buildContainer(config: AgentConfig, logger: AgentLogger, datapath: DatapathFactory, hostHandle: NetnsHandle, firewall?: NetworkFirewall): Container {
   const c = new Container({ defaultScope: 'Singleton' });
   c.bind(AGENT_CONFIG).toConstantValue(config);
   c.bind(AGENT_LOGGER).toConstantValue(logger);
   c.bind(DATAPATH_FACTORY).toConstantValue(datapath);
   c.bind(HOST_HANDLE).toConstantValue(hostHandle);
+  if (firewall) c.bind(NETWORK_FIREWALL).toConstantValue(firewall);
   c.bind(EndpointStore).toSelf();
   c.bind(PlanState).toSelf();
   c.bind(ControllerLink).toSelf();

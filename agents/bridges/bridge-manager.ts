@@ -2,13 +2,14 @@
 // alias, MTU, the gateway address and up. Cached per network so 50
 // concurrent attaches cost one ensure; invalidated when the network's
 // parameters change or the bridge is found missing.
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import type { PlanNetwork } from '../../model/agent-protocol.js';
 import { WeftError, errorMessage, isWeftError } from '../../model/errors.js';
 import { bridgeAlias, parseOwnerAlias } from '../../model/kernel-names.js';
 import type { LinkInfo, NetnsHandle } from '../datapath/port.js';
 import { HOST_HANDLE } from '../agent-config.js';
-import { isAlreadyExists } from '../datapath/errors.js';
+import { isAlreadyExists, isUnsupported } from '../datapath/errors.js';
+import { NETWORK_FIREWALL, type NetworkFirewall } from '../datapath/firewall-port.js';
 
 interface CacheEntry {
   signature: string;
@@ -20,8 +21,23 @@ const signatureOf = (n: PlanNetwork) => `${n.bridge}|${n.mtu}|${n.gateway}/${n.p
 @injectable()
 export class BridgeManager {
   private readonly cache = new Map<string, CacheEntry>();
+  /** Bridges of the current plan: the isolation set (see NetworkFirewall). */
+  private planBridges: string[] = [];
 
-  constructor(@inject(HOST_HANDLE) private readonly host: NetnsHandle) {}
+  constructor(
+    @inject(HOST_HANDLE) private readonly host: NetnsHandle,
+    @inject(NETWORK_FIREWALL) @optional() private readonly firewall?: NetworkFirewall,
+  ) {}
+
+  /**
+   * Isolate the plan's networks from each other. Called by the reconciler on
+   * every pass; a bridge must be in the set before it exists, so creation
+   * below adds its own name first.
+   */
+  async isolate(bridges: string[]): Promise<void> {
+    this.planBridges = [...bridges];
+    await this.firewall?.applyIsolation(this.planBridges);
+  }
 
   /** The bridge's ifindex, creating or adopting and fixing it as needed. */
   ensureBridge(network: PlanNetwork): Promise<number> {
@@ -99,6 +115,13 @@ export class BridgeManager {
   }
 
   private async create(network: PlanNetwork, alias: string): Promise<LinkInfo> {
+    if (this.firewall && !this.planBridges.includes(network.bridge)) {
+      // Fail closed, except where the kernel or system has no nftables at
+      // all: the reconciler reports that once, and networks still work.
+      await this.firewall.applyIsolation([...this.planBridges, network.bridge]).catch((e: unknown) => {
+        if (!isUnsupported(e)) throw e;
+      });
+    }
     try {
       return await this.host.addBridge({ name: network.bridge, mtu: network.mtu, alias });
     } catch (e: unknown) {

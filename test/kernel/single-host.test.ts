@@ -68,7 +68,10 @@ test('two `weft run` workloads on one network ping each other and exchange TCP',
   expect((await netnsList()).filter((n) => n.startsWith('wr-'))).toEqual([]);
 });
 
-test('workloads on different networks cannot reach each other', async () => {
+test('workloads on different networks cannot reach each other, even where the host forwards IP', async () => {
+  // With forwarding on, the host would route between the two bridges:
+  // isolation must come from weft's own nftables rules.
+  expect((await execIn(lab.hostNs, ['sysctl', '-w', 'net.ipv4.ip_forward=1'])).code).toBe(0);
   const a = await workload();
   const b = await workload();
   const ra = await callAgent(lab.socket, 'attach', { network: 'blue', containerId: 'iso-a', netns: a.path });
@@ -82,7 +85,10 @@ test('workloads on different networks cannot reach each other', async () => {
     // TCP too: a connect from red to blue fails
     const tcp = await execIn(b.name, [process.execPath, '-e', `require('net').connect({port:22,host:'${ra.ip}',timeout:1000}).on('connect',()=>process.exit(0)).on('error',()=>process.exit(3)).on('timeout',()=>process.exit(4))`]);
     expect(tcp.code).not.toBe(0);
+    const table = await execIn(lab.hostNs, ['nft', '-j', 'list', 'table', 'inet', 'weft-isolation']);
+    expect(table.stdout).toContain('"drop"');
   } finally {
+    await execIn(lab.hostNs, ['sysctl', '-w', 'net.ipv4.ip_forward=0']);
     for (const id of ['iso-a', 'iso-b', 'iso-a2']) await callAgent(lab.socket, 'detach', { containerId: id });
   }
 });
