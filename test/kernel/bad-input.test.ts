@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { netnsAdd, netnsList, SingleHostLab } from '../support/test-lab.js';
+import { netnsAdd, netnsList, SingleHostLab, waitFor } from '../support/test-lab.js';
 
 jest.setTimeout(300_000);
 
@@ -20,6 +20,8 @@ const NET = (name: string, spec: Record<string, unknown>) => ({ apiVersion: 'wef
 beforeAll(async () => {
   await lab.start();
   await lab.createNetwork('good', '198.18.40.0/24');
+  await waitFor('network ready on the host', async () =>
+    (await lab.api<{ status?: { hosts?: Record<string, { ready: boolean }> } }>('GET', '/api/v1/networks/good')).status?.hosts?.h1?.ready === true);
   workloadPath = await netnsAdd(`${lab.prefix}w0`);
   yamlDir = mkdtempSync(join(tmpdir(), 'wt-yaml-'));
 });
@@ -56,8 +58,13 @@ function rawRpc(line: string): Promise<Record<string, unknown>> {
   });
 }
 
+/**
+ * What the store holds (revision, metadata, spec; status is a live view of
+ * agent reports, not stored input) and what the kernel holds.
+ */
 async function snapshot(): Promise<string> {
-  const nets = await lab.api<{ revision: number; items: unknown[] }>('GET', '/api/v1/networks');
+  const list = await lab.api<{ revision: number; items: { metadata: unknown; spec: unknown }[] }>('GET', '/api/v1/networks');
+  const nets = { revision: list.revision, items: list.items.map((n) => ({ metadata: n.metadata, spec: n.spec })) };
   const eps = await lab.api<{ items: unknown[] }>('GET', '/api/v1/endpoints');
   const links = (await lab.hostLinks()).map((l) => l.ifname).sort();
   const ns = (await netnsList()).filter((n) => n.startsWith(lab.prefix) || n.startsWith('wr-')).sort();
