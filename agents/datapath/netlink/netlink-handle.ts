@@ -192,6 +192,9 @@ export class NetlinkHandle implements NetnsHandle {
     }
     try {
       const flags = spec.up ? { up: true as const } : {};
+      // Not NLM_F_ECHO: node_netlink settles a request on its first reply,
+      // and the kernel echoes the new link before a later failure (e.g. a
+      // master that is not a bridge) undoes it, so the error would be lost.
       await this.call('create', object, (s, timeout) =>
         s.newLink(
           { flags, change: flags },
@@ -217,6 +220,7 @@ export class NetlinkHandle implements NetnsHandle {
           { flags: CREATE_EXCL, timeout },
         ),
       );
+      // The read back also gives the peer's ifindex (IFLA_LINK).
       const link = await this.mustGetLink(spec.name, 'create', object);
       if (spec.peer.up) await this.peerUp(link, fd, spec.name);
       return link;

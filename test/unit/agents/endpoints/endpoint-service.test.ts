@@ -113,9 +113,8 @@ describe('EndpointService.attach', () => {
       ['getLink', 'ws', 0], // ifname check
       ['addVeth', 'host', 0],
       ['setLinkAlias', 'host', 0], // host veth alias (the fake keeps a bridge's alias from create)
-      ['getLink', 'ws', 1], // lo
       ['setLinkUp', 'ws', 0], // lo up
-      ['getLink', 'ws', 2], // peer
+      ['setLinkUp', 'ws', 1], // peer up
       ['addrAdd', 'ws', 0],
       ['routeReplace', 'ws', 0],
     ];
