@@ -30,34 +30,56 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 
 export async function benchAttach(count = 200, large = 500): Promise<AttachBenchResult> {
   const lab = new SingleHostLab('b');
-  const made: string[] = [];
+  const made = new Set<string>();
   const mkns = (name: string) => {
     const path = createNetns(name);
-    made.push(name);
+    made.add(name);
     return path;
+  };
+  const rmns = (name: string) => {
+    deleteNetns(name);
+    made.delete(name);
   };
   try {
     await lab.start();
     await lab.createNetwork('bench', '100.65.0.0/21');
     const sock = lab.socket;
-    const nsPaths = Array.from({ length: count }, (_, i) => mkns(`${lab.prefix}w${i}`));
+    const peer = cniPeerAvailable() ? makeCniPeer(`/run/netns/${lab.hostNs}`, `${lab.prefix}br`, '100.64.0.0/16') : undefined;
 
     // warm-up: bridge creation and first-use costs are not what we measure
     const warm = mkns(`${lab.prefix}warm`);
     await callAgent(sock, 'attach', { network: 'bench', containerId: 'warm', netns: warm });
     await callAgent(sock, 'detach', { containerId: 'warm' });
+    if (peer) {
+      await peer.add('warm', warm);
+      await peer.del('warm', warm);
+    }
+    rmns(`${lab.prefix}warm`);
 
+    // weft and the peer take turns, container by container, so both see the
+    // same kernel state (number of namespaces, bridge ports, load).
+    const weftNs = Array.from({ length: count }, (_, i) => mkns(`${lab.prefix}w${i}`));
+    const peerNs = peer ? Array.from({ length: count }, (_, i) => mkns(`${lab.prefix}p${i}`)) : [];
     const attach: number[] = [];
+    const add: number[] = [];
     for (let i = 0; i < count; i++) {
-      attach.push(await timed(() => callAgent(sock, 'attach', { network: 'bench', containerId: `b${i}`, netns: nsPaths[i] as string })));
+      attach.push(await timed(() => callAgent(sock, 'attach', { network: 'bench', containerId: `b${i}`, netns: weftNs[i] as string })));
+      if (peer) add.push(await peer.add(`p${i}`, peerNs[i] as string));
     }
     const agentRssMiB = lab.agent?.child.pid ? rssMiB(lab.agent.child.pid) : NaN;
     const detach: number[] = [];
+    const del: number[] = [];
     for (let i = 0; i < count; i++) {
       detach.push(await timed(() => callAgent(sock, 'detach', { containerId: `b${i}` })));
+      if (peer) del.push(await peer.del(`p${i}`, peerNs[i] as string));
     }
     // let background veth deletions finish before the next phase
     await waitFor('veths gone', async () => (await lab.hostLinks()).filter((l) => l.ifname.startsWith('wv-')).length === 0, 60_000, 100);
+    for (let i = 0; i < count; i++) {
+      rmns(`${lab.prefix}w${i}`);
+      if (peer) rmns(`${lab.prefix}p${i}`);
+    }
+    peer?.cleanup();
 
     let attachAt500: Summary | undefined;
     if (large > 0) {
@@ -72,25 +94,11 @@ export async function benchAttach(count = 200, large = 500): Promise<AttachBench
       await waitFor('veths gone', async () => (await lab.hostLinks()).filter((l) => l.ifname.startsWith('wv-')).length === 0, 120_000, 200);
     }
 
-    let peerAdd: Summary | undefined;
-    let peerDel: Summary | undefined;
-    if (cniPeerAvailable()) {
-      const peer = makeCniPeer(`/run/netns/${lab.hostNs}`, `${lab.prefix}br`, '100.64.0.0/16');
-      const peerNs = Array.from({ length: count }, (_, i) => mkns(`${lab.prefix}p${i}`));
-      const warmPeer = mkns(`${lab.prefix}pw`);
-      await peer.add('warm', warmPeer);
-      await peer.del('warm', warmPeer);
-      const add: number[] = [];
-      for (let i = 0; i < count; i++) add.push(await peer.add(`p${i}`, peerNs[i] as string));
-      const del: number[] = [];
-      for (let i = 0; i < count; i++) del.push(await peer.del(`p${i}`, peerNs[i] as string));
-      peer.cleanup();
-      peerAdd = summarize(add);
-      peerDel = summarize(del);
-    }
     const result: AttachBenchResult = { weftAttach: summarize(attach), weftDetach: summarize(detach), agentRssMiB };
-    if (peerAdd) result.peerAdd = peerAdd;
-    if (peerDel) result.peerDel = peerDel;
+    if (peer) {
+      result.peerAdd = summarize(add);
+      result.peerDel = summarize(del);
+    }
     if (attachAt500) result.attachAt500 = attachAt500;
     return result;
   } finally {
@@ -113,7 +121,7 @@ export function printAttach(r: AttachBenchResult, count: number): void {
     ['detach / DEL', fmtMs(r.weftDetach.p50), fmtMs(r.weftDetach.p99), r.peerDel ? fmtMs(r.peerDel.p50) : 'n/a', r.peerDel ? fmtMs(r.peerDel.p99) : 'n/a', ratio(r.peerDel?.p50, r.weftDetach.p50)],
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  console.log(`\n# attach/detach latency, ${count} namespaces, sequential, caller's view`);
+  console.log(`\n# attach/detach latency, ${count} namespaces, sequential, weft and the peer taking turns, caller's view`);
   for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
   console.log(`agent resident memory with ${count} endpoints attached: ${r.agentRssMiB.toFixed(1)} MiB`);
   if (r.attachAt500) console.log(`weft attach with 450-500 ports on the bridge: p50 ${fmtMs(r.attachAt500.p50)}, p99 ${fmtMs(r.attachAt500.p99)}`);

@@ -147,6 +147,16 @@ export function runDatapathContract(name: string, setup: DatapathContractSetup):
         expect(await w.host.listLinks()).toContainEqual(read);
       });
 
+      it('concurrent listings on one handle all succeed (one dump at a time per socket)', async () => {
+        const br = await bridge();
+        await w.host.addrAdd(br.index, '198.18.90.1', 24);
+        const [links, addrs, routes, again] = await Promise.all([w.host.listLinks(), w.host.listAddrs(), w.host.listRoutes(4), w.host.listLinks()]);
+        expect(links.map((l) => l.name)).toContain('wb-t1');
+        expect(again).toEqual(links);
+        expect(addrs.map((a) => a.address)).toContain('198.18.90.1');
+        expect(Array.isArray(routes)).toBe(true);
+      });
+
       it('addBridge fails with isAlreadyExists and says what it was doing when the name is taken', async () => {
         await bridge();
         const err = await caught(bridge());

@@ -87,6 +87,8 @@ export class NetlinkHandle implements NetnsHandle {
   private broken: unknown;
 
   private readonly reaper: LinkReaper | undefined;
+  /** tail of the queue of dump requests (see dump()) */
+  private dumping: Promise<void> = Promise.resolve();
 
   private constructor(ns: string, sock: RtNetlinkSocket, opts: NetlinkHandleOptions) {
     this.ns = ns;
@@ -118,6 +120,20 @@ export class NetlinkHandle implements NetnsHandle {
     }
   }
 
+  /**
+   * A dump request (NLM_F_DUMP). The kernel runs one dump per socket at a
+   * time and refuses a second with EBUSY, so dumps on this handle queue
+   * behind each other (e.g. a reconcile pass beside an attach).
+   */
+  private dump<T>(op: string, object: string, fn: (s: RtNetlinkSocket, timeout: number) => Promise<T>): Promise<T> {
+    const run = this.dumping.then(() => this.call(op, object, fn));
+    this.dumping = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
   /** Run one request with the timeout, turning any failure into a DatapathError. */
   private async call<T>(op: string, object: string, fn: (s: RtNetlinkSocket, timeout: number) => Promise<T>): Promise<T> {
     if (this.closed) throw new DatapathError(op, object, 'EBADF');
@@ -130,7 +146,7 @@ export class NetlinkHandle implements NetnsHandle {
   }
 
   async listLinks(): Promise<LinkInfo[]> {
-    const msgs = await this.call('list', 'links', (s, timeout) => s.getLinks({}, { extMask: EXT_MASK }, { timeout }));
+    const msgs = await this.dump('list', 'links', (s, timeout) => s.getLinks({}, { extMask: EXT_MASK }, { timeout }));
     return msgs.map(toLinkInfo);
   }
 
@@ -286,7 +302,7 @@ export class NetlinkHandle implements NetnsHandle {
   }
 
   async listAddrs(index?: number): Promise<AddrInfo[]> {
-    const msgs = await this.call('list', 'addresses', (s, timeout) => s.getAddresses({}, {}, { timeout }));
+    const msgs = await this.dump('list', 'addresses', (s, timeout) => s.getAddresses({}, {}, { timeout }));
     const out: AddrInfo[] = [];
     for (const m of msgs) {
       const family = familyOf(m.data.family);
@@ -335,7 +351,7 @@ export class NetlinkHandle implements NetnsHandle {
   }
 
   async listRoutes(family?: 4 | 6): Promise<RouteInfo[]> {
-    const msgs = await this.call('list', 'routes', (s, timeout) =>
+    const msgs = await this.dump('list', 'routes', (s, timeout) =>
       s.getRoutes({ family: family === undefined ? 0 : familyCode(family) }, {}, { timeout }),
     );
     const out: RouteInfo[] = [];
