@@ -16,7 +16,7 @@ import { BridgeManager } from '../bridges/bridge-manager.js';
 import { CONTROLLER_UPLINK, type ControllerUplink } from '../controller-uplink.js';
 import { DATAPATH_FACTORY, type DatapathFactory, type LinkInfo, type NetnsHandle } from '../datapath/port.js';
 import { BlockAllocator, type Allocation } from '../ipam/block-allocator.js';
-import { isNotFound } from '../datapath/errors.js';
+import { isAlreadyExists, isNotFound } from '../datapath/errors.js';
 import { EndpointStore, toReport, type EndpointRecord } from '../state/endpoint-store.js';
 import { PlanState } from '../state/plan-state.js';
 import { parseAttachParams, parseDetachParams, parseListParams } from './endpoint-params.js';
@@ -203,32 +203,38 @@ export class EndpointService {
 
       step = 'ensure bridge';
       const bridgeIndex = await this.bridges.ensureBridge(network);
-      // A half-made pair from an attach that died before its record: its
-      // peer may hold our ifname in the namespace, so it goes first.
-      step = 'remove stale host veth';
-      await this.removeStaleVeth(hostIfname, name);
-      step = 'check interface name';
-      if (await ns.getLink(ifname)) {
-        throw new WeftError('Conflict', `namespace ${params.netns} already has an interface named ${ifname}`, {
-          details: [{ path: '/ifname', message: 'exists in the namespace', value: ifname }],
-        });
-      }
-
       step = 'create veth';
       const mac = params.mac ?? randomMac();
+      const spec = {
+        name: hostIfname,
+        mtu: network.mtu,
+        master: bridgeIndex,
+        up: true,
+        // brought up below through our handle in the namespace (no extra socket)
+        peer: { name: ifname, netns: params.netns, mac, up: false },
+      };
       let veth: LinkInfo;
       try {
-        veth = await this.host.addVeth({
-          name: hostIfname,
-          mtu: network.mtu,
-          master: bridgeIndex,
-          up: true,
-          // brought up below through our handle in the namespace (no extra socket)
-          peer: { name: ifname, netns: params.netns, mac, up: false },
-        });
+        veth = await this.host.addVeth(spec);
       } catch (e: unknown) {
-        this.bridges.invalidate(network.name); // the bridge may have vanished under us
-        throw e;
+        if (!isAlreadyExists(e)) {
+          this.bridges.invalidate(network.name); // the bridge may have vanished under us
+          throw e;
+        }
+        // A name is taken. Checked only now, to keep the common path short:
+        // a half-made pair from an attach that died before its record (its
+        // peer may hold our ifname in the namespace, so it goes first), or
+        // the workload really has an interface of that name.
+        step = 'remove stale host veth';
+        await this.removeStaleVeth(hostIfname, name);
+        step = 'check interface name';
+        if (await ns.getLink(ifname)) {
+          throw new WeftError('Conflict', `namespace ${params.netns} already has an interface named ${ifname}`, {
+            details: [{ path: '/ifname', message: 'exists in the namespace', value: ifname }],
+          });
+        }
+        step = 'create veth';
+        veth = await this.host.addVeth(spec);
       }
       undo.push({ what: `remove ${hostIfname}`, run: () => this.host.removeLink(veth.index) });
 
@@ -266,7 +272,8 @@ export class EndpointService {
       // The record holds the address from now on.
       this.allocator.release(network.name, alloc.ip);
       succeeded = true;
-      this.uplink.send({ type: 'endpointUp', endpoint: toReport(record) });
+      // After the caller has its answer: the report is not on its path.
+      setImmediate(() => this.uplink.send({ type: 'endpointUp', endpoint: toReport(record) }));
       this.log.info({ endpoint: name, ip: record.ip, hostIfname }, 'endpoint attached');
       return toAttachResult(record, false);
     } catch (e: unknown) {
