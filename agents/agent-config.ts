@@ -11,6 +11,8 @@ export interface AgentConfig {
   socketPath: string;
   stateDir: string;
   agentVersion: string;
+  /** Underlay (VTEP) address; default: the local address of the controller connection. */
+  underlayAddress?: string;
   /** Controller round trips (requestBlock/requestStatic). */
   requestTimeoutMs: number;
   /** Reconnect backoff bounds. */

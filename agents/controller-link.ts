@@ -1,17 +1,21 @@
-// The agent's WebSocket to the controller: hello with every endpoint, then
-// full plans and deltas in, endpoint reports, status and heartbeats out.
+// The agent's WebSocket to the controller: hello with every endpoint and
+// the underlay (VTEP) address and MTU, then full plans and deltas in,
+// endpoint reports, status and heartbeats out.
 // Reconnects with capped exponential backoff; the data plane does not care
 // whether the link is up (local attaches use the cached plan and our blocks).
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { inject, injectable } from 'inversify';
+import type { IncomingMessage } from 'node:http';
+import { inject, injectable, optional } from 'inversify';
 import WebSocket from 'ws';
 import {
-  AGENT_CONNECT_PATH, type AgentMessage, type ControllerMessage, type HostPlan, type PlanBlock, type PlanReservation,
+  AGENT_CONNECT_PATH, type AgentHello, type AgentMessage, type ControllerMessage, type HostPlan, type PlanBlock, type PlanReservation,
 } from '../model/agent-protocol.js';
 import { ERROR_CATALOGUE, WeftError, errorMessage, type ErrorCode } from '../model/errors.js';
 import { AGENT_CONFIG, AGENT_LOGGER, type AgentConfig, type AgentLogger } from './agent-config.js';
 import type { ControllerUplink } from './controller-uplink.js';
+import { Underlay } from './overlay/underlay.js';
+import type { Vtep } from './reconcile/overlay-diff.js';
 import { EndpointStore, toReport } from './state/endpoint-store.js';
 import { PlanState } from './state/plan-state.js';
 
@@ -84,6 +88,7 @@ export class ControllerLink implements ControllerUplink {
     @inject(AGENT_LOGGER) private readonly log: AgentLogger,
     @inject(EndpointStore) private readonly store: EndpointStore,
     @inject(PlanState) private readonly plan: PlanState,
+    @inject(Underlay) @optional() private readonly underlay?: Underlay,
   ) {
     let settle: (v: boolean) => void = () => {};
     const promise = new Promise<boolean>((resolve) => (settle = resolve));
@@ -198,7 +203,11 @@ export class ControllerLink implements ControllerUplink {
     if (this.stopped) return;
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, handshakeTimeout: this.config.requestTimeoutMs });
     this.ws = ws;
-    ws.on('open', () => this.onOpen(ws));
+    // The local address of this connection is the address the controller
+    // reaches us at: our VTEP unless one is configured.
+    let localAddress: string | undefined;
+    ws.on('upgrade', (res: IncomingMessage) => (localAddress = res.socket.localAddress));
+    ws.on('open', () => void this.onOpen(ws, localAddress));
     ws.on('message', (data, isBinary) => {
       this.lastHeard = Date.now();
       if (isBinary) return;
@@ -221,8 +230,16 @@ export class ControllerLink implements ControllerUplink {
     });
   }
 
-  private onOpen(ws: WebSocket): void {
+  private async onOpen(ws: WebSocket, localAddress: string | undefined): Promise<void> {
     if (this.ws !== ws) return;
+    // Not ready until hello is out: messages sent meanwhile are queued behind it.
+    let vtep: Vtep | undefined;
+    try {
+      vtep = await this.underlay?.learn(localAddress);
+    } catch (e: unknown) {
+      this.log.warn({ err: errorMessage(e) }, 'cannot resolve the underlay address');
+    }
+    if (this.ws !== ws || ws.readyState !== WebSocket.OPEN) return;
     this.ready = true;
     this.lastHeard = Date.now();
     const cached = this.plan.current();
@@ -231,15 +248,16 @@ export class ControllerLink implements ControllerUplink {
     this.queue = this.queue.filter((m) => m.type !== 'endpointUp' && m.type !== 'endpointDown');
     const appliedRevision = this.forceFullPlan || !cached ? 0 : cached.revision;
     this.forceFullPlan = false;
-    ws.send(
-      JSON.stringify({ type: 'hello', host: this.config.name, agentVersion: this.config.agentVersion, appliedRevision, endpoints } satisfies AgentMessage),
-    );
+    const hello: AgentHello = { type: 'hello', host: this.config.name, agentVersion: this.config.agentVersion, appliedRevision, endpoints };
+    if (vtep) hello.address = vtep.address;
+    if (vtep?.mtu !== undefined) hello.underlayMtu = vtep.mtu;
+    ws.send(JSON.stringify(hello satisfies AgentMessage));
     const queued = this.queue;
     this.queue = [];
     for (const m of queued) ws.send(JSON.stringify(m));
     this.heartbeatTimer = setInterval(() => this.beat(ws), this.config.heartbeatMs);
     this.heartbeatTimer.unref();
-    this.log.info({ endpoints: endpoints.length, appliedRevision }, 'connected to the controller');
+    this.log.info({ endpoints: endpoints.length, appliedRevision, address: hello.address, underlayMtu: hello.underlayMtu }, 'connected to the controller');
     for (const l of this.connectionListeners) l(true);
   }
 

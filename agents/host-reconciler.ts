@@ -1,20 +1,35 @@
 // Brings the host namespace in line with the plan and the endpoint records:
-// render -> observe -> diff (pure, reconcile/host-diff.ts) -> apply -> report
-// status. Each pass reads everything again, so apply keeps no undo state;
-// a failed action is retried by the next pass. Passes never overlap: a
-// trigger during a pass queues exactly one more.
+// render -> observe -> diff (pure, reconcile/host-diff.ts and
+// reconcile/overlay-diff.ts) -> apply -> report status. Each pass reads
+// everything again, so apply keeps no undo state; a failed action is
+// retried by the next pass. Passes never overlap: a trigger during a pass
+// queues exactly one more.
+//
+// Plan deltas that only change overlay entries (a remote endpoint or a
+// flood VTEP came or went: the common case, one per attach anywhere) take
+// an incremental pass instead: the same render -> observe -> diff -> apply,
+// scoped to the FDB and neighbour entries of the touched networks' VXLAN
+// devices (two dumps per network, no link listing, no nft), so the change
+// is in the kernel within a millisecond or so. It runs in the same loop, so
+// it never interleaves with a full pass; a full pass covers those queued
+// before it started.
 import { inject, injectable } from 'inversify';
-import type { AgentMessage } from '../model/agent-protocol.js';
+import type { AgentMessage, HostPlan } from '../model/agent-protocol.js';
 import { errorMessage } from '../model/errors.js';
+import { BRIDGE_PREFIX, VXLAN_PREFIX } from '../model/kernel-names.js';
 import { AGENT_CONFIG, AGENT_LOGGER, HOST_HANDLE, type AgentConfig, type AgentLogger } from './agent-config.js';
 import { BridgeManager } from './bridges/bridge-manager.js';
 import { CONTROLLER_UPLINK, type ControllerUplink } from './controller-uplink.js';
-import type { AddrInfo, NetnsHandle } from './datapath/port.js';
+import { isNotFound } from './datapath/errors.js';
+import type { AddrInfo, FdbEntry, NeighEntry, NetnsHandle } from './datapath/port.js';
 import { EndpointService } from './endpoints/endpoint-service.js';
-import { BRIDGE_PREFIX } from '../model/kernel-names.js';
+import { OverlayManager } from './overlay/overlay-manager.js';
+import { Underlay } from './overlay/underlay.js';
 import { diffHost, renderHost, type HostAction } from './reconcile/host-diff.js';
+import { VXLAN_OVERHEAD, diffOverlayEntries, renderOverlayEntries, type Vtep } from './reconcile/overlay-diff.js';
+import { overlayNetworksTouched } from './state/apply-plan-delta.js';
 import { EndpointStore } from './state/endpoint-store.js';
-import { PlanState } from './state/plan-state.js';
+import { PlanState, type PlanChange } from './state/plan-state.js';
 
 export interface PassReport {
   revision: number;
@@ -22,14 +37,25 @@ export interface PassReport {
   failures: { action: HostAction; error: string }[];
 }
 
+export interface OverlaySyncReport extends PassReport {
+  /** the networks the incremental pass looked at */
+  networks: string[];
+}
+
 interface Waiter {
   gen: number;
   resolve: () => void;
 }
 
+interface OverlayBatch {
+  networks: Set<string>;
+  waiters: (() => void)[];
+}
+
 function networkOf(a: HostAction): string | undefined {
   switch (a.op) {
     case 'ensureBridge':
+    case 'ensureVxlan':
       return a.network.name;
     case 'removeOrphanVeth':
       return undefined;
@@ -46,10 +72,16 @@ export class HostReconciler {
   private running = false;
   private isolationWarned = false;
   private waiters: Waiter[] = [];
+  private overlayBatch: OverlayBatch = { networks: new Set(), waiters: [] };
   private timer: NodeJS.Timeout | undefined;
-  private unsubscribe: (() => void) | undefined;
+  private unsubscribe: (() => void)[] = [];
+  /** Per-network failure of the last full pass, and of incremental passes since. */
+  private passProblems = new Map<string, string>();
+  private readonly entryProblems = new Map<string, string>();
+  private readonly mtuWarned = new Set<string>();
   /** The last pass's outcome (health and tests read it). */
   lastPass: PassReport | undefined;
+  lastOverlaySync: OverlaySyncReport | undefined;
 
   constructor(
     @inject(AGENT_CONFIG) private readonly config: Pick<AgentConfig, 'resyncMs'>,
@@ -58,13 +90,28 @@ export class HostReconciler {
     @inject(EndpointStore) private readonly store: EndpointStore,
     @inject(PlanState) private readonly plan: PlanState,
     @inject(BridgeManager) private readonly bridges: BridgeManager,
+    @inject(OverlayManager) private readonly overlay: OverlayManager,
+    @inject(Underlay) private readonly underlay: Underlay,
     @inject(EndpointService) private readonly endpoints: EndpointService,
     @inject(CONTROLLER_UPLINK) private readonly uplink: ControllerUplink,
   ) {}
 
   /** Reconcile on every plan change and periodically (drift nobody told us about). */
   start(): void {
-    this.unsubscribe ??= this.plan.onChange(() => void this.reconcile());
+    if (this.unsubscribe.length === 0) {
+      this.unsubscribe = [
+        this.plan.onChange((_plan, change) => this.onPlanChange(change)),
+        // Devices made for the old VTEP are replaced by the next full pass.
+        this.underlay.onChange(() => {
+          this.overlay.invalidate();
+          void this.reconcile();
+        }),
+        // An attach made or checked a device: program its entries now.
+        this.overlay.onDevice((network) => void this.syncOverlay([network])),
+        // The last endpoint of a network left: its device goes.
+        this.endpoints.onNetworkIdle(() => void this.reconcile()),
+      ];
+    }
     if (!this.timer && this.config.resyncMs > 0) {
       this.timer = setInterval(() => void this.reconcile(), this.config.resyncMs);
       this.timer.unref();
@@ -72,41 +119,91 @@ export class HostReconciler {
   }
 
   async stop(): Promise<void> {
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
+    for (const u of this.unsubscribe.splice(0)) u();
     clearInterval(this.timer);
     this.timer = undefined;
     await this.loop;
   }
 
-  /** Resolves after a pass that started after this call has finished. */
+  /** Resolves after a full pass that started after this call has finished. */
   reconcile(): Promise<void> {
     const gen = ++this.requested;
     const settled = new Promise<void>((resolve) => this.waiters.push({ gen, resolve }));
-    if (!this.running) {
-      this.running = true;
-      this.loop = this.run();
-    }
+    this.kick();
     return settled;
+  }
+
+  /**
+   * Bring the overlay entries of `networks` in line with the plan (an
+   * incremental pass; with no networks it only reports the revision).
+   * Resolves once a pass covering them has finished.
+   */
+  syncOverlay(networks: Iterable<string>): Promise<void> {
+    const batch = this.overlayBatch;
+    for (const n of networks) batch.networks.add(n);
+    const settled = new Promise<void>((resolve) => batch.waiters.push(resolve));
+    this.kick();
+    return settled;
+  }
+
+  private onPlanChange(change: PlanChange): void {
+    if (change.kind === 'block') return; // no kernel object depends on a block
+    if (change.kind === 'delta') {
+      const touched = overlayNetworksTouched(change.previous, change.delta);
+      if (touched) {
+        void this.syncOverlay(touched);
+        return;
+      }
+    }
+    void this.reconcile();
+  }
+
+  private kick(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  private takeBatch(): OverlayBatch {
+    const batch = this.overlayBatch;
+    this.overlayBatch = { networks: new Set(), waiters: [] };
+    return batch;
   }
 
   private async run(): Promise<void> {
     // `running` is cleared in the same synchronous step as the last loop
-    // check, so a reconcile() called by a resolved waiter starts a new run.
-    while (this.done < this.requested) {
-      const gen = this.requested;
-      try {
-        this.lastPass = await this.pass();
-      } catch (e: unknown) {
-        // Observing failed (the kernel did not answer): the next trigger retries.
-        this.log.error({ err: errorMessage(e) }, 'reconcile pass failed');
+    // check, so a trigger from a resolved waiter starts a new run.
+    while (this.done < this.requested || this.overlayBatch.waiters.length > 0) {
+      if (this.done < this.requested) {
+        const gen = this.requested;
+        const covered = this.takeBatch(); // the pass reads the plan as it is now: it covers these
+        try {
+          this.lastPass = await this.pass();
+        } catch (e: unknown) {
+          // Observing failed (the kernel did not answer): the next trigger retries.
+          this.log.error({ err: errorMessage(e) }, 'reconcile pass failed');
+        }
+        this.done = gen;
+        const ready = this.waiters.filter((w) => w.gen <= gen);
+        this.waiters = this.waiters.filter((w) => w.gen > gen);
+        for (const w of ready) w.resolve();
+        for (const w of covered.waiters) w();
+      } else {
+        const batch = this.takeBatch();
+        try {
+          this.lastOverlaySync = await this.overlayPass(batch.networks);
+        } catch (e: unknown) {
+          this.log.error({ err: errorMessage(e) }, 'overlay pass failed');
+        }
+        for (const w of batch.waiters) w();
       }
-      this.done = gen;
-      const ready = this.waiters.filter((w) => w.gen <= gen);
-      this.waiters = this.waiters.filter((w) => w.gen > gen);
-      for (const w of ready) w.resolve();
     }
     this.running = false;
+  }
+
+  /** The host carries a network: an attached endpoint on it, or an attach in progress. */
+  private carries(network: string): boolean {
+    return this.endpoints.busyNetworks().has(network) || this.store.hasAttached(network);
   }
 
   private async pass(): Promise<PassReport> {
@@ -122,46 +219,135 @@ export class HostReconciler {
     }
     const links = await this.host.listLinks();
     const bridgeAddrs = new Map<number, AddrInfo[]>();
+    const fdb = new Map<number, FdbEntry[]>();
+    const neigh = new Map<number, NeighEntry[]>();
+    const vxlans = new Map<string, number>();
     for (const l of links) {
       if (l.kind === 'bridge' && l.name.startsWith(BRIDGE_PREFIX)) bridgeAddrs.set(l.index, await this.host.listAddrs(l.index));
+      if (l.kind === 'vxlan' && l.name.startsWith(VXLAN_PREFIX)) {
+        vxlans.set(l.name, l.index);
+        fdb.set(l.index, await this.host.listFdb(l.index));
+        neigh.set(l.index, await this.host.listNeigh(l.index));
+      }
     }
     // Records and busy names are read together, after the links, so an
     // attach that finished in between is seen as a record, not an orphan.
     const records = this.store.list();
     const busy = this.endpoints.busyHostIfnames();
-    const actions = diffHost(renderHost(plan, records), { links, bridgeAddrs, busy });
+    const busyNetworks = this.endpoints.busyNetworks();
+    const vtep = this.underlay.current();
+    const desired = renderHost(plan, records, { busyNetworks, vtep });
+    if (desired.overlay) this.checkMtu(desired.overlay.carried, vtep);
+    const actions = diffHost(desired, { links, bridgeAddrs, busy, fdb, neigh });
     const failures: PassReport['failures'] = [];
     for (const action of actions) {
       try {
-        await this.apply(action);
+        await this.apply(action, vxlans);
       } catch (e: unknown) {
         failures.push({ action, error: errorMessage(e) });
         this.log.error({ op: action.op, err: errorMessage(e) }, 'reconcile action failed');
       }
     }
     if (actions.length > 0) this.log.info({ actions: actions.map((a) => a.op), failures: failures.length }, 'reconciled host');
-    if (plan) {
-      this.plan.appliedRevision = plan.revision;
-      this.uplink.send(this.status(plan.revision, plan.networks.map((n) => n.name), failures));
-    }
+    this.passProblems = problemsOf(failures);
+    this.entryProblems.clear();
+    if (plan) this.report(plan);
     return { revision: plan?.revision ?? 0, actions, failures };
   }
 
-  private status(revision: number, networks: string[], failures: PassReport['failures']): AgentMessage {
-    const out: Record<string, { ready: boolean; message?: string }> = {};
-    for (const n of networks) out[n] = { ready: true };
-    for (const f of failures) {
-      const n = networkOf(f.action);
-      if (n !== undefined && out[n]) out[n] = { ready: false, message: `${f.action.op}: ${f.error}` };
+  private async overlayPass(networks: Set<string>): Promise<OverlaySyncReport> {
+    const plan = this.plan.current();
+    const report: OverlaySyncReport = { revision: plan?.revision ?? 0, networks: [...networks], actions: [], failures: [] };
+    if (!plan) return report;
+    const vtep = this.underlay.current();
+    let deviceMissing = false;
+    for (const name of networks) {
+      const net = plan.networks.find((n) => n.name === name);
+      if (!net || !this.carries(name)) continue; // no device here to program
+      this.entryProblems.delete(name);
+      const index = await this.overlay.vxlanIndex(net);
+      if (index === undefined) {
+        deviceMissing = true; // the full pass makes it, entries included
+        continue;
+      }
+      const [fdb, neigh] = [await this.host.listFdb(index), await this.host.listNeigh(index)];
+      const actions = diffOverlayEntries(name, net.vxlan, renderOverlayEntries(plan, name, vtep?.address), { fdb, neigh });
+      for (const a of actions) {
+        report.actions.push(a);
+        try {
+          await this.overlay.applyEntry(a, index);
+        } catch (e: unknown) {
+          report.failures.push({ action: a, error: errorMessage(e) });
+          this.entryProblems.set(name, `${a.op}: ${errorMessage(e)}`);
+          this.log.error({ op: a.op, network: name, err: errorMessage(e) }, 'overlay entry failed');
+          if (isNotFound(e)) {
+            // The device went away under us: the full pass rebuilds it.
+            this.overlay.invalidate(name);
+            deviceMissing = true;
+            break;
+          }
+        }
+      }
     }
-    return { type: 'status', appliedRevision: revision, networks: out };
+    if (deviceMissing) void this.reconcile();
+    this.report(plan);
+    return report;
   }
 
-  private async apply(a: HostAction): Promise<void> {
+  /** The network MTU comes from the controller; an underlay that cannot carry it is worth one loud line. */
+  private checkMtu(carried: { name: string; mtu: number }[], vtep: Vtep | undefined): void {
+    if (vtep?.mtu === undefined) return;
+    for (const n of carried) {
+      const key = `${n.name}|${n.mtu}|${vtep.mtu}`;
+      if (n.mtu + VXLAN_OVERHEAD <= vtep.mtu || this.mtuWarned.has(key)) continue;
+      this.mtuWarned.add(key);
+      this.log.error(
+        { network: n.name, mtu: n.mtu, underlayMtu: vtep.mtu },
+        `network MTU ${n.mtu} needs an underlay MTU of ${n.mtu + VXLAN_OVERHEAD}; this host's is ${vtep.mtu}: large packets will be lost`,
+      );
+    }
+  }
+
+  private report(plan: HostPlan): void {
+    this.plan.appliedRevision = plan.revision;
+    this.uplink.send(this.status(plan));
+  }
+
+  private status(plan: HostPlan): AgentMessage {
+    const out: Record<string, { ready: boolean; message?: string }> = {};
+    for (const n of plan.networks) {
+      const message = this.passProblems.get(n.name) ?? this.entryProblems.get(n.name);
+      out[n.name] = message === undefined ? { ready: true } : { ready: false, message };
+    }
+    return { type: 'status', appliedRevision: plan.revision, networks: out };
+  }
+
+  /** `vxlans`: device name -> ifindex, as observed and as ensured during this pass. */
+  private async apply(a: HostAction, vxlans: Map<string, number>): Promise<void> {
     switch (a.op) {
       case 'ensureBridge':
         this.bridges.invalidate(a.network.name); // the cache said fine, the kernel says otherwise
         await this.bridges.ensureBridge(a.network);
+        return;
+      case 'ensureVxlan': {
+        this.overlay.invalidate(a.network.name);
+        const bridge = await this.bridges.ensureBridge(a.network);
+        const index = await this.overlay.ensureVxlan(a.network, bridge);
+        if (index === undefined) vxlans.delete(a.network.vxlan);
+        else vxlans.set(a.network.vxlan, index);
+        return;
+      }
+      case 'fdbAdd':
+      case 'fdbDel':
+      case 'neighReplace':
+      case 'neighDel': {
+        const index = vxlans.get(a.vxlan);
+        if (index === undefined) return; // its ensureVxlan failed and says so
+        await this.overlay.applyEntry(a, index);
+        return;
+      }
+      case 'removeVxlan':
+        await this.overlay.removeVxlan(a.network, a.link, () => !this.plan.network(a.network) || !this.carries(a.network));
         return;
       case 'repairVeth': {
         if (a.alias !== undefined) await this.host.setLinkAlias(a.link.index, a.alias);
@@ -187,4 +373,13 @@ export class HostReconciler {
         return;
     }
   }
+}
+
+function problemsOf(failures: PassReport['failures']): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const f of failures) {
+    const n = networkOf(f.action);
+    if (n !== undefined && !out.has(n)) out.set(n, `${f.action.op}: ${f.error}`);
+  }
+  return out;
 }

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { HEARTBEAT_INTERVAL_MS } from '../model/agent-protocol.js';
 import { DEFAULT_AGENT_SOCKET } from '../model/agent-rpc.js';
 import { WeftError } from '../model/errors.js';
+import { isIPv4 } from '../model/ip.js';
 import { DNS_LABEL_PATTERN } from '../model/meta.js';
 import { AGENT_CONFIG, AGENT_LOGGER, HOST_HANDLE, type AgentConfig, type AgentLogger } from './agent-config.js';
 import { BridgeManager } from './bridges/bridge-manager.js';
@@ -19,6 +20,8 @@ import { NETWORK_FIREWALL, type NetworkFirewall } from './datapath/firewall-port
 import { EndpointService } from './endpoints/endpoint-service.js';
 import { HostReconciler } from './host-reconciler.js';
 import { BlockAllocator } from './ipam/block-allocator.js';
+import { OverlayManager } from './overlay/overlay-manager.js';
+import { Underlay } from './overlay/underlay.js';
 import { AgentRpcHandlers, RPC_HANDLERS } from './rpc/rpc-handlers.js';
 import { RpcServer } from './rpc/rpc-server.js';
 import { EndpointStore } from './state/endpoint-store.js';
@@ -45,6 +48,8 @@ export interface StartAgentOptions {
   firewall?: NetworkFirewall;
   /** path of the namespace the agent's bridges live in; default the agent's own */
   hostNetns?: string;
+  /** IPv4 underlay (VTEP) address; default the local address of the controller connection */
+  underlayAddress?: string;
   logLevel?: string;
   /** timeouts and intervals; tests shorten them */
   tuning?: AgentTuning;
@@ -70,6 +75,11 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       details: [{ path: '/name', message: 'not a DNS label', value: opts.name }],
     });
   }
+  if (opts.underlayAddress !== undefined && !isIPv4(opts.underlayAddress)) {
+    throw new WeftError('Invalid', `underlay address ${JSON.stringify(opts.underlayAddress)} is not an IPv4 address (the overlay runs VXLAN over IPv4)`, {
+      details: [{ path: '/underlayAddress', message: 'not an IPv4 address', value: opts.underlayAddress }],
+    });
+  }
   connectUrl(opts.controller); // refuse a bad URL now rather than retry it forever
   await readToken(opts.tokenFile); // and an unreadable token file
   const config: AgentConfig = {
@@ -79,6 +89,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     socketPath: opts.socket ?? DEFAULT_AGENT_SOCKET,
     stateDir: opts.stateDir ?? `/var/lib/weft/agent-${opts.name}`,
     agentVersion: AGENT_VERSION,
+    ...(opts.underlayAddress === undefined ? {} : { underlayAddress: opts.underlayAddress }),
     ...DEFAULT_TUNING,
     ...opts.tuning,
   };
@@ -126,6 +137,9 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   };
 
   try {
+    // The configured or remembered VTEP first: the first pass may need to
+    // create VXLAN devices before the controller answers (or at all).
+    await c.get(Underlay).init();
     link.start();
     const fromController = await link.waitForFirstPlan(config.firstPlanWaitMs);
     logger.info(
@@ -160,6 +174,8 @@ function buildContainer(config: AgentConfig, logger: AgentLogger, datapath: Data
   c.bind(CONTROLLER_UPLINK).toService(ControllerLink);
   c.bind(BlockAllocator).toSelf();
   c.bind(BridgeManager).toSelf();
+  c.bind(Underlay).toSelf();
+  c.bind(OverlayManager).toSelf();
   c.bind(EndpointService).toSelf();
   c.bind(HostReconciler).toSelf();
   c.bind(RPC_HANDLERS).to(AgentRpcHandlers);

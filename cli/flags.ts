@@ -3,6 +3,7 @@
 // Commander prefixes "option '--x <v>' argument 'y' is invalid." and the
 // CLI exits with the usage status (2).
 import { InvalidArgumentError } from 'commander';
+import { parseDurationMs } from '../controller/config.js';
 import { isIPv4 } from '../model/ip.js';
 import { DNS_LABEL_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN } from '../model/meta.js';
 import { IFNAME_PATTERN, MAC_PATTERN } from '../model/kinds.js';
@@ -125,6 +126,19 @@ export function parsePositiveSeconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new InvalidArgumentError('Write a number of seconds between 0 and 3600, e.g. 30');
   return n;
+}
+
+/**
+ * A duration such as 15s, 2m, 500ms or 1m30s, in milliseconds. The syntax
+ * and its limits are the controller's (controller/config.ts, dependency
+ * free), so the flag and startController() accept exactly the same values.
+ */
+export function parseDuration(value: string): number {
+  try {
+    return parseDurationMs(value);
+  } catch (e) {
+    throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
+  }
 }
 
 /** A host name reduced to a DNS label, for the local agent of `weft up`. */

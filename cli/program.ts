@@ -8,6 +8,7 @@ import { registerApply } from './commands/apply.js';
 import { registerController } from './commands/controller.js';
 import { registerDelete } from './commands/delete.js';
 import { registerGet } from './commands/get.js';
+import { registerLab } from './commands/lab.js';
 import { registerRun } from './commands/run.js';
 import { registerUp } from './commands/up.js';
 
@@ -28,6 +29,7 @@ export function buildProgram(version: string, outcome: { exitCode: number } = { 
   registerGet(program);
   registerDelete(program);
   registerRun(program, outcome);
+  registerLab(program);
   program.addHelpText(
     'after',
     '\nExit status: 0 ok, 1 error (validation, not found, rejected), 2 usage, 3 controller unreachable.\n' +

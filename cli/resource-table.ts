@@ -38,7 +38,7 @@ function endpointRow(e: Endpoint, wide: boolean, now: number): string[] {
 function hostRow(h: Host, wide: boolean, now: number): string[] {
   const s = h.status ?? {};
   const heartbeat = s.lastHeartbeat === undefined ? '<never>' : `${formatAge(s.lastHeartbeat, now)} ago`;
-  const row = [h.metadata.name, cell(s.state ?? 'Unknown'), cell(h.spec.address), cell(s.appliedRevision), heartbeat];
+  const row = [h.metadata.name, cell(s.state ?? 'Unknown'), cell(s.address ?? h.spec.address), cell(s.appliedRevision), heartbeat];
   if (wide) row.push(String(s.endpoints ?? 0), cell((s.blocks ?? []).map((b) => `${b.network}:${b.cidr}`).join(',')), cell(s.agentVersion), formatAge(h.metadata.creationTimestamp, now));
   return row;
 }

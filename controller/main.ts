@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { Container } from 'inversify';
 import { createApp } from './api/app.js';
 import { AuthTokens, ensureTokens } from './auth/token-files.js';
-import { ControllerConfig, DEFAULT_BLOCK_RECLAIM_GRACE_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS, parseListen } from './config.js';
+import {
+  ControllerConfig, DEFAULT_BLOCK_RECLAIM_GRACE_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_HOST_GONE_AFTER_MS, checkTimings, parseListen,
+} from './config.js';
+import { GoneHostSweeper } from './hosts/gone-host-sweeper.js';
 import { LiveHosts } from './hosts/live-hosts.js';
 import { AgentHandler } from './hub/agent-handler.js';
 import { AgentHub } from './hub/agent-hub.js';
@@ -25,7 +28,11 @@ export interface ControllerOptions {
   listen: string;
   dataDir: string;
   logLevel?: string;
+  /** Silence after which a connected host is cut off and NotReady (its endpoints stay). Default 15 s. */
   heartbeatTimeoutMs?: number;
+  /** No connection for this long makes a host Gone: its endpoints are withdrawn. Default 60 s. */
+  hostGoneAfterMs?: number;
+  /** No connection for this long (and Gone) reclaims a host's empty blocks. Default 10 min. */
   blockReclaimGraceMs?: number;
 }
 
@@ -50,6 +57,7 @@ export function buildContainer(config: ControllerConfig, store: Store, tokens: A
   c.bind(AgentHandler).toSelf();
   c.bind(AgentHub).toSelf();
   c.bind(BlockReclaimer).toSelf();
+  c.bind(GoneHostSweeper).toSelf();
   return c;
 }
 
@@ -72,18 +80,20 @@ function clientUrl(host: string, port: number): string {
 
 export async function startController(opts: ControllerOptions): Promise<RunningController> {
   const { host, port } = parseListen(opts.listen);
+  const timings = {
+    heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
+    hostGoneAfterMs: opts.hostGoneAfterMs ?? DEFAULT_HOST_GONE_AFTER_MS,
+    blockReclaimGraceMs: opts.blockReclaimGraceMs ?? DEFAULT_BLOCK_RECLAIM_GRACE_MS,
+  };
+  checkTimings(timings);
   const tokens = ensureTokens(opts.dataDir);
   const logger = createLogger(opts.logLevel ?? 'info');
-  const config: ControllerConfig = {
-    dataDir: opts.dataDir,
-    heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
-    blockReclaimGraceMs: opts.blockReclaimGraceMs ?? DEFAULT_BLOCK_RECLAIM_GRACE_MS,
-    startedAt: Date.now(),
-  };
+  const config: ControllerConfig = { dataDir: opts.dataDir, ...timings, startedAt: Date.now() };
   const store = new SqliteStore(join(opts.dataDir, 'weft.db'));
   const container = buildContainer(config, store, tokens, logger);
   const hub = container.get(AgentHub);
   const reclaimer = container.get(BlockReclaimer);
+  const sweeper = container.get(GoneHostSweeper);
   const app = createApp({ resources: container.get(ResourceService), status: container.get(StatusView), store, tokens, logger });
 
   const server = createServer(app);
@@ -96,14 +106,16 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   }
   hub.start();
   reclaimer.start();
+  sweeper.start();
   const actual = (server.address() as AddressInfo).port;
   const url = clientUrl(host, actual);
-  logger.info({ url, dataDir: opts.dataDir, revision: store.revision() }, 'controller listening');
+  logger.info({ url, dataDir: opts.dataDir, revision: store.revision(), ...timings }, 'controller listening');
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       reclaimer.stop();
+      sweeper.stop();
       await hub.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

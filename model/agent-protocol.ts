@@ -11,8 +11,38 @@ export interface PlanNetwork {
   gateway: string;
   mtu: number;
   bridge: string;
+  /** VXLAN device of the network on this host (kernel-names vxlanName(vni)) */
+  vxlan: string;
+  /** Anycast gateway MAC: the bridge's MAC, the same on every host (gatewayMac(vni)). */
+  gatewayMac: string;
   subnet6?: string;
   gateway6?: string;
+}
+
+/**
+ * Head-end replication: a remote host's VTEP that carries a network (has at
+ * least one endpoint on it). Broadcast and unknown-unicast frames of the
+ * network go to exactly these VTEPs (an all-zero-MAC FDB entry each); no
+ * multicast group. Key: network + vtep.
+ */
+export interface PlanFloodEntry {
+  network: string;
+  host: string;
+  vtep: string;
+}
+
+/**
+ * An endpoint on another host: a bridge FDB entry (mac -> vtep) on this
+ * host's VXLAN device and a permanent neighbour entry (ip -> mac) there, so
+ * the VXLAN driver answers ARP for it locally. Key: name.
+ */
+export interface PlanRemoteEndpoint {
+  name: string;
+  network: string;
+  ip: string;
+  mac: string;
+  host: string;
+  vtep: string;
 }
 
 /** An address block of a network owned by this host (Calico-style). */
@@ -34,6 +64,8 @@ export interface HostPlan {
   networks: PlanNetwork[];
   blocks: PlanBlock[];
   reservations: PlanReservation[];
+  flood: PlanFloodEntry[];
+  remoteEndpoints: PlanRemoteEndpoint[];
 }
 
 export interface PlanDelta {
@@ -43,6 +75,11 @@ export interface PlanDelta {
   removeBlocks: PlanBlock[];
   upsertReservations: PlanReservation[];
   removeReservations: PlanReservation[];
+  upsertFlood: PlanFloodEntry[];
+  removeFlood: PlanFloodEntry[];
+  upsertRemoteEndpoints: PlanRemoteEndpoint[];
+  /** names */
+  removeRemoteEndpoints: string[];
 }
 
 /** What an agent reports for each endpoint it has attached. */
@@ -69,8 +106,10 @@ export type ControllerMessage =
 export interface AgentHello {
   type: 'hello';
   host: string;
+  /** Underlay (VTEP) address: the local address of this connection unless configured. */
   address?: string;
   agentVersion: string;
+  /** MTU of the underlay interface holding `address`. */
   underlayMtu?: number;
   appliedRevision: number;
   /** Every endpoint the agent has: the controller reconciles its records to this. */

@@ -24,6 +24,15 @@ export function bridgeName(vni: number): string {
   return `${BRIDGE_PREFIX}${vni.toString(16).padStart(6, '0')}`;
 }
 
+/**
+ * The anycast gateway MAC of a network: locally administered, unicast, and
+ * derived from the VNI so every host gives its bridge the same one.
+ */
+export function gatewayMac(vni: number): string {
+  const b = [0x02, 0x77, 0x66, (vni >>> 16) & 255, (vni >>> 8) & 255, vni & 255];
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
 export function vxlanName(vni: number): string {
   return `${VXLAN_PREFIX}${vni.toString(16).padStart(6, '0')}`;
 }

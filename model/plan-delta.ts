@@ -1,14 +1,27 @@
 // Applying a PlanDelta to a HostPlan: the agent does this on every `delta`
 // message, and the controller's tests use it to check that
 // diff(old, new) applied to old gives new. Keys: networks by name, blocks by
-// network + cidr, reservations by network + ip.
-import type { HostPlan, PlanBlock, PlanDelta, PlanNetwork, PlanReservation } from './agent-protocol.js';
+// network + cidr, reservations by network + ip, flood entries by network +
+// vtep, remote endpoints by name.
+import type { HostPlan, PlanBlock, PlanDelta, PlanFloodEntry, PlanNetwork, PlanRemoteEndpoint, PlanReservation } from './agent-protocol.js';
 
 export const blockKey = (b: PlanBlock): string => `${b.network}\u0000${b.cidr}`;
 export const reservationKey = (r: { network: string; ip: string }): string => `${r.network}\u0000${r.ip}`;
+export const floodKey = (f: { network: string; vtep: string }): string => `${f.network}\u0000${f.vtep}`;
 
 export function emptyPlanDelta(): PlanDelta {
-  return { upsertNetworks: [], removeNetworks: [], upsertBlocks: [], removeBlocks: [], upsertReservations: [], removeReservations: [] };
+  return {
+    upsertNetworks: [],
+    removeNetworks: [],
+    upsertBlocks: [],
+    removeBlocks: [],
+    upsertReservations: [],
+    removeReservations: [],
+    upsertFlood: [],
+    removeFlood: [],
+    upsertRemoteEndpoints: [],
+    removeRemoteEndpoints: [],
+  };
 }
 
 export function isEmptyPlanDelta(d: PlanDelta): boolean {
@@ -18,31 +31,40 @@ export function isEmptyPlanDelta(d: PlanDelta): boolean {
     d.upsertBlocks.length === 0 &&
     d.removeBlocks.length === 0 &&
     d.upsertReservations.length === 0 &&
-    d.removeReservations.length === 0
+    d.removeReservations.length === 0 &&
+    d.upsertFlood.length === 0 &&
+    d.removeFlood.length === 0 &&
+    d.upsertRemoteEndpoints.length === 0 &&
+    d.removeRemoteEndpoints.length === 0
   );
+}
+
+const byKey =
+  <T>(key: (x: T) => string) =>
+  (a: T, b: T): number => {
+    const ka = key(a);
+    const kb = key(b);
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  };
+const nameOf = (x: { name: string }): string => x.name;
+
+/** Apply removals then upserts to the entries of one kind, keyed by `key`; the result is sorted by key. */
+function merge<T>(current: readonly T[], remove: readonly string[], upsert: readonly T[], key: (x: T) => string): T[] {
+  const m = new Map<string, T>(current.map((x) => [key(x), x]));
+  for (const k of remove) m.delete(k);
+  for (const x of upsert) m.set(key(x), x);
+  return [...m.values()].sort(byKey(key));
 }
 
 /** A new plan: `plan` with `delta` applied, stamped with `revision`. Removals first, then upserts. */
 export function applyPlanDelta(plan: HostPlan, delta: PlanDelta, revision: number): HostPlan {
-  const networks = new Map<string, PlanNetwork>(plan.networks.map((n) => [n.name, n]));
-  for (const name of delta.removeNetworks) networks.delete(name);
-  for (const n of delta.upsertNetworks) networks.set(n.name, n);
-
-  const blocks = new Map<string, PlanBlock>(plan.blocks.map((b) => [blockKey(b), b]));
-  for (const b of delta.removeBlocks) blocks.delete(blockKey(b));
-  for (const b of delta.upsertBlocks) blocks.set(blockKey(b), b);
-
-  const reservations = new Map<string, PlanReservation>(plan.reservations.map((r) => [reservationKey(r), r]));
-  for (const r of delta.removeReservations) reservations.delete(reservationKey(r));
-  for (const r of delta.upsertReservations) reservations.set(reservationKey(r), r);
-
-  const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  const byKey = <T>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
   return {
     host: plan.host,
     revision,
-    networks: [...networks.values()].sort(byName),
-    blocks: [...blocks.values()].sort(byKey(blockKey)),
-    reservations: [...reservations.values()].sort(byKey(reservationKey)),
+    networks: merge<PlanNetwork>(plan.networks, delta.removeNetworks, delta.upsertNetworks, nameOf),
+    blocks: merge<PlanBlock>(plan.blocks, delta.removeBlocks.map(blockKey), delta.upsertBlocks, blockKey),
+    reservations: merge<PlanReservation>(plan.reservations, delta.removeReservations.map(reservationKey), delta.upsertReservations, reservationKey),
+    flood: merge<PlanFloodEntry>(plan.flood, delta.removeFlood.map(floodKey), delta.upsertFlood, floodKey),
+    remoteEndpoints: merge<PlanRemoteEndpoint>(plan.remoteEndpoints, delta.removeRemoteEndpoints, delta.upsertRemoteEndpoints, nameOf),
   };
 }

@@ -1,5 +1,7 @@
 // ensureBridge: the network's bridge in the host namespace, with the owner
-// alias, MTU, the gateway address and up. Cached per network so 50
+// alias, MTU, the anycast gateway MAC (the same on every host, so the
+// gateway answers identically wherever a workload runs), the gateway
+// address and up. Cached per network so 50
 // concurrent attaches cost one ensure; invalidated when the network's
 // parameters change or the bridge is found missing.
 import { inject, injectable, optional } from 'inversify';
@@ -16,7 +18,7 @@ interface CacheEntry {
   index: Promise<number>;
 }
 
-const signatureOf = (n: PlanNetwork) => `${n.bridge}|${n.mtu}|${n.gateway}/${n.prefixLength}`;
+const signatureOf = (n: PlanNetwork) => `${n.bridge}|${n.mtu}|${n.gatewayMac}|${n.gateway}/${n.prefixLength}`;
 
 @injectable()
 export class BridgeManager {
@@ -90,6 +92,10 @@ export class BridgeManager {
         step = 'set mtu';
         await this.host.setLinkMtu(link.index, network.mtu);
       }
+      if (link.mac.toLowerCase() !== network.gatewayMac.toLowerCase()) {
+        step = 'set gateway mac';
+        await this.host.setLinkMac(link.index, network.gatewayMac);
+      }
       step = 'set gateway address';
       await this.ensureGateway(link.index, network);
       if (!link.up) {
@@ -123,7 +129,7 @@ export class BridgeManager {
       });
     }
     try {
-      return await this.host.addBridge({ name: network.bridge, mtu: network.mtu, alias });
+      return await this.host.addBridge({ name: network.bridge, mtu: network.mtu, alias, mac: network.gatewayMac });
     } catch (e: unknown) {
       if (!isAlreadyExists(e)) throw e;
       // Someone created it between our read and create: adopt it if it is ours.

@@ -32,6 +32,7 @@ export function errnoName(errno: number): string {
 export const kernelObject = {
   bridge: (name: string): string => `bridge "${name}"`,
   veth: (name: string): string => `veth "${name}"`,
+  vxlan: (name: string): string => `vxlan "${name}"`,
   peerOf: (name: string): string => `peer of veth "${name}"`,
   link: (index: number): string => `link ${index}`,
   linkName: (name: string): string => `link "${name}"`,
@@ -40,6 +41,9 @@ export const kernelObject = {
   route: (r: { dst: string; gateway?: string; oif?: number }): string =>
     `route ${r.dst}${r.gateway === undefined ? '' : ` via ${r.gateway}`}${r.oif === undefined ? '' : ` dev ${r.oif}`}`,
   netns: (nameOrPath: string): string => `netns "${nameOrPath}"`,
+  fdb: (e: { index: number; mac: string; dst: string }): string => `fdb ${e.mac} dst ${e.dst} on link ${e.index}`,
+  neigh: (e: { index: number; ip: string }): string => `neighbour ${e.ip} on link ${e.index}`,
+  addressOwner: (address: string): string => `owner of address ${address}`,
 } as const;
 
 export class DatapathError extends Error {

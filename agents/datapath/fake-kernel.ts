@@ -3,10 +3,23 @@
 // EEXIST on a taken name, ENODEV on a missing link, ERANGE on a 16-byte
 // name, veth peers appear in the target namespace, deleting one end deletes
 // the other, a namespace lives while it is named or a handle holds it, and
-// addresses / routes are per namespace. failNext() injects a kernel refusal
-// so rollback paths can be tested.
+// addresses / routes are per namespace, and a VXLAN device has its own
+// forwarding table (several remotes per group MAC, one per unicast MAC) and
+// neighbour entries. failNext() injects a kernel refusal so rollback paths
+// can be tested.
 import ipaddr from 'ipaddr.js';
-import type { AddrInfo, BridgeSpec, DatapathFactory, LinkInfo, NetnsHandle, RouteInfo, VethSpec } from './port.js';
+import type {
+  AddrInfo,
+  BridgeSpec,
+  DatapathFactory,
+  FdbEntry,
+  LinkInfo,
+  NeighEntry,
+  NetnsHandle,
+  RouteInfo,
+  VethSpec,
+  VxlanSpec,
+} from './port.js';
 import { DatapathError, kernelObject } from './errors.js';
 
 const NETNS_RUN_DIR_PATH = '/run/netns';
@@ -15,6 +28,19 @@ const IFALIAS_MAX = 255;
 const MIN_MTU = 68;
 const MAX_MTU = 65535;
 const LOOPBACK_MTU = 65536;
+const VXLAN_N_VID = 1 << 24;
+/** VXLAN_HEADROOM / VXLAN6_HEADROOM: outer Ethernet + IP + UDP + VXLAN headers */
+const VXLAN_OVERHEAD = { 4: 50, 6: 70 } as const;
+const ZERO_MAC = '00:00:00:00:00:00';
+
+export interface FakeKernelOptions {
+  /**
+   * Whether bridge ports accept neigh_suppress. Off by default, like the
+   * test machines' kernel: setBridgePortNeighSuppress then rejects with
+   * EOPNOTSUPP.
+   */
+  bridgePortNeighSuppress?: boolean;
+}
 
 /** Everything a test can make fail: a handle verb or a factory verb. */
 export type FakeOp =
@@ -38,12 +64,24 @@ interface FakeLink {
   mtu: number;
   mac: string;
   peer?: { ns: FakeNetns; index: number };
+  vxlan?: { vni: number; port: number; family: 4 | 6; dev?: number };
+  neighSuppress?: boolean;
+}
+
+/** One MAC in a VXLAN device's table: its remotes share the entry's state, as in the driver. */
+interface FakeFdb {
+  index: number;
+  mac: string;
+  dsts: string[];
+  permanent: boolean;
 }
 
 class FakeNetns {
   readonly links = new Map<number, FakeLink>();
   addrs: AddrInfo[] = [];
   routes: RouteInfo[] = [];
+  fdb: FakeFdb[] = [];
+  neigh: NeighEntry[] = [];
   /** open handles; the namespace outlives its name while one is open, like a socket's reference */
   handles = 0;
   named = false;
@@ -82,6 +120,16 @@ const VERB: Record<FakeOp, string> = {
   addrDel: 'delete',
   listRoutes: 'list',
   routeReplace: 'replace',
+  addVxlan: 'create',
+  setLinkMac: 'set mac',
+  listFdb: 'list',
+  fdbAppend: 'append',
+  fdbDel: 'delete',
+  listNeigh: 'list',
+  neighReplace: 'replace',
+  neighDel: 'delete',
+  setBridgePortNeighSuppress: 'set neigh_suppress',
+  findAddressOwner: 'find',
   at: 'open',
   createNamedNetns: 'create',
   deleteNamedNetns: 'delete',
@@ -115,6 +163,18 @@ function checkMac(op: string, object: string, mac: string): string {
   // is_valid_ether_addr(): not multicast, not all zeros
   if ((first & 1) === 1 || norm === '00:00:00:00:00:00') fail(op, object, 'EADDRNOTAVAIL');
   return norm;
+}
+
+/** A MAC as a forwarding or neighbour entry takes it: any syntactically valid one. */
+function parseMac(op: string, object: string, mac: string): string {
+  const norm = mac.toLowerCase();
+  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(norm)) fail(op, object, 'EINVAL');
+  return norm;
+}
+
+/** The all-zero default or a multicast MAC: the VXLAN driver keeps a list of remotes for these. */
+function isGroupMac(mac: string): boolean {
+  return mac === ZERO_MAC || (parseInt(mac.slice(0, 2), 16) & 1) === 1;
 }
 
 function randomMac(): string {
@@ -154,12 +214,15 @@ function toInfo(l: FakeLink): LinkInfo {
 export class FakeKernel implements DatapathFactory {
   /** Every call that reached the fake, in order (for asserting what the agent did). */
   readonly calls: FakeCall[] = [];
+  /** @internal read by handles */
+  readonly options: Readonly<FakeKernelOptions>;
   private readonly hostNs = new FakeNetns('host');
   private readonly byPath = new Map<string, FakeNetns>();
   private readonly failures: Failure[] = [];
   private hostHandle: FakeHandle | undefined;
 
-  constructor() {
+  constructor(options: FakeKernelOptions = {}) {
+    this.options = { ...options };
     const lo = this.hostNs.byName('lo');
     if (lo) this.setUp(this.hostNs, lo);
   }
@@ -259,7 +322,12 @@ export class FakeKernel implements DatapathFactory {
     ns.links.delete(link.index);
     ns.addrs = ns.addrs.filter((a) => a.index !== link.index);
     ns.routes = ns.routes.filter((r) => r.oif !== link.index);
+    ns.fdb = ns.fdb.filter((f) => f.index !== link.index);
+    ns.neigh = ns.neigh.filter((n) => n.index !== link.index);
     for (const other of ns.links.values()) if (other.master === link.index) delete other.master;
+    // Unregistering a VXLAN device's lower device deletes the VXLAN device
+    // (vxlan_handle_lowerdev_unregister).
+    for (const other of [...ns.links.values()]) if (other.vxlan?.dev === link.index) this.deleteLink(ns, other);
     if (link.peer) {
       const { ns: peerNs, index } = link.peer;
       const peer = peerNs.links.get(index);
@@ -378,6 +446,7 @@ class FakeHandle implements NetnsHandle {
     const ns = this.enter('setLinkMtu', object, [index, mtu]);
     const link = this.link(ns, 'set mtu', object, index);
     checkMtu('set mtu', object, mtu);
+    if (mtu > this.maxVxlanMtu(ns, link)) fail('set mtu', object, 'EINVAL');
     link.mtu = mtu;
   }
 
@@ -489,6 +558,129 @@ class FakeHandle implements NetnsHandle {
     if (oif !== undefined) stored.oif = oif;
     ns.routes = ns.routes.filter((r) => !(r.dst === dst && r.family === route.family));
     ns.routes.push(stored);
+  }
+
+  /** A VXLAN device on a lower device carries at most that device's MTU minus the encapsulation. */
+  private maxVxlanMtu(ns: FakeNetns, link: FakeLink): number {
+    const dev = link.vxlan?.dev === undefined ? undefined : ns.links.get(link.vxlan.dev);
+    if (link.vxlan === undefined || dev === undefined) return MAX_MTU;
+    return dev.mtu - VXLAN_OVERHEAD[link.vxlan.family];
+  }
+
+  async addVxlan(spec: VxlanSpec): Promise<LinkInfo> {
+    const object = kernelObject.vxlan(spec.name);
+    const ns = this.enter('addVxlan', object, [spec]);
+    // The kernel validates the request before it looks at names.
+    checkIfname('create', object, spec.name);
+    checkMtu('create', object, spec.mtu);
+    if (!Number.isInteger(spec.vni) || spec.vni < 0 || spec.vni >= VXLAN_N_VID) fail('create', object, 'EINVAL');
+    if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 0xffff) fail('create', object, 'EINVAL');
+    const family = familyOf(parseIp('create', object, spec.local));
+    if (ns.byName(spec.name)) fail('create', object, 'EEXIST');
+    if (spec.dev !== undefined) {
+      const dev = ns.links.get(spec.dev);
+      if (!dev) fail('create', object, 'ENODEV');
+      // The real kernel clamps instead; NetlinkHandle turns that into this EINVAL.
+      if (spec.mtu > dev.mtu - VXLAN_OVERHEAD[family]) fail('create', object, 'EINVAL');
+    }
+    // vxlan_config_validate: one device per VNI and UDP port (and address family) in a namespace.
+    for (const l of ns.links.values()) {
+      if (l.vxlan?.vni === spec.vni && l.vxlan.port === spec.port && l.vxlan.family === family) fail('create', object, 'EEXIST');
+    }
+    const vxlan: NonNullable<FakeLink['vxlan']> = { vni: spec.vni, port: spec.port, family };
+    if (spec.dev !== undefined) vxlan.dev = spec.dev;
+    const link = ns.add({ name: spec.name, kind: 'vxlan', up: false, mtu: spec.mtu, mac: randomMac(), vxlan });
+    return toInfo(link);
+  }
+
+  async setLinkMac(index: number, mac: string): Promise<void> {
+    const object = kernelObject.link(index);
+    const ns = this.enter('setLinkMac', object, [index, mac]);
+    const link = this.link(ns, 'set mac', object, index);
+    const norm = checkMac('set mac', object, mac);
+    // Devices without ndo_set_mac_address (lo) refuse.
+    if (link.kind === undefined) fail('set mac', object, 'EOPNOTSUPP');
+    link.mac = norm;
+  }
+
+  async listFdb(index: number): Promise<FdbEntry[]> {
+    const ns = this.enter('listFdb', 'fdb', [index]);
+    return ns.fdb
+      .filter((f) => f.index === index)
+      .flatMap((f) => f.dsts.map((dst) => ({ index, mac: f.mac, dst, permanent: f.permanent })));
+  }
+
+  async fdbAppend(entry: FdbEntry): Promise<void> {
+    const object = kernelObject.fdb(entry);
+    const ns = this.enter('fdbAppend', object, [entry]);
+    const mac = parseMac('append', object, entry.mac);
+    const dst = parseIp('append', object, entry.dst);
+    const link = this.link(ns, 'append', object, entry.index);
+    // Only VXLAN forwarding tables are modelled (bridges and veths have
+    // their own, which weft does not program).
+    if (link.vxlan === undefined) fail('append', object, 'EOPNOTSUPP');
+    if (familyOf(dst) !== link.vxlan.family) fail('append', object, 'EAFNOSUPPORT');
+    const text = dst.toString();
+    const existing = ns.fdb.find((f) => f.index === entry.index && f.mac === mac);
+    if (!existing) {
+      ns.fdb.push({ index: entry.index, mac, dsts: [text], permanent: entry.permanent });
+      return;
+    }
+    existing.permanent = entry.permanent;
+    // A group MAC collects remotes; a unicast one moves to the new VTEP.
+    if (!isGroupMac(mac)) existing.dsts = [text];
+    else if (!existing.dsts.includes(text)) existing.dsts.push(text);
+  }
+
+  async fdbDel(entry: FdbEntry): Promise<void> {
+    const object = kernelObject.fdb(entry);
+    const ns = this.enter('fdbDel', object, [entry]);
+    const mac = parseMac('delete', object, entry.mac);
+    const text = parseIp('delete', object, entry.dst).toString();
+    const existing = ns.fdb.find((f) => f.index === entry.index && f.mac === mac);
+    if (!existing) return;
+    existing.dsts = existing.dsts.filter((d) => d !== text);
+    if (existing.dsts.length === 0) ns.fdb = ns.fdb.filter((f) => f !== existing);
+  }
+
+  async listNeigh(index: number): Promise<NeighEntry[]> {
+    const ns = this.enter('listNeigh', 'neighbours', [index]);
+    return ns.neigh.filter((n) => n.index === index).map((n) => ({ ...n }));
+  }
+
+  async neighReplace(entry: NeighEntry): Promise<void> {
+    const object = kernelObject.neigh(entry);
+    const ns = this.enter('neighReplace', object, [entry]);
+    const ip = parseIp('replace', object, entry.ip).toString();
+    const mac = parseMac('replace', object, entry.mac);
+    this.link(ns, 'replace', object, entry.index);
+    ns.neigh = ns.neigh.filter((n) => !(n.index === entry.index && n.ip === ip));
+    ns.neigh.push({ index: entry.index, ip, mac, permanent: entry.permanent });
+  }
+
+  async neighDel(entry: Omit<NeighEntry, 'mac' | 'permanent'>): Promise<void> {
+    const object = kernelObject.neigh(entry);
+    const ns = this.enter('neighDel', object, [entry]);
+    const ip = parseIp('delete', object, entry.ip).toString();
+    ns.neigh = ns.neigh.filter((n) => !(n.index === entry.index && n.ip === ip));
+  }
+
+  async setBridgePortNeighSuppress(index: number, on: boolean): Promise<void> {
+    const object = kernelObject.link(index);
+    const ns = this.enter('setBridgePortNeighSuppress', object, [index, on]);
+    const link = this.link(ns, 'set neigh_suppress', object, index);
+    // Not a bridge port: no master to take the request (EOPNOTSUPP, like a kernel without the flag).
+    if (link.master === undefined || !this.kernel.options.bridgePortNeighSuppress) fail('set neigh_suppress', object, 'EOPNOTSUPP');
+    link.neighSuppress = on;
+  }
+
+  async findAddressOwner(address: string): Promise<{ index: number; name: string; mtu: number } | undefined> {
+    const object = kernelObject.addressOwner(address);
+    const ns = this.enter('findAddressOwner', object, [address]);
+    const text = parseIp('find', object, address).toString();
+    const owner = ns.addrs.find((a) => a.address === text);
+    const link = owner === undefined ? undefined : ns.links.get(owner.index);
+    return link === undefined ? undefined : { index: link.index, name: link.name, mtu: link.mtu };
   }
 
   close(): void {

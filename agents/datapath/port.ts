@@ -68,6 +68,42 @@ export interface BridgeSpec {
   mac?: string;
 }
 
+export interface VxlanSpec {
+  name: string;
+  vni: number;
+  /** local VTEP address (underlay) */
+  local: string;
+  /** UDP destination port (4789) */
+  port: number;
+  mtu: number;
+  /** ifindex of the underlay device, optional */
+  dev?: number;
+  /** MAC learning: weft programs the FDB itself, so false */
+  learning: boolean;
+  /** ARP/ND proxy: the driver answers from its neighbour table (true) */
+  proxy: boolean;
+}
+
+/** A bridge forwarding entry on a VXLAN device (NTF_SELF): mac -> remote VTEP. */
+export interface FdbEntry {
+  /** ifindex of the VXLAN device */
+  index: number;
+  /** 00:00:00:00:00:00 for a head-end replication (flood) entry */
+  mac: string;
+  /** remote VTEP address */
+  dst: string;
+  permanent: boolean;
+}
+
+/** A neighbour (ARP/ND) entry: ip -> mac on a device. */
+export interface NeighEntry {
+  index: number;
+  ip: string;
+  mac: string;
+  /** NUD_PERMANENT */
+  permanent: boolean;
+}
+
 export interface NetnsHandle {
   /** namespace path this handle operates in, or 'host' for the agent's own */
   readonly ns: string;
@@ -99,6 +135,48 @@ export interface NetnsHandle {
   listRoutes(family?: 4 | 6): Promise<RouteInfo[]>;
   /** Create or replace a route (NLM_F_REPLACE). */
   routeReplace(route: RouteInfo): Promise<void>;
+
+  // --- overlay (VXLAN) -------------------------------------------------
+  /**
+   * Create a VXLAN device (down); fails with isAlreadyExists if the name is
+   * taken or another device has the same VNI and port. With `dev`, an MTU
+   * above dev's MTU minus 50 (70 for IPv6) fails with EINVAL (the kernel
+   * would silently clamp it at create).
+   */
+  addVxlan(spec: VxlanSpec): Promise<LinkInfo>;
+  /** Set a link's MAC address (the bridge's anycast gateway MAC). */
+  setLinkMac(index: number, mac: string): Promise<void>;
+  /** FDB entries on a VXLAN device (NTF_SELF entries with a remote VTEP). */
+  listFdb(index: number): Promise<FdbEntry[]>;
+  /**
+   * Add an FDB entry. NLM_F_APPEND semantics so several all-zero (flood)
+   * entries with different VTEPs coexist; an identical entry is tolerated.
+   * A unicast MAC has one VTEP: appending it with another dst moves it. The
+   * VTEPs of one MAC share its `permanent` (the driver keeps state per MAC);
+   * not permanent = reachable, aged out by the device (300 s).
+   */
+  fdbAppend(entry: FdbEntry): Promise<void>;
+  /** Remove one FDB entry (mac + dst); tolerates absence (of the entry or the device). */
+  fdbDel(entry: FdbEntry): Promise<void>;
+  /**
+   * Neighbour entries with a link-layer address on a link. Leaves out the
+   * kernel's own NOARP entries for multicast/broadcast destinations. The
+   * kernel drops every entry, permanent ones too, when the link goes down.
+   */
+  listNeigh(index: number): Promise<NeighEntry[]>;
+  /** Create or replace a neighbour entry (NLM_F_REPLACE). */
+  neighReplace(entry: NeighEntry): Promise<void>;
+  /** Remove a neighbour entry; tolerates absence. */
+  neighDel(entry: Omit<NeighEntry, 'mac' | 'permanent'>): Promise<void>;
+  /**
+   * Bridge-port ARP/ND suppression (IFLA_BRPORT_NEIGH_SUPPRESS) on an
+   * enslaved port. Rejects with isUnsupported where the kernel lacks it
+   * (as on the test machines): callers probe once and go on without it.
+   * Also EOPNOTSUPP on a link that is no bridge port: probe on an enslaved one.
+   */
+  setBridgePortNeighSuppress(index: number, on: boolean): Promise<void>;
+  /** Address (first IPv4) and MTU of the link holding `address`, if any. */
+  findAddressOwner(address: string): Promise<{ index: number; name: string; mtu: number } | undefined>;
 
   close(): void;
 }

@@ -12,10 +12,10 @@ import { WeftError, errorMessage, isWeftError } from '../../model/errors.js';
 import { formatMac } from '../../model/ip.js';
 import { endpointAlias, endpointName, hostVethName, parseOwnerAlias } from '../../model/kernel-names.js';
 import { AGENT_LOGGER, HOST_HANDLE, type AgentLogger } from '../agent-config.js';
-import { BridgeManager } from '../bridges/bridge-manager.js';
 import { CONTROLLER_UPLINK, type ControllerUplink } from '../controller-uplink.js';
 import { DATAPATH_FACTORY, type DatapathFactory, type LinkInfo, type NetnsHandle } from '../datapath/port.js';
 import { BlockAllocator, type Allocation } from '../ipam/block-allocator.js';
+import { OverlayManager } from '../overlay/overlay-manager.js';
 import { isAlreadyExists, isNotFound } from '../datapath/errors.js';
 import { EndpointStore, toReport, type EndpointRecord } from '../state/endpoint-store.js';
 import { PlanState } from '../state/plan-state.js';
@@ -65,6 +65,9 @@ export class EndpointService {
   private readonly pendingDeletes = new Map<string, Promise<void>>();
   /** host veth names an attach is creating right now (the reconciler must not sweep them) */
   private readonly attaching = new Set<string>();
+  /** network -> attaches in progress on it: the host carries it before the first record */
+  private readonly attachingNetworks = new Map<string, number>();
+  private readonly idleListeners = new Set<(network: string) => void>();
 
   constructor(
     @inject(DATAPATH_FACTORY) private readonly datapath: DatapathFactory,
@@ -72,7 +75,7 @@ export class EndpointService {
     @inject(EndpointStore) private readonly store: EndpointStore,
     @inject(PlanState) private readonly plan: PlanState,
     @inject(BlockAllocator) private readonly allocator: BlockAllocator,
-    @inject(BridgeManager) private readonly bridges: BridgeManager,
+    @inject(OverlayManager) private readonly overlay: OverlayManager,
     @inject(CONTROLLER_UPLINK) private readonly uplink: ControllerUplink,
     @inject(AGENT_LOGGER) private readonly log: AgentLogger,
   ) {}
@@ -123,6 +126,17 @@ export class EndpointService {
   /** Host veth names an attach or a delete is working on: not the reconciler's to touch. */
   busyHostIfnames(): Set<string> {
     return new Set([...this.attaching, ...this.pendingDeletes.keys()]);
+  }
+
+  /** Networks an attach is working on right now: their overlay must stay. */
+  busyNetworks(): Set<string> {
+    return new Set(this.attachingNetworks.keys());
+  }
+
+  /** Told when the last endpoint of a network here is gone: its overlay device can go. */
+  onNetworkIdle(listener: (network: string) => void): () => void {
+    this.idleListeners.add(listener);
+    return () => this.idleListeners.delete(listener);
   }
 
   /** Reconciler: finish a 'deleting' record (e.g. left by a restart). */
@@ -191,6 +205,7 @@ export class EndpointService {
     let step = 'open namespace';
     let ns: NetnsHandle | undefined;
     this.attaching.add(hostIfname);
+    this.attachingNetworks.set(network.name, (this.attachingNetworks.get(network.name) ?? 0) + 1);
     try {
       // The namespace first: a request naming a missing namespace must not
       // leave a bridge or a held address behind.
@@ -202,7 +217,7 @@ export class EndpointService {
       undo.push({ what: `release ${alloc.ip}`, run: () => this.releaseAddress(network.name, alloc) });
 
       step = 'ensure bridge';
-      const bridgeIndex = await this.bridges.ensureBridge(network);
+      const bridgeIndex = await this.overlay.ensureNetwork(network);
       step = 'create veth';
       const mac = params.mac ?? randomMac();
       const spec = {
@@ -218,7 +233,7 @@ export class EndpointService {
         veth = await this.host.addVeth(spec);
       } catch (e: unknown) {
         if (!isAlreadyExists(e)) {
-          this.bridges.invalidate(network.name); // the bridge may have vanished under us
+          this.overlay.invalidate(network.name); // the bridge may have vanished under us
           throw e;
         }
         // A name is taken. Checked only now, to keep the common path short:
@@ -282,6 +297,10 @@ export class EndpointService {
       if (!succeeded) await this.rollback(undo, name);
       ns?.close();
       this.attaching.delete(hostIfname);
+      const left = (this.attachingNetworks.get(network.name) ?? 1) - 1;
+      if (left > 0) this.attachingNetworks.set(network.name, left);
+      else this.attachingNetworks.delete(network.name);
+      if (!succeeded && left === 0 && !this.store.hasAttached(network.name)) this.notifyIdle(network.name);
     }
   }
 
@@ -368,5 +387,10 @@ export class EndpointService {
     this.allocator.unquarantine(r.network, r.ip);
     if (!this.allocator.isOwn(r.network, r.ip)) this.uplink.send({ type: 'releaseStatic', network: r.network, ip: r.ip });
     this.uplink.send({ type: 'endpointDown', name: r.name });
+    if (!this.attachingNetworks.has(r.network) && !this.store.hasAttached(r.network)) this.notifyIdle(r.network);
+  }
+
+  private notifyIdle(network: string): void {
+    for (const l of this.idleListeners) l(network);
   }
 }

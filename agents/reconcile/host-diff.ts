@@ -1,10 +1,13 @@
 // Pure core of the host reconciler: render what the plan and the records
 // want, diff it against the owned kernel objects observed, get the smallest
 // list of actions. No I/O here; the HostReconciler observes and applies.
+// The overlay part (VXLAN devices and their entries) is overlay-diff.ts;
+// both land in one list, in one apply order.
 import type { HostPlan, PlanNetwork } from '../../model/agent-protocol.js';
 import { BRIDGE_PREFIX, VETH_PREFIX, bridgeAlias, endpointAlias, parseOwnerAlias } from '../../model/kernel-names.js';
-import type { AddrInfo, LinkInfo } from '../datapath/port.js';
+import type { AddrInfo, FdbEntry, LinkInfo, NeighEntry } from '../datapath/port.js';
 import type { EndpointRecord } from '../state/endpoint-store.js';
+import { diffOverlay, renderOverlay, type DesiredOverlay, type OverlayAction, type Vtep } from './overlay-diff.js';
 
 export interface DesiredHost {
   /** undefined without any plan: then nothing that depends on the plan is touched */
@@ -12,6 +15,8 @@ export interface DesiredHost {
   /** Networks that need their bridge: those with attached endpoints. */
   bridges: PlanNetwork[];
   records: EndpointRecord[];
+  /** The overlay, when the caller renders it (with a plan only). */
+  overlay?: DesiredOverlay;
 }
 
 export interface ObservedHost {
@@ -21,6 +26,9 @@ export interface ObservedHost {
   bridgeAddrs: Map<number, AddrInfo[]>;
   /** Host veth names an attach or detach is working on right now: hands off. */
   busy: Set<string>;
+  /** Entries of the weft VXLAN devices, by ifindex (with `overlay` in DesiredHost). */
+  fdb?: Map<number, FdbEntry[]>;
+  neigh?: Map<number, NeighEntry[]>;
 }
 
 export interface LinkRef {
@@ -29,6 +37,7 @@ export interface LinkRef {
 }
 
 export type HostAction =
+  | OverlayAction
   | { op: 'ensureBridge'; network: PlanNetwork; reason: string }
   | { op: 'repairVeth'; endpoint: string; network: string; link: LinkRef; alias?: string; masterBridge?: string }
   | { op: 'removeOrphanVeth'; link: LinkRef }
@@ -36,21 +45,39 @@ export type HostAction =
   | { op: 'dropRecord'; endpoint: string; network: string }
   | { op: 'removeBridge'; network: string; link: LinkRef };
 
-/** Apply order: creates and repairs first, then deletes, bridges last (they lose their ports first). */
+/**
+ * Apply order: creates and repairs first (bridge, vxlan with its master and
+ * up, veths, fdb, neigh), then deletes in reverse (neigh, fdb, veths,
+ * vxlan), bridges last (they lose their ports first).
+ */
 const ORDER: Record<HostAction['op'], number> = {
   ensureBridge: 0,
-  repairVeth: 1,
-  removeOrphanVeth: 2,
-  finishDelete: 3,
-  dropRecord: 4,
-  removeBridge: 5,
+  ensureVxlan: 1,
+  repairVeth: 2,
+  fdbAdd: 3,
+  neighReplace: 4,
+  neighDel: 5,
+  fdbDel: 6,
+  removeOrphanVeth: 7,
+  finishDelete: 8,
+  dropRecord: 9,
+  removeVxlan: 10,
+  removeBridge: 11,
 };
 
-export function renderHost(plan: HostPlan | undefined, records: EndpointRecord[]): DesiredHost {
+export interface OverlayInputs {
+  /** Networks an attach is working on right now: carried even before their first record. */
+  busyNetworks: Set<string>;
+  vtep: Vtep | undefined;
+}
+
+export function renderHost(plan: HostPlan | undefined, records: EndpointRecord[], overlay?: OverlayInputs): DesiredHost {
   const networks = plan ? new Map(plan.networks.map((n) => [n.name, n])) : undefined;
   const used = new Set(records.filter((r) => r.state === 'attached').map((r) => r.network));
   const bridges = networks ? [...used].flatMap((name) => networks.get(name) ?? []).sort((a, b) => a.name.localeCompare(b.name)) : [];
-  return { networks, bridges, records };
+  const desired: DesiredHost = { networks, bridges, records };
+  if (plan && overlay) desired.overlay = renderOverlay(plan, [...used, ...overlay.busyNetworks], overlay.vtep);
+  return desired;
 }
 
 const ref = (l: LinkInfo): LinkRef => ({ index: l.index, name: l.name });
@@ -76,6 +103,7 @@ function bridgeProblem(n: PlanNetwork, l: LinkInfo, addrs: AddrInfo[]): string |
   if (l.kind !== 'bridge') return `${l.name} is not a bridge`;
   if (l.alias !== bridgeAlias(n.name)) return 'alias';
   if (l.mtu !== n.mtu) return `mtu ${l.mtu} -> ${n.mtu}`;
+  if (l.mac.toLowerCase() !== n.gatewayMac.toLowerCase()) return 'gateway mac';
   const v4 = addrs.filter((a) => a.family === 4);
   if (!v4.some((a) => a.address === n.gateway && a.prefixLength === n.prefixLength)) return 'gateway address';
   if (v4.length > 1) return 'stale address';
@@ -95,6 +123,11 @@ export function diffHost(desired: DesiredHost, observed: ObservedHost): HostActi
   }
 
   const removedLinks = new Set<number>();
+  if (desired.overlay) {
+    const overlay = diffOverlay(desired.overlay, { links: observed.links, fdb: observed.fdb ?? new Map(), neigh: observed.neigh ?? new Map() });
+    for (const a of overlay) if (a.op === 'removeVxlan') removedLinks.add(a.link.index); // not a port that keeps its bridge
+    actions.push(...overlay);
+  }
   for (const l of observed.links) {
     const owner = vethOwner(l);
     if (!owner || observed.busy.has(l.name)) continue;

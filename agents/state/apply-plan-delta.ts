@@ -1,28 +1,96 @@
 // Pure: a host plan plus a delta from the controller gives the next plan.
-// Keys: networks by name, blocks by network+cidr, reservations by network+ip.
-import type { HostPlan, PlanBlock, PlanDelta, PlanReservation } from '../../model/agent-protocol.js';
+// Keys (as in model/plan-delta.ts, the controller's side): networks by
+// name, blocks by network+cidr, reservations by network+ip, flood entries
+// by network+vtep, remote endpoints by name. Removals first, then upserts.
+import type { HostPlan, PlanBlock, PlanDelta, PlanFloodEntry, PlanRemoteEndpoint, PlanReservation } from '../../model/agent-protocol.js';
+import { gatewayMac, vxlanName } from '../../model/kernel-names.js';
 
 const blockKey = (b: PlanBlock) => `${b.network}\u0000${b.cidr}`;
 const reservationKey = (r: PlanReservation) => `${r.network}\u0000${r.ip}`;
+const floodKey = (f: { network: string; vtep: string }) => `${f.network}\u0000${f.vtep}`;
+const nameKey = (x: { name: string }) => x.name;
 
-function upsert<T>(items: T[], add: T[], remove: T[], key: (t: T) => string): T[] {
+function upsert<T, R>(items: T[], add: T[], remove: R[], key: (t: T) => string, removeKey: (r: R) => string): T[] {
   const byKey = new Map(items.map((i) => [key(i), i]));
-  for (const r of remove) byKey.delete(key(r));
+  for (const r of remove) byKey.delete(removeKey(r));
   for (const a of add) byKey.set(key(a), a);
   return [...byKey.values()];
 }
 
-export function applyPlanDelta(plan: HostPlan, delta: PlanDelta, revision: number): HostPlan {
-  const removed = new Set(delta.removeNetworks);
-  const networks = new Map(plan.networks.filter((n) => !removed.has(n.name)).map((n) => [n.name, n]));
-  for (const n of delta.upsertNetworks) networks.set(n.name, n);
+/**
+ * The plan with every field the agent reads present: a plan cached by an
+ * older agent, or sent by an older controller, has no overlay fields; its
+ * networks get the names the controller derives (kernel-names) and no
+ * remote entries, which is what such a controller meant.
+ */
+export function normalizePlan(plan: HostPlan): HostPlan {
+  const loose = plan as Partial<Pick<HostPlan, 'flood' | 'remoteEndpoints'>> & HostPlan;
   return {
-    host: plan.host,
+    ...plan,
+    networks: plan.networks.map((n) => {
+      const l = n as Partial<Pick<typeof n, 'vxlan' | 'gatewayMac'>> & typeof n;
+      return { ...n, vxlan: l.vxlan ?? vxlanName(n.vni), gatewayMac: (l.gatewayMac ?? gatewayMac(n.vni)).toLowerCase() };
+    }),
+    flood: loose.flood ?? [],
+    remoteEndpoints: loose.remoteEndpoints ?? [],
+  };
+}
+
+/** A delta from an older controller lacks the overlay lists: treat them as empty. */
+function fullDelta(delta: PlanDelta): PlanDelta {
+  const d = delta as Partial<PlanDelta> & Pick<PlanDelta, 'upsertNetworks'>;
+  return {
+    upsertNetworks: d.upsertNetworks,
+    removeNetworks: d.removeNetworks ?? [],
+    upsertBlocks: d.upsertBlocks ?? [],
+    removeBlocks: d.removeBlocks ?? [],
+    upsertReservations: d.upsertReservations ?? [],
+    removeReservations: d.removeReservations ?? [],
+    upsertFlood: d.upsertFlood ?? [],
+    removeFlood: d.removeFlood ?? [],
+    upsertRemoteEndpoints: d.upsertRemoteEndpoints ?? [],
+    removeRemoteEndpoints: d.removeRemoteEndpoints ?? [],
+  };
+}
+
+export function applyPlanDelta(plan: HostPlan, delta: PlanDelta, revision: number): HostPlan {
+  const d = fullDelta(delta);
+  const base = normalizePlan(plan);
+  const removed = new Set(d.removeNetworks);
+  const networks = new Map(base.networks.filter((n) => !removed.has(n.name)).map((n) => [n.name, n]));
+  for (const n of d.upsertNetworks) networks.set(n.name, n);
+  return normalizePlan({
+    host: base.host,
     revision,
     networks: [...networks.values()],
-    blocks: upsert(plan.blocks, delta.upsertBlocks, delta.removeBlocks, blockKey),
-    reservations: upsert(plan.reservations, delta.upsertReservations, delta.removeReservations, reservationKey),
-  };
+    blocks: upsert(base.blocks, d.upsertBlocks, d.removeBlocks, blockKey, blockKey),
+    reservations: upsert(base.reservations, d.upsertReservations, d.removeReservations, reservationKey, reservationKey),
+    flood: upsert<PlanFloodEntry, PlanFloodEntry>(base.flood, d.upsertFlood, d.removeFlood, floodKey, floodKey),
+    remoteEndpoints: upsert<PlanRemoteEndpoint, string>(base.remoteEndpoints, d.upsertRemoteEndpoints, d.removeRemoteEndpoints, nameKey, (n) => n),
+  });
+}
+
+/**
+ * The networks whose overlay entries (flood, remote endpoints) a delta
+ * changes, or undefined when it changes networks themselves and so needs a
+ * full reconcile pass. Blocks and reservations touch no kernel object.
+ */
+export function overlayNetworksTouched(previous: HostPlan, delta: PlanDelta): Set<string> | undefined {
+  const d = fullDelta(delta);
+  if (d.upsertNetworks.length > 0 || d.removeNetworks.length > 0) return undefined;
+  const out = new Set<string>();
+  const before = new Map(previous.remoteEndpoints.map((r) => [r.name, r.network]));
+  for (const f of [...d.upsertFlood, ...d.removeFlood]) out.add(f.network);
+  for (const r of d.upsertRemoteEndpoints) {
+    out.add(r.network);
+    const was = before.get(r.name); // an endpoint that moved network leaves the old one
+    if (was !== undefined) out.add(was);
+  }
+  for (const name of d.removeRemoteEndpoints) {
+    const was = before.get(name);
+    if (was !== undefined) out.add(was);
+  }
+  return out;
 }
 
 /** The plan with one more block (a grant that arrives before the matching delta). */

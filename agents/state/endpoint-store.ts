@@ -1,6 +1,7 @@
 // The agent's local truth, in SQLite under stateDir: the endpoints it made,
 // the last plan it got (so local attaches work while the controller is
-// unreachable) and its address blocks. A record is written only once the
+// unreachable), its address blocks and a few remembered facts (the VTEP
+// address it last learned). A record is written only once the
 // kernel objects exist, so a crash leaves at worst kernel objects without a
 // record, which the reconciler sweeps.
 import { mkdirSync } from 'node:fs';
@@ -56,6 +57,7 @@ CREATE TABLE IF NOT EXISTS endpoints (
 CREATE INDEX IF NOT EXISTS endpoints_network ON endpoints (network, ip);
 CREATE TABLE IF NOT EXISTS plan (id INTEGER PRIMARY KEY CHECK (id = 1), revision INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS blocks (network TEXT NOT NULL, cidr TEXT NOT NULL, PRIMARY KEY (network, cidr));
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
 function toRecord(r: Row): EndpointRecord {
@@ -128,6 +130,9 @@ export class EndpointStore {
       setState: db.prepare<[string, string]>('UPDATE endpoints SET state = ? WHERE name = ?'),
       remove: db.prepare<[string]>('DELETE FROM endpoints WHERE name = ?'),
       count: db.prepare<[], { n: number }>("SELECT count(*) AS n FROM endpoints WHERE state = 'attached'"),
+      anyAttachedIn: db.prepare<[string], { one: number }>("SELECT 1 AS one FROM endpoints WHERE network = ? AND state = 'attached' LIMIT 1"),
+      getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+      putMeta: db.prepare<[string, string]>('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
       getPlan: db.prepare<[], { body: string }>('SELECT body FROM plan WHERE id = 1'),
       putPlan: db.prepare<[number, string]>('INSERT OR REPLACE INTO plan (id, revision, body) VALUES (1, ?, ?)'),
       clearBlocks: db.prepare('DELETE FROM blocks'),
@@ -179,6 +184,11 @@ export class EndpointStore {
     return this.stmts.count.get()?.n ?? 0;
   }
 
+  /** True when the network has an attached endpoint here: the host carries it. */
+  hasAttached(network: string): boolean {
+    return this.stmts.anyAttachedIn.get(network) !== undefined;
+  }
+
   /** Addresses held by records (attached or still deleting) of one network: ip -> endpoint name. */
   addressesIn(network: string): Map<string, string> {
     return new Map(this.stmts.ipsIn.all(network).map((r) => [r.ip, r.name]));
@@ -213,6 +223,14 @@ export class EndpointStore {
       this.stmts.clearBlocks.run();
       for (const b of plan.blocks) this.stmts.putBlock.run(b.network, b.cidr);
     })();
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.stmts.getMeta.get(key)?.value;
+  }
+
+  putMeta(key: string, value: string): void {
+    this.stmts.putMeta.run(key, value);
   }
 
   blocks(): PlanBlock[] {

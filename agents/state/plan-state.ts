@@ -1,13 +1,22 @@
 // The plan the agent works from: the controller's latest, or the cached one
 // from the store until the controller answers. Every change is persisted and
-// announced to listeners (the reconciler).
+// announced to listeners (the reconciler), with what changed so overlay-only
+// deltas can be applied without a full pass.
 import { inject, injectable } from 'inversify';
 import type { HostPlan, PlanBlock, PlanDelta, PlanNetwork } from '../../model/agent-protocol.js';
-import { applyPlanDelta, withBlock } from './apply-plan-delta.js';
+import { applyPlanDelta, normalizePlan, withBlock } from './apply-plan-delta.js';
 import { EndpointStore } from './endpoint-store.js';
 
 export type PlanSource = 'cache' | 'controller';
-type Listener = (plan: HostPlan) => void;
+
+/** What made the plan change. */
+export type PlanChange =
+  | { kind: 'replace' }
+  | { kind: 'delta'; delta: PlanDelta; previous: HostPlan }
+  /** a block granted ahead of its delta: no kernel object depends on it */
+  | { kind: 'block' };
+
+type Listener = (plan: HostPlan, change: PlanChange) => void;
 
 @injectable()
 export class PlanState {
@@ -18,7 +27,8 @@ export class PlanState {
   appliedRevision = 0;
 
   constructor(@inject(EndpointStore) private readonly store: EndpointStore) {
-    this.plan = store.loadPlan();
+    const cached = store.loadPlan();
+    this.plan = cached && normalizePlan(cached);
     if (this.plan) this.planSource = 'cache';
   }
 
@@ -44,7 +54,7 @@ export class PlanState {
   }
 
   replace(plan: HostPlan): void {
-    this.set(plan, 'controller');
+    this.set(normalizePlan(plan), 'controller', { kind: 'replace' });
   }
 
   /**
@@ -52,8 +62,9 @@ export class PlanState {
    * revision: the caller must then resync with a full plan.
    */
   applyDelta(fromRevision: number, revision: number, delta: PlanDelta): boolean {
-    if (!this.plan || this.plan.revision !== fromRevision) return false;
-    this.set(applyPlanDelta(this.plan, delta, revision), 'controller');
+    const previous = this.plan;
+    if (!previous || previous.revision !== fromRevision) return false;
+    this.set(applyPlanDelta(previous, delta, revision), 'controller', { kind: 'delta', delta, previous });
     return true;
   }
 
@@ -61,13 +72,13 @@ export class PlanState {
   addBlock(block: PlanBlock): void {
     if (!this.plan) return;
     const next = withBlock(this.plan, block);
-    if (next !== this.plan) this.set(next, this.planSource ?? 'controller');
+    if (next !== this.plan) this.set(next, this.planSource ?? 'controller', { kind: 'block' });
   }
 
-  private set(plan: HostPlan, source: PlanSource): void {
+  private set(plan: HostPlan, source: PlanSource, change: PlanChange): void {
     this.store.savePlan(plan);
     this.plan = plan;
     this.planSource = source;
-    for (const l of this.listeners) l(plan);
+    for (const l of this.listeners) l(plan, change);
   }
 }

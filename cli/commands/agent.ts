@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { DEFAULT_AGENT_SOCKET } from '../../model/agent-rpc.js';
 import { CliError } from '../cli-error.js';
 import { readTokenFile } from '../client-config.js';
-import { parseDnsLabel, parseLogLevel, parseServerUrl, sanitiseHostName } from '../flags.js';
+import { parseDnsLabel, parseIPv4, parseLogLevel, parseServerUrl, sanitiseHostName } from '../flags.js';
 import { progress } from '../progress.js';
 import { waitForShutdown } from '../shutdown.js';
 
@@ -16,6 +16,7 @@ interface AgentFlags {
   socket?: string;
   stateDir?: string;
   hostNetns?: string;
+  underlayAddress?: string;
   logLevel?: string;
 }
 
@@ -28,6 +29,7 @@ export interface AgentLaunch {
   socket?: string;
   stateDir?: string;
   hostNetns?: string;
+  underlayAddress?: string;
   logLevel?: string;
 }
 
@@ -51,12 +53,14 @@ export function registerAgent(program: Command): void {
     .option('--socket <path>', `local RPC socket for runtimes (default ${DEFAULT_AGENT_SOCKET})`)
     .option('--state-dir <dir>', 'where the agent caches its plan and endpoints')
     .option('--host-netns <path>', "namespace the agent's bridges live in, e.g. /run/netns/h1 (default: the agent's own)")
+    .option('--underlay-address <addr>', 'IPv4 address other hosts reach this one at, for VXLAN (default: the local address of the controller connection)', parseIPv4)
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', parseLogLevel)
     .action(async (flags: AgentFlags) => {
       const opts: AgentLaunch = { controller: flags.controller, name: flags.name, tokenFile: resolve(flags.tokenFile) };
       if (flags.socket !== undefined) opts.socket = resolve(flags.socket);
       if (flags.stateDir !== undefined) opts.stateDir = resolve(flags.stateDir);
       if (flags.hostNetns !== undefined) opts.hostNetns = resolve(flags.hostNetns);
+      if (flags.underlayAddress !== undefined) opts.underlayAddress = flags.underlayAddress;
       if (flags.logLevel !== undefined) opts.logLevel = flags.logLevel;
       const p = progress();
       p.step(`starting agent ${flags.name}`);

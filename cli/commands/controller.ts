@@ -1,8 +1,11 @@
 // weft controller --listen HOST:PORT --data DIR: the control plane alone.
+// --heartbeat-timeout and --host-grace set when a silent host becomes
+// NotReady (endpoints kept) and then Gone (endpoints withdrawn).
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { defaultDataDir, ensureDataDir, writeTokenFiles } from '../data-dir.js';
-import { formatListen, parseListen, parseLogLevel, type ListenAddress } from '../flags.js';
+import { DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_HOST_GONE_AFTER_MS, formatDuration } from '../../controller/config.js';
+import { formatListen, parseDuration, parseListen, parseLogLevel, type ListenAddress } from '../flags.js';
 import { progress } from '../progress.js';
 import { waitForShutdown } from '../shutdown.js';
 
@@ -12,15 +15,23 @@ interface ControllerFlags {
   listen: ListenAddress;
   data?: string;
   logLevel?: string;
+  heartbeatTimeout?: number;
+  hostGrace?: number;
+}
+
+/** Liveness timings for startController; unset ones take the controller's defaults. */
+export interface ControllerTimings {
+  heartbeatTimeoutMs?: number;
+  hostGoneAfterMs?: number;
 }
 
 export type RunningController = Awaited<ReturnType<typeof import('../../controller/main.js').startController>>;
 
 /** Start the controller (loaded on demand: other commands need none of its dependencies). */
-export async function launchController(listen: ListenAddress, dataDir: string, logLevel: string | undefined): Promise<RunningController> {
+export async function launchController(listen: ListenAddress, dataDir: string, logLevel: string | undefined, timings: ControllerTimings = {}): Promise<RunningController> {
   const { startController } = await import('../../controller/main.js');
   try {
-    return await startController(logLevel === undefined ? { listen: formatListen(listen), dataDir } : { listen: formatListen(listen), dataDir, logLevel });
+    return await startController({ listen: formatListen(listen), dataDir, ...(logLevel === undefined ? {} : { logLevel }), ...timings });
   } catch (e) {
     // The controller wraps the listen error ("cannot listen on ..."): look at its cause too.
     const err = e as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
@@ -40,13 +51,26 @@ export function registerController(program: Command): void {
     .option('--listen <host:port>', 'address of the API', parseListen, parseListen(DEFAULT_LISTEN))
     .option('--data <dir>', 'state directory (database, tokens); default ./.weft in a weft checkout, else /var/lib/weft')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', parseLogLevel)
+    .option(
+      '--heartbeat-timeout <duration>',
+      `a host silent this long is cut off and NotReady; its endpoints stay reachable (default ${formatDuration(DEFAULT_HEARTBEAT_TIMEOUT_MS)}; e.g. 10s, 500ms)`,
+      parseDuration,
+    )
+    .option(
+      '--host-grace <duration>',
+      `a host disconnected (or cut off) this long is Gone: its endpoints are withdrawn from the other hosts (default ${formatDuration(DEFAULT_HOST_GONE_AFTER_MS)}; e.g. 90s, 5m)`,
+      parseDuration,
+    )
     .action(async (flags: ControllerFlags) => {
+      const timings: ControllerTimings = {};
+      if (flags.heartbeatTimeout !== undefined) timings.heartbeatTimeoutMs = flags.heartbeatTimeout;
+      if (flags.hostGrace !== undefined) timings.hostGoneAfterMs = flags.hostGrace;
       const dataDir = ensureDataDir(flags.data ?? defaultDataDir());
       const p = progress();
       p.step('starting the controller');
       let controller: RunningController;
       try {
-        controller = await launchController(flags.listen, dataDir, flags.logLevel);
+        controller = await launchController(flags.listen, dataDir, flags.logLevel, timings);
       } finally {
         p.done();
       }

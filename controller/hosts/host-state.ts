@@ -1,7 +1,9 @@
 // A host's state from its liveness facts. Ready: connected and heard from
-// within the heartbeat timeout. Gone: no connection for the reclaim grace
-// period (counted from this controller's start at the earliest, so a
-// controller restart does not make every host Gone at once). Else NotReady.
+// within the heartbeat timeout. Gone: no connection for the grace period
+// (hostGoneAfterMs; counted from this controller's start at the earliest, so
+// a controller restart does not make every host Gone at once). Else
+// NotReady. A NotReady host keeps its endpoints in every plan; a Gone one
+// has them withdrawn (GoneHostSweeper).
 import type { LiveHost } from './live-hosts.js';
 
 export type HostState = 'Ready' | 'NotReady' | 'Gone';

@@ -5,6 +5,7 @@ import type { AgentHello, EndpointReport } from '../../model/agent-protocol.js';
 import { WeftError, isWeftError } from '../../model/errors.js';
 import type { Endpoint, Host, HostStatus } from '../../model/kinds.js';
 import { API_VERSION } from '../../model/meta.js';
+import { parseVtepAddress } from '../hosts/vtep-address.js';
 import { Ipam } from '../ipam/ipam.js';
 import { recordConflicts } from '../resources/endpoint-writer.js';
 import { Store, type BlockRow, type ReservationRow, type StoreTx } from '../store/store.js';
@@ -23,7 +24,8 @@ export class AgentHandler {
   ) {}
 
   /**
-   * Upsert the Host, reconcile this host's endpoint records to the agent's
+   * Upsert the Host (underlay address and MTU: what other hosts' plans use
+   * to reach it), reconcile this host's endpoint records to the agent's
    * list (unlisted records go and free their addresses; invalid reports are
    * rejected one by one), drop agent statics no listed endpoint uses, and
    * pre-grant blocks. One transaction.
@@ -32,7 +34,12 @@ export class AgentHandler {
     const host = msg.host;
     return this.store.write((tx) => {
       this.upsertHost(tx, host, (s) => {
-        if (msg.address !== undefined) s.address = msg.address;
+        if (msg.address !== undefined) {
+          const vtep = parseVtepAddress(msg.address);
+          // A bad address is dropped, not kept from before: the agent may have moved; the hub tells it why.
+          if ('address' in vtep) s.address = vtep.address;
+          else delete s.address;
+        }
         if (msg.underlayMtu !== undefined) s.underlayMtu = msg.underlayMtu;
         s.agentVersion = msg.agentVersion;
         s.appliedRevision = msg.appliedRevision;

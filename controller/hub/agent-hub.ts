@@ -17,7 +17,8 @@ import { bearerMatches } from '../auth/bearer.js';
 import { AuthTokens } from '../auth/token-files.js';
 import { ControllerConfig } from '../config.js';
 import { LiveHosts } from '../hosts/live-hosts.js';
-import { diffPlans, planHost, type PlanInput } from '../planner/host-planner.js';
+import { parseVtepAddress } from '../hosts/vtep-address.js';
+import { diffPlans, duplicateVteps, hostsWithoutVtep, planHost, type PlanInput } from '../planner/host-planner.js';
 import { readPlanInput } from '../planner/plan-input.js';
 import { Store } from '../store/store.js';
 import { Logger } from '../util/logger.js';
@@ -38,6 +39,8 @@ export class AgentHub {
   private watchdog: NodeJS.Timeout | undefined;
   private syncQueued = false;
   private closing = false;
+  /** Underlay problems already logged, so each is logged once while it lasts. */
+  private vtepWarnings = new Set<string>();
 
   constructor(
     @inject(Store) private readonly store: Store,
@@ -180,7 +183,14 @@ export class AgentHub {
     session.host = msg.host;
     this.byHost.set(msg.host, session);
     this.live.connected(msg.host, now, msg.appliedRevision);
-    this.push(session, this.store.read(readPlanInput));
+    const input = this.store.read(readPlanInput);
+    this.push(session, input);
+    const vtep = msg.address === undefined ? undefined : parseVtepAddress(msg.address);
+    if (vtep && 'problem' in vtep) {
+      session.send({ type: 'error', code: 'Invalid', message: `${vtep.problem}; other hosts send this host no overlay traffic until its hello reports a usable one` });
+      this.log.warn({ host: msg.host, address: msg.address }, vtep.problem);
+    }
+    this.warnVteps(input);
     for (const r of rejected) {
       session.send({ type: 'error', code: r.error.code, message: `endpoint "${r.endpoint}" refused: ${r.error.message}` });
       this.log.warn({ host: msg.host, endpoint: r.endpoint, code: r.error.code }, r.error.message);
@@ -213,7 +223,13 @@ export class AgentHub {
     else session.send({ type: 'error', code: err.code, message: err.message });
   }
 
-  /** Coalesce bursts of commits into one planning pass. */
+  /**
+   * Coalesce bursts of commits into one planning pass. setImmediate, not a
+   * timer: an endpoint attach on one host reaches every other host as soon
+   * as the current event-loop turn ends (about 2 ms end to end here), while
+   * commits made in one turn (a hello and its pre-grants) still go out as
+   * one delta.
+   */
   private queueSync(): void {
     if (this.syncQueued || this.closing) return;
     this.syncQueued = true;
@@ -230,6 +246,7 @@ export class AgentHub {
       this.handler.pregrant([...this.byHost.keys()]);
       const input = this.store.read(readPlanInput);
       for (const session of this.byHost.values()) this.push(session, input);
+      this.warnVteps(input);
     } catch (e: unknown) {
       this.log.error({ err: e }, 'planning pass failed');
     }
@@ -253,7 +270,27 @@ export class AgentHub {
     this.live.sent(host, plan.revision);
   }
 
-  /** Cut connections that went silent; their hosts become NotReady. */
+  /**
+   * Log, once each while it lasts, hosts whose endpoints no other host can
+   * reach: no underlay address, or one another host reports too.
+   */
+  private warnVteps(input: PlanInput): void {
+    const current = new Map<string, () => void>();
+    for (const host of hostsWithoutVtep(input)) {
+      current.set(`missing\u0000${host}`, () =>
+        this.log.warn({ host }, 'host has endpoints but no underlay address: other hosts get no forwarding entries for them until its agent reports one'),
+      );
+    }
+    for (const d of duplicateVteps(input)) {
+      current.set(`duplicate\u0000${d.vtep}\u0000${d.hosts.join(',')}`, () =>
+        this.log.warn({ vtep: d.vtep, hosts: d.hosts }, 'hosts report the same underlay address: configure each agent with its own'),
+      );
+    }
+    for (const [key, log] of current) if (!this.vtepWarnings.has(key)) log();
+    this.vtepWarnings = new Set(current.keys());
+  }
+
+  /** Cut connections that went silent; their hosts become NotReady (their endpoints stay in every plan). */
   private checkLiveness(): void {
     const now = Date.now();
     for (const s of this.sockets) {

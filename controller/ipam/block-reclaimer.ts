@@ -1,7 +1,10 @@
 // Gives back the blocks of hosts that are gone: no agent connection for the
-// grace period and nothing inside the block (no endpoint record, no address
-// reserved for the host). A host that comes back with endpoints keeps the
-// blocks they are in; one that comes back empty gets fresh pre-grants.
+// block grace period (never shorter than the host grace period, after which
+// GoneHostSweeper has already deleted the host's endpoint records) and
+// nothing inside the block (no endpoint record, no address reserved for the
+// host). A host that comes back adopts the blocks its endpoints are in if
+// nobody took them meanwhile; one that comes back empty gets fresh
+// pre-grants.
 import { inject, injectable } from 'inversify';
 import { ControllerConfig } from '../config.js';
 import { hostState, parseTime } from '../hosts/host-state.js';
@@ -26,7 +29,7 @@ export class BlockReclaimer {
   }
 
   start(): void {
-    const tick = Math.max(25, Math.min(30_000, Math.floor(this.config.blockReclaimGraceMs / 4)));
+    const tick = Math.max(25, Math.min(30_000, Math.floor(this.graceMs() / 4)));
     this.timer = setInterval(() => {
       try {
         this.sweep();
@@ -42,6 +45,11 @@ export class BlockReclaimer {
     this.timer = undefined;
   }
 
+  /** Blocks go no earlier than the host is Gone, whatever the two settings say. */
+  private graceMs(): number {
+    return Math.max(this.config.hostGoneAfterMs, this.config.blockReclaimGraceMs);
+  }
+
   /** One pass; returns the blocks reclaimed. */
   sweep(now = Date.now()): BlockRow[] {
     return this.store.write((tx) => {
@@ -53,7 +61,7 @@ export class BlockReclaimer {
           persistedLastSeen: parseTime(tx.getResource('Host', host)?.status?.lastHeartbeat),
           now,
           heartbeatTimeoutMs: this.config.heartbeatTimeoutMs,
-          graceMs: this.config.blockReclaimGraceMs,
+          graceMs: this.graceMs(),
           startedAt: this.config.startedAt,
         });
         if (state !== 'Gone') continue;

@@ -2,11 +2,11 @@
 // the smallest change between two plans (PlanDelta). Pure functions; the hub
 // feeds them and sends the results.
 import ipaddr from 'ipaddr.js';
-import type { HostPlan, PlanBlock, PlanDelta, PlanNetwork, PlanReservation } from '../../model/agent-protocol.js';
+import type { HostPlan, PlanBlock, PlanDelta, PlanFloodEntry, PlanNetwork, PlanRemoteEndpoint, PlanReservation } from '../../model/agent-protocol.js';
 import { intToIpv4, prefixContains } from '../../model/ip.js';
-import { bridgeName } from '../../model/kernel-names.js';
+import { bridgeName, gatewayMac, vxlanName } from '../../model/kernel-names.js';
 import type { Network } from '../../model/kinds.js';
-import { blockKey, reservationKey } from '../../model/plan-delta.js';
+import { blockKey, floodKey, reservationKey } from '../../model/plan-delta.js';
 import { addressSpaceOf, parseBlock, parseIp, systemAddresses } from '../ipam/address-space.js';
 import type { BlockRow, ReservationRow } from '../store/store.js';
 import { sameJson } from '../util/canonical-json.js';
@@ -15,12 +15,33 @@ export const DEFAULT_UNDERLAY_MTU = 1500;
 /** Outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8. */
 export const VXLAN_OVERHEAD = 50;
 
+/** What the planner knows of a host: its underlay, as its agent reported it. */
+export interface PlanHostInfo {
+  underlayMtu?: number;
+  /** Underlay (VTEP) address; a host without one gets no overlay traffic and sends none. */
+  address?: string;
+}
+
+/** An endpoint some agent reported (an endpoint record), as far as forwarding needs it. */
+export interface PlanEndpointInfo {
+  name: string;
+  network: string;
+  host: string;
+  ip: string;
+  mac: string;
+}
+
 export interface PlanInput {
   revision: number;
   networks: Array<{ network: Network; vni: number }>;
-  hosts: Record<string, { underlayMtu?: number } | undefined>;
+  hosts: Record<string, PlanHostInfo | undefined>;
   blocks: BlockRow[];
   reservations: ReservationRow[];
+  /**
+   * Endpoints of hosts that are not Gone: a Gone host's records are deleted
+   * (GoneHostSweeper), which is what withdraws them from every plan.
+   */
+  endpoints: PlanEndpointInfo[];
 }
 
 export function networkMtu(net: Network, underlayMtu: number | undefined): number {
@@ -48,6 +69,8 @@ export function planNetwork(net: Network, vni: number, underlayMtu: number | und
     gateway: intToIpv4(space.gateway),
     mtu: networkMtu(net, underlayMtu),
     bridge: bridgeName(vni),
+    vxlan: vxlanName(vni),
+    gatewayMac: gatewayMac(vni),
   };
   if (net.spec.subnet6 !== undefined) {
     p.subnet6 = net.spec.subnet6;
@@ -58,9 +81,93 @@ export function planNetwork(net: Network, vni: number, underlayMtu: number | und
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** Per-input lookups shared by every planHost call of one planning pass (the hub plans all hosts from one input). */
+interface OverlayIndex {
+  /** network -> host -> that host's endpoints on the network, in input order. */
+  carriers: Map<string, Map<string, PlanEndpointInfo[]>>;
+  /** networks each host carries (has at least one endpoint on). */
+  carried: Map<string, Set<string>>;
+}
+
+const indexes = new WeakMap<PlanInput, OverlayIndex>();
+
+function overlayIndex(input: PlanInput): OverlayIndex {
+  let idx = indexes.get(input);
+  if (idx) return idx;
+  idx = { carriers: new Map(), carried: new Map() };
+  for (const ep of input.endpoints) {
+    let byHost = idx.carriers.get(ep.network);
+    if (!byHost) idx.carriers.set(ep.network, (byHost = new Map()));
+    let list = byHost.get(ep.host);
+    if (!list) byHost.set(ep.host, (list = []));
+    list.push(ep);
+    let nets = idx.carried.get(ep.host);
+    if (!nets) idx.carried.set(ep.host, (nets = new Set()));
+    nets.add(ep.network);
+  }
+  indexes.set(input, idx);
+  return idx;
+}
+
+/** The VTEP of a host, or undefined when its agent has not reported a usable underlay address. */
+export function vtepOf(input: PlanInput, host: string): string | undefined {
+  const a = input.hosts[host]?.address;
+  return a === undefined || a === '' ? undefined : a;
+}
+
+/**
+ * Hosts carrying at least one network whose endpoints and flood entries are
+ * left out of the other hosts' plans because they have no underlay address.
+ * For the hub's log: the planner itself stays silent.
+ */
+export function hostsWithoutVtep(input: PlanInput): string[] {
+  return [...overlayIndex(input).carried.keys()].filter((h) => vtepOf(input, h) === undefined).sort(compare);
+}
+
+/** Underlay addresses reported by more than one carrying host: their flood entries would collide. */
+export function duplicateVteps(input: PlanInput): Array<{ vtep: string; hosts: string[] }> {
+  const byVtep = new Map<string, string[]>();
+  for (const h of [...overlayIndex(input).carried.keys()].sort(compare)) {
+    const v = vtepOf(input, h);
+    if (v === undefined) continue;
+    byVtep.set(v, [...(byVtep.get(v) ?? []), h]);
+  }
+  return [...byVtep].filter(([, hosts]) => hosts.length > 1).map(([vtep, hosts]) => ({ vtep, hosts }));
+}
+
+/**
+ * The overlay part of a host's plan. Only for networks the host carries:
+ * one flood entry per other carrying host with a VTEP (head-end replication
+ * goes nowhere else, so a host that does not carry a network receives no
+ * traffic of it), and every endpoint those hosts have on the network.
+ */
+function planOverlay(input: PlanInput, host: string): { flood: PlanFloodEntry[]; remoteEndpoints: PlanRemoteEndpoint[] } {
+  const idx = overlayIndex(input);
+  const known = new Set(input.networks.map((n) => n.network.metadata.name));
+  const flood = new Map<string, PlanFloodEntry>();
+  const remote: PlanRemoteEndpoint[] = [];
+  for (const network of idx.carried.get(host) ?? []) {
+    if (!known.has(network)) continue;
+    for (const [other, eps] of idx.carriers.get(network) ?? []) {
+      if (other === host) continue;
+      const vtep = vtepOf(input, other);
+      if (vtep === undefined) continue;
+      // Two hosts reporting one address would share a key; the first wins and the hub warns about the duplicate.
+      const f: PlanFloodEntry = { network, host: other, vtep };
+      if (!flood.has(floodKey(f))) flood.set(floodKey(f), f);
+      for (const ep of eps) remote.push({ name: ep.name, network, ip: ep.ip, mac: ep.mac, host: other, vtep });
+    }
+  }
+  return {
+    flood: [...flood.values()].sort((a, b) => compare(floodKey(a), floodKey(b))),
+    remoteEndpoints: remote.sort((a, b) => compare(a.name, b.name)),
+  };
+}
+
 /**
  * Every network is in every host's plan (any host may attach to any
- * network). Blocks: the host's own. Reservations: every address inside the
+ * network); the overlay entries only for the networks it carries (see
+ * planOverlay). Blocks: the host's own. Reservations: every address inside the
  * host's blocks it must not hand out (network, gateway and broadcast
  * addresses, statics, declared endpoints) plus every reservation made for
  * this host elsewhere, so its agent can give that address to its owner.
@@ -97,6 +204,7 @@ export function planHost(input: PlanInput, host: string): HostPlan {
     networks,
     blocks,
     reservations: [...reservations.values()].sort((a, b) => compare(reservationKey(a), reservationKey(b))),
+    ...planOverlay(input, host),
   };
 }
 
@@ -108,6 +216,10 @@ export function diffPlans(old: HostPlan, next: HostPlan): PlanDelta {
   const nextBlocks = new Set(next.blocks.map(blockKey));
   const oldRes = new Map(old.reservations.map((r) => [reservationKey(r), r]));
   const nextRes = new Set(next.reservations.map(reservationKey));
+  const oldFlood = new Map(old.flood.map((f) => [floodKey(f), f]));
+  const nextFlood = new Set(next.flood.map(floodKey));
+  const oldRemote = new Map(old.remoteEndpoints.map((e) => [e.name, e]));
+  const nextRemote = new Set(next.remoteEndpoints.map((e) => e.name));
   return {
     upsertNetworks: next.networks.filter((n) => !sameJson(oldNets.get(n.name), n)),
     removeNetworks: old.networks.filter((n) => !nextNets.has(n.name)).map((n) => n.name),
@@ -115,5 +227,9 @@ export function diffPlans(old: HostPlan, next: HostPlan): PlanDelta {
     removeBlocks: old.blocks.filter((b) => !nextBlocks.has(blockKey(b))),
     upsertReservations: next.reservations.filter((r) => !sameJson(oldRes.get(reservationKey(r)), r)),
     removeReservations: old.reservations.filter((r) => !nextRes.has(reservationKey(r))),
+    upsertFlood: next.flood.filter((f) => !sameJson(oldFlood.get(floodKey(f)), f)),
+    removeFlood: old.flood.filter((f) => !nextFlood.has(floodKey(f))),
+    upsertRemoteEndpoints: next.remoteEndpoints.filter((e) => !sameJson(oldRemote.get(e.name), e)),
+    removeRemoteEndpoints: old.remoteEndpoints.filter((e) => !nextRemote.has(e.name)).map((e) => e.name),
   };
 }

@@ -95,7 +95,7 @@ export class StatusView {
       persistedLastSeen: parseTime(host.status?.lastHeartbeat),
       now,
       heartbeatTimeoutMs: this.config.heartbeatTimeoutMs,
-      graceMs: this.config.blockReclaimGraceMs,
+      graceMs: this.config.hostGoneAfterMs,
       startedAt: this.config.startedAt,
     });
   }
@@ -123,15 +123,24 @@ export class StatusView {
     return out.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
   }
 
+  /**
+   * Per-host readiness covers the hosts that carry the network (have an
+   * endpoint on it): only they realise it (bridge, VXLAN device, forwarding
+   * entries), so "ready on host X" means something only there, and a host
+   * that merely could attach later, or is down with nothing on the network,
+   * does not hold its condition at NotReady.
+   */
   private networkView(r: StoreReader, net: Network): Network {
     const name = net.metadata.name;
     const vni = r.getVni(name);
     const hostsRes = r.listResources('Host');
+    const views = this.endpointViews(r).filter((e) => e.spec.network === name);
+    const carriers = new Set(r.listEndpointRecords({ network: name }).map((e) => e.spec.host));
     const now = Date.now();
     const hosts: Record<string, PerHost> = {};
     let latest: number | undefined;
     for (const h of hostsRes) {
-      if (this.stateOf(h, now) === 'Gone') continue;
+      if (!carriers.has(h.metadata.name) || this.stateOf(h, now) === 'Gone') continue;
       const live = this.live.get(h.metadata.name);
       const applied = live?.appliedRevision ?? h.status?.appliedRevision ?? 0;
       if (!live?.connected) {
@@ -155,7 +164,7 @@ export class StatusView {
     Object.assign(status, {
       mtu: net.spec.mtu ?? (mtus.length > 0 ? Math.min(...mtus) : DEFAULT_UNDERLAY_MTU - VXLAN_OVERHEAD),
       gateway: intToIpv4(addressSpaceOf(net).gateway),
-      endpoints: this.endpointViews(r).filter((e) => e.spec.network === name).length,
+      endpoints: views.length,
       hosts,
       observedGeneration: net.metadata.generation ?? 1,
     } satisfies NetworkStatus);
@@ -164,7 +173,7 @@ export class StatusView {
     const at = latest ?? net.metadata.creationTimestamp;
     status.conditions = [
       names.length === 0
-        ? condition('Unknown', 'NoHosts', `allocated (VNI ${vni ?? '-'}); no agent has connected yet`, at)
+        ? condition('True', 'NoEndpoints', `allocated (VNI ${vni ?? '-'}); no host has an endpoint on it yet, so there is nothing to realise`, at)
         : notReady.length === 0
           ? condition('True', 'Ready', `realised on ${names.length} host${names.length === 1 ? '' : 's'}`, at)
           : condition('False', 'HostsNotReady', `not ready on ${notReady.map((h) => `"${h}" (${(hosts[h] as PerHost).message ?? 'not ready'})`).join(', ')}`, at),
@@ -189,7 +198,12 @@ export class StatusView {
       state === 'Ready'
         ? condition('True', 'AgentConnected', 'the agent is connected and sending heartbeats', live?.connectedAt)
         : state === 'Gone'
-          ? condition('False', 'Gone', `no agent connection since ${since ?? 'this controller started'}; blocks without endpoints are reclaimed`, since)
+          ? condition(
+              'False',
+              'Gone',
+              `no agent connection since ${since ?? 'this controller started'}: its endpoints are withdrawn from the other hosts and its empty address blocks are reclaimed`,
+              since,
+            )
           : live?.connected
             ? condition('False', 'HeartbeatTimeout', `no message from the agent for more than ${this.config.heartbeatTimeoutMs} ms`, live.lastSeen)
             : condition('False', 'AgentDisconnected', 'the agent is not connected', live?.disconnectedAt ?? since),

@@ -20,8 +20,10 @@ const NET = (name: string, spec: Record<string, unknown>) => ({ apiVersion: 'wef
 beforeAll(async () => {
   await lab.start();
   await lab.createNetwork('good', '198.18.40.0/24');
-  await waitFor('network ready on the host', async () =>
-    (await lab.api<{ status?: { hosts?: Record<string, { ready: boolean }> } }>('GET', '/api/v1/networks/good')).status?.hosts?.h1?.ready === true);
+  await waitFor('network ready', async () =>
+    (await lab.api<{ status?: { conditions?: { type: string; status: string }[] } }>('GET', '/api/v1/networks/good')).status?.conditions?.some(
+      (c) => c.type === 'Ready' && c.status === 'True',
+    ));
   workloadPath = await netnsAdd(`${lab.prefix}w0`);
   yamlDir = mkdtempSync(join(tmpdir(), 'wt-yaml-'));
 });

@@ -3,8 +3,9 @@
 // node_netlink types most of rtnetlink, but hands IFLA_LINKINFO over as an
 // opaque Buffer (and drops attributes it does not know), so weft encodes the
 // kind-specific nest itself: veth (with the peer's ifinfomsg + IFLA_* attrs,
-// which is how a peer is created directly inside another namespace), bridge,
-// and vxlan (decode now; encode slots into encodeLinkInfo's switch later).
+// which is how a peer is created directly inside another namespace), bridge
+// and vxlan; and the one AF_BRIDGE request weft sends (bridge-port flags in
+// IFLA_PROTINFO), which needs NLA_F_NESTED that node_netlink cannot write.
 // Layouts follow the kernel's uapi headers: linux/rtnetlink.h (struct
 // ifinfomsg), linux/if_link.h (IFLA_*, IFLA_INFO_*, IFLA_BR_*, IFLA_VXLAN_*),
 // linux/veth.h (VETH_INFO_PEER), linux/netlink.h (struct nlattr, NLA_ALIGNTO).
@@ -19,6 +20,7 @@ export const IFLA = {
   MTU: 4,
   LINK: 5,
   MASTER: 10,
+  PROTINFO: 12,
   LINKINFO: 18,
   IFALIAS: 20,
   NET_NS_FD: 28,
@@ -49,10 +51,29 @@ export const IFLA_VXLAN = {
   LOCAL: 4, // __be32 source IPv4
   TTL: 5, // u8
   LEARNING: 7, // u8
+  PROXY: 11, // u8: answer ARP/ND from the device's neighbour table
   PORT: 15, // __be16 destination UDP port
   GROUP6: 16, // in6_addr
   LOCAL6: 17, // in6_addr
 } as const;
+
+/** IFLA_BRPORT_* (a bridge port's flags): in IFLA_PROTINFO (AF_BRIDGE) and IFLA_INFO_SLAVE_DATA. */
+export const IFLA_BRPORT = {
+  NEIGH_SUPPRESS: 32, // u8
+} as const;
+
+/** AF_BRIDGE (linux/socket.h): the family of bridge-port and FDB requests. */
+export const AF_BRIDGE = 7;
+
+/** RTM_SETLINK (linux/rtnetlink.h), for the raw AF_BRIDGE request. */
+export const RTM_SETLINK = 19;
+
+/**
+ * NLA_F_NESTED: br_setlink reads IFLA_PROTINFO as a nest only with this bit
+ * set; without it the payload is taken as a bare u8 STP port state (the
+ * pre-3.x binary interface), so the flag is not optional here.
+ */
+export const NLA_F_NESTED = 0x8000;
 
 /** IFF_UP from linux/if.h (net_device_flags). */
 export const IFF_UP = 0x1;
@@ -241,19 +262,32 @@ export interface VethPeerOptions {
   up?: boolean;
 }
 
-/** IFLA_VXLAN_* options (decoded now; encoding arrives with the vxlan issue). */
+/** IFLA_VXLAN_* options weft writes or reads. */
 export interface VxlanOptions {
   vni?: number;
+  /** local VTEP address; IPv4 goes in IFLA_VXLAN_LOCAL, IPv6 in IFLA_VXLAN_LOCAL6 */
   local?: string;
+  /** remote or multicast group; IFLA_VXLAN_GROUP / GROUP6 (weft sets none: head-end replication) */
   group?: string;
+  /** ifindex of the underlay device */
   link?: number;
+  /** destination UDP port */
   port?: number;
   learning?: boolean;
+  proxy?: boolean;
   ttl?: number;
 }
 
-/** What encodeLinkInfo can write; add `{ kind: 'vxlan'; vxlan: VxlanOptions }` here. */
-export type LinkInfoSpec = { kind: 'bridge'; bridge?: BridgeOptions } | { kind: 'veth'; peer?: VethPeerOptions };
+/** IFLA_BRPORT_* flags of a bridge port. */
+export interface BridgePortOptions {
+  neighSuppress?: boolean;
+}
+
+/** What encodeLinkInfo can write. */
+export type LinkInfoSpec =
+  | { kind: 'bridge'; bridge?: BridgeOptions }
+  | { kind: 'veth'; peer?: VethPeerOptions }
+  | { kind: 'vxlan'; vxlan: VxlanOptions };
 
 export interface DecodedVethPeer extends VethPeerOptions {
   ifinfo: IfInfoMsg;
@@ -266,6 +300,8 @@ export interface DecodedLinkInfo {
   slaveKind?: string;
   bridge?: BridgeOptions;
   vxlan?: VxlanOptions;
+  /** IFLA_INFO_SLAVE_DATA of a bridge port */
+  bridgePort?: BridgePortOptions;
   /** only present when VETH_INFO_PEER was in the nest (requests; kernel dumps omit it) */
   vethPeer?: DecodedVethPeer;
 }
@@ -351,6 +387,43 @@ function decodeVethData(data: Buffer): DecodedVethPeer | undefined {
   return undefined;
 }
 
+/** A __be16 payload: network byte order whatever the host is. */
+function be16(value: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(value);
+  return b;
+}
+
+const VXLAN_N_VID = 1 << 24;
+
+function encodeVxlanData(o: VxlanOptions): Buffer {
+  // Refused here rather than by the kernel: an out-of-range value would be
+  // silently truncated by the u32/__be16 writers, or mean something else
+  // (port 0 is the kernel's legacy default 8472, not "no port").
+  if (o.vni !== undefined && (!Number.isInteger(o.vni) || o.vni < 0 || o.vni >= VXLAN_N_VID)) {
+    throw new RangeError(`VNI ${o.vni} outside 0..${VXLAN_N_VID - 1}`);
+  }
+  if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 1 || o.port > 0xffff)) {
+    throw new RangeError(`UDP port ${o.port} outside 1..65535`);
+  }
+  const attrs: Buffer[] = [];
+  // In IFLA_VXLAN_* numbering order, as iproute2 writes them.
+  if (o.vni !== undefined) attrs.push(encodeAttr(IFLA_VXLAN.ID, u32(o.vni)));
+  const group = o.group === undefined ? undefined : encodeIp(o.group);
+  if (group?.family === 4) attrs.push(encodeAttr(IFLA_VXLAN.GROUP, group.bytes));
+  if (o.link !== undefined) attrs.push(encodeAttr(IFLA_VXLAN.LINK, u32(o.link)));
+  const local = o.local === undefined ? undefined : encodeIp(o.local);
+  // in_addr is already in network order: the bytes as written in the address
+  if (local?.family === 4) attrs.push(encodeAttr(IFLA_VXLAN.LOCAL, local.bytes));
+  if (o.ttl !== undefined) attrs.push(encodeAttr(IFLA_VXLAN.TTL, u8(o.ttl)));
+  if (o.learning !== undefined) attrs.push(encodeAttr(IFLA_VXLAN.LEARNING, u8(o.learning ? 1 : 0)));
+  if (o.proxy !== undefined) attrs.push(encodeAttr(IFLA_VXLAN.PROXY, u8(o.proxy ? 1 : 0)));
+  if (o.port !== undefined) attrs.push(encodeAttr(IFLA_VXLAN.PORT, be16(o.port)));
+  if (group?.family === 6) attrs.push(encodeAttr(IFLA_VXLAN.GROUP6, group.bytes));
+  if (local?.family === 6) attrs.push(encodeAttr(IFLA_VXLAN.LOCAL6, local.bytes));
+  return Buffer.concat(attrs);
+}
+
 function decodeVxlanData(data: Buffer): VxlanOptions {
   const o: VxlanOptions = {};
   for (const [type, p] of decodeAttrs(data)) {
@@ -387,6 +460,11 @@ function decodeVxlanData(data: Buffer): VxlanOptions {
         if (v !== undefined) o.learning = v !== 0;
         break;
       }
+      case IFLA_VXLAN.PROXY: {
+        const v = readU8(p);
+        if (v !== undefined) o.proxy = v !== 0;
+        break;
+      }
       case IFLA_VXLAN.TTL: {
         const v = readU8(p);
         if (v !== undefined) o.ttl = v;
@@ -397,6 +475,35 @@ function decodeVxlanData(data: Buffer): VxlanOptions {
     }
   }
   return o;
+}
+
+function encodeBridgePortData(o: BridgePortOptions): Buffer {
+  const attrs: Buffer[] = [];
+  if (o.neighSuppress !== undefined) attrs.push(encodeAttr(IFLA_BRPORT.NEIGH_SUPPRESS, u8(o.neighSuppress ? 1 : 0)));
+  return Buffer.concat(attrs);
+}
+
+function decodeBridgePortData(data: Buffer): BridgePortOptions {
+  const o: BridgePortOptions = {};
+  for (const [type, p] of decodeAttrs(data)) {
+    if (type !== IFLA_BRPORT.NEIGH_SUPPRESS) continue;
+    const v = readU8(p);
+    if (v !== undefined) o.neighSuppress = v !== 0;
+  }
+  return o;
+}
+
+/**
+ * The body of an AF_BRIDGE RTM_SETLINK that sets bridge-port flags on port
+ * `index` (what `bridge link set dev X neigh_suppress on` sends): struct
+ * ifinfomsg, then IFLA_PROTINFO | NLA_F_NESTED holding IFLA_BRPORT_*. The
+ * caller sends it as is (node_netlink cannot set NLA_F_NESTED).
+ */
+export function encodeBridgePortSetLink(index: number, o: BridgePortOptions): Buffer {
+  return Buffer.concat([
+    encodeIfInfoMsg({ family: AF_BRIDGE, index }),
+    encodeAttr(IFLA.PROTINFO | NLA_F_NESTED, encodeBridgePortData(o)),
+  ]);
 }
 
 /**
@@ -413,6 +520,9 @@ export function encodeLinkInfo(spec: LinkInfoSpec): Buffer {
     case 'veth':
       data = spec.peer === undefined ? undefined : encodeAttr(VETH_INFO.PEER, encodeVethPeer(spec.peer));
       break;
+    case 'vxlan':
+      data = encodeVxlanData(spec.vxlan);
+      break;
     default: {
       const never: never = spec;
       throw new RangeError(`cannot encode link kind ${JSON.stringify((never as { kind: string }).kind)}`);
@@ -428,11 +538,14 @@ export function encodeLinkInfo(spec: LinkInfoSpec): Buffer {
 export function decodeLinkInfo(payload: Buffer): DecodedLinkInfo {
   const out: DecodedLinkInfo = {};
   let data: Buffer | undefined;
+  let slaveData: Buffer | undefined;
   for (const [type, p] of decodeAttrs(payload)) {
     if (type === IFLA_INFO.KIND) out.kind = readCString(p);
     else if (type === IFLA_INFO.SLAVE_KIND) out.slaveKind = readCString(p);
     else if (type === IFLA_INFO.DATA) data = p;
+    else if (type === IFLA_INFO.SLAVE_DATA) slaveData = p;
   }
+  if (slaveData !== undefined && out.slaveKind === 'bridge') out.bridgePort = decodeBridgePortData(slaveData);
   // IFLA_INFO_DATA's meaning depends on the kind, which may come after it.
   if (data !== undefined) {
     if (out.kind === 'bridge') out.bridge = decodeBridgeData(data);

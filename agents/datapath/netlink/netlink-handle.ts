@@ -5,13 +5,24 @@
 import { closeSync } from 'node:fs';
 import netlink from 'netlink';
 import type { RtNetlinkSocket, rt } from 'netlink';
-import type { AddrInfo, BridgeSpec, LinkInfo, NetnsHandle, RouteInfo, VethSpec } from '../port.js';
+import type { AddrInfo, BridgeSpec, FdbEntry, LinkInfo, NeighEntry, NetnsHandle, RouteInfo, VethSpec, VxlanSpec } from '../port.js';
 import { DatapathError, fromNetlink, kernelObject } from '../errors.js';
-import { decodeIp, decodeLinkInfo, decodeMac, decodeU32, encodeIp, encodeLinkInfo, encodeMac, encodeU32 } from './link-codec.js';
+import {
+  AF_BRIDGE,
+  decodeIp,
+  decodeLinkInfo,
+  decodeMac,
+  decodeU32,
+  encodeBridgePortSetLink,
+  encodeIp,
+  encodeLinkInfo,
+  encodeMac,
+  encodeU32,
+} from './link-codec.js';
 import { openNetns, withNetnsFd } from './netns.js';
 import { LinkReaper } from './link-reaper.js';
 
-const { createRtNetlink, FlagsNew } = netlink;
+const { createRtNetlink, FlagsNew, rt: rtValues } = netlink;
 
 export const DEFAULT_TIMEOUT_MS = 5000;
 
@@ -22,6 +33,26 @@ const RT_TABLE_MAIN = 254;
 const EXT_MASK = encodeU32(1 << 3);
 const CREATE_EXCL = FlagsNew.CREATE | FlagsNew.EXCL;
 const CREATE_REPLACE = FlagsNew.CREATE | FlagsNew.REPLACE;
+const ZERO_MAC = '00:00:00:00:00:00';
+
+/**
+ * FDB entry state. The VXLAN driver refuses entries that are neither
+ * NUD_PERMANENT nor NUD_REACHABLE (EINVAL), so "not permanent" means
+ * reachable: an entry the device ages out after its ageing time (300 s).
+ * Permanent is what `bridge fdb append ... permanent` sends.
+ */
+function fdbState(permanent: boolean): rt.NeighborState {
+  return permanent ? { permanent: true, noarp: true } : { reachable: true };
+}
+
+/**
+ * A group MAC (all-zero default, or multicast bit set) is the only kind the
+ * VXLAN driver keeps several remotes for; for a unicast one NLM_F_APPEND is
+ * silently ignored when the MAC already has a remote.
+ */
+function isGroupMac(mac: string): boolean {
+  return mac.toLowerCase() === ZERO_MAC || (parseInt(mac.slice(0, 2), 16) & 1) === 1;
+}
 
 export interface NetlinkHandleOptions {
   /** per request; node_netlink waits forever without one */
@@ -396,6 +427,165 @@ export class NetlinkHandle implements NetnsHandle {
         { flags: CREATE_REPLACE, timeout },
       );
     });
+  }
+
+  // ------------------------------------------------------------ overlay
+
+  async addVxlan(spec: VxlanSpec): Promise<LinkInfo> {
+    const object = kernelObject.vxlan(spec.name);
+    await this.call('create', object, (s, timeout) =>
+      s.newLink(
+        {},
+        {
+          ifname: spec.name,
+          mtu: spec.mtu,
+          linkinfo: encodeLinkInfo({
+            kind: 'vxlan',
+            vxlan: {
+              vni: spec.vni,
+              local: spec.local,
+              port: spec.port,
+              learning: spec.learning,
+              proxy: spec.proxy,
+              ...(spec.dev === undefined ? {} : { link: spec.dev }),
+            },
+          }),
+        },
+        { flags: CREATE_EXCL, timeout },
+      ),
+    );
+    const link = await this.mustGetLink(spec.name, 'create', object);
+    // With a lower device the kernel clamps a too-large MTU to the device's
+    // MTU minus the VXLAN overhead at create, but refuses the same value
+    // with EINVAL from RTM_SETLINK. Refuse here too, so a caller never gets
+    // a device with another MTU than it asked for.
+    if (link.mtu !== spec.mtu) {
+      await this.removeLink(link.index).catch(() => undefined); // the MTU error is the one to report
+      throw new DatapathError('create', object, 'EINVAL');
+    }
+    return link;
+  }
+
+  async setLinkMac(index: number, mac: string): Promise<void> {
+    await this.call('set mac', kernelObject.link(index), (s, timeout) => s.setLink({ index }, { address: encodeMac(mac) }, { timeout }));
+  }
+
+  async listFdb(index: number): Promise<FdbEntry[]> {
+    // An fdb dump request with a struct ndmsg header cannot be filtered by
+    // device (the kernel only filters when given a struct ifinfomsg), so
+    // the whole namespace's table comes back and is filtered here.
+    const msgs = await this.dump('list', 'fdb', (s, timeout) => s.getNeighbors({ family: AF_BRIDGE }, {}, { timeout }));
+    const out: FdbEntry[] = [];
+    for (const m of msgs) {
+      // NTF_SELF entries are the device's own table (the VXLAN remotes);
+      // NTF_MASTER ones are the bridge's and carry no VTEP.
+      if (m.data.ifindex !== index || m.data.flags?.self !== true) continue;
+      const dst = decodeIp(m.attrs.dst);
+      if (dst === undefined || m.attrs.lladdr === undefined) continue;
+      out.push({ index, mac: decodeMac(m.attrs.lladdr), dst, permanent: m.data.state?.permanent === true });
+    }
+    return out;
+  }
+
+  async fdbAppend(entry: FdbEntry): Promise<void> {
+    await this.call('append', kernelObject.fdb(entry), (s, timeout) => {
+      // NLM_F_APPEND adds a remote to a group MAC; a unicast MAC sits behind
+      // exactly one VTEP, so for it NLM_F_REPLACE moves the entry (APPEND
+      // alone would silently keep the old VTEP).
+      const flags = FlagsNew.CREATE | FlagsNew.APPEND | (isGroupMac(entry.mac) ? 0 : FlagsNew.REPLACE);
+      return s.newNeighbor(
+        { family: AF_BRIDGE, ifindex: entry.index, state: fdbState(entry.permanent), flags: { self: true } },
+        { lladdr: encodeMac(entry.mac), dst: encodeIp(entry.dst).bytes },
+        { flags, timeout },
+      );
+    });
+  }
+
+  async fdbDel(entry: FdbEntry): Promise<void> {
+    try {
+      await this.call('delete', kernelObject.fdb(entry), (s, timeout) =>
+        s.delNeighbor(
+          { family: AF_BRIDGE, ifindex: entry.index, state: fdbState(entry.permanent), flags: { self: true } },
+          { lladdr: encodeMac(entry.mac), dst: encodeIp(entry.dst).bytes },
+          { timeout },
+        ),
+      );
+    } catch (err: unknown) {
+      // ENOENT: no such entry (or this MAC has another VTEP); ENODEV: the device and its table are gone.
+      if (err instanceof DatapathError && err.isNotFound) return;
+      throw err;
+    }
+  }
+
+  async listNeigh(index: number): Promise<NeighEntry[]> {
+    // NDA_IFINDEX in a neighbour dump request makes the kernel filter by device.
+    const msgs = await this.dump('list', 'neighbours', (s, timeout) =>
+      s.getNeighbors({}, { ifindex: encodeU32(index) }, { timeout }),
+    );
+    const out: NeighEntry[] = [];
+    for (const m of msgs) {
+      if (familyOf(m.data.family) === undefined || m.data.ifindex !== index) continue;
+      // NUD_NOARP alone marks the kernel's own entries for multicast and
+      // broadcast destinations (e.g. ff02::16 once MLD runs); nobody
+      // programmed them and `ip neigh show` hides them too.
+      if (m.data.state?.noarp === true && m.data.state.permanent !== true) continue;
+      const ip = decodeIp(m.attrs.dst);
+      // Entries still resolving (INCOMPLETE, FAILED) have no link-layer address: nothing to report.
+      if (ip === undefined || m.attrs.lladdr === undefined) continue;
+      out.push({ index, ip, mac: decodeMac(m.attrs.lladdr), permanent: m.data.state?.permanent === true });
+    }
+    return out;
+  }
+
+  async neighReplace(entry: NeighEntry): Promise<void> {
+    await this.call('replace', kernelObject.neigh(entry), (s, timeout) => {
+      const ip = encodeIp(entry.ip);
+      return s.newNeighbor(
+        { family: familyCode(ip.family), ifindex: entry.index, state: entry.permanent ? { permanent: true } : { reachable: true } },
+        { dst: ip.bytes, lladdr: encodeMac(entry.mac) },
+        { flags: CREATE_REPLACE, timeout },
+      );
+    });
+  }
+
+  async neighDel(entry: Omit<NeighEntry, 'mac' | 'permanent'>): Promise<void> {
+    try {
+      await this.call('delete', kernelObject.neigh(entry), (s, timeout) => {
+        const ip = encodeIp(entry.ip);
+        return s.delNeighbor({ family: familyCode(ip.family), ifindex: entry.index }, { dst: ip.bytes }, { timeout });
+      });
+    } catch (err: unknown) {
+      if (err instanceof DatapathError && err.isNotFound) return;
+      throw err;
+    }
+  }
+
+  async setBridgePortNeighSuppress(index: number, on: boolean): Promise<void> {
+    const op = 'set neigh_suppress';
+    const object = kernelObject.link(index);
+    // A link that is no bridge port fails with EOPNOTSUPP (no master to
+    // hand the request to), as a kernel without the feature would.
+    await this.call(op, object, (s, timeout) => s.request(rtValues.MessageType.SETLINK, encodeBridgePortSetLink(index, { neighSuppress: on }), { timeout }));
+    // br_setport ignores IFLA_BRPORT_* attributes it does not know, so a
+    // kernel without the flag says yes and does nothing: read it back.
+    const msgs = await this.call(op, object, (s, timeout) => s.getLink({ index }, { extMask: EXT_MASK }, { timeout }));
+    const linkinfo = msgs[0]?.attrs.linkinfo;
+    const port = linkinfo === undefined ? undefined : decodeLinkInfo(linkinfo).bridgePort;
+    if (port?.neighSuppress !== on) throw new DatapathError(op, object, 'EOPNOTSUPP');
+  }
+
+  async findAddressOwner(address: string): Promise<{ index: number; name: string; mtu: number } | undefined> {
+    let text: string;
+    try {
+      text = encodeIpText(address);
+    } catch (err: unknown) {
+      throw fromNetlink('find', kernelObject.addressOwner(address), err);
+    }
+    const owner = (await this.listAddrs()).find((a) => a.address === text);
+    if (owner === undefined) return undefined;
+    const link = (await this.listLinks()).find((l) => l.index === owner.index);
+    // The link went away between the two reads: then nobody holds the address.
+    return link === undefined ? undefined : { index: link.index, name: link.name, mtu: link.mtu };
   }
 
   close(): void {

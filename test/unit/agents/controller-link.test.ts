@@ -1,8 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { ControllerLink, connectUrl } from '../../../agents/controller-link.js';
+import { Underlay } from '../../../agents/overlay/underlay.js';
 import type { HostPlan } from '../../../model/agent-protocol.js';
 import { WeftError } from '../../../model/errors.js';
-import { makeHarness, silentLogger, testPlan, type Harness } from './support/harness.js';
+import { emptyDelta, makeHarness, silentLogger, testPlan, type Harness } from './support/harness.js';
 import { TOKEN, TinyController, until } from './support/tiny-controller.js';
 
 describe('connectUrl', () => {
@@ -56,6 +57,26 @@ describe('ControllerLink', () => {
     await h.endpoints.drain();
   });
 
+  test('hello carries the underlay address (the local address of the connection) and its MTU', async () => {
+    const base = await ctl.listen();
+    writeFileSync(h.config.tokenFile, TOKEN);
+    const underlay = new Underlay({}, h.dp.host(), h.store, silentLogger);
+    link = new ControllerLink({ ...h.config, controller: base }, silentLogger, h.store, h.plan, underlay);
+    link.start();
+    const hello = await ctl.next('hello');
+    expect(hello).toMatchObject({ address: '127.0.0.1' });
+    expect(hello.underlayMtu).toBeUndefined(); // loopback: the controller assumes a 1500-byte underlay
+    expect(h.store.getMeta('underlayAddress')).toBe('127.0.0.1');
+    expect(underlay.current()).toEqual({ address: '127.0.0.1' });
+  });
+
+  test('without an underlay service hello carries no address', async () => {
+    await start();
+    const hello = await ctl.next('hello');
+    expect(hello).not.toHaveProperty('address');
+    expect(hello).not.toHaveProperty('underlayMtu');
+  });
+
   test('applies a full plan and deltas, persisting them and telling listeners', async () => {
     const seen: number[] = [];
     h.plan.onChange((p) => seen.push(p.revision));
@@ -72,6 +93,7 @@ describe('ControllerLink', () => {
         upsertNetworks: [{ ...plan.networks[0]!, name: 'red', vni: 0x11, bridge: 'wb-000011', subnet: '100.64.1.0/24', gateway: '100.64.1.1' }],
         removeNetworks: [], upsertBlocks: [{ network: 'red', cidr: '100.64.1.0/26' }], removeBlocks: [],
         upsertReservations: [{ network: 'blue', ip: '100.64.0.9', owner: 'x' }], removeReservations: [],
+        upsertFlood: [], removeFlood: [], upsertRemoteEndpoints: [], removeRemoteEndpoints: [],
       },
     });
     await until(() => h.plan.current()?.revision === 8);
@@ -84,7 +106,7 @@ describe('ControllerLink', () => {
   test('a delta that does not start at our revision forces a reconnect asking for a full plan', async () => {
     await start();
     await ctl.next('hello');
-    ctl.send({ type: 'delta', fromRevision: 41, revision: 42, delta: { upsertNetworks: [], removeNetworks: ['blue'], upsertBlocks: [], removeBlocks: [], upsertReservations: [], removeReservations: [] } });
+    ctl.send({ type: 'delta', fromRevision: 41, revision: 42, delta: { ...emptyDelta(), removeNetworks: ['blue'] } });
     await until(() => ctl.received.filter((m) => m.type === 'hello').length === 2);
     const second = ctl.received.filter((m) => m.type === 'hello')[1];
     expect(second).toMatchObject({ appliedRevision: 0 });

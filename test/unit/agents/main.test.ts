@@ -111,7 +111,46 @@ describe('startAgent', () => {
     await until(async () => (await rpc(agent!.socketPath, 'health', {})).result?.planRevision === 9, 3000);
   });
 
-  test('refuses a bad name, URL or token file up front', async () => {
+  test('a controller outage leaves the overlay as it is and local attaches work; on reconnect both sides converge', async () => {
+    const b2 = { name: 'b2', network: 'blue', ip: '100.64.0.66', mac: '02:00:00:00:00:b2', host: 'h2', vtep: '198.18.0.12' };
+    const b3 = { name: 'b3', network: 'blue', ip: '100.64.0.130', mac: '02:00:00:00:00:b3', host: 'h3', vtep: '198.18.0.13' };
+    const flood = [{ network: 'blue', host: 'h2', vtep: '198.18.0.12' }, { network: 'blue', host: 'h3', vtep: '198.18.0.13' }];
+    let plan = testPlan({ revision: 3, flood, remoteEndpoints: [b2, b3] });
+    ctl.onMessage = (ws, m) => {
+      if (m.type === 'hello') ctl.send({ type: 'plan', plan }, ws);
+    };
+    const base = await ctl.listen();
+    const port = ctl.port;
+    agent = await startAgent(opts(base));
+    const hello = await ctl.next('hello');
+    expect(hello).toMatchObject({ address: '127.0.0.1' });
+    expect((await rpc(agent.socketPath, 'attach', { network: 'blue', containerId: 'c1', netns: await kernel.workload('c1') })).result).toBeDefined();
+    await until(async () => (await kernel.fdbOf('wx-000010')).length === 4);
+
+    // the controller goes away
+    await ctl.close();
+    await until(async () => (await rpc(agent!.socketPath, 'health', {})).result?.controller === 'disconnected');
+    expect(await kernel.fdbOf('wx-000010')).toHaveLength(4);
+    expect(await kernel.neighOf('wx-000010')).toHaveLength(2);
+    expect((await rpc(agent.socketPath, 'attach', { network: 'blue', containerId: 'c2', netns: await kernel.workload('c2') })).result).toMatchObject({ network: 'blue' });
+    expect(await kernel.fdbOf('wx-000010')).toHaveLength(4);
+
+    // it comes back having lost host h3 meanwhile
+    plan = testPlan({ revision: 4, flood: flood.slice(0, 1), remoteEndpoints: [b2] });
+    ctl = new TinyController();
+    ctl.onMessage = (ws, m) => {
+      if (m.type === 'hello') ctl.send({ type: 'plan', plan }, ws);
+    };
+    await ctl.listenOn(port);
+    const again = await ctl.next('hello');
+    expect(again.endpoints.map((e) => e.name).sort()).toEqual(['c1.eth0', 'c2.eth0']);
+    await until(() => ctl.received.some((m) => m.type === 'status' && m.appliedRevision === 4), 3000);
+    expect(await kernel.fdbOf('wx-000010')).toEqual(['00:00:00:00:00:00 198.18.0.12', '02:00:00:00:00:b2 198.18.0.12']);
+    expect(await kernel.neighOf('wx-000010')).toEqual(['100.64.0.66 02:00:00:00:00:b2']);
+  });
+
+  test('refuses a bad name, URL, underlay address or token file up front', async () => {
+    await expect(startAgent({ ...opts('http://x'), underlayAddress: 'fd00::1' })).rejects.toMatchObject({ code: 'Invalid' });
     await expect(startAgent({ ...opts('http://x'), name: 'Bad_Name' })).rejects.toMatchObject({ code: 'Invalid' });
     await expect(startAgent(opts('ftp://x'))).rejects.toMatchObject({ code: 'Invalid' });
     await expect(startAgent({ ...opts('http://x'), tokenFile: join(dir, 'missing') })).rejects.toMatchObject({ code: 'Unauthorized' });

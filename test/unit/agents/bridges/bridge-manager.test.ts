@@ -1,5 +1,5 @@
 import { BridgeManager } from '../../../../agents/bridges/bridge-manager.js';
-import { bridgeAlias } from '../../../../model/kernel-names.js';
+import { bridgeAlias, gatewayMac } from '../../../../model/kernel-names.js';
 import { planNetwork } from '../support/harness.js';
 import { TestKernel } from '../support/test-kernel.js';
 
@@ -12,7 +12,7 @@ describe('BridgeManager', () => {
     const indexes = await Promise.all(Array.from({ length: 20 }, () => m.ensureBridge(blue)));
     expect(new Set(indexes).size).toBe(1);
     expect(k.calls.filter((c) => c.op === 'addBridge')).toHaveLength(1);
-    expect(await k.link('host', 'wb-000010')).toMatchObject({ alias: bridgeAlias('blue'), up: true, mtu: 1450 });
+    expect(await k.link('host', 'wb-000010')).toMatchObject({ alias: bridgeAlias('blue'), up: true, mtu: 1450, mac: gatewayMac(0x10) });
   });
 
   test('adopts a half-made bridge (no alias, down, wrong mtu, stale address) and fixes it', async () => {
@@ -21,7 +21,7 @@ describe('BridgeManager', () => {
     await k.host().addrAdd(l.index, '100.64.9.1', 24);
     const m = new BridgeManager(k.host());
     expect(await m.ensureBridge(blue)).toBe(l.index);
-    expect(await k.link('host', 'wb-000010')).toMatchObject({ alias: bridgeAlias('blue'), up: true, mtu: 1450 });
+    expect(await k.link('host', 'wb-000010')).toMatchObject({ alias: bridgeAlias('blue'), up: true, mtu: 1450, mac: gatewayMac(0x10) });
     expect((await k.addrsOf('host', 'wb-000010')).map((a) => `${a.address}/${a.prefixLength}`)).toEqual(['100.64.0.1/24']);
   });
 
@@ -39,5 +39,7 @@ describe('BridgeManager', () => {
     await m.ensureBridge(blue);
     await m.ensureBridge({ ...blue, mtu: 1400 });
     expect((await k.link('host', 'wb-000010'))?.mtu).toBe(1400);
+    await m.ensureBridge({ ...blue, mtu: 1400, gatewayMac: '02:77:66:00:00:99' });
+    expect((await k.link('host', 'wb-000010'))?.mac).toBe('02:77:66:00:00:99');
   });
 });

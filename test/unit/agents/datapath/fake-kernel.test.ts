@@ -79,4 +79,38 @@ describe('FakeKernel extras', () => {
     ns.close();
     await expect(ns.listLinks()).rejects.toMatchObject({ errno: 'EBADF' });
   });
+
+  it('setBridgePortNeighSuppress rejects as unsupported by default, like the test machines, even on a bridge port', async () => {
+    const k = new FakeKernel();
+    const br = await k.host().addBridge({ name: 'wb-1', mtu: 1450, alias: 'a' });
+    const vx = await k.host().addVxlan({ name: 'wx-1', vni: 1, local: '198.18.0.11', port: 4789, mtu: 1450, learning: false, proxy: true });
+    await k.host().setLinkMaster(vx.index, br.index);
+    await expect(k.host().setBridgePortNeighSuppress(vx.index, true)).rejects.toMatchObject({
+      message: `set neigh_suppress link ${vx.index}: EOPNOTSUPP`,
+      isUnsupported: true,
+    });
+  });
+
+  it('setBridgePortNeighSuppress is accepted on a bridge port when the option allows it, and still refused elsewhere', async () => {
+    const k = new FakeKernel({ bridgePortNeighSuppress: true });
+    const br = await k.host().addBridge({ name: 'wb-1', mtu: 1450, alias: 'a' });
+    const vx = await k.host().addVxlan({ name: 'wx-1', vni: 1, local: '198.18.0.11', port: 4789, mtu: 1450, learning: false, proxy: true });
+    await expect(k.host().setBridgePortNeighSuppress(vx.index, true)).rejects.toMatchObject({ errno: 'EOPNOTSUPP' });
+    await k.host().setLinkMaster(vx.index, br.index);
+    await expect(k.host().setBridgePortNeighSuppress(vx.index, true)).resolves.toBeUndefined();
+  });
+
+  it('failNext reaches the overlay verbs, with their real verbs in the error', async () => {
+    const k = new FakeKernel();
+    const vx = await k.host().addVxlan({ name: 'wx-1', vni: 1, local: '198.18.0.11', port: 4789, mtu: 1450, learning: false, proxy: true });
+    const entry = { index: vx.index, mac: '02:42:64:40:00:03', dst: '198.18.0.12', permanent: true };
+    k.failNext('fdbAppend', 'ENOBUFS');
+    await expect(k.host().fdbAppend(entry)).rejects.toThrow(new DatapathError('append', `fdb 02:42:64:40:00:03 dst 198.18.0.12 on link ${vx.index}`, 'ENOBUFS'));
+    expect(await k.host().listFdb(vx.index)).toEqual([]);
+    k.failNext('neighReplace', 'EIO');
+    await expect(k.host().neighReplace({ index: vx.index, ip: '100.64.0.3', mac: entry.mac, permanent: true })).rejects.toMatchObject({
+      op: 'replace',
+      object: `neighbour 100.64.0.3 on link ${vx.index}`,
+    });
+  });
 });

@@ -6,9 +6,13 @@
 // Numbers: IFLA_ADDRESS 1, IFLA_IFNAME 3, IFLA_MTU 4, IFLA_NET_NS_FD 28 (if_link.h);
 // IFLA_INFO_KIND 1, IFLA_INFO_DATA 2, IFLA_INFO_SLAVE_KIND 4; VETH_INFO_PEER 1 (veth.h);
 // IFLA_BR_FORWARD_DELAY 1, IFLA_BR_STP_STATE 5, IFLA_BR_MCAST_SNOOPING 23;
-// IFLA_VXLAN_ID 1, _GROUP 2, _LOCAL 4, _TTL 5, _LEARNING 7, _PORT 15 (__be16).
+// IFLA_VXLAN_ID 1, _GROUP 2, _LINK 3, _LOCAL 4 (in_addr, network order), _TTL 5,
+// _LEARNING 7, _PROXY 11, _PORT 15 (__be16), _LOCAL6 17 (in6_addr);
+// IFLA_PROTINFO 12, IFLA_BRPORT_STATE 1, IFLA_BRPORT_NEIGH_SUPPRESS 32 (if_link.h);
+// AF_BRIDGE 7 (socket.h); NLA_F_NESTED 0x8000 (netlink.h).
 import { endianness } from 'node:os';
 import {
+  encodeBridgePortSetLink,
   decodeAttrs,
   decodeIfInfoMsg,
   decodeIp,
@@ -113,6 +117,53 @@ describeLE('link-codec: golden bytes (little-endian host)', () => {
     );
   });
 
+  it('encodeLinkInfo(vxlan) writes VNI, lower device, local IPv4, learning, proxy and a big-endian port, in attribute order', () => {
+    const bytes = encodeLinkInfo({
+      kind: 'vxlan',
+      vxlan: { vni: 42, local: '198.18.0.11', port: 4789, learning: false, proxy: true, link: 3 },
+    });
+    expect(bytes).toEqual(
+      hex(`
+        0a 00 01 00  76 78 6c 61 6e 00  00 00  # IFLA_INFO_KIND "vxlan\\0" (len 10) + pad
+        34 00 02 00                            # IFLA_INFO_DATA, len 52 = 4 + 6 x 8
+          08 00 01 00  2a 00 00 00             # IFLA_VXLAN_ID u32 42 (host order)
+          08 00 03 00  03 00 00 00             # IFLA_VXLAN_LINK u32 ifindex 3
+          08 00 04 00  c6 12 00 0b             # IFLA_VXLAN_LOCAL 198.18.0.11 (in_addr: network order)
+          05 00 07 00  00  00 00 00            # IFLA_VXLAN_LEARNING u8 0 + 3 pad
+          05 00 0b 00  01  00 00 00            # IFLA_VXLAN_PROXY u8 1 + 3 pad
+          06 00 0f 00  12 b5  00 00            # IFLA_VXLAN_PORT __be16 4789 = 0x12b5, big-endian on any host + 2 pad
+      `),
+    );
+  });
+
+  it('encodeLinkInfo(vxlan) puts an IPv6 local address in IFLA_VXLAN_LOCAL6 and omits what is not given', () => {
+    const bytes = encodeLinkInfo({ kind: 'vxlan', vxlan: { vni: 0x123456, local: 'fd00::11', port: 8472 } });
+    expect(bytes).toEqual(
+      hex(`
+        0a 00 01 00  76 78 6c 61 6e 00 00 00   # IFLA_INFO_KIND "vxlan"
+        28 00 02 00                            # IFLA_INFO_DATA, len 40 = 4 + 8 + 8 + 20
+          08 00 01 00  56 34 12 00             # IFLA_VXLAN_ID 0x123456, little-endian
+          06 00 0f 00  21 18 00 00             # IFLA_VXLAN_PORT 8472 = 0x2118, __be16 + pad
+          14 00 11 00                          # IFLA_VXLAN_LOCAL6, len 20
+            fd 00 00 00 00 00 00 00 00 00 00 00 00 00 00 11   # fd00::11
+      `),
+    );
+  });
+
+  it('encodeBridgePortSetLink is an AF_BRIDGE ifinfomsg plus IFLA_PROTINFO with NLA_F_NESTED around IFLA_BRPORT_NEIGH_SUPPRESS', () => {
+    expect(encodeBridgePortSetLink(5, { neighSuppress: true })).toEqual(
+      hex(`
+        07           # ifi_family = AF_BRIDGE
+        00 00 00     # pad, ifi_type
+        05 00 00 00  # ifi_index = 5
+        00 00 00 00  # ifi_flags
+        00 00 00 00  # ifi_change
+        0c 00 0c 80  # nla_len 12, IFLA_PROTINFO (12) | NLA_F_NESTED (0x8000): br_setlink needs the flag
+          05 00 20 00  01 00 00 00   # IFLA_BRPORT_NEIGH_SUPPRESS (32) u8 1 + 3 pad
+      `),
+    );
+  });
+
   it('encodeU32 is a host-order u32 payload (IFLA_EXT_MASK = RTEXT_FILTER_SKIP_STATS)', () => {
     expect(encodeU32(8)).toEqual(hex('08 00 00 00'));
   });
@@ -161,6 +212,31 @@ describeLE('link-codec: decoding kernel replies', () => {
       kind: 'vxlan',
       vxlan: { vni: 42, local: '198.18.0.11', port: 4789, learning: false, ttl: 64 },
     });
+  });
+
+  it('decodes IFLA_VXLAN_PROXY', () => {
+    const bytes = hex(`
+      0a 00 01 00  76 78 6c 61 6e 00 00 00   # IFLA_INFO_KIND "vxlan"
+      0c 00 02 80                            # IFLA_INFO_DATA | NLA_F_NESTED, len 12
+        05 00 0b 00  01 00 00 00             # IFLA_VXLAN_PROXY 1
+    `);
+    expect(decodeLinkInfo(bytes)).toEqual({ kind: 'vxlan', vxlan: { proxy: true } });
+  });
+
+  it('decodes a bridge port flag from IFLA_INFO_SLAVE_DATA, skipping the port attributes it does not read', () => {
+    const bytes = hex(`
+      0a 00 01 00  76 78 6c 61 6e 00 00 00   # IFLA_INFO_KIND "vxlan"
+      0b 00 04 00  62 72 69 64 67 65 00 00   # IFLA_INFO_SLAVE_KIND "bridge"
+      14 00 05 80                            # IFLA_INFO_SLAVE_DATA | NLA_F_NESTED, len 20
+        05 00 01 00  03 00 00 00             # IFLA_BRPORT_STATE 3 (forwarding): not read
+        05 00 20 00  01 00 00 00             # IFLA_BRPORT_NEIGH_SUPPRESS 1
+    `);
+    expect(decodeLinkInfo(bytes)).toEqual({ kind: 'vxlan', slaveKind: 'bridge', bridgePort: { neighSuppress: true } });
+  });
+
+  it('round-trips its own vxlan encoding', () => {
+    const vxlan = { vni: 7, local: '198.18.0.12', port: 4789, learning: false, proxy: true, link: 2, ttl: 64 };
+    expect(decodeLinkInfo(encodeLinkInfo({ kind: 'vxlan', vxlan }))).toEqual({ kind: 'vxlan', vxlan });
   });
 
   it('round-trips its own veth encoding, peer ifinfomsg included', () => {
@@ -220,5 +296,17 @@ describe('link-codec: MAC and IP payloads', () => {
     expect(() => encodeIp('100.64.0.300')).toThrow(RangeError);
     expect(() => encodeIp('0x7f.1')).toThrow(RangeError);
     expect(decodeIp(Buffer.alloc(5))).toBeUndefined();
+  });
+});
+
+describe('link-codec: vxlan values it refuses to encode', () => {
+  it.each([
+    ['a VNI of 2^24 (24-bit field)', { vni: 1 << 24 }],
+    ['a negative VNI', { vni: -1 }],
+    ['UDP port 0 (the kernel would read it as its default 8472)', { port: 0 }],
+    ['UDP port 65536', { port: 65536 }],
+    ['a malformed local address', { local: '198.18.0.256' }],
+  ])('throws RangeError for %s', (_name, vxlan) => {
+    expect(() => encodeLinkInfo({ kind: 'vxlan', vxlan })).toThrow(RangeError);
   });
 });

@@ -1,7 +1,7 @@
 import type { LinkInfo } from '../../../../agents/datapath/port.js';
 import { diffHost, renderHost, type HostAction } from '../../../../agents/reconcile/host-diff.js';
 import type { EndpointRecord } from '../../../../agents/state/endpoint-store.js';
-import { bridgeAlias, endpointAlias } from '../../../../model/kernel-names.js';
+import { bridgeAlias, endpointAlias, gatewayMac } from '../../../../model/kernel-names.js';
 import { planNetwork, testPlan } from '../support/harness.js';
 
 const blue = planNetwork('blue', 0x10);
@@ -14,7 +14,7 @@ function rec(name: string, hostIfname: string, state: EndpointRecord['state'] = 
 }
 
 const bridge = (over: Partial<LinkInfo> = {}): LinkInfo => ({
-  index: 10, name: 'wb-000010', kind: 'bridge', alias: bridgeAlias('blue'), up: true, mtu: 1450, mac: '02:00:00:00:10:00', ...over,
+  index: 10, name: 'wb-000010', kind: 'bridge', alias: bridgeAlias('blue'), up: true, mtu: 1450, mac: gatewayMac(0x10), ...over,
 });
 const veth = (name: string, over: Partial<LinkInfo> = {}): LinkInfo => ({
   index: 20, name, kind: 'veth', alias: endpointAlias('a'), master: 10, up: true, mtu: 1450, mac: '02:00:00:00:20:00', ...over,
@@ -56,6 +56,7 @@ describe('diffHost', () => {
     ['wrong mtu', { mtu: 1500 }, undefined, 'mtu 1500 -> 1450'],
     ['down', { up: false }, undefined, 'down'],
     ['alias missing', { alias: undefined }, undefined, 'alias'],
+    ['a MAC that is not the anycast gateway MAC', { mac: '02:00:00:00:10:00' }, undefined, 'gateway mac'],
     ['no gateway address', {}, new Map(), 'gateway address'],
     ['a stale extra address', {}, new Map([[10, [...(gwAddrs.get(10) ?? []), { index: 10, address: '100.64.9.1', prefixLength: 24, family: 4 as const }]]]), 'stale address'],
   ])('a bridge with %s is ensured again', (_what, over, addrs, reason) => {

@@ -5,15 +5,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { AgentMessage, HostPlan, PlanBlock, PlanNetwork, PlanReservation } from '../../../../model/agent-protocol.js';
+import type { AgentMessage, HostPlan, PlanBlock, PlanDelta, PlanNetwork, PlanReservation } from '../../../../model/agent-protocol.js';
 import { WeftError } from '../../../../model/errors.js';
-import { bridgeName } from '../../../../model/kernel-names.js';
+import { bridgeName, gatewayMac, vxlanName } from '../../../../model/kernel-names.js';
 import type { AgentConfig } from '../../../../agents/agent-config.js';
 import { BridgeManager } from '../../../../agents/bridges/bridge-manager.js';
 import type { ControllerUplink } from '../../../../agents/controller-uplink.js';
 import { EndpointService } from '../../../../agents/endpoints/endpoint-service.js';
 import { HostReconciler } from '../../../../agents/host-reconciler.js';
 import { BlockAllocator } from '../../../../agents/ipam/block-allocator.js';
+import { OverlayManager } from '../../../../agents/overlay/overlay-manager.js';
+import { Underlay } from '../../../../agents/overlay/underlay.js';
 import { EndpointStore } from '../../../../agents/state/endpoint-store.js';
 import { PlanState } from '../../../../agents/state/plan-state.js';
 import { TestKernel } from './test-kernel.js';
@@ -55,7 +57,9 @@ export class StubUplink implements ControllerUplink {
 }
 
 export function planNetwork(name: string, vni: number, subnet = '100.64.0.0/24', gateway = '100.64.0.1', mtu = 1450): PlanNetwork {
-  return { name, vni, subnet, prefixLength: Number(subnet.split('/')[1]), gateway, mtu, bridge: bridgeName(vni) };
+  return {
+    name, vni, subnet, prefixLength: Number(subnet.split('/')[1]), gateway, mtu, bridge: bridgeName(vni), vxlan: vxlanName(vni), gatewayMac: gatewayMac(vni),
+  };
 }
 
 export function testPlan(over: Partial<HostPlan> = {}): HostPlan {
@@ -65,7 +69,16 @@ export function testPlan(over: Partial<HostPlan> = {}): HostPlan {
     networks: [planNetwork('blue', 0x10)],
     blocks: [{ network: 'blue', cidr: '100.64.0.0/26' }],
     reservations: [],
+    flood: [],
+    remoteEndpoints: [],
     ...over,
+  };
+}
+
+export function emptyDelta(): PlanDelta {
+  return {
+    upsertNetworks: [], removeNetworks: [], upsertBlocks: [], removeBlocks: [], upsertReservations: [], removeReservations: [],
+    upsertFlood: [], removeFlood: [], upsertRemoteEndpoints: [], removeRemoteEndpoints: [],
   };
 }
 
@@ -95,6 +108,8 @@ export interface Harness {
   uplink: StubUplink;
   allocator: BlockAllocator;
   bridges: BridgeManager;
+  underlay: Underlay;
+  overlay: OverlayManager;
   endpoints: EndpointService;
   reconciler: HostReconciler;
   /** A fresh workload namespace in the fake kernel; returns its path. */
@@ -106,9 +121,13 @@ export interface Harness {
 
 let nsCounter = 0;
 
-export function makeHarness(opts: { plan?: HostPlan | null; dir?: string; dp?: TestKernel } = {}): Harness {
+/** The VTEP address of the harness's host: on lo of the fake host namespace, so it resolves. */
+export const TEST_VTEP = '127.0.0.1';
+
+export function makeHarness(opts: { plan?: HostPlan | null; dir?: string; dp?: TestKernel; underlayAddress?: string | null } = {}): Harness {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'weft-agent-'));
   const config = testConfig(dir);
+  if (opts.underlayAddress !== null) config.underlayAddress = opts.underlayAddress ?? TEST_VTEP;
   const dp = opts.dp ?? new TestKernel();
   const store = new EndpointStore(config);
   if (opts.plan !== null && opts.dir === undefined) store.savePlan(opts.plan ?? testPlan());
@@ -117,16 +136,18 @@ export function makeHarness(opts: { plan?: HostPlan | null; dir?: string; dp?: T
   const allocator = new BlockAllocator(plan, store, uplink);
   const host = dp.host();
   const bridges = new BridgeManager(host);
-  const endpoints = new EndpointService(dp, host, store, plan, allocator, bridges, uplink, silentLogger);
-  const reconciler = new HostReconciler(config, silentLogger, host, store, plan, bridges, endpoints, uplink);
+  const underlay = new Underlay(config, host, store, silentLogger);
+  const overlay = new OverlayManager(host, bridges, underlay, silentLogger);
+  const endpoints = new EndpointService(dp, host, store, plan, allocator, overlay, uplink, silentLogger);
+  const reconciler = new HostReconciler(config, silentLogger, host, store, plan, bridges, overlay, underlay, endpoints, uplink);
   const h: Harness = {
-    dir, config, dp, store, plan, uplink, allocator, bridges, endpoints, reconciler,
+    dir, config, dp, store, plan, uplink, allocator, bridges, underlay, overlay, endpoints, reconciler,
     netns(name?: string) {
       return dp.workload(name ?? `ws${++nsCounter}`);
     },
     restart() {
       store.close();
-      return makeHarness({ dir, dp });
+      return makeHarness(opts.underlayAddress === undefined ? { dir, dp } : { dir, dp, underlayAddress: opts.underlayAddress });
     },
     cleanup() {
       store.close();

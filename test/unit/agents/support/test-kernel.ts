@@ -3,7 +3,7 @@
 // time to delete a link (the real one: ~20 ms per veth), a count of the
 // namespace handles the agent left open, and async read-back helpers.
 import { FakeKernel, type FakeOp } from '../../../../agents/datapath/fake-kernel.js';
-import type { AddrInfo, LinkInfo, NetnsHandle, RouteInfo } from '../../../../agents/datapath/port.js';
+import type { AddrInfo, FdbEntry, LinkInfo, NeighEntry, NetnsHandle, RouteInfo, VxlanSpec } from '../../../../agents/datapath/port.js';
 
 export type { FakeOp };
 
@@ -42,6 +42,16 @@ class SlowDeleteHandle implements NetnsHandle {
   addrDel(index: number, address: string, prefixLength: number) { return this.inner.addrDel(index, address, prefixLength); }
   listRoutes(family?: 4 | 6) { return this.inner.listRoutes(family); }
   routeReplace(route: RouteInfo) { return this.inner.routeReplace(route); }
+  addVxlan(spec: VxlanSpec) { return this.inner.addVxlan(spec); }
+  setLinkMac(index: number, mac: string) { return this.inner.setLinkMac(index, mac); }
+  listFdb(index: number) { return this.inner.listFdb(index); }
+  fdbAppend(entry: FdbEntry) { return this.inner.fdbAppend(entry); }
+  fdbDel(entry: FdbEntry) { return this.inner.fdbDel(entry); }
+  listNeigh(index: number) { return this.inner.listNeigh(index); }
+  neighReplace(entry: NeighEntry) { return this.inner.neighReplace(entry); }
+  neighDel(entry: Omit<NeighEntry, 'mac' | 'permanent'>) { return this.inner.neighDel(entry); }
+  setBridgePortNeighSuppress(index: number, on: boolean) { return this.inner.setBridgePortNeighSuppress(index, on); }
+  findAddressOwner(address: string) { return this.inner.findAddressOwner(address); }
   close() {
     this.onClose();
     this.inner.close();
@@ -127,6 +137,22 @@ export class TestKernel extends FakeKernel {
   /** Static routes only (not the connected ones the kernel derives). */
   async routes(ns: string): Promise<RouteInfo[]> {
     return (await this.inNs(ns, (h) => h.listRoutes(4))).filter((r) => r.dst === 'default' || r.gateway !== undefined);
+  }
+
+  /** FDB entries of a host-namespace VXLAN device as "mac dst" strings, sorted ([] when absent). */
+  async fdbOf(name: string): Promise<string[]> {
+    return this.inNs('host', async (h) => {
+      const l = await h.getLink(name);
+      return l ? (await h.listFdb(l.index)).map((e) => `${e.mac} ${e.dst}`).sort() : [];
+    });
+  }
+
+  /** Neighbour entries of a host-namespace device as "ip mac" strings, sorted ([] when absent). */
+  async neighOf(name: string): Promise<string[]> {
+    return this.inNs('host', async (h) => {
+      const l = await h.getLink(name);
+      return l ? (await h.listNeigh(l.index)).map((e) => `${e.ip} ${e.mac}${e.permanent ? '' : ' (not permanent)'}`).sort() : [];
+    });
   }
 
   /** Names of weft's links (wb-/wv-) in the host namespace, sorted. */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startController, type RunningController } from '../../../../controller/main.js';
 import type { AgentHello, EndpointReport } from '../../../../model/agent-protocol.js';
+import { emptyPlanDelta } from '../../../../model/plan-delta.js';
 import { TestAgent } from '../support/agent-client.js';
 import type { JsonBody } from '../support/harness.js';
 
@@ -32,7 +33,7 @@ describe('agent hub', () => {
   const createNetwork = (name: string, subnet: string, extra: Record<string, unknown> = {}) =>
     rest('POST', '/api/v1/networks', { metadata: { name }, spec: { subnet, ...extra } });
 
-  async function start(opts: { heartbeatTimeoutMs?: number; blockReclaimGraceMs?: number } = {}) {
+  async function start(opts: { heartbeatTimeoutMs?: number; hostGoneAfterMs?: number; blockReclaimGraceMs?: number } = {}) {
     ctl = await startController({ listen: '127.0.0.1:0', dataDir: dir, logLevel: 'silent', ...opts });
   }
 
@@ -63,14 +64,25 @@ describe('agent hub', () => {
     a.send(hello('h1'));
     const { plan } = await a.next('plan');
     expect(plan.host).toBe('h1');
-    expect(plan.networks).toEqual([{ name: 'web', vni: 4096, subnet: '10.0.0.0/24', prefixLength: 24, gateway: '10.0.0.1', mtu: 1450, bridge: 'wb-001000' }]);
+    expect(plan.networks).toEqual([
+      { name: 'web', vni: 4096, subnet: '10.0.0.0/24', prefixLength: 24, gateway: '10.0.0.1', mtu: 1450, bridge: 'wb-001000', vxlan: 'wx-001000', gatewayMac: '02:77:66:00:10:00' },
+    ]);
+    // Alone, and without endpoints, it has nothing of the overlay.
+    expect(plan.flood).toEqual([]);
+    expect(plan.remoteEndpoints).toEqual([]);
     expect(plan.blocks).toEqual([{ network: 'web', cidr: '10.0.0.0/26' }]);
     expect(plan.reservations).toEqual([
       { network: 'web', ip: '10.0.0.0', owner: 'weft:network' },
       { network: 'web', ip: '10.0.0.1', owner: 'weft:gateway' },
     ]);
     const host = await rest('GET', '/api/v1/hosts/h1');
-    expect(host.body.status).toMatchObject({ state: 'Ready', address: '192.0.2.10', agentVersion: 'test', blocks: [{ network: 'web', cidr: '10.0.0.0/26' }] });
+    expect(host.body.status).toMatchObject({ state: 'Ready', address: '192.0.2.10', underlayMtu: 1500, agentVersion: 'test', blocks: [{ network: 'web', cidr: '10.0.0.0/26' }] });
+    // What `weft get hosts` shows: state, address, applied revision, last heartbeat.
+    a.send({ type: 'status', appliedRevision: plan.revision, networks: {} });
+    await sleep(50);
+    const after = (await rest('GET', '/api/v1/hosts')).body.items[0].status;
+    expect(after).toMatchObject({ state: 'Ready', address: '192.0.2.10', appliedRevision: plan.revision });
+    expect(Date.now() - Date.parse(after.lastHeartbeat)).toBeLessThan(5_000);
   });
 
   test('the admin token is accepted too', async () => {
@@ -173,18 +185,29 @@ describe('agent hub', () => {
     expect(await a.next('error')).toMatchObject({ code: 'Invalid' });
   });
 
-  test('status reports make the network Ready on that host', async () => {
+  test('status reports make the network Ready on the hosts that carry it; the others are not listed', async () => {
     await start();
     await createNetwork('n', '10.0.0.0/24');
     const a = await connect();
-    a.send(hello('h1'));
+    a.send(hello('h1', [rep('c1.eth0', 'n', '10.0.0.5')]));
     const { plan } = await a.next('plan');
+    const b = await connect();
+    b.send(hello('h2', [], { address: '192.0.2.20' }));
+    await b.next('plan');
     expect((await rest('GET', '/api/v1/networks/n')).body.status.conditions[0]).toMatchObject({ status: 'False', reason: 'HostsNotReady' });
     a.send({ type: 'status', appliedRevision: plan.revision, networks: { n: { ready: true } } });
+    b.send({ type: 'status', appliedRevision: plan.revision, networks: { n: { ready: false, message: 'no bridge: nothing attached here' } } });
     await sleep(50);
     const net = await rest('GET', '/api/v1/networks/n');
     expect(net.body.status.hosts).toEqual({ h1: { ready: true, revision: plan.revision } });
     expect(net.body.status.conditions[0]).toMatchObject({ status: 'True', reason: 'Ready' });
+
+    // No endpoints anywhere: nothing to realise, nothing to wait for.
+    a.send({ type: 'endpointDown', name: 'c1.eth0' });
+    await sleep(50);
+    const empty = await rest('GET', '/api/v1/networks/n');
+    expect(empty.body.status.hosts).toEqual({});
+    expect(empty.body.status.conditions[0]).toMatchObject({ status: 'True', reason: 'NoEndpoints' });
   });
 
   test('a dropped connection makes the host NotReady; silence past the heartbeat timeout cuts it', async () => {
@@ -242,8 +265,8 @@ describe('agent hub', () => {
     expect((await rest('GET', '/api/v1/hosts/h1')).body.status.state).toBe('Ready');
   });
 
-  test('blocks of a gone host are reclaimed unless endpoints are in them', async () => {
-    await start({ blockReclaimGraceMs: 300 });
+  test('a gone host has its endpoints withdrawn at the host grace period and its blocks reclaimed at the block grace period', async () => {
+    await start({ heartbeatTimeoutMs: 200, hostGoneAfterMs: 400, blockReclaimGraceMs: 900 });
     await createNetwork('n', '10.0.0.0/24');
     await createNetwork('m', '10.1.0.0/24');
     const a = await connect();
@@ -254,13 +277,16 @@ describe('agent hub', () => {
     await sleep(50);
     await a.close();
     await sleep(150);
-    expect((await rest('GET', '/api/v1/hosts/h1')).body.status.state).toBe('NotReady');
-    await sleep(600);
-    const host = await rest('GET', '/api/v1/hosts/h1');
-    expect(host.body.status.state).toBe('Gone');
-    expect(host.body.status.blocks).toEqual([{ network: 'n', cidr: '10.0.0.0/26' }]);
+    expect((await rest('GET', '/api/v1/hosts/h1')).body.status).toMatchObject({ state: 'NotReady', endpoints: 1 });
+    await sleep(450);
+    const gone = await rest('GET', '/api/v1/hosts/h1');
+    expect(gone.body.status).toMatchObject({ state: 'Gone', endpoints: 0 });
+    expect(gone.body.status.conditions[0]).toMatchObject({ reason: 'Gone' });
+    expect(gone.body.status.blocks).toHaveLength(2); // not yet: the block grace period is longer
+    await sleep(900);
+    expect((await rest('GET', '/api/v1/hosts/h1')).body.status.blocks).toEqual([]);
 
-    // Coming back with the endpoint keeps that block; the other network gets a fresh pre-grant.
+    // Coming back with the endpoint re-adopts its block; the other network gets a fresh pre-grant.
     const b = await connect();
     b.send(hello('h1', [rep('c1.eth0', 'n', '10.0.0.5')]));
     const again = await b.next('plan');
@@ -268,6 +294,7 @@ describe('agent hub', () => {
       { network: 'm', cidr: '10.1.0.0/26' },
       { network: 'n', cidr: '10.0.0.0/26' },
     ]);
+    expect((await rest('GET', '/api/v1/endpoints/c1.eth0')).body.spec).toMatchObject({ host: 'h1', ip: '10.0.0.5' });
   });
 
   test('state, tokens and VNIs survive a controller restart', async () => {
@@ -294,5 +321,169 @@ describe('agent hub', () => {
     expect((await rest('GET', '/api/v1/hosts/h1')).body.status).toMatchObject({ state: 'NotReady', blocks: [{ network: 'n', cidr: '10.0.0.0/26' }] });
     const health = await fetch(`${ctl.url}/healthz`);
     expect(((await health.json()) as { revision: number }).revision).toBe(revBefore);
+  });
+
+  describe('overlay membership', () => {
+    const H1 = '192.0.2.1';
+    const H2 = '192.0.2.2';
+    const withMac = (r: EndpointReport, mac: string): EndpointReport => ({ ...r, mac });
+    const c1 = withMac(rep('c1.eth0', 'n', '10.0.0.5'), '02:00:00:00:01:05');
+    const c2 = withMac(rep('c2.eth0', 'n', '10.0.0.70'), '02:00:00:00:02:46');
+    const remoteC1 = { name: 'c1.eth0', network: 'n', ip: '10.0.0.5', mac: '02:00:00:00:01:05', host: 'h1', vtep: H1 };
+    const remoteC2 = { name: 'c2.eth0', network: 'n', ip: '10.0.0.70', mac: '02:00:00:00:02:46', host: 'h2', vtep: H2 };
+    const names = async (host: string) => (await rest('GET', `/api/v1/endpoints?host=${host}`)).body.items.map((e: { metadata: { name: string } }) => e.metadata.name);
+
+    /** h1 (no endpoints yet) and h2 (c2 on n), both greeted. */
+    async function twoHosts() {
+      await createNetwork('n', '10.0.0.0/24');
+      const a = await connect();
+      a.send(hello('h1', [], { address: H1 }));
+      await a.next('plan');
+      const b = await connect();
+      b.send(hello('h2', [c2], { address: H2 }));
+      const { plan } = await b.next('plan');
+      expect(plan.flood).toEqual([]); // nobody else carries n yet
+      return { a, b };
+    }
+
+    /** Keep an agent alive the way a real one does. */
+    function heartbeats(agent: TestAgent, everyMs: number): () => void {
+      const t = setInterval(() => agent.send({ type: 'heartbeat' }), everyMs);
+      return () => clearInterval(t);
+    }
+
+    test('an endpointUp on A reaches B as a delta with the remote endpoint and, for A\'s first on the network, a flood entry', async () => {
+      await start();
+      const { a, b } = await twoHosts();
+      a.send({ type: 'endpointUp', endpoint: c1 });
+      const db = await b.next('delta');
+      expect(db.delta.upsertRemoteEndpoints).toEqual([remoteC1]);
+      expect(db.delta.upsertFlood).toEqual([{ network: 'n', host: 'h1', vtep: H1 }]);
+      expect({ ...db.delta, upsertRemoteEndpoints: [], upsertFlood: [] }).toEqual(emptyPlanDelta());
+      // A now carries n: it learns B's VTEP and endpoint in the same pass.
+      const da = await a.next('delta');
+      expect(da.delta.upsertFlood).toEqual([{ network: 'n', host: 'h2', vtep: H2 }]);
+      expect(da.delta.upsertRemoteEndpoints).toEqual([remoteC2]);
+
+      // A second endpoint of A: one more remote endpoint for B, nothing else.
+      const c3 = withMac(rep('c3.eth0', 'n', '10.0.0.6'), '02:00:00:00:01:06');
+      a.send({ type: 'endpointUp', endpoint: c3 });
+      const db2 = await b.next('delta');
+      expect(db2.fromRevision).toBe(db.revision);
+      expect({ ...db2.delta, upsertRemoteEndpoints: [] }).toEqual(emptyPlanDelta());
+      expect(db2.delta.upsertRemoteEndpoints.map((r) => r.name)).toEqual(['c3.eth0']);
+      expect(await a.quiet(100)).toEqual([]); // A's own plan did not change
+
+      // Detach both: B loses them, and the flood entry with the last one.
+      a.send({ type: 'endpointDown', name: 'c3.eth0' });
+      expect((await b.next('delta')).delta).toEqual({ ...emptyPlanDelta(), removeRemoteEndpoints: ['c3.eth0'] });
+      a.send({ type: 'endpointDown', name: 'c1.eth0' });
+      expect((await b.next('delta')).delta).toEqual({ ...emptyPlanDelta(), removeRemoteEndpoints: ['c1.eth0'], removeFlood: [{ network: 'n', host: 'h1', vtep: H1 }] });
+      expect((await a.next('delta')).delta).toEqual({ ...emptyPlanDelta(), removeRemoteEndpoints: ['c2.eth0'], removeFlood: [{ network: 'n', host: 'h2', vtep: H2 }] });
+    });
+
+    test('heartbeat timeout: NotReady keeps the endpoints in other plans; the grace period withdraws them; a reconnect restores them', async () => {
+      await start({ heartbeatTimeoutMs: 300, hostGoneAfterMs: 1_000 });
+      const { a, b } = await twoHosts();
+      const stopB = heartbeats(b, 100);
+      try {
+        a.send({ type: 'endpointUp', endpoint: c1 });
+        expect((await b.next('delta')).delta.upsertRemoteEndpoints).toEqual([remoteC1]);
+        await a.next('delta');
+
+        // A goes silent (a partition, not a close): cut off after the timeout, NotReady, endpoints kept.
+        const silentSince = Date.now();
+        while (!a.closed && Date.now() - silentSince < 2_000) await sleep(20);
+        expect(a.closed).toBe(true);
+        expect((await rest('GET', '/api/v1/hosts/h1')).body.status.state).toBe('NotReady');
+        expect(await b.quiet(200)).toEqual([]);
+        expect(await names('h1')).toEqual(['c1.eth0']);
+
+        // Past the grace period: Gone, withdrawn from B's plan and from the endpoint list.
+        const d = await b.next('delta', 3_000);
+        expect(Date.now() - silentSince).toBeGreaterThanOrEqual(1_000);
+        expect(d.delta).toEqual({ ...emptyPlanDelta(), removeRemoteEndpoints: ['c1.eth0'], removeFlood: [{ network: 'n', host: 'h1', vtep: H1 }] });
+        expect((await rest('GET', '/api/v1/hosts/h1')).body.status.state).toBe('Gone');
+        expect(await names('h1')).toEqual([]);
+
+        // The agent comes back with its endpoint: it is re-recorded and B gets it again.
+        const a2 = await connect();
+        a2.send(hello('h1', [c1], { address: H1 }));
+        const { plan } = await a2.next('plan');
+        expect(plan.flood).toEqual([{ network: 'n', host: 'h2', vtep: H2 }]);
+        expect(plan.remoteEndpoints).toEqual([remoteC2]);
+        expect((await b.next('delta')).delta).toEqual({ ...emptyPlanDelta(), upsertRemoteEndpoints: [remoteC1], upsertFlood: [{ network: 'n', host: 'h1', vtep: H1 }] });
+        expect(await names('h1')).toEqual(['c1.eth0']);
+        expect((await rest('GET', '/api/v1/hosts/h1')).body.status.state).toBe('Ready');
+      } finally {
+        stopB();
+      }
+    });
+
+    test('a reconnect within the grace period changes nothing for the other hosts', async () => {
+      await start({ heartbeatTimeoutMs: 300, hostGoneAfterMs: 5_000 });
+      const { a, b } = await twoHosts();
+      a.send({ type: 'endpointUp', endpoint: c1 });
+      await b.next('delta');
+      await a.next('delta');
+      await a.close();
+      await sleep(100);
+      const a2 = await connect();
+      a2.send(hello('h1', [c1], { address: H1 }));
+      expect((await a2.next('plan')).plan.remoteEndpoints).toEqual([remoteC2]);
+      expect(await b.quiet(200)).toEqual([]);
+    });
+
+    test('a gone host whose endpoint address was given to another meanwhile gets that endpoint refused, by name', async () => {
+      await start({ heartbeatTimeoutMs: 200, hostGoneAfterMs: 300, blockReclaimGraceMs: 300 });
+      const { a, b } = await twoHosts();
+      const stopB = heartbeats(b, 50);
+      try {
+        a.send({ type: 'endpointUp', endpoint: c1 });
+        await b.next('delta');
+        await a.close();
+        await b.next('delta', 3_000); // withdrawn
+        const deadline = Date.now() + 3_000;
+        while ((await rest('GET', '/api/v1/hosts/h1')).body.status.blocks.length > 0 && Date.now() < deadline) await sleep(50);
+        // h2 gets h1's old block and puts a workload on c1's old address.
+        b.send({ type: 'requestBlock', requestId: 'r1', network: 'n' });
+        expect((await b.next('delta')).delta.upsertBlocks).toEqual([{ network: 'n', cidr: '10.0.0.0/26' }]);
+        await b.next('blockGranted');
+        b.send({ type: 'endpointUp', endpoint: withMac(rep('c9.eth0', 'n', '10.0.0.5'), '02:00:00:00:09:05') });
+        await sleep(50);
+
+        const a2 = await connect();
+        const c4 = withMac(rep('c4.eth0', 'n', '10.0.0.140'), '02:00:00:00:01:8c');
+        a2.send(hello('h1', [c1, c4], { address: H1 }));
+        const { plan } = await a2.next('plan');
+        const err = await a2.next('error');
+        expect(err.code).toBe('AddressInUse');
+        expect(err.message).toMatch(/endpoint "c1\.eth0" refused: 10\.0\.0\.5 .*c9\.eth0/);
+        // The one whose address is still free is accepted and reaches h2; c1 does not.
+        expect(await names('h1')).toEqual(['c4.eth0']);
+        expect(plan.remoteEndpoints.map((r) => r.name)).toEqual(['c2.eth0', 'c9.eth0']);
+        const d = await b.next('delta');
+        expect(d.delta.upsertRemoteEndpoints.map((r) => r.name)).toEqual(['c4.eth0']);
+      } finally {
+        stopB();
+      }
+    });
+
+    test('a hello with an unusable underlay address is told so, and other hosts get nothing that points at it', async () => {
+      await start();
+      await createNetwork('n', '10.0.0.0/24');
+      const a = await connect();
+      a.send(hello('h1', [c1], { address: 'fd00::1' }));
+      await a.next('plan');
+      expect(await a.next('error')).toMatchObject({ code: 'Invalid', message: expect.stringMatching(/not an IPv4 address/) });
+      expect((await rest('GET', '/api/v1/hosts/h1')).body.status.address).toBeUndefined();
+      const b = await connect();
+      b.send(hello('h2', [c2], { address: H2 }));
+      const { plan } = await b.next('plan');
+      expect(plan.flood).toEqual([]);
+      expect(plan.remoteEndpoints).toEqual([]);
+      // h1 itself can still reach h2.
+      expect((await a.next('delta')).delta.upsertRemoteEndpoints).toEqual([remoteC2]);
+    });
   });
 });

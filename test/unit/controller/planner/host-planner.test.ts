@@ -1,6 +1,8 @@
-import { defaultGateway6, diffPlans, planHost, type PlanInput } from '../../../../controller/planner/host-planner.js';
+import {
+  defaultGateway6, diffPlans, duplicateVteps, hostsWithoutVtep, planHost, type PlanEndpointInfo, type PlanInput,
+} from '../../../../controller/planner/host-planner.js';
 import type { HostPlan } from '../../../../model/agent-protocol.js';
-import { applyPlanDelta, isEmptyPlanDelta } from '../../../../model/plan-delta.js';
+import { applyPlanDelta, emptyPlanDelta, isEmptyPlanDelta } from '../../../../model/plan-delta.js';
 import { network } from '../support/harness.js';
 
 function input(over: Partial<PlanInput> = {}): PlanInput {
@@ -20,20 +22,25 @@ function input(over: Partial<PlanInput> = {}): PlanInput {
       { network: 'web', ip: '10.0.0.70', owner: 'c2', host: 'h1', source: 'declared', ref: 'c2.eth0' },
       { network: 'db', ip: '10.1.0.200', owner: 'c3', host: 'h2', source: 'declared', ref: 'c3.eth0' },
     ],
+    endpoints: [],
     ...over,
   };
 }
 
 describe('planHost', () => {
-  test('every network is in every plan, with bridge name, gateway and MTU from the host underlay', () => {
+  test('every network is in every plan, with bridge and VXLAN names, anycast gateway MAC, gateway and MTU from the host underlay', () => {
     const p1 = planHost(input(), 'h1');
     expect(p1.networks.map((n) => n.name)).toEqual(['db', 'web']);
-    expect(p1.networks[1]).toEqual({ name: 'web', vni: 4096, subnet: '10.0.0.0/24', prefixLength: 24, gateway: '10.0.0.1', mtu: 8950, bridge: 'wb-001000' });
+    expect(p1.networks[1]).toEqual({
+      name: 'web', vni: 4096, subnet: '10.0.0.0/24', prefixLength: 24, gateway: '10.0.0.1', mtu: 8950, bridge: 'wb-001000', vxlan: 'wx-001000', gatewayMac: '02:77:66:00:10:00',
+    });
     expect(p1.networks[0]).toMatchObject({ mtu: 1400, subnet6: 'fd00:1::/64', gateway6: 'fd00:1::1' });
     const p3 = planHost(input(), 'h3');
     expect(p3.networks.find((n) => n.name === 'web')?.mtu).toBe(1450);
     expect(p3.blocks).toEqual([]);
     expect(p3.revision).toBe(7);
+    // The anycast gateway MAC is a function of the network alone: the same on every host.
+    expect(p3.networks.map((n) => n.gatewayMac)).toEqual(p1.networks.map((n) => n.gatewayMac));
   });
 
   test("a host's plan holds its own blocks and every address in them it must not hand out", () => {
@@ -112,14 +119,129 @@ describe('diffPlans', () => {
         {
           revision: 10 + i,
           networks: nets.map((n, k) => ({ network: network(n, { subnet: `10.${k + 10}.0.0/24`, ...(rnd(2) ? { mtu: 1300 + rnd(100) } : {}) }), vni: 5000 + k })),
-          hosts: { h1: { underlayMtu: 1500 + rnd(3) * 1000 } },
+          hosts: { h1: { underlayMtu: 1500 + rnd(3) * 1000 }, h2: { address: `192.0.2.${2 + rnd(2)}` }, h3: rnd(4) ? { address: '192.0.2.9' } : {} },
           blocks: nets.filter(() => rnd(2) === 0).map((n) => ({ network: n, cidr: `10.${nets.indexOf(n) + 10}.0.${rnd(4) * 64}/26`, host: 'h1' })),
           reservations: nets.map((n) => ({ network: n, ip: `10.${nets.indexOf(n) + 10}.0.${2 + rnd(250)}`, owner: `c${rnd(3)}`, host: 'h1', source: 'agent' as const })),
+          endpoints: ['h1', 'h2', 'h3'].flatMap((h) =>
+            nets.filter(() => rnd(2) === 0).map((n) => ({ name: `${h}-${n}-${rnd(3)}`, network: n, host: h, ip: `10.${nets.indexOf(n) + 10}.0.${2 + rnd(250)}`, mac: `02:00:00:00:00:0${rnd(3)}` })),
+          ),
         },
         'h1',
       );
       expect(applyPlanDelta(prev, diffPlans(prev, next), next.revision)).toEqual(next);
       prev = next;
     }
+  });
+});
+
+describe('overlay entries', () => {
+  const NETS = [
+    { network: network('red', { subnet: '10.10.0.0/24' }), vni: 100 },
+    { network: network('blue', { subnet: '10.20.0.0/24' }), vni: 200 },
+  ];
+  const HOSTS: PlanInput['hosts'] = { h1: { address: '192.0.2.1' }, h2: { address: '192.0.2.2' }, h3: { address: '192.0.2.3' } };
+  const ep = (host: string, network: string, n: number): PlanEndpointInfo => ({
+    name: `${host}-${network}-${n}`, network, host, ip: `10.${network === 'red' ? 10 : 20}.0.${Number(host.slice(1)) * 10 + n}`, mac: `02:00:00:0${host.slice(1)}:00:0${n}`,
+  });
+  const overlay = (endpoints: PlanEndpointInfo[], hosts = HOSTS): PlanInput => ({ revision: 1, networks: NETS, hosts, blocks: [], reservations: [], endpoints });
+  /** Two endpoints per network per host: the issue's lab matrix. */
+  const matrix = ['h1', 'h2', 'h3'].flatMap((h) => ['red', 'blue'].flatMap((n) => [ep(h, n, 1), ep(h, n, 2)]));
+
+  test('3 hosts x 2 networks: each host floods to and knows the endpoints of exactly the other carriers', () => {
+    for (const host of ['h1', 'h2', 'h3']) {
+      const p = planHost(overlay(matrix), host);
+      const others = ['h1', 'h2', 'h3'].filter((h) => h !== host);
+      expect(p.flood).toEqual(
+        ['blue', 'red'].flatMap((network) => others.map((o) => ({ network, host: o, vtep: `192.0.2.${o.slice(1)}` }))),
+      );
+      expect(p.remoteEndpoints).toHaveLength(2 * 2 * 2);
+      expect(p.remoteEndpoints.every((r) => r.host !== host && r.vtep === `192.0.2.${r.host.slice(1)}`)).toBe(true);
+      expect(p.remoteEndpoints[0]).toEqual({ name: p.remoteEndpoints[0]?.name, network: 'blue', ip: expect.any(String), mac: expect.any(String), host: others[0], vtep: `192.0.2.${others[0]?.slice(1)}` });
+      const names = p.remoteEndpoints.map((r) => r.name);
+      expect(names).toEqual([...names].sort());
+    }
+  });
+
+  test('a host without endpoints on a network gets no flood entry and no endpoint of it', () => {
+    // h3 carries only red; h1 and h2 carry both.
+    const eps = matrix.filter((e) => !(e.host === 'h3' && e.network === 'blue'));
+    const p3 = planHost(overlay(eps), 'h3');
+    expect(p3.flood.map((f) => f.network)).toEqual(['red', 'red']);
+    expect(p3.remoteEndpoints.every((r) => r.network === 'red')).toBe(true);
+    // ...and nobody floods blue towards h3, so it receives no traffic of it.
+    for (const h of ['h1', 'h2']) expect(planHost(overlay(eps), h).flood.filter((f) => f.network === 'blue').map((f) => f.host)).not.toContain('h3');
+    // A host with no endpoints at all still has every network, and nothing of the overlay.
+    const empty = planHost(overlay(matrix), 'h4');
+    expect(empty.networks).toHaveLength(2);
+    expect(empty.flood).toEqual([]);
+    expect(empty.remoteEndpoints).toEqual([]);
+  });
+
+  test("an attach on h1 adds exactly one remote endpoint to h2's and h3's plans, plus a flood entry when it is h1's first there", () => {
+    const before = matrix.filter((e) => !(e.host === 'h1' && e.network === 'red'));
+    const first = [...before, ep('h1', 'red', 1)];
+    const second = [...first, ep('h1', 'red', 2)];
+    for (const host of ['h2', 'h3']) {
+      const d1 = diffPlans(planHost(overlay(before), host), planHost(overlay(first), host));
+      expect(d1.upsertRemoteEndpoints).toEqual([{ name: 'h1-red-1', network: 'red', ip: '10.10.0.11', mac: '02:00:00:01:00:01', host: 'h1', vtep: '192.0.2.1' }]);
+      expect(d1.upsertFlood).toEqual([{ network: 'red', host: 'h1', vtep: '192.0.2.1' }]);
+      expect({ ...d1, upsertRemoteEndpoints: [], upsertFlood: [] }).toEqual(emptyPlanDelta());
+
+      const d2 = diffPlans(planHost(overlay(first), host), planHost(overlay(second), host));
+      expect(d2.upsertRemoteEndpoints.map((r) => r.name)).toEqual(['h1-red-2']);
+      expect({ ...d2, upsertRemoteEndpoints: [] }).toEqual(emptyPlanDelta());
+    }
+    // h1 itself, newly carrying red, learns the other carriers of red.
+    const own = diffPlans(planHost(overlay(before), 'h1'), planHost(overlay(first), 'h1'));
+    expect(own.upsertFlood.map((f) => f.host)).toEqual(['h2', 'h3']);
+    expect(own.upsertRemoteEndpoints.map((r) => r.name)).toEqual(['h2-red-1', 'h2-red-2', 'h3-red-1', 'h3-red-2']);
+  });
+
+  test("a detach removes the remote endpoint, and the flood entry with h1's last endpoint there", () => {
+    const one = matrix.filter((e) => e.name !== 'h1-red-2');
+    const none = one.filter((e) => e.name !== 'h1-red-1');
+    for (const host of ['h2', 'h3']) {
+      const d1 = diffPlans(planHost(overlay(matrix), host), planHost(overlay(one), host));
+      expect({ ...emptyPlanDelta(), removeRemoteEndpoints: ['h1-red-2'] }).toEqual(d1);
+      const d2 = diffPlans(planHost(overlay(one), host), planHost(overlay(none), host));
+      expect({ ...emptyPlanDelta(), removeRemoteEndpoints: ['h1-red-1'], removeFlood: [{ network: 'red', host: 'h1', vtep: '192.0.2.1' }] }).toEqual(d2);
+    }
+    const own = diffPlans(planHost(overlay(one), 'h1'), planHost(overlay(none), 'h1'));
+    expect(own.removeFlood.map((f) => `${f.network}:${f.host}`)).toEqual(['red:h2', 'red:h3']);
+    expect(own.removeRemoteEndpoints).toEqual(['h2-red-1', 'h2-red-2', 'h3-red-1', 'h3-red-2']);
+  });
+
+  test('a host that moves to a new underlay address is re-pointed: the flood entry is replaced, remote endpoints upserted', () => {
+    const moved = { ...HOSTS, h1: { address: '192.0.2.101' } };
+    const d = diffPlans(planHost(overlay(matrix), 'h2'), planHost(overlay(matrix, moved), 'h2'));
+    expect(d.removeFlood.map((f) => `${f.network}:${f.vtep}`)).toEqual(['blue:192.0.2.1', 'red:192.0.2.1']);
+    expect(d.upsertFlood.map((f) => `${f.network}:${f.vtep}`)).toEqual(['blue:192.0.2.101', 'red:192.0.2.101']);
+    expect(d.upsertRemoteEndpoints.map((r) => `${r.name}@${r.vtep}`)).toEqual(['h1-blue-1', 'h1-blue-2', 'h1-red-1', 'h1-red-2'].map((n) => `${n}@192.0.2.101`));
+    expect(d.removeRemoteEndpoints).toEqual([]);
+  });
+
+  test('a host without an underlay address is left out of the others and reported once for the log', () => {
+    const hosts = { ...HOSTS, h3: {} };
+    const p1 = planHost(overlay(matrix, hosts), 'h1');
+    expect(p1.flood.map((f) => f.host)).not.toContain('h3');
+    expect(p1.remoteEndpoints.map((r) => r.host)).not.toContain('h3');
+    // h3 itself still reaches the others: its own plan needs their addresses, not its own.
+    expect(planHost(overlay(matrix, hosts), 'h3').flood.map((f) => f.host)).toEqual(['h1', 'h2', 'h1', 'h2']);
+    expect(hostsWithoutVtep(overlay(matrix, hosts))).toEqual(['h3']);
+    expect(hostsWithoutVtep(overlay(matrix))).toEqual([]);
+    // A host carrying nothing has nothing to be unreachable about.
+    expect(hostsWithoutVtep(overlay(matrix.filter((e) => e.host !== 'h3'), hosts))).toEqual([]);
+  });
+
+  test('hosts reporting the same underlay address are detected', () => {
+    const hosts = { ...HOSTS, h3: { address: '192.0.2.1' } };
+    expect(duplicateVteps(overlay(matrix, hosts))).toEqual([{ vtep: '192.0.2.1', hosts: ['h1', 'h3'] }]);
+    expect(duplicateVteps(overlay(matrix))).toEqual([]);
+  });
+
+  test('endpoints of a network the plan does not know (deleted meanwhile) are ignored', () => {
+    const p = planHost({ ...overlay(matrix), networks: NETS.slice(0, 1) }, 'h1');
+    expect(new Set(p.flood.map((f) => f.network))).toEqual(new Set(['red']));
+    expect(new Set(p.remoteEndpoints.map((r) => r.network))).toEqual(new Set(['red']));
   });
 });

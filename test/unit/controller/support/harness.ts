@@ -31,7 +31,9 @@ export function harness(overrides: Partial<ControllerConfig> = {}) {
   const store = new SqliteStore(':memory:');
   const ipam = new Ipam();
   const live = new LiveHosts();
-  const config: ControllerConfig = { dataDir: '/nonexistent', heartbeatTimeoutMs: 15_000, blockReclaimGraceMs: 600_000, startedAt: Date.now(), ...overrides };
+  const config: ControllerConfig = {
+    dataDir: '/nonexistent', heartbeatTimeoutMs: 15_000, hostGoneAfterMs: 60_000, blockReclaimGraceMs: 600_000, startedAt: Date.now(), ...overrides,
+  };
   const resources = new ResourceService(store, ipam);
   const status = new StatusView(store, live, config);
   const handler = new AgentHandler(store, ipam);

@@ -1,0 +1,77 @@
+// The lab's wiring: a lab namespace with the underlay bridge, and one veth
+// per host namespace into it. This is test and demo infrastructure, not the
+// datapath, so it drives iproute2 (argv arrays, never a shell); namespaces
+// themselves come from runtime/netns.ts like `weft run`'s do.
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { WeftError } from '../../model/errors.js';
+import { createNetns, NETNS_DIR } from '../netns.js';
+
+const execFileAsync = promisify(execFile);
+
+/** Address plan (shared/TESTING.md): underlay 198.18.0.0/24, the lab namespace .1, host K .1K. */
+export const UNDERLAY_GATEWAY = '198.18.0.1';
+export const UNDERLAY_PREFIX_LENGTH = 24;
+export const CONTROLLER_PORT = 7400;
+export const MAX_HOSTS = 9;
+/** Inside the lab namespace; the fixed names cannot clash with anything outside it. */
+export const UNDERLAY_BRIDGE = 'br0';
+/** A host's underlay interface, named like a real machine's first NIC. */
+export const HOST_UPLINK = 'eth0';
+
+export function hostAddress(index: number): string {
+  if (!Number.isInteger(index) || index < 1 || index > MAX_HOSTS) throw new WeftError('Invalid', `host index ${index}: use 1-${MAX_HOSTS}`);
+  return `198.18.0.${10 + index}`;
+}
+
+export function netnsPath(name: string): string {
+  return join(NETNS_DIR, name);
+}
+
+export async function ip(args: string[]): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync('ip', args, { timeout: 10_000 });
+    return stdout;
+  } catch (e) {
+    const stderr = (e as { stderr?: string }).stderr?.trim();
+    throw new WeftError('Datapath', `ip ${args.join(' ')}: ${stderr || (e as Error).message}`, { cause: e });
+  }
+}
+
+/** Namespaces under /run/netns whose name starts with prefix. */
+export function listNetns(prefix: string): string[] {
+  try {
+    return readdirSync(NETNS_DIR).filter((n) => n.startsWith(prefix));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+/** A fresh namespace with loopback up (ping to itself, local listeners). */
+export async function makeNetns(name: string): Promise<string> {
+  const path = createNetns(name);
+  await ip(['-n', name, 'link', 'set', 'lo', 'up']);
+  return path;
+}
+
+/** The underlay bridge with the controller's address, inside the (existing) lab namespace. */
+export async function buildUnderlay(labNetns: string): Promise<void> {
+  await ip(['-n', labNetns, 'link', 'add', UNDERLAY_BRIDGE, 'type', 'bridge']);
+  await ip(['-n', labNetns, 'addr', 'add', `${UNDERLAY_GATEWAY}/${UNDERLAY_PREFIX_LENGTH}`, 'dev', UNDERLAY_BRIDGE]);
+  await ip(['-n', labNetns, 'link', 'set', UNDERLAY_BRIDGE, 'up']);
+}
+
+/**
+ * Plug a host namespace into the underlay: the veth is created in the lab
+ * namespace with its peer born directly in the host namespace (no move).
+ */
+export async function joinUnderlay(labNetns: string, hostNetns: string, hostName: string, address: string): Promise<void> {
+  const port = `u-${hostName}`;
+  await ip(['-n', labNetns, 'link', 'add', port, 'type', 'veth', 'peer', 'name', HOST_UPLINK, 'netns', hostNetns]);
+  await ip(['-n', labNetns, 'link', 'set', port, 'master', UNDERLAY_BRIDGE, 'up']);
+  await ip(['-n', hostNetns, 'addr', 'add', `${address}/${UNDERLAY_PREFIX_LENGTH}`, 'dev', HOST_UPLINK]);
+  await ip(['-n', hostNetns, 'link', 'set', HOST_UPLINK, 'up']);
+}
