@@ -26,6 +26,8 @@ import { KeyedMutex } from './keyed-mutex.js';
 const LOOPBACK_IFINDEX = 1;
 
 export const DEFAULT_IFNAME = 'eth0';
+/** How long an attach waits for a network that is not in the plan yet. */
+const NETWORK_WAIT_MS = 2000;
 /** Background delete attempts before leaving the record to the reconciler. */
 const DELETE_ATTEMPTS = 3;
 
@@ -92,7 +94,7 @@ export class EndpointService {
       if (!this.plan.current()) {
         throw new WeftError('NotReady', 'the agent has no plan yet (controller not reached and no cached plan); try again');
       }
-      const network = this.plan.network(params.network);
+      const network = this.plan.network(params.network) ?? (await this.awaitNetwork(params.network));
       if (!network) {
         throw new WeftError('NotFound', `network "${params.network}" does not exist on this host's plan`, {
           details: [{ path: '/network', message: `unknown network "${params.network}"`, value: params.network }],
@@ -197,6 +199,28 @@ export class EndpointService {
     if (this.store.byHostIfname(hostIfname)) {
       throw new WeftError('Datapath', `the previous interface ${hostIfname} of this container could not be removed yet; try again`);
     }
+  }
+
+  /**
+   * A network created a moment ago may still be on its way to this host
+   * (`weft apply` then `weft run` at once): while the controller is
+   * connected, wait briefly for the plan to bring it before saying NotFound.
+   */
+  private async awaitNetwork(name: string): Promise<PlanNetwork | undefined> {
+    if (!this.uplink.connected) return undefined;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        stop();
+        resolve(this.plan.network(name));
+      }, NETWORK_WAIT_MS);
+      const stop = this.plan.onChange(() => {
+        const n = this.plan.network(name);
+        if (!n) return;
+        clearTimeout(timer);
+        stop();
+        resolve(n);
+      });
+    });
   }
 
   private async create(params: AttachParams, network: PlanNetwork, name: string, ifname: string, hostIfname: string): Promise<AttachResult> {

@@ -44,6 +44,18 @@ export interface PlanInput {
   endpoints: PlanEndpointInfo[];
 }
 
+/**
+ * An explicit spec.mtu goes into every host's plan, even a host whose
+ * underlay cannot carry it (one that joined after the MTU was accepted;
+ * writes refuse it otherwise). Lowering it only on that host would split
+ * one L2 segment into two MTUs: frames bigger than that host's bridge are
+ * dropped there without an ICMP error, silently, for any protocol and in
+ * both directions, and the host would run something nobody declared. Kept
+ * uniform, the oversized encapsulated packets are the underlay's to
+ * fragment (the VXLAN devices leave DF unset), the agent logs the mismatch
+ * and the network's status says MtuTooLarge naming the host, so the user
+ * fixes the one number that is wrong.
+ */
 export function networkMtu(net: Network, underlayMtu: number | undefined): number {
   return net.spec.mtu ?? (underlayMtu ?? DEFAULT_UNDERLAY_MTU) - VXLAN_OVERHEAD;
 }

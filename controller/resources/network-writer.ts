@@ -8,6 +8,7 @@ import { checkNetworkOverlap } from '../../model/validate.js';
 import { addressSpaceOf } from '../ipam/address-space.js';
 import type { Ipam } from '../ipam/ipam.js';
 import { assignVni } from '../ipam/vni-allocator.js';
+import { mtuLimit, mtuTooLargeMessage } from '../planner/mtu-limit.js';
 import type { StoreTx, WriteAction } from '../store/store.js';
 import { checkResourceVersion, requireMode, type WriteMode } from './write-guards.js';
 
@@ -22,6 +23,7 @@ export function writeNetwork(tx: StoreTx, ipam: Ipam, doc: Network, mode: WriteM
   const existing = tx.getResource('Network', name);
   requireMode(existing, mode, 'Network', name);
   checkResourceVersion(existing, doc);
+  guardMtu(tx, doc, existing);
 
   // VNI clashes are checked against the allocation table below, which also knows auto-assigned VNIs.
   const overlaps = checkNetworkOverlap(doc, tx.listResources('Network')).filter((i) => i.path !== '/spec/vni');
@@ -34,6 +36,25 @@ export function writeNetwork(tx: StoreTx, ipam: Ipam, doc: Network, mode: WriteM
   if (doc.metadata.labels) next.metadata.labels = doc.metadata.labels;
   assignVni(tx, name, doc.spec.vni);
   return tx.putResource(next);
+}
+
+/**
+ * A spec.mtu the smallest known underlay cannot carry after VXLAN
+ * encapsulation would black-hole large packets, so it is refused when it is
+ * set or changed. An unchanged value is let through: a host that joined
+ * later with a smaller underlay is reported in the network's status
+ * (MtuTooLarge), and refusing here would also block label edits and
+ * re-applies of an unchanged manifest until the hosts are fixed.
+ */
+function guardMtu(tx: StoreTx, doc: Network, existing: Network | undefined): void {
+  const mtu = doc.spec.mtu;
+  if (mtu === undefined || mtu === existing?.spec.mtu) return;
+  const limit = mtuLimit(tx.listResources('Host'));
+  if (mtu <= limit.max) return;
+  const message = mtuTooLargeMessage(mtu, limit);
+  throw new WeftError('Invalid', `network "${doc.metadata.name}": ${message}`, {
+    details: [{ path: '/spec/mtu', message, value: mtu, allowed: `at most ${limit.max}` }],
+  });
 }
 
 /**

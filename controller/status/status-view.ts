@@ -12,6 +12,7 @@ import { hostState, parseTime, type HostState } from '../hosts/host-state.js';
 import { LiveHosts } from '../hosts/live-hosts.js';
 import { addressSpaceOf } from '../ipam/address-space.js';
 import { DEFAULT_UNDERLAY_MTU, VXLAN_OVERHEAD, networkMtu } from '../planner/host-planner.js';
+import { hostsTooSmallFor } from '../planner/mtu-limit.js';
 import { Store, type StoreReader } from '../store/store.js';
 import type { LabelPredicate } from './label-selector.js';
 
@@ -31,6 +32,28 @@ type PerHost = NonNullable<NetworkStatus['hosts']>[string];
 function condition(status: Condition['status'], reason: string, message: string, at: number | string | undefined): Condition {
   const time = typeof at === 'string' ? at : new Date(at ?? Date.now()).toISOString();
   return { type: 'Ready', status, reason, message, lastTransitionTime: time };
+}
+
+/**
+ * Ready False / MtuTooLarge when some host's underlay cannot carry the
+ * network's explicit MTU. Writes refuse such an MTU, so this only happens
+ * when a host joins (or its underlay shrinks) afterwards; the host is not
+ * refused and its plan keeps spec.mtu (see networkMtu), so this condition
+ * is where the mismatch shows. It outranks readiness: the devices may all
+ * be up while large packets are lost.
+ */
+function mtuCondition(net: Network, hosts: Host[], at: number | string | undefined): Condition | undefined {
+  const tooSmall = hostsTooSmallFor(net, hosts);
+  if (tooSmall.length === 0) return undefined;
+  const max = Math.min(...tooSmall.map((t) => t.underlayMtu)) - VXLAN_OVERHEAD;
+  const shown = tooSmall.slice(0, 5).map((t) => `host "${t.host}" (underlay MTU ${t.underlayMtu})`).join(', ');
+  const more = tooSmall.length > 5 ? ` (and ${tooSmall.length - 5} more)` : '';
+  return condition(
+    'False',
+    'MtuTooLarge',
+    `mtu ${net.spec.mtu} is larger than ${shown}${more} can carry with ${VXLAN_OVERHEAD} bytes of VXLAN overhead: packets larger than ${max} bytes to or from ${tooSmall.length === 1 ? 'that host' : 'those hosts'} may be lost; set mtu to at most ${max} or raise the underlay MTU`,
+    at,
+  );
 }
 
 /** The declared endpoint an agent record realises: same name, or same container interface on the same network and host. */
@@ -171,13 +194,13 @@ export class StatusView {
     const names = Object.keys(hosts);
     const notReady = names.filter((h) => !(hosts[h] as PerHost).ready);
     const at = latest ?? net.metadata.creationTimestamp;
-    status.conditions = [
+    const readiness =
       names.length === 0
         ? condition('True', 'NoEndpoints', `allocated (VNI ${vni ?? '-'}); no host has an endpoint on it yet, so there is nothing to realise`, at)
         : notReady.length === 0
           ? condition('True', 'Ready', `realised on ${names.length} host${names.length === 1 ? '' : 's'}`, at)
-          : condition('False', 'HostsNotReady', `not ready on ${notReady.map((h) => `"${h}" (${(hosts[h] as PerHost).message ?? 'not ready'})`).join(', ')}`, at),
-    ];
+          : condition('False', 'HostsNotReady', `not ready on ${notReady.map((h) => `"${h}" (${(hosts[h] as PerHost).message ?? 'not ready'})`).join(', ')}`, at);
+    status.conditions = [mtuCondition(net, hostsRes, at) ?? readiness];
     return { ...net, status };
   }
 

@@ -1,14 +1,60 @@
 // `npm run bench`: every benchmark, each printing weft beside its peer
 // measured in the same run. Benchmarks never assert timings.
+//
+// Knobs: WEFT_BENCH_COUNT and WEFT_BENCH_LARGE (attach), WEFT_BENCH_ROUNDS
+// (overlay convergence), WEFT_BENCH_SKIP: a comma list of attach,
+// convergence, throughput.
 import { benchAttach, printAttach } from './attach-latency.js';
+import { benchConvergence, printConvergence } from './overlay-convergence.js';
+import { startOverlayLab, stopOverlayLab, type OverlayLab } from './overlay-lab.js';
+import { benchThroughput, printThroughput } from './overlay-throughput.js';
 
 const COUNT = Number(process.env.WEFT_BENCH_COUNT ?? 200);
 const LARGE = Number(process.env.WEFT_BENCH_LARGE ?? 500);
+const ROUNDS = Number(process.env.WEFT_BENCH_ROUNDS ?? 50);
+const BENCHES = ['attach', 'convergence', 'throughput'];
+const SKIP = new Set((process.env.WEFT_BENCH_SKIP ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
+
+/** The lab of the overlay benchmarks while it is up, so a signal can take it down too. */
+let overlayLab: OverlayLab | undefined;
+
+async function overlay(): Promise<void> {
+  const convergence = !SKIP.has('convergence');
+  const throughput = !SKIP.has('throughput');
+  if (!convergence && !throughput) return;
+  overlayLab = await startOverlayLab();
+  try {
+    if (convergence) printConvergence(await benchConvergence(overlayLab.lab, overlayLab.network, ROUNDS));
+    if (throughput) printThroughput(await benchThroughput(overlayLab.lab, overlayLab.network));
+  } finally {
+    const o = overlayLab;
+    overlayLab = undefined;
+    await stopOverlayLab(o);
+  }
+}
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmarks need root (network namespaces)');
-  const r = await benchAttach(COUNT, LARGE);
-  printAttach(r, COUNT);
+  const unknown = [...SKIP].filter((s) => !BENCHES.includes(s));
+  if (unknown.length > 0) throw new Error(`WEFT_BENCH_SKIP: unknown ${unknown.join(', ')} (benchmarks: ${BENCHES.join(', ')})`);
+  if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`WEFT_BENCH_ROUNDS=${process.env.WEFT_BENCH_ROUNDS}: use a positive integer`);
+  if (!SKIP.has('attach')) {
+    const r = await benchAttach(COUNT, LARGE);
+    printAttach(r, COUNT);
+  }
+  await overlay();
+}
+
+// The lab's controller and agents run detached: without this, Ctrl-C would
+// leave them and the namespaces behind.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    const o = overlayLab;
+    overlayLab = undefined;
+    void (o ? stopOverlayLab(o) : Promise.resolve())
+      .catch((e: unknown) => console.error(`bench: tearing down the lab failed: ${e instanceof Error ? e.message : String(e)}`))
+      .finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  });
 }
 
 main().catch((e: unknown) => {

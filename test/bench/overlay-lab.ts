@@ -1,0 +1,89 @@
+// The 2-host lab the overlay benchmarks share: bringing a lab up costs
+// seconds, so the convergence and throughput benchmarks run in one lab.
+// Every namespace carries the per-run prefix wt<pid>B-, so a crashed run's
+// leftovers are recognisable and `weft lab down --prefix` sweeps them.
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnInNetns } from '../../runtime/netns.js';
+import { Lab, labPrefix, type Workload } from '../lab/index.js';
+
+export const OVERLAY_NETWORK = { name: 'bench', subnet: '100.64.40.0/24' };
+
+export interface OverlayLab {
+  lab: Lab;
+  prefix: string;
+  dir: string;
+  network: string;
+}
+
+export async function startOverlayLab(): Promise<OverlayLab> {
+  const prefix = labPrefix('B');
+  // Short on purpose: the agents' unix sockets live in this directory.
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const lab = new Lab({ dir });
+  try {
+    await lab.up({ hosts: 2, prefix, networks: [OVERLAY_NETWORK] });
+  } catch (e) {
+    // up() removed what it made; the directory is ours
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return { lab, prefix, dir, network: OVERLAY_NETWORK.name };
+}
+
+/** Stop every lab process and delete every namespace, by prefix too, so a half-built lab goes as well. */
+export async function stopOverlayLab(o: OverlayLab): Promise<void> {
+  try {
+    await o.lab.down({ prefix: o.prefix });
+  } finally {
+    if (existsSync(o.dir)) rmSync(o.dir, { recursive: true, force: true });
+  }
+}
+
+/** A process started in a lab namespace, with its exit awaited once. */
+export interface LabChild {
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: bigint }>;
+  output: () => string;
+  /** SIGKILL by PID if it still runs; tolerates a process that is gone. */
+  kill: () => void;
+}
+
+export function spawnIn(target: Workload | string, argv: string[]): LabChild {
+  const [command, ...args] = argv;
+  if (command === undefined) throw new Error('spawnIn: empty argv');
+  const path = typeof target === 'string' ? target : target.path;
+  const child = spawnInNetns(path, command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: bigint }>((resolve) => {
+    // 'exit', not 'close': the moment the process ends is what gets timed
+    child.once('exit', (code, signal) => resolve({ code, signal, at: process.hrtime.bigint() }));
+    child.once('error', (e) => {
+      out += `${command}: ${e.message}\n`;
+      resolve({ code: 127, signal: null, at: process.hrtime.bigint() });
+    });
+  });
+  let done = false;
+  void exited.then(() => (done = true));
+  return {
+    child,
+    exited,
+    output: () => out,
+    kill: () => {
+      if (done || child.pid === undefined) return;
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // exited between the check and the kill
+      }
+    },
+  };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
