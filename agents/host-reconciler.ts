@@ -106,8 +106,8 @@ export class HostReconciler {
           this.overlay.invalidate();
           void this.reconcile();
         }),
-        // An attach made or checked a device: program its entries now.
-        this.overlay.onDevice((network) => void this.syncOverlay([network])),
+        // A device was made or checked: program its entries now (an attach waits for this).
+        this.overlay.onDevice((network) => this.syncOverlay([network])),
         // The last endpoint of a network left: its device goes.
         this.endpoints.onNetworkIdle(() => void this.reconcile()),
       ];

@@ -128,7 +128,10 @@ function errnoOf(err: unknown): string {
  */
 export function fromNetlink(op: string, object: string, err: unknown): DatapathError {
   if (err instanceof DatapathError && err.op === op && err.object === object) return err;
-  return new DatapathError(op, object, errnoOf(err), { cause: err });
+  const e = new DatapathError(op, object, errnoOf(err), { cause: err });
+  // No errno to show: keep the library's own words, or logs say nothing useful.
+  if (e.errno === 'EUNKNOWN') e.message += ` (${err instanceof Error ? err.message : String(err)})`;
+  return e;
 }
 
 /** From a libc return code + errno (koffi): `mount netns "x": EPERM`. */

@@ -4,7 +4,10 @@
 // network's bridge and up, and the FDB / neighbour entries the controller
 // programs on it. ensureNetwork is the attach path: bridge then VXLAN,
 // cached per network like bridges, so the first attach on a network makes
-// both without waiting for a reconcile pass. Device work on one network is
+// both without waiting for a reconcile pass, and returns only once the new
+// device's entries are programmed from the plan (the device listeners'
+// incremental pass), so the workload can reach every remote endpoint the
+// moment its attach returns. Device work on one network is
 // serialised, so a removal of an idle network's device cannot interleave
 // with an attach that is bringing it back.
 import { inject, injectable } from 'inversify';
@@ -23,7 +26,17 @@ interface CacheEntry {
   signature: string;
   /** undefined: no device (no VTEP address yet) */
   index: Promise<number | undefined>;
+  /** Settles once the device listeners have programmed the device's entries (never rejects). */
+  programmed: Promise<void>;
 }
+
+/**
+ * Longest an attach waits for its new device's entries. The incremental pass
+ * runs in the reconciler's loop, behind a full pass in progress; that pass
+ * may wait for this attach's container lock (dropRecord, finishDelete), so
+ * the wait must be bounded. Past it the entries still come, just later.
+ */
+export const ENTRIES_WAIT_MS = 2000;
 
 @injectable()
 export class OverlayManager {
@@ -32,7 +45,7 @@ export class OverlayManager {
   /** Bridge-port neigh_suppress: probed on the first device, remembered when the kernel lacks it. */
   private neighSuppress: 'untested' | 'on' | 'unsupported' = 'untested';
   private noVtepWarned = false;
-  private readonly deviceListeners = new Set<(network: string) => void>();
+  private readonly deviceListeners = new Set<(network: string) => Promise<void> | void>();
 
   constructor(
     @inject(HOST_HANDLE) private readonly host: NetnsHandle,
@@ -42,10 +55,12 @@ export class OverlayManager {
   ) {}
 
   /**
-   * Told after a device was made or checked outside the reconciler (an
-   * attach): its entries are then programmed by an incremental pass.
+   * Told after a device was made or checked (an attach, or a full pass):
+   * its entries are then programmed by an incremental pass. The promise a
+   * listener returns settles once they are; an attach that made the device
+   * waits for it (see ensureNetwork).
    */
-  onDevice(listener: (network: string) => void): () => void {
+  onDevice(listener: (network: string) => Promise<void> | void): () => void {
     this.deviceListeners.add(listener);
     return () => this.deviceListeners.delete(listener);
   }
@@ -54,16 +69,36 @@ export class OverlayManager {
    * The attach path: the network's bridge (its ifindex is returned) and its
    * VXLAN device. A VXLAN failure does not fail the attach: the workload
    * works on this host at once, the reconciler retries the device and
-   * reports the network not ready here meanwhile.
+   * reports the network not ready here meanwhile. When the device is new
+   * (or re-checked), this waits until its FDB and neighbour entries are
+   * programmed from the current plan: a first attach on a network is
+   * reachable from, and reaches, every remote endpoint once it returns.
    */
   async ensureNetwork(network: PlanNetwork): Promise<number> {
     const bridge = await this.bridges.ensureBridge(network);
     try {
-      await this.ensureVxlan(network, bridge);
+      const index = await this.ensureVxlan(network, bridge);
+      if (index !== undefined) await this.entriesProgrammed(network.name);
     } catch (e: unknown) {
       this.log.error({ network: network.name, err: errorMessage(e) }, 'cannot set up the VXLAN device; the reconciler retries');
     }
     return bridge;
+  }
+
+  /** Wait (bounded) for the listeners' pass on the network's current device entry. */
+  private async entriesProgrammed(network: string): Promise<void> {
+    const hit = this.cache.get(network);
+    if (!hit) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      hit.programmed.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), ENTRIES_WAIT_MS);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) this.log.warn({ network }, 'VXLAN entries not programmed in time; the attach returns, they follow');
   }
 
   /** The network's VXLAN device, created, adopted or fixed; undefined while no VTEP address is known and none exists. */
@@ -74,17 +109,19 @@ export class OverlayManager {
     const hit = this.cache.get(network.name);
     if (hit && hit.signature === signature) return hit.index;
     const index = this.locks.run(network.name, () => this.ensureUncached(network, bridgeIndex));
-    const entry = { signature, index };
-    this.cache.set(network.name, entry);
-    index.then(
-      (i) => {
-        if (i !== undefined) for (const l of this.deviceListeners) l(network.name);
+    const programmed = index.then(
+      async (i) => {
+        if (i === undefined) return;
+        const passes = [...this.deviceListeners].map((l) => l(network.name));
+        await Promise.allSettled(passes);
       },
       () => {
         // A failed ensure must not stay cached; the next caller tries again.
         if (this.cache.get(network.name) === entry) this.cache.delete(network.name);
       },
     );
+    const entry: CacheEntry = { signature, index, programmed };
+    this.cache.set(network.name, entry);
     return index;
   }
 

@@ -148,18 +148,21 @@ export function duplicateVteps(input: PlanInput): Array<{ vtep: string; hosts: s
 }
 
 /**
- * The overlay part of a host's plan. Only for networks the host carries:
- * one flood entry per other carrying host with a VTEP (head-end replication
- * goes nowhere else, so a host that does not carry a network receives no
- * traffic of it), and every endpoint those hosts have on the network.
+ * The overlay part of a host's plan, for every network, whether or not the
+ * host carries it yet: one flood entry per OTHER carrying host with a VTEP
+ * (head-end replication goes nowhere else, so a host that does not carry a
+ * network receives no traffic of it), and every endpoint those hosts have on
+ * the network. Planning networks the host does not carry lets its agent
+ * program a network's entries the moment its first attach creates the VXLAN
+ * device, instead of waiting for the controller to see that endpoint and
+ * send a new plan (an ARP round-trip in between would be lost). The agent
+ * programs a network's entries only while it carries the network.
  */
 function planOverlay(input: PlanInput, host: string): { flood: PlanFloodEntry[]; remoteEndpoints: PlanRemoteEndpoint[] } {
   const idx = overlayIndex(input);
-  const known = new Set(input.networks.map((n) => n.network.metadata.name));
   const flood = new Map<string, PlanFloodEntry>();
   const remote: PlanRemoteEndpoint[] = [];
-  for (const network of idx.carried.get(host) ?? []) {
-    if (!known.has(network)) continue;
+  for (const network of new Set(input.networks.map((n) => n.network.metadata.name))) {
     for (const [other, eps] of idx.carriers.get(network) ?? []) {
       if (other === host) continue;
       const vtep = vtepOf(input, other);
@@ -178,7 +181,7 @@ function planOverlay(input: PlanInput, host: string): { flood: PlanFloodEntry[];
 
 /**
  * Every network is in every host's plan (any host may attach to any
- * network); the overlay entries only for the networks it carries (see
+ * network), and so are the overlay entries of every network (see
  * planOverlay). Blocks: the host's own. Reservations: every address inside the
  * host's blocks it must not hand out (network, gateway and broadcast
  * addresses, statics, declared endpoints) plus every reservation made for

@@ -120,6 +120,11 @@ export class NetlinkHandle implements NetnsHandle {
   private readonly reaper: LinkReaper | undefined;
   /** tail of the queue of dump requests (see dump()) */
   private dumping: Promise<void> = Promise.resolve();
+  /** set while a dump owns the socket (see dump()) */
+  private activeDump: Promise<void> | undefined;
+  /** ordinary requests in flight, and dumps waiting for them to finish */
+  private inflight = 0;
+  private drainWaiters: Array<() => void> = [];
 
   private constructor(ns: string, sock: RtNetlinkSocket, opts: NetlinkHandleOptions) {
     this.ns = ns;
@@ -157,7 +162,21 @@ export class NetlinkHandle implements NetnsHandle {
    * behind each other (e.g. a reconcile pass beside an attach).
    */
   private dump<T>(op: string, object: string, fn: (s: RtNetlinkSocket, timeout: number) => Promise<T>): Promise<T> {
-    const run = this.dumping.then(() => this.call(op, object, fn));
+    const run = this.dumping.then(async () => {
+      // A dump's reply spans several messages; node_netlink cannot take an
+      // ordinary reply in the middle of one (it ends the multipart reply
+      // with an error), so the dump waits for requests in flight to finish
+      // and new ones wait for the dump.
+      let release = () => {};
+      this.activeDump = new Promise<void>((r) => (release = r));
+      try {
+        while (this.inflight > 0) await new Promise<void>((r) => this.drainWaiters.push(r));
+        return await this.call(op, object, fn, true);
+      } finally {
+        this.activeDump = undefined;
+        release();
+      }
+    });
     this.dumping = run.then(
       () => undefined,
       () => undefined,
@@ -166,13 +185,17 @@ export class NetlinkHandle implements NetnsHandle {
   }
 
   /** Run one request with the timeout, turning any failure into a DatapathError. */
-  private async call<T>(op: string, object: string, fn: (s: RtNetlinkSocket, timeout: number) => Promise<T>): Promise<T> {
+  private async call<T>(op: string, object: string, fn: (s: RtNetlinkSocket, timeout: number) => Promise<T>, isDump = false): Promise<T> {
+    if (!isDump) while (this.activeDump) await this.activeDump;
     if (this.closed) throw new DatapathError(op, object, 'EBADF');
     if (this.broken !== undefined) throw fromNetlink(op, object, this.broken);
+    if (!isDump) this.inflight++;
     try {
       return await fn(this.sock, this.timeoutMs);
     } catch (err: unknown) {
       throw fromNetlink(op, object, err);
+    } finally {
+      if (!isDump && --this.inflight === 0) for (const wake of this.drainWaiters.splice(0)) wake();
     }
   }
 

@@ -162,19 +162,20 @@ describe('overlay entries', () => {
     }
   });
 
-  test('a host without endpoints on a network gets no flood entry and no endpoint of it', () => {
+  test('a host without endpoints on a network knows its carriers (for its first attach there), and nobody floods it', () => {
     // h3 carries only red; h1 and h2 carry both.
     const eps = matrix.filter((e) => !(e.host === 'h3' && e.network === 'blue'));
     const p3 = planHost(overlay(eps), 'h3');
-    expect(p3.flood.map((f) => f.network)).toEqual(['red', 'red']);
-    expect(p3.remoteEndpoints.every((r) => r.network === 'red')).toBe(true);
-    // ...and nobody floods blue towards h3, so it receives no traffic of it.
+    expect(p3.flood.map((f) => `${f.network}:${f.host}`)).toEqual(['blue:h1', 'blue:h2', 'red:h1', 'red:h2']);
+    expect(p3.remoteEndpoints.map((r) => r.name)).toEqual(['h1-blue-1', 'h1-blue-2', 'h1-red-1', 'h1-red-2', 'h2-blue-1', 'h2-blue-2', 'h2-red-1', 'h2-red-2']);
+    // ...but nobody floods blue towards h3, so it receives no traffic of it.
     for (const h of ['h1', 'h2']) expect(planHost(overlay(eps), h).flood.filter((f) => f.network === 'blue').map((f) => f.host)).not.toContain('h3');
-    // A host with no endpoints at all still has every network, and nothing of the overlay.
+    // A host with no endpoints at all has every network and every carrier's entries; nobody floods to it.
     const empty = planHost(overlay(matrix), 'h4');
     expect(empty.networks).toHaveLength(2);
-    expect(empty.flood).toEqual([]);
-    expect(empty.remoteEndpoints).toEqual([]);
+    expect(empty.flood).toHaveLength(2 * 3);
+    expect(empty.remoteEndpoints).toHaveLength(matrix.length);
+    for (const h of ['h1', 'h2', 'h3']) expect(planHost(overlay(matrix), h).flood.map((f) => f.host)).not.toContain('h4');
   });
 
   test("an attach on h1 adds exactly one remote endpoint to h2's and h3's plans, plus a flood entry when it is h1's first there", () => {
@@ -191,10 +192,9 @@ describe('overlay entries', () => {
       expect(d2.upsertRemoteEndpoints.map((r) => r.name)).toEqual(['h1-red-2']);
       expect({ ...d2, upsertRemoteEndpoints: [] }).toEqual(emptyPlanDelta());
     }
-    // h1 itself, newly carrying red, learns the other carriers of red.
-    const own = diffPlans(planHost(overlay(before), 'h1'), planHost(overlay(first), 'h1'));
-    expect(own.upsertFlood.map((f) => f.host)).toEqual(['h2', 'h3']);
-    expect(own.upsertRemoteEndpoints.map((r) => r.name)).toEqual(['h2-red-1', 'h2-red-2', 'h3-red-1', 'h3-red-2']);
+    // h1 itself knew the other carriers of red before carrying it: its plan does not change.
+    expect(planHost(overlay(before), 'h1').flood.filter((f) => f.network === 'red').map((f) => f.host)).toEqual(['h2', 'h3']);
+    expect(diffPlans(planHost(overlay(before), 'h1'), planHost(overlay(first), 'h1'))).toEqual(emptyPlanDelta());
   });
 
   test("a detach removes the remote endpoint, and the flood entry with h1's last endpoint there", () => {
@@ -206,9 +206,8 @@ describe('overlay entries', () => {
       const d2 = diffPlans(planHost(overlay(one), host), planHost(overlay(none), host));
       expect({ ...emptyPlanDelta(), removeRemoteEndpoints: ['h1-red-1'], removeFlood: [{ network: 'red', host: 'h1', vtep: '192.0.2.1' }] }).toEqual(d2);
     }
-    const own = diffPlans(planHost(overlay(one), 'h1'), planHost(overlay(none), 'h1'));
-    expect(own.removeFlood.map((f) => `${f.network}:${f.host}`)).toEqual(['red:h2', 'red:h3']);
-    expect(own.removeRemoteEndpoints).toEqual(['h2-red-1', 'h2-red-2', 'h3-red-1', 'h3-red-2']);
+    // h1 keeps the other carriers' entries (its agent drops them with the device).
+    expect(diffPlans(planHost(overlay(one), 'h1'), planHost(overlay(none), 'h1'))).toEqual(emptyPlanDelta());
   });
 
   test('a host that moves to a new underlay address is re-pointed: the flood entry is replaced, remote endpoints upserted', () => {
