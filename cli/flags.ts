@@ -3,6 +3,7 @@
 // Commander prefixes "option '--x <v>' argument 'y' is invalid." and the
 // CLI exits with the usage status (2).
 import { InvalidArgumentError } from 'commander';
+import { HEARTBEAT_INTERVAL_MS } from '../model/agent-protocol.js';
 import { parseDurationMs } from '../controller/config.js';
 import { isIPv4 } from '../model/ip.js';
 import { DNS_LABEL_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN } from '../model/meta.js';
@@ -139,6 +140,22 @@ export function parseDuration(value: string): number {
   } catch (e) {
     throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
   }
+}
+
+/**
+ * --heartbeat-timeout: a duration of at least twice the agents' heartbeat
+ * interval; anything shorter cuts healthy, idle agents off between two
+ * heartbeats and makes every host flap.
+ */
+export function parseHeartbeatTimeout(value: string): number {
+  const ms = parseDuration(value);
+  const min = 2 * HEARTBEAT_INTERVAL_MS;
+  if (ms < min) {
+    throw new InvalidArgumentError(
+      `${value} is shorter than twice the agents' heartbeat interval (${HEARTBEAT_INTERVAL_MS / 1000}s): healthy hosts would be cut off; use at least ${min / 1000}s`,
+    );
+  }
+  return ms;
 }
 
 /** A host name reduced to a DNS label, for the local agent of `weft up`. */

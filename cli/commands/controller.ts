@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { defaultDataDir, ensureDataDir, writeTokenFiles } from '../data-dir.js';
 import { DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_HOST_GONE_AFTER_MS, formatDuration } from '../../controller/config.js';
-import { formatListen, parseDuration, parseListen, parseLogLevel, type ListenAddress } from '../flags.js';
+import { formatListen, parseDuration, parseHeartbeatTimeout, parseListen, parseLogLevel, type ListenAddress } from '../flags.js';
 import { progress } from '../progress.js';
 import { waitForShutdown } from '../shutdown.js';
 
@@ -53,8 +53,8 @@ export function registerController(program: Command): void {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', parseLogLevel)
     .option(
       '--heartbeat-timeout <duration>',
-      `a host silent this long is cut off and NotReady; its endpoints stay reachable (default ${formatDuration(DEFAULT_HEARTBEAT_TIMEOUT_MS)}; e.g. 10s, 500ms)`,
-      parseDuration,
+      `a host silent this long is cut off and NotReady; its endpoints stay reachable (default ${formatDuration(DEFAULT_HEARTBEAT_TIMEOUT_MS)}; at least 10s, twice the agents' heartbeat interval)`,
+      parseHeartbeatTimeout,
     )
     .option(
       '--host-grace <duration>',

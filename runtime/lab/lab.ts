@@ -44,7 +44,7 @@ export interface LabOptions {
   logLevel?: string;
   /** How long up() and startAgent()/startController() wait for readiness. */
   readyTimeoutMs?: number;
-  /** Extra flags for `weft controller`, e.g. ['--heartbeat-timeout', '1s'] for failure tests. */
+  /** Extra flags for `weft controller`, e.g. ['--host-grace', '4s'] for failure tests. */
   controllerArgs?: string[];
   /** Extra flags for every `weft agent`. */
   agentArgs?: string[];

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import {
   collectLabels, formatListen, parseContainerName, parseDnsLabel, parseIfname, parseIPv4, parseListen, parseLogLevel, parseMac, parseOutput,
-  parsePositiveSeconds, parseServerUrl, sanitiseHostName,
+  parseHeartbeatTimeout, parsePositiveSeconds, parseServerUrl, sanitiseHostName,
 } from '../../../cli/flags.js';
 
 function rejects(fn: () => unknown, message: RegExp): void {
@@ -97,5 +97,16 @@ describe('flag validation', () => {
     ['x'.repeat(70), 'x'.repeat(63)],
   ])('sanitises host name %s to a DNS label', (raw, label) => {
     expect(sanitiseHostName(raw)).toBe(label);
+  });
+});
+
+describe('parseHeartbeatTimeout', () => {
+  test('accepts twice the agents heartbeat interval or more', () => {
+    expect(parseHeartbeatTimeout('10s')).toBe(10_000);
+    expect(parseHeartbeatTimeout('1m')).toBe(60_000);
+  });
+  test('refuses a timeout that would cut healthy agents off, saying the minimum', () => {
+    expect(() => parseHeartbeatTimeout('2s')).toThrow(/at least 10s/);
+    expect(() => parseHeartbeatTimeout('15')).toThrow(/15s/);
   });
 });
