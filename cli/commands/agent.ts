@@ -9,17 +9,6 @@ import { parseDnsLabel, parseIPv4, parseLogLevel, parseServerUrl, sanitiseHostNa
 import { progress } from '../progress.js';
 import { waitForShutdown } from '../shutdown.js';
 
-interface AgentFlags {
-  controller: string;
-  name: string;
-  tokenFile: string;
-  socket?: string;
-  stateDir?: string;
-  hostNetns?: string;
-  underlayAddress?: string;
-  logLevel?: string;
-}
-
 export type RunningAgent = Awaited<ReturnType<typeof import('../../agents/main.js').startAgent>>;
 
 export interface AgentLaunch {
@@ -55,7 +44,7 @@ export function registerAgent(program: Command): void {
     .option('--host-netns <path>', "namespace the agent's bridges live in, e.g. /run/netns/h1 (default: the agent's own)")
     .option('--underlay-address <addr>', 'IPv4 address other hosts reach this one at, for VXLAN (default: the local address of the controller connection)', parseIPv4)
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', parseLogLevel)
-    .action(async (flags: AgentFlags) => {
+    .action(async (flags: AgentLaunch) => {
       const opts: AgentLaunch = { controller: flags.controller, name: flags.name, tokenFile: resolve(flags.tokenFile) };
       if (flags.socket !== undefined) opts.socket = resolve(flags.socket);
       if (flags.stateDir !== undefined) opts.stateDir = resolve(flags.stateDir);

@@ -89,9 +89,7 @@ describe('AgentClient', () => {
 
   it('times out a request the agent never answers', async () => {
     server = await fakeAgent(sockPath, () => undefined);
-    const started = Date.now();
     await expect(callAgent(sockPath, 'list', {}, { timeoutMs: 150 })).rejects.toThrow('the agent did not answer list within 150ms');
-    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('rejects pending requests when the agent closes the connection', async () => {

@@ -208,9 +208,8 @@ describe('EndpointService.detach', () => {
     h.dp.deleteDelayMs = 300;
     const netns = await h.netns();
     const r = await h.endpoints.attach({ network: 'blue', containerId: 'c1', netns });
-    const t0 = Date.now();
     expect(await h.endpoints.detach({ containerId: 'c1' })).toEqual({ detached: ['c1.eth0'] });
-    expect(Date.now() - t0).toBeLessThan(250); // did not wait for the kernel's delete
+    // answered while the (slow) kernel delete is still under way
     expect(await h.dp.link('host', r.hostIfname)).toBeDefined();
     expect(h.store.get('c1.eth0')?.state).toBe('deleting');
     expect(h.endpoints.list().endpoints).toEqual([]);

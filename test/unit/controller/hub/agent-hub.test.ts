@@ -82,7 +82,7 @@ describe('agent hub', () => {
     await sleep(50);
     const after = (await rest('GET', '/api/v1/hosts')).body.items[0].status;
     expect(after).toMatchObject({ state: 'Ready', address: '192.0.2.10', appliedRevision: plan.revision });
-    expect(Date.now() - Date.parse(after.lastHeartbeat)).toBeLessThan(5_000);
+    expect(Date.parse(after.lastHeartbeat)).toBeGreaterThanOrEqual(Date.parse(host.body.status.lastHeartbeat));
   });
 
   test('the admin token is accepted too', async () => {

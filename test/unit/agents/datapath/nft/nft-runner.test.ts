@@ -84,11 +84,9 @@ describe('NftRunner', () => {
 
   it('kills nft after the timeout and reports ETIMEDOUT', async () => {
     behave('exec sleep 10');
-    const started = Date.now();
     const err = await caught(new NftRunner({ binary: nft, timeoutMs: 150 }).apply(renderIsolation([])));
     expect(err.errno).toBe('ETIMEDOUT');
     expect(err.message).toContain('killed after 150 ms');
-    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('a missing nft binary is unsupported (ENOPKG), not "not found"', async () => {
