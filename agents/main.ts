@@ -17,6 +17,7 @@ import { CONTROLLER_UPLINK } from './controller-uplink.js';
 import type { NetlinkDatapath } from './datapath/netlink/netlink-datapath.js';
 import { DATAPATH_FACTORY, type DatapathFactory, type NetnsHandle } from './datapath/port.js';
 import { NETWORK_FIREWALL, type NetworkFirewall } from './datapath/firewall-port.js';
+import { CniService } from './cni/cni-service.js';
 import { EndpointService } from './endpoints/endpoint-service.js';
 import { HostReconciler } from './host-reconciler.js';
 import { BlockAllocator } from './ipam/block-allocator.js';
@@ -177,6 +178,7 @@ function buildContainer(config: AgentConfig, logger: AgentLogger, datapath: Data
   c.bind(Underlay).toSelf();
   c.bind(OverlayManager).toSelf();
   c.bind(EndpointService).toSelf();
+  c.bind(CniService).toSelf();
   c.bind(HostReconciler).toSelf();
   c.bind(RPC_HANDLERS).to(AgentRpcHandlers);
   c.bind(RpcServer).toSelf();

@@ -8,6 +8,7 @@ import { registerApply } from './commands/apply.js';
 import { registerController } from './commands/controller.js';
 import { registerDelete } from './commands/delete.js';
 import { registerGet } from './commands/get.js';
+import { registerInstallCni } from './commands/install-cni.js';
 import { registerLab } from './commands/lab.js';
 import { registerRun } from './commands/run.js';
 import { registerUp } from './commands/up.js';
@@ -30,6 +31,7 @@ export function buildProgram(version: string, outcome: { exitCode: number } = { 
   registerDelete(program);
   registerRun(program, outcome);
   registerLab(program);
+  registerInstallCni(program);
   program.addHelpText(
     'after',
     '\nExit status: 0 ok, 1 error (validation, not found, rejected), 2 usage, 3 controller unreachable.\n' +

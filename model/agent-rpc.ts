@@ -5,8 +5,11 @@
 import type { ErrorBody } from './errors.js';
 
 export const DEFAULT_AGENT_SOCKET = '/run/weft/agent.sock';
-/** A request line longer than this is refused (and the connection closed). */
-export const MAX_RPC_LINE = 64 * 1024;
+/**
+ * A request line longer than this is refused (and the connection closed).
+ * Room for a CNI request: up to 1 MiB of network config, JSON-escaped.
+ */
+export const MAX_RPC_LINE = 4 * 1024 * 1024;
 
 export interface AttachParams {
   network: string;
@@ -60,15 +63,30 @@ export interface HealthResult {
   networks: string[];
 }
 
+/** A CNI call relayed verbatim by the CNI shim (runtime/cni/shim). */
+export interface CniCallParams {
+  /** The CNI_* environment variables the runtime set. */
+  env: Record<string, string>;
+  /** The network configuration the runtime wrote on stdin, unparsed. */
+  stdin: string;
+}
+
+/** What the shim prints (`output`, JSON; null prints nothing) and its exit status. */
+export interface CniCallResult {
+  exitCode: number;
+  output: unknown;
+}
+
 export interface RpcMethods {
   attach: { params: AttachParams; result: AttachResult };
   detach: { params: DetachParams; result: DetachResult };
   list: { params: { network?: string }; result: ListResult };
   health: { params: Record<string, never>; result: HealthResult };
+  cni: { params: CniCallParams; result: CniCallResult };
 }
 
 export type RpcMethod = keyof RpcMethods;
-export const RPC_METHODS: RpcMethod[] = ['attach', 'detach', 'list', 'health'];
+export const RPC_METHODS: RpcMethod[] = ['attach', 'detach', 'list', 'health', 'cni'];
 
 export interface RpcRequest<M extends RpcMethod = RpcMethod> {
   id: number | string;

@@ -82,7 +82,8 @@ export class EndpointService {
     @inject(AGENT_LOGGER) private readonly log: AgentLogger,
   ) {}
 
-  async attach(raw: AttachParams): Promise<AttachResult> {
+  /** `origin` tags the record with who asked (see EndpointRecord.origin). */
+  async attach(raw: AttachParams, origin = ''): Promise<AttachResult> {
     const params = parseAttachParams(raw, '');
     const ifname = params.ifname ?? DEFAULT_IFNAME;
     return this.locks.run(params.containerId, async () => {
@@ -104,7 +105,7 @@ export class EndpointService {
       if (clash) {
         throw new WeftError('Conflict', `host interface name ${hostIfname} is taken by endpoint "${clash.name}" (hash collision); use another ifname`);
       }
-      return this.create(params, network, name, ifname, hostIfname);
+      return this.create(params, network, { name, ifname, hostIfname, origin });
     });
   }
 
@@ -223,7 +224,12 @@ export class EndpointService {
     });
   }
 
-  private async create(params: AttachParams, network: PlanNetwork, name: string, ifname: string, hostIfname: string): Promise<AttachResult> {
+  private async create(
+    params: AttachParams,
+    network: PlanNetwork,
+    names: { name: string; ifname: string; hostIfname: string; origin: string },
+  ): Promise<AttachResult> {
+    const { name, ifname, hostIfname, origin } = names;
     const undo: Undo[] = [];
     let succeeded = false;
     let step = 'open namespace';
@@ -237,7 +243,7 @@ export class EndpointService {
       ns = await this.openNetns(params.netns);
 
       step = 'allocate address';
-      const alloc: Allocation = await this.allocator.allocate(network, name, params.ip);
+      const alloc: Allocation = await this.allocator.allocate(network, name, params.ip, params.containerId);
       undo.push({ what: `release ${alloc.ip}`, run: () => this.releaseAddress(network.name, alloc) });
 
       step = 'ensure bridge';
@@ -306,6 +312,7 @@ export class EndpointService {
         prefixLength: network.prefixLength,
         gateway: network.gateway,
         mtu: network.mtu,
+        origin,
       };
       this.store.put(record);
       // The record holds the address from now on.

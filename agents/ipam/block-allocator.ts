@@ -50,9 +50,13 @@ export class BlockAllocator {
     @inject(CONTROLLER_UPLINK) private readonly uplink: ControllerUplink,
   ) {}
 
-  /** Take an address for `owner` (an endpoint name). It stays held until release(). */
-  async allocate(network: PlanNetwork, owner: string, requested?: string): Promise<Allocation> {
-    return requested === undefined ? this.allocateDynamic(network, owner) : this.allocateStatic(network, owner, requested);
+  /**
+   * Take an address for `owner` (an endpoint name). It stays held until
+   * release(). A static request is reserved at the controller for
+   * `containerId`: the controller keys reservations by container.
+   */
+  async allocate(network: PlanNetwork, owner: string, requested?: string, containerId = owner): Promise<Allocation> {
+    return requested === undefined ? this.allocateDynamic(network, owner) : this.allocateStatic(network, owner, requested, containerId);
   }
 
   /** Drop the in-flight hold: after the record is written (it holds the address now) or on undo. */
@@ -183,7 +187,7 @@ export class BlockAllocator {
     return pending;
   }
 
-  private async allocateStatic(network: PlanNetwork, owner: string, requested: string): Promise<Allocation> {
+  private async allocateStatic(network: PlanNetwork, owner: string, requested: string, containerId: string): Promise<Allocation> {
     const subnet = subnetOf(network);
     const ip = ipv4ToInt(requested);
     if (!prefixContains(subnet, ip)) {
@@ -211,14 +215,14 @@ export class BlockAllocator {
       }
       const reserved = this.reservations(network.name);
       const reservedFor = reserved.get(ip);
-      if (reservedFor === owner) reserved.delete(ip); // the controller reserved it for this very endpoint
+      if (reservedFor === containerId) reserved.delete(ip); // the controller reserved it for this very container
       const blocker = this.blocker(network, subnet, ip, this.store.addressesIn(network.name), reserved);
       if (blocker !== undefined) {
         throw new WeftError('AddressInUse', `ip ${requested} on network "${network.name}" is in use by ${blocker}`, {
           details: [{ path: '/ip', message: `in use by ${blocker}`, value: requested }],
         });
       }
-      if (this.isOwn(network.name, requested) || reservedFor === owner) {
+      if (this.isOwn(network.name, requested) || reservedFor === containerId) {
         this.hold(network.name, ip, owner);
         return { ip: requested, remote: false };
       }
@@ -228,7 +232,7 @@ export class BlockAllocator {
       // Hold it across the round trip so no local request takes it meanwhile.
       this.hold(network.name, ip, owner);
       try {
-        await this.uplink.requestStatic(network.name, requested, owner);
+        await this.uplink.requestStatic(network.name, requested, containerId);
       } catch (e: unknown) {
         this.release(network.name, requested);
         throw e;

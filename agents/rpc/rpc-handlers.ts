@@ -1,4 +1,4 @@
-// The four methods of the runtime RPC, over the agent's services. The
+// The methods of the runtime RPC, over the agent's services. The
 // server hands over params it has only checked to be an object (or absent);
 // the shape checks are here and in the endpoint service.
 import { inject, injectable } from 'inversify';
@@ -6,6 +6,7 @@ import type { HealthResult, RpcMethod, RpcMethods } from '../../model/agent-rpc.
 import { AGENT_CONFIG, type AgentConfig } from '../agent-config.js';
 import { CONTROLLER_UPLINK, type ControllerUplink } from '../controller-uplink.js';
 import { parseAttachParams, parseDetachParams, parseHealthParams, parseListParams } from '../endpoints/endpoint-params.js';
+import { CniService } from '../cni/cni-service.js';
 import { EndpointService } from '../endpoints/endpoint-service.js';
 import { EndpointStore } from '../state/endpoint-store.js';
 import { PlanState } from '../state/plan-state.js';
@@ -22,7 +23,13 @@ export class AgentRpcHandlers implements RpcHandlerTable {
     @inject(EndpointStore) private readonly store: EndpointStore,
     @inject(PlanState) private readonly plan: PlanState,
     @inject(CONTROLLER_UPLINK) private readonly uplink: ControllerUplink,
+    @inject(CniService) private readonly cniService: CniService,
   ) {}
+
+  /** A CNI plugin exec relayed by the shim; CNI failures come back as the result, not as an RPC error. */
+  cni(params: unknown) {
+    return this.cniService.call(params);
+  }
 
   attach(params: unknown) {
     return this.endpoints.attach(parseAttachParams(params, ''));

@@ -16,6 +16,11 @@ export type EndpointState = 'attached' | 'deleting';
 
 export interface EndpointRecord extends EndpointReport {
   state: EndpointState;
+  /**
+   * Who asked for it: '' for the agent RPC (`weft run`), `cni:<config name>`
+   * for a CNI runtime. A CNI GC only collects its own runtime's attachments.
+   */
+  origin?: string;
   prefixLength: number;
   gateway: string;
   mtu: number;
@@ -35,6 +40,7 @@ interface Row {
   prefix_length: number;
   gateway: string;
   mtu: number;
+  origin: string;
 }
 
 const SCHEMA = `
@@ -52,6 +58,7 @@ CREATE TABLE IF NOT EXISTS endpoints (
   prefix_length INTEGER NOT NULL,
   gateway TEXT NOT NULL,
   mtu INTEGER NOT NULL,
+  origin TEXT NOT NULL DEFAULT '',
   UNIQUE (container_id, ifname)
 );
 CREATE INDEX IF NOT EXISTS endpoints_network ON endpoints (network, ip);
@@ -59,6 +66,12 @@ CREATE TABLE IF NOT EXISTS plan (id INTEGER PRIMARY KEY CHECK (id = 1), revision
 CREATE TABLE IF NOT EXISTS blocks (network TEXT NOT NULL, cidr TEXT NOT NULL, PRIMARY KEY (network, cidr));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
+
+/** Columns added after the first release: an older agent.db gets them on open. */
+function migrate(db: Database.Database): void {
+  const columns = new Set(db.prepare<[], { name: string }>('PRAGMA table_info(endpoints)').all().map((c) => c.name));
+  if (!columns.has('origin')) db.exec("ALTER TABLE endpoints ADD COLUMN origin TEXT NOT NULL DEFAULT ''");
+}
 
 function toRecord(r: Row): EndpointRecord {
   return {
@@ -75,6 +88,7 @@ function toRecord(r: Row): EndpointRecord {
     prefixLength: r.prefix_length,
     gateway: r.gateway,
     mtu: r.mtu,
+    origin: r.origin,
   };
 }
 
@@ -108,6 +122,7 @@ export class EndpointStore {
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('busy_timeout = 2000');
       this.db.exec(SCHEMA);
+      migrate(this.db);
     } catch (e: unknown) {
       throw new WeftError('Internal', `open agent state ${file}: ${errorMessage(e)}`, { cause: e });
     }
@@ -116,11 +131,12 @@ export class EndpointStore {
       // Upsert on the name only: OR REPLACE would silently delete another
       // endpoint that holds the same container interface or host veth.
       put: db.prepare(`INSERT INTO endpoints
-        (name, network, container_id, ifname, ip, mac, host_ifname, netns, labels, state, prefix_length, gateway, mtu)
-        VALUES (@name, @network, @container_id, @ifname, @ip, @mac, @host_ifname, @netns, @labels, @state, @prefix_length, @gateway, @mtu)
+        (name, network, container_id, ifname, ip, mac, host_ifname, netns, labels, state, prefix_length, gateway, mtu, origin)
+        VALUES (@name, @network, @container_id, @ifname, @ip, @mac, @host_ifname, @netns, @labels, @state, @prefix_length, @gateway, @mtu, @origin)
         ON CONFLICT (name) DO UPDATE SET network = excluded.network, container_id = excluded.container_id, ifname = excluded.ifname,
           ip = excluded.ip, mac = excluded.mac, host_ifname = excluded.host_ifname, netns = excluded.netns, labels = excluded.labels,
-          state = excluded.state, prefix_length = excluded.prefix_length, gateway = excluded.gateway, mtu = excluded.mtu`),
+          state = excluded.state, prefix_length = excluded.prefix_length, gateway = excluded.gateway, mtu = excluded.mtu,
+          origin = excluded.origin`),
       get: db.prepare<[string], Row>('SELECT * FROM endpoints WHERE name = ?'),
       byContainer: db.prepare<[string], Row>('SELECT * FROM endpoints WHERE container_id = ? ORDER BY ifname'),
       byHostIfname: db.prepare<[string], Row>('SELECT * FROM endpoints WHERE host_ifname = ?'),
@@ -156,6 +172,7 @@ export class EndpointStore {
       prefix_length: r.prefixLength,
       gateway: r.gateway,
       mtu: r.mtu,
+      origin: r.origin ?? '',
     });
   }
 

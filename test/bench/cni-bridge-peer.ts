@@ -19,11 +19,11 @@ export interface CniPeer {
   cleanup(): void;
 }
 
-/** One exec of the plugin; resolves to the wall time the caller saw (ms). */
-function execPlugin(hostNsPath: string, env: Record<string, string>, stdin: string): Promise<number> {
+/** One exec of a CNI plugin inside hostNsPath; resolves to the wall time the caller saw (ms). */
+export function execCniPlugin(hostNsPath: string, executable: string, env: Record<string, string>, stdin: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawnInNetns(hostNsPath, join(CNI_BIN_DIR, 'bridge'), [], {
+    const child = spawnInNetns(hostNsPath, executable, [], {
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', CNI_PATH: CNI_BIN_DIR, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -34,7 +34,7 @@ function execPlugin(hostNsPath: string, env: Record<string, string>, stdin: stri
     child.on('exit', (code) => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       if (code === 0) resolve(ms);
-      else reject(new Error(`bridge plugin ${env.CNI_COMMAND} exited ${code}: ${out.slice(0, 500)}`));
+      else reject(new Error(`${executable} ${env.CNI_COMMAND} exited ${code}: ${out.slice(0, 500)}`));
     });
     child.stdin?.end(stdin);
   });
@@ -53,8 +53,8 @@ export function makeCniPeer(hostNsPath: string, bridge: string, subnet: string):
   });
   const env = (command: string, containerId: string, netns: string) => ({ CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: netns, CNI_IFNAME: 'eth0' });
   return {
-    add: (id, ns) => execPlugin(hostNsPath, env('ADD', id, ns), conf),
-    del: (id, ns) => execPlugin(hostNsPath, env('DEL', id, ns), conf),
+    add: (id, ns) => execCniPlugin(hostNsPath, join(CNI_BIN_DIR, 'bridge'), env('ADD', id, ns), conf),
+    del: (id, ns) => execCniPlugin(hostNsPath, join(CNI_BIN_DIR, 'bridge'), env('DEL', id, ns), conf),
     cleanup: () => rmSync(dataDir, { recursive: true, force: true }),
   };
 }

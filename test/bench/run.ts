@@ -1,10 +1,11 @@
 // `npm run bench`: every benchmark, each printing weft beside its peer
 // measured in the same run. Benchmarks never assert timings.
 //
-// Knobs: WEFT_BENCH_COUNT and WEFT_BENCH_LARGE (attach), WEFT_BENCH_ROUNDS
-// (overlay convergence), WEFT_BENCH_SKIP: a comma list of attach,
-// convergence, throughput.
+// Knobs: WEFT_BENCH_COUNT (attach and cni) and WEFT_BENCH_LARGE (attach),
+// WEFT_BENCH_ROUNDS (overlay convergence), WEFT_BENCH_SKIP: a comma list of
+// attach, cni, convergence, throughput.
 import { benchAttach, printAttach } from './attach-latency.js';
+import { benchCniPlugin, printCniPlugin } from './cni-plugin.js';
 import { benchConvergence, printConvergence } from './overlay-convergence.js';
 import { startOverlayLab, stopOverlayLab, type OverlayLab } from './overlay-lab.js';
 import { benchThroughput, printThroughput } from './overlay-throughput.js';
@@ -12,7 +13,7 @@ import { benchThroughput, printThroughput } from './overlay-throughput.js';
 const COUNT = Number(process.env.WEFT_BENCH_COUNT ?? 200);
 const LARGE = Number(process.env.WEFT_BENCH_LARGE ?? 500);
 const ROUNDS = Number(process.env.WEFT_BENCH_ROUNDS ?? 50);
-const BENCHES = ['attach', 'convergence', 'throughput'];
+const BENCHES = ['attach', 'cni', 'convergence', 'throughput'];
 const SKIP = new Set((process.env.WEFT_BENCH_SKIP ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
 
 /** The lab of the overlay benchmarks while it is up, so a signal can take it down too. */
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
     const r = await benchAttach(COUNT, LARGE);
     printAttach(r, COUNT);
   }
+  if (!SKIP.has('cni')) printCniPlugin(await benchCniPlugin(COUNT), COUNT);
   await overlay();
 }
 

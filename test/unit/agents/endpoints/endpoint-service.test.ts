@@ -152,6 +152,15 @@ describe('EndpointService.attach', () => {
       expect((await h.endpoints.attach({ network: 'blue', containerId: 'c1', netns, ip: '100.64.0.9' })).ip).toBe('100.64.0.9');
     });
 
+    test('a static address outside the blocks is reserved at the controller for the container', async () => {
+      h = makeHarness();
+      const netns = await h.netns();
+      const r = await h.endpoints.attach({ network: 'blue', containerId: 'c1', netns, ip: '100.64.0.201' });
+      expect(r.ip).toBe('100.64.0.201');
+      // the controller keys reservations by container ID, and checks the endpoint report against it
+      expect(h.uplink.staticRequests).toEqual([{ network: 'blue', ip: '100.64.0.201', owner: 'c1' }]);
+    });
+
     test('a static address reserved through the controller is released there on rollback', async () => {
       h = makeHarness();
       const netns = await h.netns();

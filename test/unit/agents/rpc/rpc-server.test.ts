@@ -69,7 +69,7 @@ describe('RpcServer', () => {
   beforeEach(async () => {
     h = makeHarness();
     socketPath = join(h.dir, 'run', 'weft', 'agent.sock');
-    const handlers = new AgentRpcHandlers(h.config, h.endpoints, h.store, h.plan, h.uplink);
+    const handlers = new AgentRpcHandlers(h.config, h.endpoints, h.store, h.plan, h.uplink, h.cni);
     server = new RpcServer({ socketPath }, handlers, silentLogger);
     await server.listen();
   });
@@ -163,12 +163,12 @@ describe('RpcServer', () => {
   });
 
   test('replaces a stale socket file, refuses a live one and a non-socket', async () => {
-    const live = new RpcServer({ socketPath }, new AgentRpcHandlers(h.config, h.endpoints, h.store, h.plan, h.uplink), silentLogger);
+    const live = new RpcServer({ socketPath }, new AgentRpcHandlers(h.config, h.endpoints, h.store, h.plan, h.uplink, h.cni), silentLogger);
     await expect(live.listen()).rejects.toMatchObject({ code: 'Conflict' });
 
     const filePath = join(h.dir, 'not-a-socket');
     writeFileSync(filePath, 'x');
-    const onFile = new RpcServer({ socketPath: filePath }, new AgentRpcHandlers(h.config, h.endpoints, h.store, h.plan, h.uplink), silentLogger);
+    const onFile = new RpcServer({ socketPath: filePath }, new AgentRpcHandlers(h.config, h.endpoints, h.store, h.plan, h.uplink, h.cni), silentLogger);
     await expect(onFile.listen()).rejects.toMatchObject({ code: 'Conflict' });
 
     // a socket file nobody serves (a crashed agent's) is replaced
@@ -179,7 +179,7 @@ describe('RpcServer', () => {
     renameSync(bound, stalePath); // closing unlinks `bound` only: the file at stalePath stays, served by nobody
     await new Promise<void>((r) => dead.close(() => r()));
     expect(statSync(stalePath).isSocket()).toBe(true);
-    const fresh = new RpcServer({ socketPath: stalePath }, new AgentRpcHandlers(h.config, h.endpoints, h.store, h.plan, h.uplink), silentLogger);
+    const fresh = new RpcServer({ socketPath: stalePath }, new AgentRpcHandlers(h.config, h.endpoints, h.store, h.plan, h.uplink, h.cni), silentLogger);
     await fresh.listen();
     const c = await RawClient.connect(stalePath);
     clients.push(c);

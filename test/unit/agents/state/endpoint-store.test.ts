@@ -1,9 +1,11 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { makeHarness, testPlan, type Harness } from '../support/harness.js';
-import type { EndpointRecord } from '../../../../agents/state/endpoint-store.js';
+import { EndpointStore, type EndpointRecord } from '../../../../agents/state/endpoint-store.js';
 
 const rec = (name: string, over: Partial<EndpointRecord> = {}): EndpointRecord => ({
   name, network: 'blue', containerId: name, ifname: 'eth0', ip: '100.64.0.5', mac: '02:00:00:00:00:05', hostIfname: `wv-${name}`,
-  netns: '/run/netns/x', labels: { app: 'web' }, state: 'attached', prefixLength: 24, gateway: '100.64.0.1', mtu: 1450, ...over,
+  netns: '/run/netns/x', labels: { app: 'web' }, state: 'attached', prefixLength: 24, gateway: '100.64.0.1', mtu: 1450, origin: '', ...over,
 });
 
 describe('EndpointStore', () => {
@@ -37,5 +39,34 @@ describe('EndpointStore', () => {
     h.store.put(rec('a'));
     expect(() => h.store.put(rec('other', { containerId: 'a' }))).toThrow();
     expect(() => h.store.put(rec('other2', { hostIfname: 'wv-a', containerId: 'z' }))).toThrow();
+  });
+
+  test('keeps who made each record (CNI GC collects only its own)', () => {
+    h = makeHarness();
+    h.store.put(rec('a', { origin: 'cni:blue' }));
+    h.store.put(rec('b', { ip: '100.64.0.6' }));
+    expect(h.store.get('a')?.origin).toBe('cni:blue');
+    expect(h.store.get('b')?.origin).toBe('');
+  });
+
+  test('an agent.db from before the origin column opens, its records with origin ""', () => {
+    h = makeHarness({ plan: null });
+    h.store.close();
+    const file = join(h.dir, 'agent.db');
+    const db = new Database(file);
+    db.exec('DROP TABLE endpoints');
+    db.exec(`CREATE TABLE endpoints (name TEXT PRIMARY KEY, network TEXT NOT NULL, container_id TEXT NOT NULL, ifname TEXT NOT NULL,
+      ip TEXT NOT NULL, mac TEXT NOT NULL, host_ifname TEXT NOT NULL UNIQUE, netns TEXT NOT NULL, labels TEXT NOT NULL,
+      state TEXT NOT NULL, prefix_length INTEGER NOT NULL, gateway TEXT NOT NULL, mtu INTEGER NOT NULL, UNIQUE (container_id, ifname))`);
+    db.prepare(`INSERT INTO endpoints VALUES ('old', 'blue', 'old', 'eth0', '100.64.0.9', '02:00:00:00:00:09', 'wv-old', '/run/netns/x', '{}', 'attached', 24, '100.64.0.1', 1450)`).run();
+    db.close();
+    const store = new EndpointStore(h.config);
+    try {
+      expect(store.get('old')).toMatchObject({ name: 'old', origin: '' });
+      store.put(rec('new', { ip: '100.64.0.10', origin: 'cni:blue' }));
+      expect(store.get('new')?.origin).toBe('cni:blue');
+    } finally {
+      store.close();
+    }
   });
 });

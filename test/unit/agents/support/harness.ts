@@ -11,6 +11,7 @@ import { bridgeName, gatewayMac, vxlanName } from '../../../../model/kernel-name
 import type { AgentConfig } from '../../../../agents/agent-config.js';
 import { BridgeManager } from '../../../../agents/bridges/bridge-manager.js';
 import type { ControllerUplink } from '../../../../agents/controller-uplink.js';
+import { CniService } from '../../../../agents/cni/cni-service.js';
 import { EndpointService } from '../../../../agents/endpoints/endpoint-service.js';
 import { HostReconciler } from '../../../../agents/host-reconciler.js';
 import { BlockAllocator } from '../../../../agents/ipam/block-allocator.js';
@@ -111,6 +112,7 @@ export interface Harness {
   underlay: Underlay;
   overlay: OverlayManager;
   endpoints: EndpointService;
+  cni: CniService;
   reconciler: HostReconciler;
   /** A fresh workload namespace in the fake kernel; returns its path. */
   netns(name?: string): Promise<string>;
@@ -139,9 +141,10 @@ export function makeHarness(opts: { plan?: HostPlan | null; dir?: string; dp?: T
   const underlay = new Underlay(config, host, store, silentLogger);
   const overlay = new OverlayManager(host, bridges, underlay, silentLogger);
   const endpoints = new EndpointService(dp, host, store, plan, allocator, overlay, uplink, silentLogger);
+  const cni = new CniService(endpoints, store, plan, dp, host, silentLogger);
   const reconciler = new HostReconciler(config, silentLogger, host, store, plan, bridges, overlay, underlay, endpoints, uplink);
   const h: Harness = {
-    dir, config, dp, store, plan, uplink, allocator, bridges, underlay, overlay, endpoints, reconciler,
+    dir, config, dp, store, plan, uplink, allocator, bridges, underlay, overlay, endpoints, cni, reconciler,
     netns(name?: string) {
       return dp.workload(name ?? `ws${++nsCounter}`);
     },

@@ -1,0 +1,95 @@
+// Benchmark: the installed weft CNI plugin exec'd end to end as a runtime
+// does it (fork+exec of BIN_DIR/weft with CNI_* variables and the config on
+// stdin, inside the host's namespace), next to the reference bridge plugin
+// with host-local IPAM exec'd the same way. Both take turns container by
+// container, so they see the same number of namespaces and bridge ports.
+import { join } from 'node:path';
+import { createNetns, deleteNetns } from '../../runtime/netns.js';
+import { installShim } from '../../runtime/cni/install.js';
+import { SingleHostLab, waitFor } from '../support/test-lab.js';
+import { cniPeerAvailable, execCniPlugin, makeCniPeer } from './cni-bridge-peer.js';
+import { fmtMs, summarize, type Summary } from './stats.js';
+
+export interface CniBenchResult {
+  weftAdd: Summary;
+  weftDel: Summary;
+  peerAdd?: Summary;
+  peerDel?: Summary;
+}
+
+export async function benchCniPlugin(count = 200): Promise<CniBenchResult> {
+  const lab = new SingleHostLab('p');
+  const made = new Set<string>();
+  const mkns = (name: string) => {
+    const path = createNetns(name);
+    made.add(name);
+    return path;
+  };
+  try {
+    await lab.start();
+    await lab.createNetwork('cnibench', '100.65.8.0/21');
+    const hostNs = `/run/netns/${lab.hostNs}`;
+    const { path: plugin } = await installShim(join(lab.dir, 'cni-bin'));
+    const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'cnibench', type: 'weft', agentSocket: lab.socket });
+    const env = (command: string, containerId: string, netns: string) => ({ CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: netns, CNI_IFNAME: 'eth0' });
+    const weft = {
+      add: (id: string, ns: string) => execCniPlugin(hostNs, plugin, env('ADD', id, ns), conf),
+      del: (id: string, ns: string) => execCniPlugin(hostNs, plugin, env('DEL', id, ns), conf),
+    };
+    const peer = cniPeerAvailable() ? makeCniPeer(hostNs, `${lab.prefix}br`, '100.64.0.0/16') : undefined;
+
+    // warm-up: bridge creation and first-use costs are not what we measure
+    const warm = mkns(`${lab.prefix}warm`);
+    await weft.add('warm', warm);
+    await weft.del('warm', warm);
+    if (peer) {
+      await peer.add('warm', warm);
+      await peer.del('warm', warm);
+    }
+
+    const weftNs = Array.from({ length: count }, (_, i) => mkns(`${lab.prefix}w${i}`));
+    const peerNs = peer ? Array.from({ length: count }, (_, i) => mkns(`${lab.prefix}q${i}`)) : [];
+    const add: number[] = [];
+    const peerAdd: number[] = [];
+    for (let i = 0; i < count; i++) {
+      add.push(await weft.add(`c${i}`, weftNs[i] as string));
+      if (peer) peerAdd.push(await peer.add(`q${i}`, peerNs[i] as string));
+    }
+    const del: number[] = [];
+    const peerDel: number[] = [];
+    for (let i = 0; i < count; i++) {
+      del.push(await weft.del(`c${i}`, weftNs[i] as string));
+      if (peer) peerDel.push(await peer.del(`q${i}`, peerNs[i] as string));
+    }
+    await waitFor('veths gone', async () => (await lab.hostLinks()).filter((l) => l.ifname.startsWith('wv-')).length === 0, 60_000, 100);
+    peer?.cleanup();
+    const result: CniBenchResult = { weftAdd: summarize(add), weftDel: summarize(del) };
+    if (peer) {
+      result.peerAdd = summarize(peerAdd);
+      result.peerDel = summarize(peerDel);
+    }
+    return result;
+  } finally {
+    for (const name of made) {
+      try {
+        deleteNetns(name);
+      } catch {
+        // the lab sweep below removes what is left
+      }
+    }
+    await lab.stop();
+  }
+}
+
+export function printCniPlugin(r: CniBenchResult, count: number): void {
+  const ratio = (peer: number | undefined, weft: number) => (peer === undefined ? 'n/a' : `${(peer / weft).toFixed(1)}x`);
+  const rows: string[][] = [
+    ['command', 'weft p50', 'weft p99', 'cni bridge p50', 'cni bridge p99', 'speed-up (p50)'],
+    ['ADD', fmtMs(r.weftAdd.p50), fmtMs(r.weftAdd.p99), r.peerAdd ? fmtMs(r.peerAdd.p50) : 'n/a', r.peerAdd ? fmtMs(r.peerAdd.p99) : 'n/a', ratio(r.peerAdd?.p50, r.weftAdd.p50)],
+    ['DEL', fmtMs(r.weftDel.p50), fmtMs(r.weftDel.p99), r.peerDel ? fmtMs(r.peerDel.p50) : 'n/a', r.peerDel ? fmtMs(r.peerDel.p99) : 'n/a', ratio(r.peerDel?.p50, r.weftDel.p50)],
+  ];
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  console.log(`\n# CNI plugin exec end to end, ${count} containers, sequential, weft (installed shim -> agent) and the reference bridge + host-local taking turns`);
+  for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
+  console.log('targets: ADD p50 >= 4x faster than the reference; DEL >= 8x');
+}
