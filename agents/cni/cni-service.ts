@@ -12,6 +12,7 @@ import { WeftError, errorMessage, invalid, isWeftError, type FieldIssue } from '
 import { AGENT_LOGGER, HOST_HANDLE, type AgentLogger } from '../agent-config.js';
 import { isNotFound } from '../datapath/errors.js';
 import { DATAPATH_FACTORY, type DatapathFactory, type NetnsHandle } from '../datapath/port.js';
+import { parseDetachParams } from '../endpoints/endpoint-params.js';
 import { EndpointService } from '../endpoints/endpoint-service.js';
 import { EndpointStore, type EndpointRecord } from '../state/endpoint-store.js';
 import { PlanState } from '../state/plan-state.js';
@@ -67,11 +68,35 @@ export class CniService {
       version = req.cniVersion;
       return await this.run(req);
     } catch (e: unknown) {
+      if (e instanceof CniError && env.CNI_COMMAND === 'DEL') {
+        const cleaned = await this.bestEffortDel(env, e);
+        if (cleaned) return ok(null);
+      }
       const err = e instanceof CniError ? e : isWeftError(e) ? cniErrorFromWeft(e) : new CniError(CNI_CODE.Internal, 'weft agent failed', errorMessage(e));
       if (!(e instanceof CniError) && !isWeftError(e)) this.log.error({ err: errorMessage(e), command: env.CNI_COMMAND }, 'CNI call failed unexpectedly');
       this.log.info({ command: env.CNI_COMMAND, containerId: env.CNI_CONTAINERID, code: err.code, msg: err.msg }, 'CNI call refused');
       return { exitCode: 1, output: renderCniError(version, err) };
     }
+  }
+
+  /**
+   * DEL is best effort (spec): a config or CNI_ARGS the ADD would have
+   * refused must not keep an attachment alive. With a usable container ID
+   * and interface name, detach that attachment and succeed.
+   */
+  private async bestEffortDel(env: Record<string, string>, refused: CniError): Promise<boolean> {
+    const ifname = env.CNI_IFNAME;
+    if (ifname === undefined || ifname === '') return false; // without it, every interface of the container would go
+    let containerId: string;
+    try {
+      containerId = parseDetachParams({ containerId: env.CNI_CONTAINERID, ifname }, '').containerId;
+    } catch {
+      return false;
+    }
+    const params = { containerId, ifname };
+    await this.endpoints.detach(params);
+    this.log.warn({ containerId: params.containerId, ifname: params.ifname, code: refused.code, msg: refused.msg }, 'CNI DEL with a config weft refuses: detached the attachment anyway');
+    return true;
   }
 
   private async run(req: CniRequest): Promise<CniCallResult> {

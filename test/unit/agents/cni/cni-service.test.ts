@@ -118,3 +118,26 @@ describe('parseCniCallParams', () => {
     expect((err as WeftError).details?.map((d) => d.path)).toContain(path);
   });
 });
+
+describe('CniService DEL is best effort', () => {
+  let h: Harness;
+  afterEach(() => h.cleanup());
+
+  test('a config weft refuses still detaches the named attachment and succeeds', async () => {
+    h = makeHarness();
+    const netns = await h.netns('c1');
+    expect((await h.cni.call({ env: env('ADD', { CNI_CONTAINERID: 'c1', CNI_NETNS: netns }), stdin: conf() })).exitCode).toBe(0);
+    // e.g. the config was edited after ADD to something weft refuses
+    const r = await h.cni.call({ env: env('DEL', { CNI_CONTAINERID: 'c1', CNI_ARGS: 'FOO=bar' }), stdin: conf({ ipam: { type: 'host-local' } }) });
+    expect(r).toEqual({ exitCode: 0, output: null });
+    expect(h.store.get('c1.eth0')?.state ?? 'gone').not.toBe('attached');
+    await h.endpoints.drain();
+  });
+
+  test('without CNI_IFNAME it does not guess: the refusal stands', async () => {
+    h = makeHarness();
+    const r = await h.cni.call({ env: { CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c1' }, stdin: conf() });
+    expect(r.exitCode).toBe(1);
+    expect(r.output).toMatchObject({ code: 4 });
+  });
+});

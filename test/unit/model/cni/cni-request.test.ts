@@ -1,5 +1,6 @@
 import { CniError } from '../../../../model/cni/cni-error.js';
-import { parseCniRequest, parseCniResult } from '../../../../model/cni/cni-request.js';
+import { parseCniRequest } from '../../../../model/cni/cni-request.js';
+import { parseCniResult } from '../../../../model/cni/cni-result-parse.js';
 import { CNI_VERSIONS, type CniRequest } from '../../../../model/cni/cni-types.js';
 
 type Env = Record<string, string | undefined>;
