@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { netnsAdd, netnsList, SingleHostLab, waitFor } from '../support/test-lab.js';
+import { MAX_RPC_LINE } from '../../model/agent-rpc.js';
 
 jest.setTimeout(300_000);
 
@@ -174,7 +175,7 @@ test.each(rpcCases)('agent socket: $name', async (c) => {
 
 test('a huge line on the agent socket is refused', async () => {
   const before = await snapshot();
-  const r = await rawRpc(attach({ network: 'good', containerId: 'x'.repeat(100_000), netns: workloadPath }));
+  const r = await rawRpc(attach({ network: 'good', containerId: 'x'.repeat(MAX_RPC_LINE + 1), netns: workloadPath }));
   expect((r.error as { code: string }).code).toBe('TooLarge');
   expect(await snapshot()).toBe(before);
 });

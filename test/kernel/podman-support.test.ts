@@ -21,6 +21,7 @@ const IMAGE = 'localhost/wtbusybox';
 const dir = mkdtempSync(join(tmpdir(), prefix));
 const confDir = join(dir, 'net.d');
 const binDir = join(dir, 'bin');
+const RELEASE = join(dir, 'release-slow-add');
 let host: PodmanHost | undefined;
 let rootLinksBefore: string[] = [];
 
@@ -70,8 +71,14 @@ beforeAll(async () => {
   mkdirSync(confDir);
   mkdirSync(binDir);
   for (const p of ['bridge', 'host-local', 'portmap', 'loopback']) symlinkSync(`/usr/lib/cni/${p}`, join(binDir, p));
-  // the reference bridge, 5 s late on ADD: lets a test kill podman in the middle of ADD
-  writeFileSync(join(binDir, 'slowbridge'), '#!/bin/sh\n[ "$CNI_COMMAND" = ADD ] && sleep 2\nexec /usr/lib/cni/bridge\n', { mode: 0o755 });
+  // the reference bridge, held in ADD until the test creates the release
+  // file (at most 60 s): lets a test kill podman in the middle of ADD
+  // whatever the machine's speed
+  writeFileSync(
+    join(binDir, 'slowbridge'),
+    `#!/bin/sh\nif [ "$CNI_COMMAND" = ADD ]; then i=0; while [ ! -e ${RELEASE} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; fi\nexec /usr/lib/cni/bridge\n`,
+    { mode: 0o755 },
+  );
   // a plugin that refuses every ADD with a CNI error (code 11, "try again later")
   writeFileSync(join(binDir, 'refuse'), [
     '#!/bin/sh',
@@ -157,6 +164,7 @@ test('close() cleans up after a refused ADD and a podman killed in the middle of
     // podman killed (by our 2.5 s timeout) while the plugin is still in ADD
     await expect(other.podman(['run', '-d', '--name', 'killed', '--network', SLOW, '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1000:1000', IMAGE, 'sleep', '600'], 2_500))
       .rejects.toBeInstanceOf(PodmanError);
+    writeFileSync(RELEASE, '');
     // the orphaned plugin finishes ADD: a namespace podman never recorded, wired to lab2
     await waitFor('orphaned ADD to finish', async () => (await podmanNetnsOf(lab2)).length === 2);
     ids = (await other.podman(['ps', '-a', '-q', '--no-trunc'])).stdout.split('\n').filter(Boolean);
