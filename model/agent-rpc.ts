@@ -38,6 +38,8 @@ export interface AttachResult {
   mtu: number;
   /** True when the container was attached already and this is that result. */
   existing: boolean;
+  /** MAC of the host-side veth, when this attach made it (a CNI result lists it). */
+  hostMac?: string;
 }
 
 export interface DetachParams {

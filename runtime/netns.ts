@@ -101,7 +101,7 @@ function ensureNetnsDir(dir: string): void {
 }
 
 /** Run fn with the calling (main) thread inside the namespace at nsPath; always switch back. */
-function withNetns<T>(nsPath: string, fn: () => T): T {
+export function withNetns<T>(nsPath: string, fn: () => T): T {
   const c = getLibc();
   const original = openSync('/proc/thread-self/ns/net', fsc.O_RDONLY);
   let target: number | undefined;

@@ -127,12 +127,13 @@ export class CniService {
       cniOrigin(req.configName),
     );
     const network = this.plan.network(a.network);
-    // The host veth's MAC is the kernel's choice: one read-back (~0.1 ms).
-    const hostLink = await this.host.getLink(a.hostIfname);
+    // The host veth's MAC is the kernel's choice: the attach that made it
+    // knows it; an earlier attach's is read back.
+    const hostMac = a.hostMac ?? (await this.host.getLink(a.hostIfname))?.mac ?? '';
     return renderAddResult(req, {
       bridge: { name: network?.bridge ?? '', mac: network?.gatewayMac ?? '' },
       hostIfname: a.hostIfname,
-      hostMac: hostLink?.mac ?? '',
+      hostMac,
       ifname: a.ifname,
       mac: a.mac,
       mtu: a.mtu,

@@ -321,7 +321,7 @@ export class EndpointService {
       // After the caller has its answer: the report is not on its path.
       setImmediate(() => this.uplink.send({ type: 'endpointUp', endpoint: toReport(record) }));
       this.log.info({ endpoint: name, ip: record.ip, hostIfname }, 'endpoint attached');
-      return toAttachResult(record, false);
+      return { ...toAttachResult(record, false), hostMac: veth.mac };
     } catch (e: unknown) {
       throw this.wrap(e, params, ifname, step);
     } finally {

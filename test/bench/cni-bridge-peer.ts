@@ -40,7 +40,10 @@ export function execCniPlugin(hostNsPath: string, executable: string, env: Recor
   });
 }
 
-export function makeCniPeer(hostNsPath: string, bridge: string, subnet: string): CniPeer {
+/** How a plugin is exec'd: (namespace, executable, env, stdin) -> wall time in ms. */
+export type CniExec = (hostNsPath: string, executable: string, env: Record<string, string>, stdin: string) => Promise<number>;
+
+export function makeCniPeer(hostNsPath: string, bridge: string, subnet: string, exec: CniExec = execCniPlugin): CniPeer {
   const dataDir = mkdtempSync(join(tmpdir(), 'wtbench-hostlocal-'));
   const conf = JSON.stringify({
     cniVersion: '1.0.0',
@@ -53,8 +56,8 @@ export function makeCniPeer(hostNsPath: string, bridge: string, subnet: string):
   });
   const env = (command: string, containerId: string, netns: string) => ({ CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: netns, CNI_IFNAME: 'eth0' });
   return {
-    add: (id, ns) => execCniPlugin(hostNsPath, join(CNI_BIN_DIR, 'bridge'), env('ADD', id, ns), conf),
-    del: (id, ns) => execCniPlugin(hostNsPath, join(CNI_BIN_DIR, 'bridge'), env('DEL', id, ns), conf),
+    add: (id, ns) => exec(hostNsPath, join(CNI_BIN_DIR, 'bridge'), env('ADD', id, ns), conf),
+    del: (id, ns) => exec(hostNsPath, join(CNI_BIN_DIR, 'bridge'), env('DEL', id, ns), conf),
     cleanup: () => rmSync(dataDir, { recursive: true, force: true }),
   };
 }

@@ -1,14 +1,23 @@
 // Benchmark: the installed weft CNI plugin exec'd end to end as a runtime
-// does it (fork+exec of BIN_DIR/weft with CNI_* variables and the config on
-// stdin, inside the host's namespace), next to the reference bridge plugin
-// with host-local IPAM exec'd the same way. Both take turns container by
-// container, so they see the same number of namespaces and bridge ports.
+// does it (a vfork-style spawn of BIN_DIR/weft, as Go runtimes do, with
+// CNI_* variables and the config on stdin, inside the host's namespace),
+// next to the reference bridge plugin with host-local IPAM exec'd the same
+// way. Both take turns container by container, so they see the same number
+// of namespaces and bridge ports. The caller's view: spawn to exit.
 import { join } from 'node:path';
 import { createNetns, deleteNetns } from '../../runtime/netns.js';
 import { installShim } from '../../runtime/cni/install.js';
 import { SingleHostLab, waitFor } from '../support/test-lab.js';
-import { cniPeerAvailable, execCniPlugin, makeCniPeer } from './cni-bridge-peer.js';
+import { CNI_BIN_DIR, cniPeerAvailable, makeCniPeer, type CniExec } from './cni-bridge-peer.js';
 import { fmtMs, summarize, type Summary } from './stats.js';
+import { vforkExec } from './vfork-exec.js';
+
+/** One exec; a failed call ends the benchmark with the plugin's own words. */
+const exec: CniExec = async (ns, executable, env, stdin) => {
+  const r = vforkExec(ns, executable, { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', CNI_PATH: CNI_BIN_DIR, ...env }, stdin);
+  if (r.exitCode !== 0) throw new Error(`${executable} ${env.CNI_COMMAND} exited ${r.exitCode}: ${r.output.slice(0, 500)}`);
+  return r.ms;
+};
 
 export interface CniBenchResult {
   weftAdd: Summary;
@@ -33,10 +42,10 @@ export async function benchCniPlugin(count = 200): Promise<CniBenchResult> {
     const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'cnibench', type: 'weft', agentSocket: lab.socket });
     const env = (command: string, containerId: string, netns: string) => ({ CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: netns, CNI_IFNAME: 'eth0' });
     const weft = {
-      add: (id: string, ns: string) => execCniPlugin(hostNs, plugin, env('ADD', id, ns), conf),
-      del: (id: string, ns: string) => execCniPlugin(hostNs, plugin, env('DEL', id, ns), conf),
+      add: (id: string, ns: string) => exec(hostNs, plugin, env('ADD', id, ns), conf),
+      del: (id: string, ns: string) => exec(hostNs, plugin, env('DEL', id, ns), conf),
     };
-    const peer = cniPeerAvailable() ? makeCniPeer(hostNs, `${lab.prefix}br`, '100.64.0.0/16') : undefined;
+    const peer = cniPeerAvailable() ? makeCniPeer(hostNs, `${lab.prefix}br`, '100.64.0.0/16', exec) : undefined;
 
     // warm-up: bridge creation and first-use costs are not what we measure
     const warm = mkns(`${lab.prefix}warm`);
@@ -89,7 +98,7 @@ export function printCniPlugin(r: CniBenchResult, count: number): void {
     ['DEL', fmtMs(r.weftDel.p50), fmtMs(r.weftDel.p99), r.peerDel ? fmtMs(r.peerDel.p50) : 'n/a', r.peerDel ? fmtMs(r.peerDel.p99) : 'n/a', ratio(r.peerDel?.p50, r.weftDel.p50)],
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  console.log(`\n# CNI plugin exec end to end, ${count} containers, sequential, weft (installed shim -> agent) and the reference bridge + host-local taking turns`);
+  console.log(`\n# CNI plugin exec end to end, ${count} containers, sequential, weft (installed shim -> agent) and the reference bridge + host-local taking turns (vfork-style spawn, as Go runtimes exec plugins)`);
   for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
   console.log('targets: ADD p50 >= 4x faster than the reference; DEL >= 8x');
 }
