@@ -19,11 +19,57 @@ const exec: CniExec = async (ns, executable, env, stdin) => {
   return r.ms;
 };
 
-export interface CniBenchResult {
+export interface CniRound {
   weftAdd: Summary;
   weftDel: Summary;
   peerAdd?: Summary;
   peerDel?: Summary;
+}
+
+/**
+ * Two orders, both printed. Turns: weft and the peer alternate container by
+ * container (same kernel state, same moment). Phases: each plugin's ADDs,
+ * then each one's DELs, in blocks — each then runs under its own kernel
+ * aftermath only (the peer's ADD leaves asynchronous kernel work behind,
+ * e.g. the RCU grace period of moving its veth, that lands on the next call).
+ */
+export interface CniBenchResult {
+  turns: CniRound;
+  phases: CniRound;
+}
+
+interface Plugin {
+  add(id: string, ns: string): Promise<number>;
+  del(id: string, ns: string): Promise<number>;
+}
+
+async function round(weft: Plugin, peer: Plugin | undefined, weftNs: string[], peerNs: string[], tag: string, phased: boolean): Promise<CniRound> {
+  const add: number[] = [];
+  const peerAdd: number[] = [];
+  const del: number[] = [];
+  const peerDel: number[] = [];
+  const n = weftNs.length;
+  if (phased) {
+    for (let i = 0; i < n; i++) add.push(await weft.add(`${tag}c${i}`, weftNs[i] as string));
+    if (peer) for (let i = 0; i < n; i++) peerAdd.push(await peer.add(`${tag}q${i}`, peerNs[i] as string));
+    for (let i = 0; i < n; i++) del.push(await weft.del(`${tag}c${i}`, weftNs[i] as string));
+    if (peer) for (let i = 0; i < n; i++) peerDel.push(await peer.del(`${tag}q${i}`, peerNs[i] as string));
+  } else {
+    for (let i = 0; i < n; i++) {
+      add.push(await weft.add(`${tag}c${i}`, weftNs[i] as string));
+      if (peer) peerAdd.push(await peer.add(`${tag}q${i}`, peerNs[i] as string));
+    }
+    for (let i = 0; i < n; i++) {
+      del.push(await weft.del(`${tag}c${i}`, weftNs[i] as string));
+      if (peer) peerDel.push(await peer.del(`${tag}q${i}`, peerNs[i] as string));
+    }
+  }
+  const r: CniRound = { weftAdd: summarize(add), weftDel: summarize(del) };
+  if (peer) {
+    r.peerAdd = summarize(peerAdd);
+    r.peerDel = summarize(peerDel);
+  }
+  return r;
 }
 
 export async function benchCniPlugin(count = 200): Promise<CniBenchResult> {
@@ -41,9 +87,9 @@ export async function benchCniPlugin(count = 200): Promise<CniBenchResult> {
     const { path: plugin } = await installShim(join(lab.dir, 'cni-bin'));
     const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'cnibench', type: 'weft', agentSocket: lab.socket });
     const env = (command: string, containerId: string, netns: string) => ({ CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: netns, CNI_IFNAME: 'eth0' });
-    const weft = {
-      add: (id: string, ns: string) => exec(hostNs, plugin, env('ADD', id, ns), conf),
-      del: (id: string, ns: string) => exec(hostNs, plugin, env('DEL', id, ns), conf),
+    const weft: Plugin = {
+      add: (id, ns) => exec(hostNs, plugin, env('ADD', id, ns), conf),
+      del: (id, ns) => exec(hostNs, plugin, env('DEL', id, ns), conf),
     };
     const peer = cniPeerAvailable() ? makeCniPeer(hostNs, `${lab.prefix}br`, '100.64.0.0/16', exec) : undefined;
 
@@ -56,28 +102,16 @@ export async function benchCniPlugin(count = 200): Promise<CniBenchResult> {
       await peer.del('warm', warm);
     }
 
+    // the same namespaces serve both rounds: the count stays 2 x count + 1 throughout
     const weftNs = Array.from({ length: count }, (_, i) => mkns(`${lab.prefix}w${i}`));
     const peerNs = peer ? Array.from({ length: count }, (_, i) => mkns(`${lab.prefix}q${i}`)) : [];
-    const add: number[] = [];
-    const peerAdd: number[] = [];
-    for (let i = 0; i < count; i++) {
-      add.push(await weft.add(`c${i}`, weftNs[i] as string));
-      if (peer) peerAdd.push(await peer.add(`q${i}`, peerNs[i] as string));
-    }
-    const del: number[] = [];
-    const peerDel: number[] = [];
-    for (let i = 0; i < count; i++) {
-      del.push(await weft.del(`c${i}`, weftNs[i] as string));
-      if (peer) peerDel.push(await peer.del(`q${i}`, peerNs[i] as string));
-    }
-    await waitFor('veths gone', async () => (await lab.hostLinks()).filter((l) => l.ifname.startsWith('wv-')).length === 0, 60_000, 100);
+    const vethsGone = () => waitFor('veths gone', async () => (await lab.hostLinks()).filter((l) => l.ifname.startsWith('wv-')).length === 0, 60_000, 100);
+    const turns = await round(weft, peer, weftNs, peerNs, 't', false);
+    await vethsGone();
+    const phases = await round(weft, peer, weftNs, peerNs, 'p', true);
+    await vethsGone();
     peer?.cleanup();
-    const result: CniBenchResult = { weftAdd: summarize(add), weftDel: summarize(del) };
-    if (peer) {
-      result.peerAdd = summarize(peerAdd);
-      result.peerDel = summarize(peerDel);
-    }
-    return result;
+    return { turns, phases };
   } finally {
     for (const name of made) {
       try {
@@ -90,7 +124,7 @@ export async function benchCniPlugin(count = 200): Promise<CniBenchResult> {
   }
 }
 
-export function printCniPlugin(r: CniBenchResult, count: number): void {
+function printRound(title: string, r: CniRound): void {
   const ratio = (peer: number | undefined, weft: number) => (peer === undefined ? 'n/a' : `${(peer / weft).toFixed(1)}x`);
   const rows: string[][] = [
     ['command', 'weft p50', 'weft p99', 'cni bridge p50', 'cni bridge p99', 'speed-up (p50)'],
@@ -98,7 +132,14 @@ export function printCniPlugin(r: CniBenchResult, count: number): void {
     ['DEL', fmtMs(r.weftDel.p50), fmtMs(r.weftDel.p99), r.peerDel ? fmtMs(r.peerDel.p50) : 'n/a', r.peerDel ? fmtMs(r.peerDel.p99) : 'n/a', ratio(r.peerDel?.p50, r.weftDel.p50)],
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  console.log(`\n# CNI plugin exec end to end, ${count} containers, sequential, weft (installed shim -> agent) and the reference bridge + host-local taking turns (vfork-style spawn, as Go runtimes exec plugins)`);
+  console.log(title);
   for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
+}
+
+export function printCniPlugin(r: CniBenchResult, count: number): void {
+  console.log(`\n# CNI plugin exec end to end, ${count} containers each, sequential: weft (installed shim -> agent) and the reference bridge + host-local,`);
+  console.log('# both exec\'d with a vfork-style spawn as Go runtimes do, the caller\'s view (spawn to exit)');
+  printRound('taking turns container by container:', r.turns);
+  printRound('in separate phases (all of one plugin\'s ADDs, then the other\'s; the same for DEL):', r.phases);
   console.log('targets: ADD p50 >= 4x faster than the reference; DEL >= 8x');
 }
