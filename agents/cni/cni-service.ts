@@ -6,7 +6,7 @@ import { inject, injectable } from 'inversify';
 import type { CniCallParams, CniCallResult } from '../../model/agent-rpc.js';
 import { CniError, cniErrorFromWeft, renderCniError } from '../../model/cni/cni-error.js';
 import { parseCniRequest } from '../../model/cni/cni-request.js';
-import { expectedAttachment, renderAddResult, versionResult } from '../../model/cni/cni-result.js';
+import { expectedAttachment, renderAddResult, versionResult, type ExpectedAttachment } from '../../model/cni/cni-result.js';
 import { CNI_CODE, CNI_VERSIONS, LATEST_CNI_VERSION, type CniRequest } from '../../model/cni/cni-types.js';
 import { WeftError, errorMessage, invalid, isWeftError, type FieldIssue } from '../../model/errors.js';
 import { AGENT_LOGGER, HOST_HANDLE, type AgentLogger } from '../agent-config.js';
@@ -181,19 +181,43 @@ export class CniService {
     if (!expected) {
       throw new CniError(CNI_CODE.InvalidConfig, 'CHECK needs the ADD result', `prevResult has no interface "${ifname}" in sandbox ${netns}: pass the result of the last ADD as prevResult`);
     }
-    const record = this.store.byContainer(containerId).find((r) => r.ifname === ifname && r.state === 'attached');
-    if (!record) throw new CniError(CNI_CODE.Drift, `weft has no attachment ${containerId}/${ifname}`, 'it was detached or never added: DEL and ADD it again');
+    // The container first: without its namespace there is nothing to check
+    // (and the record may already be swept), whatever weft remembers.
+    const ns = await this.openContainer(netns);
+    try {
+      const record = this.store.byContainer(containerId).find((r) => r.ifname === ifname && r.state === 'attached');
+      if (!record) throw new CniError(CNI_CODE.Drift, `weft has no attachment ${containerId}/${ifname}`, 'it was detached or never added: DEL and ADD it again');
+      const drift = this.recordDrift(req, record, expected, netns);
+      drift.push(...(await this.kernelDrift(record, ns)));
+      if (drift.length > 0) throw new CniError(CNI_CODE.Drift, `${containerId}/${ifname} differs from what ADD made`, drift.join('; '));
+    } finally {
+      ns.close();
+    }
+  }
+
+  private async openContainer(netns: string): Promise<NetnsHandle> {
+    try {
+      return await this.datapath.at(netns);
+    } catch (e: unknown) {
+      if (!isNotFound(e)) throw e;
+      throw new CniError(CNI_CODE.UnknownContainer, `network namespace ${netns} does not exist`, 'the container is gone; DEL it');
+    }
+  }
+
+  /** What the record says against the request and the ADD result. */
+  private recordDrift(req: CniRequest, record: EndpointRecord, expected: ExpectedAttachment, netns: string): string[] {
     const drift: string[] = [];
+    const ifname = record.ifname;
     if (record.network !== req.network) drift.push(`the attachment is on network "${record.network}", the config names "${req.network}"`);
     if (record.netns !== netns) drift.push(`the attachment was made in ${record.netns}, CNI_NETNS is ${netns}`);
     if (expected.mac !== undefined && expected.mac.toLowerCase() !== record.mac) drift.push(`prevResult says MAC ${expected.mac}, weft assigned ${record.mac}`);
     const address = `${record.ip}/${record.prefixLength}`;
     if (!expected.addresses.includes(address)) drift.push(`prevResult does not list ${address} for ${ifname}`);
-    drift.push(...(await this.kernelDrift(record, netns)));
-    if (drift.length > 0) throw new CniError(CNI_CODE.Drift, `${containerId}/${ifname} differs from what ADD made`, drift.join('; '));
+    return drift;
   }
 
-  private async kernelDrift(r: EndpointRecord, netns: string): Promise<string[]> {
+  /** The host veth on its bridge, and the container's interface, address and default route. */
+  private async kernelDrift(r: EndpointRecord, ns: NetnsHandle): Promise<string[]> {
     const drift: string[] = [];
     const hostLink = await this.host.getLink(r.hostIfname);
     const network = this.plan.network(r.network);
@@ -203,26 +227,15 @@ export class CniService {
       const bridge = network ? await this.host.getLink(network.bridge) : undefined;
       if (bridge && hostLink.master !== bridge.index) drift.push(`host interface ${r.hostIfname} is not on bridge ${bridge.name}`);
     }
-    let ns: NetnsHandle;
-    try {
-      ns = await this.datapath.at(netns);
-    } catch (e: unknown) {
-      if (!isNotFound(e)) throw e;
-      throw new CniError(CNI_CODE.UnknownContainer, `network namespace ${netns} does not exist`, 'the container is gone; DEL it');
-    }
-    try {
-      const link = await ns.getLink(r.ifname);
-      if (!link) return [...drift, `interface ${r.ifname} is missing in ${netns}`];
-      if (link.mac.toLowerCase() !== r.mac) drift.push(`${r.ifname} has MAC ${link.mac}, expected ${r.mac}`);
-      if (!link.up) drift.push(`${r.ifname} is down`);
-      const addrs = await ns.listAddrs(link.index);
-      if (!addrs.some((a) => a.address === r.ip && a.prefixLength === r.prefixLength)) drift.push(`${r.ifname} lacks address ${r.ip}/${r.prefixLength}`);
-      const routes = await ns.listRoutes(4);
-      if (!routes.some((rt) => rt.dst === 'default' && rt.gateway === r.gateway && (rt.oif === undefined || rt.oif === link.index))) {
-        drift.push(`no default route via ${r.gateway} on ${r.ifname}`);
-      }
-    } finally {
-      ns.close();
+    const link = await ns.getLink(r.ifname);
+    if (!link) return [...drift, `interface ${r.ifname} is missing in ${ns.ns}`];
+    if (link.mac.toLowerCase() !== r.mac) drift.push(`${r.ifname} has MAC ${link.mac}, expected ${r.mac}`);
+    if (!link.up) drift.push(`${r.ifname} is down`);
+    const addrs = await ns.listAddrs(link.index);
+    if (!addrs.some((a) => a.address === r.ip && a.prefixLength === r.prefixLength)) drift.push(`${r.ifname} lacks address ${r.ip}/${r.prefixLength}`);
+    const routes = await ns.listRoutes(4);
+    if (!routes.some((rt) => rt.dst === 'default' && rt.gateway === r.gateway && (rt.oif === undefined || rt.oif === link.index))) {
+      drift.push(`no default route via ${r.gateway} on ${r.ifname}`);
     }
     return drift;
   }

@@ -204,6 +204,22 @@ describe('CHECK reports drift', () => {
     expect((await del(w, id)).code).toBe(0);
   });
 
+  test('a container whose namespace is gone is "unknown container" (3)', async () => {
+    const w = await workload();
+    const r = await add(w, 'check-gone');
+    expect(r.code).toBe(0);
+    await netnsDel(w.name);
+    const e = cniError(await cni({ command: 'CHECK', containerId: 'check-gone', netns: w.path, ifname: 'eth0' }, conf('1.0.0', { prevResult: r.json })));
+    expect(e.code).toBe(3);
+    expect((await del(w, 'check-gone')).code).toBe(0);
+  });
+
+  test('stdin over 1 MiB is an I/O failure (5) from the shim', async () => {
+    const w = await workload();
+    const e = cniError(await add(w, 'too-big', '1.0.0', { args: { pad: 'x'.repeat(1100 * 1024) } }));
+    expect(e.code).toBe(5);
+  });
+
   test('a prevResult that names another address is drift', async () => {
     const w = await workload();
     const r = await add(w, 'drift-prev');
