@@ -3,6 +3,7 @@
 // reached at all is a CliError with exit status 3.
 import { WeftError, type ErrorBody, type ErrorCode } from '../model/errors.js';
 import { KIND_NAMES, type AnyResource, type Kind } from '../model/kinds.js';
+import type { ApplyRequest, ApplyResult } from '../model/rest.js';
 import { CliError, EXIT_UNREACHABLE } from './cli-error.js';
 import type { ClientConfig } from './client-config.js';
 
@@ -15,12 +16,12 @@ export interface ResourceList<R = AnyResource> {
   items: R[];
 }
 
-export type ApplyAction = 'created' | 'configured' | 'unchanged';
+export type { ApplyAction } from '../model/rest.js';
+/** What POST /apply answers (model/rest.ts ApplyResult). */
+export type ApplyResponse = ApplyResult;
 
-export interface ApplyResponse {
-  results: { kind: Kind; name: string; action: ApplyAction }[];
-  revision: number;
-}
+/** Everything of an apply request besides the items (model/rest.ts ApplyRequest). */
+export type ApplyOptions = Omit<ApplyRequest, 'items'>;
 
 type Fetch = typeof fetch;
 
@@ -75,8 +76,14 @@ export class ApiClient {
     return this.request('DELETE', `/api/v1/${KIND_NAMES[kind].plural}/${encodeURIComponent(name)}`);
   }
 
-  apply(items: unknown[], dryRun = false): Promise<ApplyResponse> {
-    return this.request('POST', '/api/v1/apply', dryRun ? { items, dryRun } : { items }) as Promise<ApplyResponse>;
+  /** One atomic POST /apply. `dryRun` may be a boolean (the old signature) or every option at once. */
+  apply(items: unknown[], options: boolean | ApplyOptions = false): Promise<ApplyResponse> {
+    const opts: ApplyOptions = typeof options === 'boolean' ? { dryRun: options } : options;
+    const body: ApplyRequest = { items };
+    if (opts.dryRun) body.dryRun = true;
+    if (opts.diff) body.diff = true;
+    if (opts.prune) body.prune = opts.prune;
+    return this.request('POST', '/api/v1/apply', body) as Promise<ApplyResponse>;
   }
 
   async request(method: string, path: string, body?: unknown): Promise<unknown> {

@@ -7,11 +7,16 @@ import { registerAgent } from './commands/agent.js';
 import { registerApply } from './commands/apply.js';
 import { registerController } from './commands/controller.js';
 import { registerDelete } from './commands/delete.js';
+import { registerDescribe } from './commands/describe.js';
+import { registerDiff } from './commands/diff.js';
+import { registerExplain } from './commands/explain.js';
 import { registerGet } from './commands/get.js';
 import { registerInstallCni } from './commands/install-cni.js';
 import { registerLab } from './commands/lab.js';
 import { registerRun } from './commands/run.js';
+import { registerSchema } from './commands/schema.js';
 import { registerUp } from './commands/up.js';
+import { registerWait } from './commands/wait.js';
 
 export function buildProgram(version: string, outcome: { exitCode: number } = { exitCode: EXIT_OK }): Command {
   const program = new Command('weft')
@@ -27,8 +32,13 @@ export function buildProgram(version: string, outcome: { exitCode: number } = { 
   registerController(program);
   registerAgent(program);
   registerApply(program);
+  registerDiff(program, outcome);
   registerGet(program);
   registerDelete(program);
+  registerDescribe(program);
+  registerWait(program);
+  registerExplain(program);
+  registerSchema(program);
   registerRun(program, outcome);
   registerLab(program);
   registerInstallCni(program);

@@ -4,10 +4,12 @@
 // so a user fixes a file in one pass.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { LineCounter, isScalar, parseAllDocuments, type Document } from 'yaml';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Document } from 'yaml';
 import { isWeftError, type FieldIssue, type WeftError } from '../model/errors.js';
 import { KINDS, MAC_PATTERN, type AnyResource, type Endpoint, type Kind, type NetworkSpec } from '../model/kinds.js';
 import { checkEndpointSpec, checkNetworkSpec, checkShape, parseResource } from '../model/validate.js';
+import { API_VERSION } from '../model/meta.js';
+import { MAX_BODY_BYTES } from '../model/rest.js';
 import { positionOf } from './yaml-position.js';
 
 export const STDIN_NAME = '<stdin>';
@@ -20,6 +22,8 @@ export interface SourceDoc {
   doc: Document.Parsed;
   lineCounter: LineCounter;
   value: unknown;
+  /** JSON pointer of the resource inside the document: '' or, for an item of a List, /items/N. */
+  base: string;
 }
 
 export interface Problem {
@@ -57,40 +61,177 @@ function isEmptyDocument(doc: Document.Parsed): boolean {
   return c === null || (isScalar(c) && c.value === null && c.range !== undefined && c.range !== null && c.range[0] === c.range[1]);
 }
 
+/**
+ * A syntax error as the user should read it. The yaml package reports a
+ * document nested too deeply for its recursive composer as a stack overflow.
+ */
+function syntaxMessage(message: string): string {
+  if (/Maximum call stack size exceeded/.test(message)) {
+    return 'YAML: nesting is too deep to read (it stops here); weft resources nest a few levels at most';
+  }
+  return `YAML: ${message}`;
+}
+
+/**
+ * Keys that appear twice in one mapping. The yaml package's own uniqueKeys
+ * check compares every key with every earlier one, which takes minutes on a
+ * mapping of 100,000 keys; a set per mapping does the same in linear time.
+ */
+function structureProblems(doc: Document.Parsed, lineCounter: LineCounter, file: string): Problem[] {
+  const problems: Problem[] = [];
+  const stack: unknown[] = [doc.contents];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Map<string, unknown>();
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+        if (key !== undefined) {
+          const first = seen.get(key);
+          if (first !== undefined) {
+            const at = lineCounter.linePos(nodeStart(pair.key) ?? 0);
+            const was = lineCounter.linePos(nodeStart(first) ?? 0);
+            problems.push({ file, line: at.line, col: at.col, message: `YAML: duplicate key ${quote(key)} in one mapping (first at line ${was.line}, column ${was.col})` });
+          } else {
+            seen.set(key, pair.key);
+          }
+        }
+        stack.push(pair.value);
+      }
+    } else if (isSeq(node)) {
+      stack.push(...node.items);
+    } else if (isAlias(node) && node.resolve(doc) === undefined) {
+      const at = lineCounter.linePos(nodeStart(node) ?? 0);
+      problems.push({ file, line: at.line, col: at.col, message: `YAML: alias *${node.source} refers to no anchor &${node.source} defined before it` });
+    }
+  }
+  return problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
+}
+
+function nodeStart(node: unknown): number | undefined {
+  const range = (node as { range?: [number, number, number] | null } | null)?.range;
+  return range ? range[0] : undefined;
+}
+
+/**
+ * The parser notices an unclosed quote or flow collection where it gives
+ * up, often lines later; the user needs the place it was opened.
+ */
+function unclosedOpener(text: string, message: string, offset: number): { offset: number; char: string } | undefined {
+  const char = /^Missing closing "quote/.test(message)
+    ? '"'
+    : /^Missing closing 'quote/.test(message)
+      ? "'"
+      : /end with a \}/.test(message)
+        ? '{'
+        : /end with a \]/.test(message)
+          ? '['
+          : undefined;
+  if (char === undefined) return undefined;
+  const at = text.lastIndexOf(char, Math.max(0, offset - 1));
+  return at < 0 ? undefined : { offset: at, char };
+}
+
 /** Parse one file's text into its documents; syntax errors become problems with positions. */
 export function parseDocuments(text: string, file: string): { docs: SourceDoc[]; problems: Problem[] } {
   const lineCounter = new LineCounter();
-  const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const docs: SourceDoc[] = [];
   const problems: Problem[] = [];
   if (!Array.isArray(parsed)) return { docs, problems };
   parsed.forEach((doc, index) => {
     if (doc.errors.length > 0) {
       for (const err of doc.errors) {
-        const pos = lineCounter.linePos(err.pos[0]);
-        problems.push({ file, line: pos.line, col: pos.col, message: `YAML: ${err.message}` });
+        const opener = unclosedOpener(text, err.message, err.pos[0]);
+        const pos = lineCounter.linePos(opener?.offset ?? err.pos[0]);
+        const message = syntaxMessage(err.message) + (opener ? `; the ${opener.char} here is never closed` : '');
+        problems.push({ file, line: pos.line, col: pos.col, message });
       }
       return;
     }
     if (isEmptyDocument(doc)) return;
+    const dups = structureProblems(doc, lineCounter, file);
+    if (dups.length > 0) {
+      problems.push(...dups);
+      return;
+    }
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
       const pos = lineCounter.linePos(doc.range[0]);
-      problems.push({ file, line: pos.line, col: pos.col, message: `YAML: ${e instanceof Error ? e.message : String(e)}` });
+      problems.push({ file, line: pos.line, col: pos.col, message: syntaxMessage(e instanceof Error ? e.message : String(e)) });
       return;
     }
-    docs.push({ file, index, doc, lineCounter, value });
+    const source: SourceDoc = { file, index, doc, lineCounter, value, base: '' };
+    const list = expandList(source);
+    if (list) {
+      docs.push(...list.items);
+      problems.push(...list.problems);
+    } else {
+      docs.push(source);
+    }
   });
   return { docs, problems };
 }
 
+const LIST_FIELDS = ['apiVersion', 'kind', 'metadata', 'revision', 'items'];
+
+/**
+ * A List document (what `weft get KIND -o yaml` prints: NetworkList, ...,
+ * or a generic List) stands for its items, so the output of get applies as
+ * it is. Returns undefined for anything that is not a List.
+ */
+function expandList(source: SourceDoc): { items: SourceDoc[]; problems: Problem[] } | undefined {
+  const v = source.value;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const list = v as Record<string, unknown>;
+  if (typeof list.kind !== 'string' || !/^(|Network|Endpoint|Host)List$/.test(list.kind)) return undefined;
+  const itemKind = list.kind.slice(0, -'List'.length);
+  const issues: FieldIssue[] = [];
+  if (list.apiVersion !== API_VERSION) {
+    issues.push({ path: '/apiVersion', message: list.apiVersion === undefined ? 'required field "apiVersion" is missing' : `unsupported apiVersion ${quote(list.apiVersion)}`, allowed: API_VERSION });
+  }
+  for (const key of Object.keys(list)) {
+    if (!LIST_FIELDS.includes(key)) issues.push({ path: `/${escapePointer(key)}`, message: `unknown field "${key}" in a ${list.kind}`, allowed: LIST_FIELDS.join(', ') });
+  }
+  if (!Array.isArray(list.items)) {
+    issues.push({ path: '/items', message: list.items === undefined ? 'required field "items" is missing' : `must be an array of resources, got ${typeName(list.items)}` });
+  }
+  const items: SourceDoc[] = [];
+  if (Array.isArray(list.items)) {
+    list.items.forEach((item: unknown, i: number) => {
+      const kind = (item as { kind?: unknown } | null)?.kind;
+      if (itemKind !== '' && typeof kind === 'string' && kind !== itemKind && (KINDS as readonly string[]).includes(kind)) {
+        issues.push({ path: `/items/${i}/kind`, message: `a ${list.kind} holds ${itemKind} resources, not ${kind}`, allowed: itemKind });
+        return;
+      }
+      items.push({ ...source, value: item, base: `/items/${i}` });
+    });
+  }
+  return { items, problems: issues.map((issue) => locateIssue(source, issue)) };
+}
+
+function typeName(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}
+
+/** A value for a message, cut short: a 5 MB string must not become a 5 MB error line. */
+export function quote(v: unknown, max = 60): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
+}
+
+function escapePointer(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
 /** A field issue located in its source document. */
 export function locateIssue(source: SourceDoc, issue: FieldIssue): Problem {
-  const unknownField = issue.message.startsWith('unknown field');
-  const pos = positionOf(source.doc, source.lineCounter, issue.path, unknownField);
-  const p: Problem = { file: source.file, line: pos.line, col: pos.col, path: issue.path, message: issue.message };
+  const unknownField = /^(unknown field|label key)/.test(issue.message);
+  const path = `${source.base}${issue.path}`;
+  const pos = positionOf(source.doc, source.lineCounter, path, unknownField);
+  const p: Problem = { file: source.file, line: pos.line, col: pos.col, path, message: issue.message };
   if (issue.allowed !== undefined) p.allowed = issue.allowed;
   return p;
 }
@@ -146,13 +287,13 @@ export function validateDocuments(docs: SourceDoc[]): { resources: LoadedResourc
       const key = `${id.kind}/${id.name}`;
       const first = seen.get(key);
       if (first) {
-        const at = positionOf(first.doc, first.lineCounter, '/metadata/name');
-        const here = positionOf(source.doc, source.lineCounter, '/metadata/name');
+        const at = positionOf(first.doc, first.lineCounter, `${first.base}/metadata/name`);
+        const here = positionOf(source.doc, source.lineCounter, `${source.base}/metadata/name`);
         problems.push({
           file: source.file,
           line: here.line,
           col: here.col,
-          path: '/metadata/name',
+          path: `${source.base}/metadata/name`,
           message: `duplicate ${id.kind} "${id.name}": first defined at ${first.file}:${at.line}:${at.col}`,
         });
         continue;
@@ -238,7 +379,42 @@ export function readDocuments(paths: string[], readStdin: () => string = () => r
 export function loadResourceFiles(paths: string[], readStdin?: () => string): LoadResult {
   const { docs, problems } = readDocuments(paths, readStdin);
   const validated = validateDocuments(docs);
-  return { resources: validated.resources, problems: [...problems, ...validated.problems], documents: docs.length };
+  const all = [...problems, ...validated.problems];
+  if (all.length === 0) all.push(...requestSizeProblems(validated.resources));
+  return { resources: validated.resources, problems: all, documents: docs.length };
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+/**
+ * The controller refuses request bodies over MAX_BODY_BYTES (413). Say so
+ * before sending, naming the files and what each contributes, rather than
+ * letting the user meet a bare 413 after a long upload.
+ */
+export function requestSizeProblems(resources: LoadedResource[], limit = MAX_BODY_BYTES): Problem[] {
+  const perFile = new Map<string, number>();
+  let total = '{"items":[]}'.length;
+  for (const r of resources) {
+    const bytes = Buffer.byteLength(JSON.stringify(r.resource)) + 1;
+    total += bytes;
+    perFile.set(r.source.file, (perFile.get(r.source.file) ?? 0) + bytes);
+  }
+  if (total <= limit) return [];
+  const files = [...perFile].sort((a, b) => b[1] - a[1]);
+  const shown = files
+    .slice(0, 5)
+    .map(([f, b]) => `${f} ${mib(b)}`)
+    .join(', ');
+  const more = files.length > 5 ? ` and ${files.length - 5} more files` : '';
+  return [
+    {
+      file: (files[0] as [string, number])[0],
+      message: `the apply request would be ${mib(total)} (${total} bytes) of JSON, over the controller's limit of ${mib(limit)} (${limit} bytes): ${shown}${more}`,
+      allowed: `at most ${limit} bytes per apply; split the files into several applies`,
+    },
+  ];
 }
 
 /** Kind and name of each document, for delete -f: the spec does not matter there. */
@@ -278,7 +454,27 @@ export function locateServerError(err: WeftError, sent: SourceDoc[]): Problem[] 
     const m = /^\/items\/(\d+)(\/.*)?$/.exec(issue.path);
     const source = m ? sent[Number(m[1])] : sent.length === 1 ? sent[0] : undefined;
     if (!source) return undefined;
-    located.push(locateIssue(source, { ...issue, path: m ? (m[2] ?? '') : issue.path }));
+    const path = m ? (m[2] ?? '') : issue.path;
+    // issue.value is the value the server saw, except in conflict details, where it is the stored one: show the user's own.
+    const value = issue.message.startsWith('is ') && issue.value !== undefined ? issue.value : valueAt(source.value, `${source.base}${path}`.slice(source.base.length));
+    located.push(locateIssue(source, { ...issue, path, message: withValue(issue.message, value) }));
   }
   return located;
+}
+
+function valueAt(doc: unknown, pointer: string): unknown {
+  let cur: unknown = doc;
+  for (const raw of pointer === '' ? [] : pointer.split('/').slice(1)) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[raw.replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  return cur;
+}
+
+/** Server messages sometimes leave out the value they are about ("is outside network ..."): put it in. */
+function withValue(message: string, value: unknown): string {
+  if (value === undefined || value === null || typeof value === 'object') return message;
+  const text = String(value);
+  if (message.includes(text)) return message;
+  return message.startsWith('is ') ? `${text.length > 60 ? quote(text) : text} ${message}` : `${message} (got ${quote(value)})`;
 }

@@ -11,6 +11,9 @@ import { AuthTokens, ensureTokens } from './auth/token-files.js';
 import {
   ControllerConfig, DEFAULT_BLOCK_RECLAIM_GRACE_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_HOST_GONE_AFTER_MS, checkTimings, parseListen,
 } from './config.js';
+import { ConditionTracker } from './events/condition-tracker.js';
+import { EventLog } from './events/event-log.js';
+import { EventRecordingStore } from './events/recording-store.js';
 import { GoneHostSweeper } from './hosts/gone-host-sweeper.js';
 import { LiveHosts } from './hosts/live-hosts.js';
 import { AgentHandler } from './hub/agent-handler.js';
@@ -44,10 +47,13 @@ export interface RunningController {
   close(): Promise<void>;
 }
 
-export function buildContainer(config: ControllerConfig, store: Store, tokens: AuthTokens, logger: Logger): Container {
+export function buildContainer(config: ControllerConfig, store: Store, tokens: AuthTokens, logger: Logger, events: EventLog = new EventLog()): Container {
   const c = new Container({ defaultScope: 'Singleton' });
   c.bind<ControllerConfig>(ControllerConfig).toConstantValue(config);
-  c.bind<Store>(Store).toConstantValue(store);
+  // Every write records its events (created, configured, deleted, attached, detached) once committed.
+  c.bind<Store>(Store).toConstantValue(new EventRecordingStore(store, events));
+  c.bind(EventLog).toConstantValue(events);
+  c.bind(ConditionTracker).toSelf();
   c.bind<AuthTokens>(AuthTokens).toConstantValue(tokens);
   c.bind<Logger>(Logger).toConstantValue(logger);
   c.bind(Ipam).toSelf();
@@ -94,6 +100,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const hub = container.get(AgentHub);
   const reclaimer = container.get(BlockReclaimer);
   const sweeper = container.get(GoneHostSweeper);
+  const tracker = container.get(ConditionTracker);
   const app = createApp({ resources: container.get(ResourceService), status: container.get(StatusView), store, tokens, logger });
 
   const server = createServer(app);
@@ -107,6 +114,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   hub.start();
   reclaimer.start();
   sweeper.start();
+  tracker.start();
   const actual = (server.address() as AddressInfo).port;
   const url = clientUrl(host, actual);
   logger.info({ url, dataDir: opts.dataDir, revision: store.revision(), ...timings }, 'controller listening');
@@ -116,6 +124,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     closing ??= (async () => {
       reclaimer.stop();
       sweeper.stop();
+      tracker.stop();
       await hub.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

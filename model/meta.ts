@@ -14,7 +14,8 @@ export const LABEL_VALUE_PATTERN = '^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9
 export const Labels = Type.Record(
   Type.String({ pattern: LABEL_KEY_PATTERN, maxLength: 317 }),
   Type.String({ pattern: LABEL_VALUE_PATTERN, maxLength: 63 }),
-  { description: 'Key/value labels, used by selectors (policies, prune).' },
+  // Without additionalProperties: false a key that misses the pattern is simply not checked.
+  { description: 'Key/value labels, used by selectors (policies, prune).', additionalProperties: false },
 );
 
 export function objectMeta(namePattern: string, nameMaxLength: number) {

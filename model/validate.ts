@@ -6,6 +6,7 @@ import type { FieldIssue } from './errors.js';
 import { invalid } from './errors.js';
 import { KINDS, SCHEMAS, type AnyResource, type Kind, type Network, type NetworkSpec, type Endpoint } from './kinds.js';
 import { API_VERSION } from './meta.js';
+import { closestMatch } from './did-you-mean.js';
 import {
   intToIpv4, ipv4ToInt, isIPv4, isIPv6, parsePrefix4, parsePrefix6, prefix6Contains, prefixContains, prefixes6Overlap,
   prefixesOverlap, prefixLast, type Prefix4,
@@ -13,34 +14,6 @@ import {
 
 const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
 const validators = new Map<Kind, ValidateFunction>(KINDS.map((k) => [k, ajv.compile(SCHEMAS[k])]));
-
-/** Edit distance, for "did you mean" hints on misspelled fields. */
-function distance(a: string, b: string): number {
-  const d: number[] = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0] as number;
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = d[j] as number;
-      d[j] = Math.min((d[j] as number) + 1, (d[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return d[b.length] as number;
-}
-
-function suggest(word: string, options: string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const o of options) {
-    const dd = distance(word.toLowerCase(), o.toLowerCase());
-    if (dd < bestD) {
-      bestD = dd;
-      best = o;
-    }
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
-}
 
 function valueAt(doc: unknown, pointer: string): unknown {
   let cur: unknown = doc;
@@ -58,6 +31,30 @@ function describeType(v: unknown): string {
   return typeof v;
 }
 
+/** A value for a message, cut short: a 5 MB string must not become a 5 MB error line. */
+export function quoteValue(v: unknown, max = 60): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
+}
+
+/** "got string "1400"": the type, and the value itself when it is a scalar. */
+function got(value: unknown): string {
+  const type = describeType(value);
+  return value !== null && typeof value === 'object' ? type : `${type} ${quoteValue(value)}`;
+}
+
+function range(schema: unknown): string | undefined {
+  const s = schema as { minimum?: number; maximum?: number } | undefined;
+  if (s?.minimum !== undefined && s.maximum !== undefined) return `${s.minimum} to ${s.maximum}`;
+  if (s?.minimum !== undefined) return `${s.minimum} or more`;
+  if (s?.maximum !== undefined) return `at most ${s.maximum}`;
+  return undefined;
+}
+
+function withAllowed(issue: FieldIssue, allowed: string | undefined): FieldIssue {
+  return allowed === undefined ? issue : { ...issue, allowed };
+}
+
 function issueFromAjv(e: ErrorObject, doc: unknown): FieldIssue {
   const path = e.instancePath;
   const value = valueAt(doc, path);
@@ -65,10 +62,16 @@ function issueFromAjv(e: ErrorObject, doc: unknown): FieldIssue {
   switch (e.keyword) {
     case 'additionalProperties': {
       const extra = String(p.additionalProperty);
-      const schemaProps = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
-      const hint = suggest(extra, schemaProps);
+      const parent = e.parentSchema as { properties?: object; patternProperties?: object } | undefined;
+      const extraPath = `${path}/${extra.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+      if (parent?.patternProperties !== undefined && parent.properties === undefined) {
+        // A map with free keys (labels): the key itself is malformed.
+        return { path: extraPath, message: `label key ${quoteValue(extra)} has an invalid format`, value: extra, allowed: patternHint('/labels', '') };
+      }
+      const schemaProps = Object.keys(parent?.properties ?? {});
+      const hint = closestMatch(extra, schemaProps);
       return {
-        path: `${path}/${extra}`,
+        path: extraPath,
         message: `unknown field "${extra}"${hint ? ` (did you mean "${hint}"?)` : ''}`,
         allowed: schemaProps.join(', '),
       };
@@ -76,19 +79,23 @@ function issueFromAjv(e: ErrorObject, doc: unknown): FieldIssue {
     case 'required':
       return { path: `${path}/${String(p.missingProperty)}`, message: `required field "${String(p.missingProperty)}" is missing` };
     case 'type':
-      return { path, message: `must be ${String(p.type)}, got ${describeType(value)}`, value };
+      return { path, message: `must be ${String(p.type)}, got ${got(value)}`, value };
     case 'const':
-      return { path, message: `must be ${JSON.stringify(p.allowedValue)}`, value, allowed: JSON.stringify(p.allowedValue) };
+      return { path, message: `must be ${JSON.stringify(p.allowedValue)}, got ${got(value)}`, value, allowed: JSON.stringify(p.allowedValue) };
     case 'pattern':
-      return { path, message: `${JSON.stringify(value)} has an invalid format`, value, allowed: patternHint(path, String(p.pattern)) };
+      return { path, message: `${quoteValue(value)} has an invalid format`, value, allowed: patternHint(path, String(p.pattern)) };
     case 'maxLength':
-    case 'minLength':
-      return { path, message: `length must be ${e.keyword === 'maxLength' ? 'at most' : 'at least'} ${String(p.limit)}`, value };
+    case 'minLength': {
+      const length = typeof value === 'string' ? value.length : 0;
+      const message = e.keyword === 'minLength' && length === 0 ? 'must not be empty' : `length must be ${e.keyword === 'maxLength' ? 'at most' : 'at least'} ${String(p.limit)}, got ${length}`;
+      const pattern = (e.parentSchema as { pattern?: string } | undefined)?.pattern;
+      return withAllowed({ path, message, value }, pattern === undefined ? undefined : patternHint(path, pattern));
+    }
     case 'minimum':
     case 'maximum':
-      return { path, message: `must be ${e.keyword === 'maximum' ? '<=' : '>='} ${String(p.limit)}`, value };
+      return withAllowed({ path, message: `must be ${e.keyword === 'maximum' ? '<=' : '>='} ${String(p.limit)}, got ${quoteValue(value)}`, value }, range(e.parentSchema));
     case 'anyOf':
-      return { path, message: 'is not one of the allowed values', value };
+      return { path, message: `${quoteValue(value)} is not one of the allowed values`, value };
     default:
       return { path, message: e.message ?? e.keyword, value };
   }
@@ -114,17 +121,17 @@ export function checkShape(doc: unknown): { kind: Kind; issues: FieldIssue[] } |
   if (d.apiVersion !== API_VERSION) {
     issues.push({
       path: '/apiVersion',
-      message: d.apiVersion === undefined ? 'required field "apiVersion" is missing' : `unsupported apiVersion ${JSON.stringify(d.apiVersion)}`,
+      message: d.apiVersion === undefined ? 'required field "apiVersion" is missing' : `unsupported apiVersion ${quoteValue(d.apiVersion)}`,
       value: d.apiVersion,
       allowed: API_VERSION,
     });
   }
   const kind = KINDS.find((k) => k === d.kind);
   if (!kind) {
-    const hint = typeof d.kind === 'string' ? suggest(d.kind, [...KINDS]) : undefined;
+    const hint = typeof d.kind === 'string' ? closestMatch(d.kind, [...KINDS]) : undefined;
     issues.push({
       path: '/kind',
-      message: d.kind === undefined ? 'required field "kind" is missing' : `unknown kind ${JSON.stringify(d.kind)}${hint ? ` (did you mean "${hint}"?)` : ''}`,
+      message: d.kind === undefined ? 'required field "kind" is missing' : `unknown kind ${quoteValue(d.kind)}${hint ? ` (did you mean "${hint}"?)` : ''}`,
       value: d.kind,
       allowed: KINDS.join(', '),
     });
@@ -135,6 +142,8 @@ export function checkShape(doc: unknown): { kind: Kind; issues: FieldIssue[] } |
     for (const e of validator.errors ?? []) {
       if (e.instancePath === '/apiVersion') continue; // reported above, more clearly
       if (e.keyword === 'anyOf' && (validator.errors ?? []).some((x) => x !== e && x.instancePath === e.instancePath)) continue;
+      // A too-long or empty name also misses its pattern; the length message says it and carries the pattern hint.
+      if (e.keyword === 'pattern' && (validator.errors ?? []).some((x) => x.instancePath === e.instancePath && (x.keyword === 'maxLength' || x.keyword === 'minLength'))) continue;
       issues.push(issueFromAjv(e, doc));
     }
   }
@@ -163,7 +172,7 @@ export function checkNetworkSpec(spec: NetworkSpec, base = '/spec'): { layout?: 
   const parsed = parsePrefix4(spec.subnet);
   let layout: NetworkLayout | undefined;
   if ('problem' in parsed) {
-    issues.push({ path: `${base}/subnet`, message: `${JSON.stringify(spec.subnet)} is not a valid IPv4 network: ${parsed.hint}`, value: spec.subnet });
+    issues.push({ path: `${base}/subnet`, message: `${quoteValue(spec.subnet)} is not a valid IPv4 network: ${parsed.hint}`, value: spec.subnet });
   } else {
     const p = parsed.prefix;
     if (p.length < 8 || p.length > 30) {
@@ -177,7 +186,7 @@ export function checkNetworkSpec(spec: NetworkSpec, base = '/spec'): { layout?: 
       let gw = p.base + 1;
       if (spec.gateway !== undefined) {
         if (!isIPv4(spec.gateway)) {
-          issues.push({ path: `${base}/gateway`, message: `${JSON.stringify(spec.gateway)} is not an IPv4 address`, value: spec.gateway });
+          issues.push({ path: `${base}/gateway`, message: `${quoteValue(spec.gateway)} is not an IPv4 address`, value: spec.gateway });
         } else {
           gw = ipv4ToInt(spec.gateway);
           if (!prefixContains(p, gw) || gw === p.base || gw === prefixLast(p)) {
@@ -199,11 +208,11 @@ export function checkNetworkSpec(spec: NetworkSpec, base = '/spec'): { layout?: 
   if (spec.subnet6 !== undefined) {
     const p6 = parsePrefix6(spec.subnet6);
     if ('problem' in p6) {
-      issues.push({ path: `${base}/subnet6`, message: `${JSON.stringify(spec.subnet6)} is not a valid IPv6 network: ${p6.hint}`, value: spec.subnet6 });
+      issues.push({ path: `${base}/subnet6`, message: `${quoteValue(spec.subnet6)} is not a valid IPv6 network: ${p6.hint}`, value: spec.subnet6 });
     } else if (p6.prefix.length > 120 || p6.prefix.length < 48) {
       issues.push({ path: `${base}/subnet6`, message: `prefix length /${p6.prefix.length} is not allowed`, value: spec.subnet6, allowed: '/48 to /120' });
     } else if (spec.gateway6 !== undefined && !prefix6Contains(p6.prefix, spec.gateway6)) {
-      issues.push({ path: `${base}/gateway6`, message: `gateway6 ${JSON.stringify(spec.gateway6)} is not an address inside ${spec.subnet6}`, value: spec.gateway6 });
+      issues.push({ path: `${base}/gateway6`, message: `gateway6 ${quoteValue(spec.gateway6)} is not an address inside ${spec.subnet6}`, value: spec.gateway6 });
     }
   } else if (spec.gateway6 !== undefined) {
     issues.push({ path: `${base}/gateway6`, message: 'gateway6 needs subnet6', value: spec.gateway6 });
@@ -244,7 +253,7 @@ export function checkNetworkOverlap(candidate: Network, others: Network[]): Fiel
 export function checkEndpointSpec(ep: Endpoint): FieldIssue[] {
   const issues: FieldIssue[] = [];
   if (ep.spec.ip !== undefined && !isIPv4(ep.spec.ip)) {
-    issues.push({ path: '/spec/ip', message: `${JSON.stringify(ep.spec.ip)} is not an IPv4 address`, value: ep.spec.ip });
+    issues.push({ path: '/spec/ip', message: `${quoteValue(ep.spec.ip)} is not an IPv4 address`, value: ep.spec.ip });
   }
   if (ep.spec.mac !== undefined) {
     const first = parseInt(ep.spec.mac.slice(0, 2), 16);

@@ -11,8 +11,10 @@ import { requireToken } from './auth-middleware.js';
 import { errorMiddleware, notFound } from './error-middleware.js';
 import { applyRoutes } from './routes/apply-routes.js';
 import { endpointRoutes } from './routes/endpoint-routes.js';
+import { eventRoutes } from './routes/event-routes.js';
 import { hostRoutes } from './routes/host-routes.js';
 import { networkRoutes } from './routes/network-routes.js';
+import { schemaRoutes } from './routes/schema-routes.js';
 
 export interface AppDeps {
   resources: ResourceService;
@@ -44,7 +46,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(API_PREFIX, requireToken([deps.tokens.admin]));
   // Any content type is read as JSON: curl's default form type should not make a valid body "missing".
   app.use(API_PREFIX, express.json({ limit: MAX_BODY_BYTES, type: () => true, strict: true }));
-  app.use(API_PREFIX, networkRoutes(deps), endpointRoutes(deps), hostRoutes(deps), applyRoutes(deps));
+  app.use(API_PREFIX, networkRoutes(deps), endpointRoutes(deps), hostRoutes(deps), applyRoutes(deps), schemaRoutes(deps), eventRoutes(deps));
 
   app.use(notFound);
   app.use(errorMiddleware(deps.logger));

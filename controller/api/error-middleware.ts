@@ -20,7 +20,7 @@ export function toWeftError(err: unknown): WeftError {
     case 'entity.parse.failed':
       return new WeftError('BadJSON', `the body is not valid JSON: ${e.message ?? 'parse error'}`, { cause: err });
     case 'entity.too.large':
-      return new WeftError('TooLarge', `the body is larger than the limit of ${MAX_BODY_BYTES} bytes (1 MiB)`, { cause: err });
+      return new WeftError('TooLarge', `the body is larger than the limit of ${MAX_BODY_BYTES} bytes (${MAX_BODY_BYTES / (1024 * 1024)} MiB)`, { cause: err });
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new WeftError('Invalid', `${e.message ?? 'unsupported body encoding'}; send UTF-8 JSON`, { cause: err });

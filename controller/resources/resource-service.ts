@@ -4,18 +4,23 @@
 import { inject, injectable } from 'inversify';
 import { invalid, isWeftError, type FieldIssue } from '../../model/errors.js';
 import type { AnyResource, Endpoint, Kind, Network } from '../../model/kinds.js';
-import { API_VERSION } from '../../model/meta.js';
-import type { ApplyAction, ApplyResult } from '../../model/rest.js';
+import { API_VERSION, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN } from '../../model/meta.js';
+import { APPLYSET_LABEL, type ApplyAction, type ApplyItemResult, type ApplyResult } from '../../model/rest.js';
 import { parseResource } from '../../model/validate.js';
 import { Ipam } from '../ipam/ipam.js';
 import { Store, type StoreTx } from '../store/store.js';
 import { deleteDeclaredEndpoint, writeDeclaredEndpoint } from './endpoint-writer.js';
 import { writeHost } from './host-writer.js';
 import { deleteNetwork, writeNetwork } from './network-writer.js';
+import { keyOf, pruneResources, type PrunePlan } from './prune.js';
+import { viewOf } from './resource-view.js';
 import { rebase, type WriteMode } from './write-guards.js';
 
 /** Kinds are written in this order inside an apply, so an Endpoint may name a Network of the same batch. */
 const APPLY_ORDER: Record<Kind, number> = { Network: 0, Host: 1, Endpoint: 2 };
+
+const LABEL_KEY = new RegExp(LABEL_KEY_PATTERN);
+const LABEL_VALUE = new RegExp(LABEL_VALUE_PATTERN);
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -44,23 +49,42 @@ export class ResourceService {
     return this.store.write((tx) => deleteDeclaredEndpoint(tx, name));
   }
 
-  /** Validate every document, then write them all in one transaction (or simulate it for a dry run). */
+  /**
+   * Validate every document, then write them all in one transaction (or
+   * simulate it for a dry run). With `prune`, the transaction also removes
+   * what the selector / apply set holds and the items do not; with `diff`,
+   * every result carries its view before and after.
+   */
   apply(body: unknown): ApplyResult {
-    const { docs, dryRun } = this.parseApply(body);
+    const { docs, dryRun, diff, prune } = this.parseApply(body);
     const run = (tx: StoreTx) => {
-      const results: ApplyResult['results'] = docs.map((d) => ({ kind: d.kind, name: d.metadata.name, action: 'unchanged' as ApplyAction }));
+      const results: ApplyItemResult[] = docs.map((d) => ({ kind: d.kind, name: d.metadata.name, action: 'unchanged' as ApplyAction }));
+      if (diff) {
+        docs.forEach((d, i) => {
+          const existing = tx.getResource(d.kind, d.metadata.name);
+          if (existing) (results[i] as ApplyItemResult).live = viewOf(tx, existing);
+        });
+      }
       const order = docs.map((_, i) => i).sort((a, b) => APPLY_ORDER[(docs[a] as AnyResource).kind] - APPLY_ORDER[(docs[b] as AnyResource).kind] || a - b);
       for (const i of order) {
         try {
-          (results[i] as { action: ApplyAction }).action = this.writeAny(tx, docs[i] as AnyResource, 'apply');
+          (results[i] as ApplyItemResult).action = this.writeAny(tx, docs[i] as AnyResource, 'apply');
         } catch (e: unknown) {
           throw rebase(e, `/items/${i}`);
         }
       }
-      return results;
+      if (diff) {
+        docs.forEach((d, i) => {
+          const stored = tx.getResource(d.kind, d.metadata.name);
+          if (stored) (results[i] as ApplyItemResult).merged = viewOf(tx, stored);
+        });
+      }
+      const pruned = prune ? pruneResources(tx, prune, new Set(docs.map((d) => keyOf(d.kind, d.metadata.name))), diff) : undefined;
+      return { results, pruned };
     };
-    const results = dryRun ? this.store.simulate(run) : this.store.write(run);
+    const { results, pruned } = dryRun ? this.store.simulate(run) : this.store.write(run);
     const out: ApplyResult = { results, revision: this.store.revision() };
+    if (pruned) out.pruned = pruned;
     if (dryRun) out.dryRun = true;
     return out;
   }
@@ -98,13 +122,16 @@ export class ResourceService {
     return parsed as Extract<AnyResource, { kind: K }>;
   }
 
-  private parseApply(body: unknown): { docs: AnyResource[]; dryRun: boolean } {
+  private parseApply(body: unknown): { docs: AnyResource[]; dryRun: boolean; diff: boolean; prune?: PrunePlan } {
     if (!isObject(body)) throw invalid([{ path: '', message: 'the body must be an object: { "items": [...], "dryRun": false }' }], 'apply request');
     const issues: FieldIssue[] = [];
     for (const key of Object.keys(body)) {
-      if (key !== 'items' && key !== 'dryRun') issues.push({ path: `/${key}`, message: `unknown field "${key}"`, allowed: 'items, dryRun' });
+      if (!APPLY_FIELDS.includes(key)) issues.push({ path: `/${key}`, message: `unknown field "${key}"`, allowed: APPLY_FIELDS.join(', ') });
     }
-    if (body.dryRun !== undefined && typeof body.dryRun !== 'boolean') issues.push({ path: '/dryRun', message: 'must be boolean', value: body.dryRun });
+    for (const key of ['dryRun', 'diff'] as const) {
+      if (body[key] !== undefined && typeof body[key] !== 'boolean') issues.push({ path: `/${key}`, message: 'must be boolean', value: body[key] });
+    }
+    const prune = body.prune === undefined ? undefined : parsePrune(body.prune, issues);
     if (!Array.isArray(body.items)) {
       issues.push({ path: '/items', message: body.items === undefined ? 'required field "items" is missing' : 'must be an array of resources', value: body.items });
       throw invalid(issues, 'apply request');
@@ -120,6 +147,7 @@ export class ResourceService {
           issues.push({ path: `/items/${i}/metadata/name`, message: `${key} appears twice in this request (also /items/${first})`, value: doc.metadata.name });
         }
         seen.set(key, i);
+        if (prune?.applyset !== undefined) labelApplySet(doc, prune.applyset, `/items/${i}`, issues);
         docs.push(doc);
       } catch (e: unknown) {
         if (!isWeftError(e)) throw e;
@@ -127,6 +155,60 @@ export class ResourceService {
       }
     });
     if (issues.length > 0) throw invalid(issues, 'apply request');
-    return { docs, dryRun: body.dryRun === true };
+    const out: { docs: AnyResource[]; dryRun: boolean; diff: boolean; prune?: PrunePlan } = { docs, dryRun: body.dryRun === true, diff: body.diff === true };
+    if (prune) out.prune = prune;
+    return out;
   }
+}
+
+const APPLY_FIELDS = ['items', 'dryRun', 'diff', 'prune'];
+const PRUNE_FIELDS = ['selector', 'applyset', 'cascade'];
+const APPLYSET_POINTER = `/metadata/labels/${APPLYSET_LABEL.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+
+/** The prune part of an apply request; problems go to issues (paths under /prune). */
+function parsePrune(raw: unknown, issues: FieldIssue[]): PrunePlan | undefined {
+  if (!isObject(raw)) {
+    issues.push({ path: '/prune', message: 'must be an object: { "selector": { "k": "v" }, "applyset": "NAME", "cascade": false }', value: raw });
+    return undefined;
+  }
+  const before = issues.length;
+  for (const key of Object.keys(raw)) {
+    if (!PRUNE_FIELDS.includes(key)) issues.push({ path: `/prune/${key}`, message: `unknown field "${key}"`, allowed: PRUNE_FIELDS.join(', ') });
+  }
+  const selector: Record<string, string> = {};
+  if (raw.selector !== undefined) {
+    if (!isObject(raw.selector)) issues.push({ path: '/prune/selector', message: 'must be an object of label key: value', value: raw.selector });
+    else {
+      for (const [k, v] of Object.entries(raw.selector)) {
+        const path = `/prune/selector/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+        if (!LABEL_KEY.test(k) || k.length > 317) issues.push({ path, message: `label key ${JSON.stringify(k)} is not valid`, value: k, allowed: 'letters, digits, "-", "_", "." (at most 63), optionally prefixed by a DNS name and "/"' });
+        else if (typeof v !== 'string' || !LABEL_VALUE.test(v) || v.length > 63) issues.push({ path, message: 'label value is not valid', value: v, allowed: 'at most 63 letters, digits, "-", "_", ".", starting and ending with a letter or digit' });
+        else selector[k] = v;
+      }
+    }
+  }
+  let applyset: string | undefined;
+  if (raw.applyset !== undefined) {
+    if (typeof raw.applyset !== 'string' || raw.applyset === '' || !LABEL_VALUE.test(raw.applyset) || raw.applyset.length > 63) {
+      issues.push({ path: '/prune/applyset', message: 'must be a non-empty label value', value: raw.applyset, allowed: 'at most 63 letters, digits, "-", "_", ".", starting and ending with a letter or digit' });
+    } else applyset = raw.applyset;
+  }
+  if (raw.cascade !== undefined && typeof raw.cascade !== 'boolean') issues.push({ path: '/prune/cascade', message: 'must be boolean', value: raw.cascade });
+  if (issues.length === before && Object.keys(selector).length === 0 && applyset === undefined) {
+    issues.push({ path: '/prune', message: 'a prune needs a non-empty selector or an applyset: without one it would remove every network and endpoint not in the request', allowed: 'selector, applyset' });
+  }
+  if (issues.length > before) return undefined;
+  const plan: PrunePlan = { selector, cascade: raw.cascade === true };
+  if (applyset !== undefined) plan.applyset = applyset;
+  return plan;
+}
+
+/** --applyset NAME: every applied resource carries weft.dev/applyset=NAME; a document that says otherwise is refused. */
+function labelApplySet(doc: AnyResource, name: string, base: string, issues: FieldIssue[]): void {
+  const current = doc.metadata.labels?.[APPLYSET_LABEL];
+  if (current !== undefined && current !== name) {
+    issues.push({ path: `${base}${APPLYSET_POINTER}`, message: `this document belongs to apply set "${current}", not "${name}"`, value: current, allowed: name });
+    return;
+  }
+  doc.metadata.labels = { ...doc.metadata.labels, [APPLYSET_LABEL]: name };
 }

@@ -1,13 +1,15 @@
 // Read side of the REST API: resources as users see them, with status
 // computed at read time from the store (allocations, records) and from live
 // agent state (connections, readiness reports). Nothing here writes.
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import { WeftError } from '../../model/errors.js';
 import { intToIpv4 } from '../../model/ip.js';
 import { bridgeName } from '../../model/kernel-names.js';
+import type { WeftEvent } from '../../model/events.js';
 import type { Condition } from '../../model/meta.js';
 import type { Endpoint, Host, HostStatus, Network, NetworkStatus } from '../../model/kinds.js';
 import { ControllerConfig } from '../config.js';
+import { EventLog, type EventQuery } from '../events/event-log.js';
 import { hostState, parseTime, type HostState } from '../hosts/host-state.js';
 import { LiveHosts } from '../hosts/live-hosts.js';
 import { addressSpaceOf } from '../ipam/address-space.js';
@@ -70,7 +72,17 @@ export class StatusView {
     @inject(Store) private readonly store: Store,
     @inject(LiveHosts) private readonly live: LiveHosts,
     @inject(ControllerConfig) private readonly config: ControllerConfig,
+    // Optional so a view built by hand (tests) works without one; main.ts binds the controller's log.
+    @inject(EventLog) @optional() private readonly eventLog: EventLog = new EventLog(),
   ) {}
+
+  /** network name -> the last generation seen realised on all its hosts (this process's memory). */
+  private readonly realised = new Map<string, { uid: string | undefined; generation: number }>();
+
+  /** Recent events, oldest first (GET /api/v1/events). */
+  listEvents(q: EventQuery = {}): WeftEvent[] {
+    return this.eventLog.list(q);
+  }
 
   listNetworks(): Listed<Network> {
     return this.store.read((r) => ({ revision: r.revision(), items: r.listResources('Network').map((n) => this.networkView(r, n)) }));
@@ -159,7 +171,73 @@ export class StatusView {
     const hostsRes = r.listResources('Host');
     const views = this.endpointViews(r).filter((e) => e.spec.network === name);
     const carriers = new Set(r.listEndpointRecords({ network: name }).map((e) => e.spec.host));
-    const now = Date.now();
+    const { hosts, conditions } = this.realisation(net, vni, hostsRes, carriers, Date.now());
+    const mtus = hostsRes.map((h) => networkMtu(net, h.status?.underlayMtu));
+    const status: NetworkStatus = {};
+    if (vni !== undefined) {
+      status.vni = vni;
+      status.bridge = bridgeName(vni);
+    }
+    Object.assign(status, {
+      mtu: net.spec.mtu ?? (mtus.length > 0 ? Math.min(...mtus) : DEFAULT_UNDERLAY_MTU - VXLAN_OVERHEAD),
+      gateway: intToIpv4(addressSpaceOf(net).gateway),
+      endpoints: views.length,
+      hosts,
+    } satisfies NetworkStatus);
+    const observed = this.observedGeneration(net, hosts);
+    if (observed !== undefined) status.observedGeneration = observed;
+    status.conditions = conditions;
+    return { ...net, status };
+  }
+
+  /**
+   * The generation the data plane has caught up with: the current one once
+   * every host that carries the network has applied everything it was sent
+   * and reports the network ready (trivially, when no host carries it);
+   * until then the last generation seen realised by this controller
+   * process, or none (unknown, e.g. right after a controller restart).
+   */
+  private observedGeneration(net: Network, hosts: Record<string, PerHost>): number | undefined {
+    const name = net.metadata.name;
+    const generation = net.metadata.generation ?? 1;
+    const caughtUp = Object.values(hosts).every((h) => h.ready);
+    const seen = this.realised.get(name);
+    if (caughtUp) {
+      if (seen?.generation !== generation || seen.uid !== net.metadata.uid) this.realised.set(name, { uid: net.metadata.uid, generation });
+      return generation;
+    }
+    // A network deleted and created again under the same name starts over.
+    return seen !== undefined && seen.uid === net.metadata.uid ? seen.generation : undefined;
+  }
+
+  /**
+   * The condition of every network, in one read and without the endpoint
+   * views (what the event tracker compares between passes; listNetworks
+   * costs networks x endpoints).
+   */
+  networkConditions(): Map<string, Condition> {
+    return this.store.read((r) => {
+      const hostsRes = r.listResources('Host');
+      const carriers = new Map<string, Set<string>>();
+      for (const e of r.listEndpointRecords()) {
+        const set = carriers.get(e.spec.network) ?? new Set<string>();
+        set.add(e.spec.host);
+        carriers.set(e.spec.network, set);
+      }
+      const now = Date.now();
+      const out = new Map<string, Condition>();
+      for (const net of r.listResources('Network')) {
+        const name = net.metadata.name;
+        const { conditions } = this.realisation(net, r.getVni(name), hostsRes, carriers.get(name) ?? new Set(), now);
+        if (conditions[0]) out.set(name, conditions[0]);
+      }
+      return out;
+    });
+  }
+
+  /** Per-host readiness of a network on the hosts that carry it, and its condition. */
+  private realisation(net: Network, vni: number | undefined, hostsRes: Host[], carriers: Set<string>, now: number): { hosts: Record<string, PerHost>; conditions: Condition[] } {
+    const name = net.metadata.name;
     const hosts: Record<string, PerHost> = {};
     let latest: number | undefined;
     for (const h of hostsRes) {
@@ -178,19 +256,6 @@ export class StatusView {
       if (message !== undefined) entry.message = message;
       hosts[h.metadata.name] = entry;
     }
-    const mtus = hostsRes.map((h) => networkMtu(net, h.status?.underlayMtu));
-    const status: NetworkStatus = {};
-    if (vni !== undefined) {
-      status.vni = vni;
-      status.bridge = bridgeName(vni);
-    }
-    Object.assign(status, {
-      mtu: net.spec.mtu ?? (mtus.length > 0 ? Math.min(...mtus) : DEFAULT_UNDERLAY_MTU - VXLAN_OVERHEAD),
-      gateway: intToIpv4(addressSpaceOf(net).gateway),
-      endpoints: views.length,
-      hosts,
-      observedGeneration: net.metadata.generation ?? 1,
-    } satisfies NetworkStatus);
     const names = Object.keys(hosts);
     const notReady = names.filter((h) => !(hosts[h] as PerHost).ready);
     const at = latest ?? net.metadata.creationTimestamp;
@@ -200,8 +265,7 @@ export class StatusView {
         : notReady.length === 0
           ? condition('True', 'Ready', `realised on ${names.length} host${names.length === 1 ? '' : 's'}`, at)
           : condition('False', 'HostsNotReady', `not ready on ${notReady.map((h) => `"${h}" (${(hosts[h] as PerHost).message ?? 'not ready'})`).join(', ')}`, at);
-    status.conditions = [mtuCondition(net, hostsRes, at) ?? readiness];
-    return { ...net, status };
+    return { hosts, conditions: [mtuCondition(net, hostsRes, at) ?? readiness] };
   }
 
   private hostView(r: StoreReader, host: Host): Host {

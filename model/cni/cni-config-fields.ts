@@ -4,6 +4,7 @@
 import { truncatedJson } from './cni-error.js';
 import type { Json, Problems } from './cni-problems.js';
 import { CNI_CODE } from './cni-types.js';
+import { closestMatch } from '../did-you-mean.js';
 
 /** The top-level configuration fields weft reads (besides reserved `cni.dev/` keys). */
 export const CNI_CONFIG_FIELDS = [
@@ -38,29 +39,9 @@ const UNSUPPORTED_HINTS: Record<string, string> = {
   plugins: 'this is a whole network configuration list: the runtime must pass the one plugin configuration of weft from it',
 };
 
-/** Edit distance, for "did you mean" on misspelled fields. */
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = d[0] as number;
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = d[j] as number;
-      d[j] = Math.min(up + 1, (d[j - 1] as number) + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return d[b.length] as number;
-}
-
+/** "did you mean" for a misspelled field. */
 function suggestField(word: string): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const f of CNI_CONFIG_FIELDS) {
-    const dd = distance(word.toLowerCase(), f.toLowerCase());
-    if (dd < bestD) [best, bestD] = [f, dd];
-  }
-  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  return closestMatch(word, CNI_CONFIG_FIELDS);
 }
 
 export function checkTopLevelFields(conf: Json, p: Problems): void {

@@ -3,7 +3,8 @@
 //
 // Knobs: WEFT_BENCH_COUNT (attach and cni) and WEFT_BENCH_LARGE (attach),
 // WEFT_BENCH_ROUNDS (overlay convergence), WEFT_BENCH_SKIP: a comma list of
-// attach, cni, convergence, throughput.
+// attach, cni, convergence, throughput, apply.
+import { benchApplyScale, printApplyScale } from './apply-scale.js';
 import { benchAttach, printAttach } from './attach-latency.js';
 import { benchCniPlugin, printCniPlugin } from './cni-plugin.js';
 import { benchConvergence, printConvergence } from './overlay-convergence.js';
@@ -13,7 +14,7 @@ import { benchThroughput, printThroughput } from './overlay-throughput.js';
 const COUNT = Number(process.env.WEFT_BENCH_COUNT ?? 200);
 const LARGE = Number(process.env.WEFT_BENCH_LARGE ?? 500);
 const ROUNDS = Number(process.env.WEFT_BENCH_ROUNDS ?? 50);
-const BENCHES = ['attach', 'cni', 'convergence', 'throughput'];
+const BENCHES = ['attach', 'cni', 'convergence', 'throughput', 'apply'];
 const SKIP = new Set((process.env.WEFT_BENCH_SKIP ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
 
 /** The lab of the overlay benchmarks while it is up, so a signal can take it down too. */
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
   }
   if (!SKIP.has('cni')) printCniPlugin(await benchCniPlugin(COUNT), COUNT);
   await overlay();
+  if (!SKIP.has('apply')) printApplyScale(await benchApplyScale());
 }
 
 // The lab's controller and agents run detached: without this, Ctrl-C would

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { netnsAdd, netnsList, SingleHostLab, waitFor } from '../support/test-lab.js';
 import { MAX_RPC_LINE } from '../../model/agent-rpc.js';
+import { MAX_BODY_BYTES } from '../../model/rest.js';
 
 jest.setTimeout(300_000);
 
@@ -76,11 +77,11 @@ async function snapshot(): Promise<string> {
 
 interface RestCase { name: string; method: string; path: string; body?: string; headers?: Record<string, string>; status: number; code: string; field?: string; message?: RegExp }
 
-const big = JSON.stringify(NET('huge', { subnet: '10.0.0.0/24', pad: 'x'.repeat(2 * 1024 * 1024) }));
+const big = JSON.stringify(NET('huge', { subnet: '10.0.0.0/24', pad: 'x'.repeat(MAX_BODY_BYTES + 1024) }));
 
 const restCases: RestCase[] = [
   { name: 'garbage JSON', method: 'POST', path: '/api/v1/networks', body: '{"apiVersion": ', status: 400, code: 'BadJSON' },
-  { name: 'body over 1 MiB', method: 'POST', path: '/api/v1/networks', body: big, status: 413, code: 'TooLarge' },
+  { name: 'body over MAX_BODY_BYTES', method: 'POST', path: '/api/v1/networks', body: big, status: 413, code: 'TooLarge' },
   { name: 'bad CIDR', method: 'POST', path: '/api/v1/networks', body: JSON.stringify(NET('a1', { subnet: '198.18.50.0/33' })), status: 400, code: 'Invalid', field: '/spec/subnet' },
   { name: 'host bits set', method: 'POST', path: '/api/v1/networks', body: JSON.stringify(NET('a2', { subnet: '198.18.50.1/24' })), status: 400, code: 'Invalid', field: '/spec/subnet', message: /198\.18\.50\.0\/24/ },
   { name: 'a /31', method: 'POST', path: '/api/v1/networks', body: JSON.stringify(NET('a3', { subnet: '198.18.50.0/31' })), status: 400, code: 'Invalid', field: '/spec/subnet' },

@@ -2,25 +2,8 @@ import { createServer } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../../cli/program.js';
+import { cli } from './support/cli-harness.js';
 
-/** Run the CLI and capture what it writes. */
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  // Swap the writers by hand: under native ESM the jest object is not a global.
-  const realOut = process.stdout.write;
-  const realErr = process.stderr.write;
-  process.stdout.write = ((s: string | Uint8Array) => ((out += String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => ((err += String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await runCli(argv, '9.9.9');
-    return { code, out, err };
-  } finally {
-    process.stdout.write = realOut;
-    process.stderr.write = realErr;
-  }
-}
 
 /** A URL on which nothing listens. */
 async function closedUrl(): Promise<string> {

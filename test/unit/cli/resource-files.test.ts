@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WeftError } from '../../../model/errors.js';
 import {
-  formatProblem, identifyDocuments, loadResourceFiles, locateServerError, parseDocuments, validateDocuments, type Problem,
+  formatProblem, identifyDocuments, loadResourceFiles, locateServerError, parseDocuments, requestSizeProblems, validateDocuments, type Problem,
 } from '../../../cli/resource-files.js';
 
 /** Validate text as one file and return the formatted problem lines. */
@@ -38,7 +38,7 @@ describe('weft apply document positions', () => {
   });
 
   it('reports a duplicate key as a YAML error at the second key', () => {
-    expect(problemsOf('kind: Network\nkind: Network\n')).toEqual([expect.stringMatching(/^net\.yaml:2:1: YAML: Map keys must be unique/)]);
+    expect(problemsOf('kind: Network\nkind: Network\n')).toEqual([expect.stringMatching(/^net\.yaml:2:1: YAML: duplicate key "kind" in one mapping \(first at line 1, column 1\)$/)]);
   });
 
   it('points an unknown field at its key, with the allowed fields', () => {
@@ -48,7 +48,7 @@ describe('weft apply document positions', () => {
 
   it('points a wrong type at the value', () => {
     const lines = problemsOf(`${GOOD}  mtu: big\n`);
-    expect(lines).toEqual(['net.yaml:7:8: /spec/mtu: must be integer, got string']);
+    expect(lines).toEqual(['net.yaml:7:8: /spec/mtu: must be integer, got string "big"']);
   });
 
   it('points a bad CIDR at the subnet value', () => {
@@ -96,7 +96,7 @@ describe('weft apply document positions', () => {
     expect(problemsOf(text)).toEqual([
       expect.stringMatching(/^net\.yaml:4:9: \/metadata\/name: "Blue_Net" has an invalid format \(allowed: lowercase letters/),
       'net.yaml:6:11: /spec/subnet: "10.10.0.0/33" is not a valid IPv4 network: write an IPv4 prefix such as 10.10.0.0/24',
-      'net.yaml:7:8: /spec/mtu: must be >= 1280',
+      'net.yaml:7:8: /spec/mtu: must be >= 1280, got 100 (allowed: 1280 to 9000)',
       'net.yaml:9:13: /apiVersion: unsupported apiVersion "weft.dev/v2" (allowed: weft.dev/v1)',
       'net.yaml:10:7: /kind: unknown kind "Netwrok" (did you mean "Network"?) (allowed: Network, Endpoint, Host)',
     ]);
@@ -170,7 +170,7 @@ describe('server errors mapped back to files', () => {
 
   it('uses the field when there are no details', () => {
     const err = new WeftError('AddressInUse', 'address in use', { field: '/items/0/metadata/name' });
-    expect(locateServerError(err, docs)?.map(formatProblem)).toEqual(['a.yaml:4:9: /metadata/name: address in use']);
+    expect(locateServerError(err, docs)?.map(formatProblem)).toEqual(['a.yaml:4:9: /metadata/name: address in use (got "blue")']);
   });
 
   it('gives up when it cannot tell which document an error is about', () => {
@@ -180,7 +180,7 @@ describe('server errors mapped back to files', () => {
 
   it('with a single document, every path belongs to it', () => {
     const err = new WeftError('Invalid', 'bad', { field: '/spec/subnet' });
-    expect(locateServerError(err, docs.slice(0, 1))?.map(formatProblem)).toEqual(['a.yaml:6:11: /spec/subnet: bad']);
+    expect(locateServerError(err, docs.slice(0, 1))?.map(formatProblem)).toEqual(['a.yaml:6:11: /spec/subnet: bad (got "10.10.0.0/24")']);
   });
 });
 
@@ -193,5 +193,17 @@ describe('delete -f identification', () => {
       'd.yaml:10:1: /metadata/name: required field "name" is missing',
       'd.yaml:12:7: /kind: unknown kind "Nope" (allowed: Network, Endpoint, Host)',
     ]);
+  });
+});
+
+describe('the request size limit', () => {
+  it('names the files and sizes when the apply body would exceed the limit, and passes under it', () => {
+    const docs = [...parseDocuments(GOOD, 'a.yaml').docs, ...parseDocuments(GOOD.replace('blue', 'red').replace('10.10.0.0', '10.11.0.0'), 'b.yaml').docs];
+    const { resources } = validateDocuments(docs);
+    expect(requestSizeProblems(resources)).toEqual([]);
+    const [p] = requestSizeProblems(resources, 100);
+    expect(formatProblem(p as Problem)).toMatch(
+      /^a\.yaml: the apply request would be 0\.0 MiB \(\d+ bytes\) of JSON, over the controller's limit of 0\.0 MiB \(100 bytes\): a\.yaml 0\.0 MiB, b\.yaml 0\.0 MiB \(allowed: at most 100 bytes per apply; split the files into several applies\)$/,
+    );
   });
 });

@@ -1,3 +1,4 @@
+import { MAX_BODY_BYTES } from '../../../../model/rest.js';
 import { apiHarness, TOKENS } from '../support/harness.js';
 
 type Api = Awaited<ReturnType<typeof apiHarness>>;
@@ -161,8 +162,8 @@ describe('REST API', () => {
       expect(r.body.code).toBe('BadJSON');
     });
 
-    test('a body over 1 MiB -> 413 TooLarge', async () => {
-      const big = JSON.stringify({ items: [], pad: 'x'.repeat(1024 * 1024 + 10) });
+    test('a body over MAX_BODY_BYTES -> 413 TooLarge', async () => {
+      const big = JSON.stringify({ items: [], pad: 'x'.repeat(MAX_BODY_BYTES + 10) });
       const r = await api.call('POST', '/api/v1/apply', big);
       expect(r.status).toBe(413);
       expect(r.body.code).toBe('TooLarge');

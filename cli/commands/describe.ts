@@ -1,0 +1,138 @@
+// weft describe KIND NAME: one resource for people, like kubectl describe:
+// metadata, whether the data plane caught up with the spec, the spec, the
+// status conditions, per-host realisation and the recent events.
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import type { EventList, WeftEvent } from '../../model/events.js';
+import type { AnyResource, Kind, Network } from '../../model/kinds.js';
+import type { Condition } from '../../model/meta.js';
+import type { ApiClient } from '../api-client.js';
+import { addClientOptions, apiClientFor } from '../client-options.js';
+import { NONE, cell, formatAge, renderTable } from '../table.js';
+import { kindArgument } from './get.js';
+
+/** Events shown per resource: the controller keeps at most 50 of each. */
+const EVENT_LIMIT = 50;
+
+const indent = (text: string, by = '  ') =>
+  text
+    .split('\n')
+    .map((l) => (l === '' ? l : by + l))
+    .join('\n');
+
+function field(label: string, value: string): string {
+  return `${`${label}:`.padEnd(22)}${value}\n`;
+}
+
+function when(time: string | undefined, now: number): string {
+  return time === undefined ? NONE : `${time} (${formatAge(time, now)} ago)`;
+}
+
+function yamlBlock(title: string, value: unknown): string {
+  const empty = value === undefined || (typeof value === 'object' && value !== null && Object.keys(value).length === 0);
+  return empty ? field(title, NONE) : `${title}:\n${indent(stringify(value).trimEnd())}\n`;
+}
+
+function labels(r: AnyResource): string {
+  const entries = Object.entries(r.metadata.labels ?? {});
+  return entries.length === 0 ? NONE : entries.map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+/**
+ * Did the data plane catch up with the spec? A host has the current spec
+ * once the plan revision it applied is at least the resource's
+ * resourceVersion (plans are cut from the whole store at a revision).
+ */
+function networkProgress(n: Network): { line: string; hosts: string } {
+  const s = n.status ?? {};
+  const generation = n.metadata.generation ?? 1;
+  const observed = s.observedGeneration;
+  const version = Number(n.metadata.resourceVersion ?? 0);
+  const hosts = Object.entries(s.hosts ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const behind = hosts.filter(([, h]) => !h.ready || h.revision < version).map(([name]) => name);
+  let line: string;
+  if (observed === undefined || observed < generation) line = `no: the controller has not observed generation ${generation} yet`;
+  else if (hosts.length === 0) line = 'yes: no host carries this network yet, so there is nothing to realise';
+  else if (behind.length === 0) line = `yes: ${hosts.length} host${hosts.length === 1 ? '' : 's'} applied revision ${version} or later and ${hosts.length === 1 ? 'is' : 'are'} ready`;
+  else line = `no: waiting for ${behind.join(', ')} (${behind.length} of ${hosts.length} host${hosts.length === 1 ? '' : 's'})`;
+  const table =
+    hosts.length === 0
+      ? field('Hosts', NONE)
+      : `Hosts:\n${indent(
+          renderTable(
+            ['HOST', 'READY', 'APPLIED-REVISION', 'CURRENT', 'MESSAGE'],
+            hosts.map(([name, h]) => [name, h.ready ? 'True' : 'False', String(h.revision), h.revision >= version ? 'yes' : 'no', cell(h.message)]),
+          ).trimEnd(),
+        )}\n`;
+  return { line, hosts: table };
+}
+
+function conditionsBlock(conditions: Condition[] | undefined, now: number): string {
+  if (!conditions || conditions.length === 0) return field('Conditions', NONE);
+  const rows = conditions.map((c) => [c.type, c.status, c.reason, when(c.lastTransitionTime, now), c.message]);
+  return `Conditions:\n${indent(renderTable(['TYPE', 'STATUS', 'REASON', 'LAST-TRANSITION', 'MESSAGE'], rows).trimEnd())}\n`;
+}
+
+/** kubectl's AGE column: "3m", or "3m (x4 over 10m)" for a repeated event. */
+function eventAge(e: WeftEvent, now: number): string {
+  const age = formatAge(e.time, now);
+  return e.count > 1 ? `${age} (x${e.count} over ${formatAge(e.firstTime, now)})` : age;
+}
+
+export function renderEvents(events: WeftEvent[], now: number): string {
+  if (events.length === 0) return field('Events', NONE);
+  const rows = events.map((e) => [e.type, e.reason, eventAge(e, now), e.message]);
+  return `Events:\n${indent(renderTable(['TYPE', 'REASON', 'AGE', 'MESSAGE'], rows).trimEnd())}\n`;
+}
+
+/** The whole description; pure, so tests can pin it. */
+export function renderDescribe(kind: Kind, r: AnyResource, events: WeftEvent[], now = Date.now()): string {
+  const m = r.metadata;
+  const status = (r.status ?? {}) as Record<string, unknown> & { conditions?: Condition[]; observedGeneration?: number };
+  let out = '';
+  out += field('Name', m.name);
+  out += field('Kind', kind);
+  out += field('Labels', labels(r));
+  out += field('Created', when(m.creationTimestamp, now));
+  out += field('Resource version', cell(m.resourceVersion));
+  out += field('Generation', cell(m.generation));
+  let hosts = '';
+  if (kind === 'Network') {
+    const p = networkProgress(r as Network);
+    out += field('Observed generation', cell(status.observedGeneration));
+    out += field('Data plane caught up', p.line);
+    hosts = p.hosts;
+  } else if (status.observedGeneration !== undefined) {
+    out += field('Observed generation', String(status.observedGeneration));
+  }
+  out += yamlBlock('Spec', r.spec);
+  const rest = Object.fromEntries(Object.entries(status).filter(([k]) => k !== 'conditions' && k !== 'hosts' && k !== 'observedGeneration'));
+  out += yamlBlock('Status', rest);
+  out += conditionsBlock(status.conditions, now);
+  out += hosts;
+  out += renderEvents(events, now);
+  return out;
+}
+
+export async function fetchEvents(client: ApiClient, kind: Kind, name: string, limit = EVENT_LIMIT): Promise<WeftEvent[]> {
+  const q = new URLSearchParams({ kind, name, limit: String(limit) });
+  const list = (await client.request('GET', `/api/v1/events?${q.toString()}`)) as EventList;
+  return list.items;
+}
+
+export function registerDescribe(program: Command): void {
+  const cmd = program
+    .command('describe')
+    .description('show one resource in detail: spec, conditions, per-host realisation and recent events')
+    .argument('<kind>', 'networks, endpoints or hosts (singular and short forms work: net, ep, node)')
+    .argument('<name>', 'name of the resource')
+    .action(async (kindName: string, name: string, _flags: unknown, command: Command) => {
+      const kind = kindArgument(kindName);
+      const client = apiClientFor(command);
+      // A name that does not exist ends here: NotFound, exit status 1.
+      const resource = await client.get(kind, name);
+      const events = await fetchEvents(client, kind, name);
+      process.stdout.write(renderDescribe(kind, resource, events));
+    });
+  addClientOptions(cmd);
+}

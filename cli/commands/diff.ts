@@ -1,0 +1,85 @@
+// weft diff -f FILE|DIR|- ...: what `weft apply` would change, as a unified
+// diff of each resource's YAML (labels and effective spec). The controller
+// computes both sides in a dry-run apply, so its defaults (gateway, VNI,
+// MTU) are on both and only real changes show; values it fills in carry a
+// `# default` / `# allocated` comment.
+//
+// Exit status as `kubectl diff`: 0 no differences, 1 differences, >1 an
+// error. 1 is the CLI's usual status for user errors (EXIT_USER), so here
+// those become EXIT_DIFF_ERROR; usage (2) and unreachable (3) keep theirs.
+import type { Command } from 'commander';
+import { Document, isScalar } from 'yaml';
+import type { ResourceView } from '../../model/rest.js';
+import { CliError, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_USER } from '../cli-error.js';
+import { addClientOptions } from '../client-options.js';
+import { collect } from '../flags.js';
+import { unifiedDiff } from '../unified-diff.js';
+import { addPruneOptions, loadForApply, pruneRequestFrom, resourceId, sendApply, type PruneFlags } from './apply.js';
+
+/** Differences found: not an error, but not "same" either (kubectl diff's 1). */
+export const EXIT_DIFF_CHANGES = 1;
+/** Validation, conflict, not found, rejected, anything but usage or an unreachable controller. */
+export const EXIT_DIFF_ERROR = 4;
+
+interface DiffFlags extends PruneFlags {
+  filename?: string[];
+}
+
+/** The YAML lines of a view; fields the controller filled in are marked with a comment. */
+export function renderView(view: ResourceView | undefined): string[] {
+  if (!view) return [];
+  const metadata: ResourceView['metadata'] = { name: view.metadata.name };
+  const labels = view.metadata.labels;
+  if (labels && Object.keys(labels).length > 0) metadata.labels = Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const doc = new Document({ metadata, spec: view.spec });
+  for (const pointer of view.defaulted ?? []) {
+    const path = pointer.split('/').slice(1);
+    const node = doc.getIn(path, true);
+    if (isScalar(node)) node.comment = path[path.length - 1] === 'vni' ? ' allocated' : ' default';
+  }
+  return doc.toString({ lineWidth: 0 }).replace(/\n$/, '').split('\n');
+}
+
+/** One resource's diff, '' when unchanged. A new resource is all added, a pruned one all removed. */
+export function resourceDiff(id: string, live: ResourceView | undefined, merged: ResourceView | undefined): string {
+  return unifiedDiff(renderView(live), renderView(merged), `live/${id}`, `file/${id}`);
+}
+
+/** Errors that would end with status 1 must not read as "differences found". */
+function asDiffError(e: unknown): unknown {
+  if (e instanceof CliError) {
+    if (e.exitCode !== EXIT_USER) return e;
+    return new CliError(e.message, EXIT_DIFF_ERROR, { lines: e.lines, cause: e.cause ?? e });
+  }
+  return new CliError(e instanceof Error ? e.message : String(e), EXIT_DIFF_ERROR, { cause: e });
+}
+
+export function registerDiff(program: Command, outcome: { exitCode: number }): void {
+  const cmd = program
+    .command('diff')
+    .description('show what apply -f would change, per resource, as a unified diff against the live state (nothing is changed)')
+    .option('-f, --filename <file>', 'file, directory (*.yaml, *.yml, *.json) or - for stdin; repeatable', collect);
+  addPruneOptions(cmd, 'also show, as removed, the networks and declared endpoints that apply --prune would delete (they match -l / --applyset but are no longer in the files)')
+    .addHelpText(
+      'after',
+      `\nExit status (as kubectl diff): 0 no differences, ${EXIT_DIFF_CHANGES} differences found, ${EXIT_USAGE} usage, ${EXIT_UNREACHABLE} controller unreachable, ` +
+        `${EXIT_DIFF_ERROR} any other error (validation, conflict, refused prune).`,
+    )
+    .action(async (flags: DiffFlags, command: Command) => {
+      try {
+        const prune = pruneRequestFrom(flags);
+        const ordered = loadForApply(flags.filename ?? [], 'compared');
+        const options = prune ? { dryRun: true, diff: true, prune } : { dryRun: true, diff: true };
+        const response = await sendApply(command, ordered, options, 'compared');
+        const diffs = [
+          ...response.results.map((r) => resourceDiff(resourceId(r), r.live, r.merged)),
+          ...(response.pruned ?? []).map((p) => resourceDiff(resourceId(p), p.live, undefined)),
+        ].filter((d) => d !== '');
+        for (const d of diffs) process.stdout.write(d);
+        outcome.exitCode = diffs.length > 0 ? EXIT_DIFF_CHANGES : 0;
+      } catch (e) {
+        throw asDiffError(e);
+      }
+    });
+  addClientOptions(cmd);
+}
