@@ -99,7 +99,7 @@ function structureProblems(doc: Document.Parsed, lineCounter: LineCounter, file:
         stack.push(pair.value);
       }
     } else if (isSeq(node)) {
-      stack.push(...node.items);
+      for (const item of node.items) stack.push(item); // not push(...items): a huge sequence overflows the call stack
     } else if (isAlias(node) && node.resolve(doc) === undefined) {
       const at = lineCounter.linePos(nodeStart(node) ?? 0);
       problems.push({ file, line: at.line, col: at.col, message: `YAML: alias *${node.source} refers to no anchor &${node.source} defined before it` });

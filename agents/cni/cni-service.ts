@@ -86,16 +86,18 @@ export class CniService {
    */
   private async bestEffortDel(env: Record<string, string>, refused: CniError): Promise<boolean> {
     const ifname = env.CNI_IFNAME;
-    if (ifname === undefined || ifname === '') return false; // without it, every interface of the container would go
-    let containerId: string;
+    const containerId = env.CNI_CONTAINERID;
+    // Without both, every interface of some container could go: the refusal stands.
+    if (ifname === undefined || ifname === '' || containerId === undefined || containerId === '') return false;
     try {
-      containerId = parseDetachParams({ containerId: env.CNI_CONTAINERID, ifname }, '').containerId;
+      parseDetachParams({ containerId, ifname }, '');
     } catch {
-      return false;
+      return true; // weft refuses such an ID or name at ADD: no attachment of weft's can have it
     }
-    const params = { containerId, ifname };
-    await this.endpoints.detach(params);
-    this.log.warn({ containerId: params.containerId, ifname: params.ifname, code: refused.code, msg: refused.msg }, 'CNI DEL with a config weft refuses: detached the attachment anyway');
+    // Only what a CNI runtime attached: `weft run`'s endpoints are not a CNI DEL's to remove.
+    const records = this.store.byContainer(containerId).filter((r) => r.ifname === ifname && (r.origin ?? '').startsWith('cni:'));
+    for (const r of records) await this.endpoints.detach({ containerId, ifname, network: r.network });
+    this.log.warn({ containerId, ifname, code: refused.code, msg: refused.msg }, 'CNI DEL with a config weft refuses: detached the attachment anyway');
     return true;
   }
 
@@ -122,6 +124,14 @@ export class CniService {
 
   private async add(req: CniRequest): Promise<unknown> {
     const params = { network: req.network, containerId: need(req.containerId), netns: need(req.netns), ifname: need(req.ifname), labels: req.labels };
+    // ADD must create the interface or fail: an attachment of this container
+    // and name in another namespace (a restarted container whose DEL never
+    // came) is not this one.
+    const earlier = this.store.byContainer(params.containerId).find((r) => r.ifname === params.ifname);
+    if (earlier && (earlier.netns !== params.netns || (req.mac !== undefined && req.mac !== earlier.mac))) {
+      const what = earlier.netns !== params.netns ? `in ${earlier.netns}` : `with MAC ${earlier.mac}`;
+      throw new CniError(CNI_CODE.Conflict, `${params.containerId}/${params.ifname} is already attached ${what}`, 'DEL it first, then ADD again');
+    }
     const a = await this.endpoints.attach(
       { ...params, ...(req.ip !== undefined ? { ip: req.ip } : {}), ...(req.mac !== undefined ? { mac: req.mac } : {}) },
       cniOrigin(req.configName),

@@ -18,7 +18,9 @@ export interface EndpointRecord extends EndpointReport {
   state: EndpointState;
   /**
    * Who asked for it: '' for the agent RPC (`weft run`), `cni:<config name>`
-   * for a CNI runtime. A CNI GC only collects its own runtime's attachments.
+   * for a CNI runtime. A CNI GC only collects attachments made through a
+   * config of its name — runtimes that share one config directory share the
+   * name too (the spec's answer is `disableGC` in such a conflist).
    */
   origin?: string;
   prefixLength: number;

@@ -49,7 +49,9 @@ function networkProgress(n: Network): { line: string; hosts: string } {
   const observed = s.observedGeneration;
   const version = Number(n.metadata.resourceVersion ?? 0);
   const hosts = Object.entries(s.hosts ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const behind = hosts.filter(([, h]) => !h.ready || h.revision < version).map(([name]) => name);
+  // ready already means "applied everything it was sent": a change that
+  // leaves a host's plan alone sends it nothing, so its revision stays older.
+  const behind = hosts.filter(([, h]) => !h.ready).map(([name]) => name);
   let line: string;
   if (observed === undefined || observed < generation) line = `no: the controller has not observed generation ${generation} yet`;
   else if (hosts.length === 0) line = 'yes: no host carries this network yet, so there is nothing to realise';

@@ -64,7 +64,8 @@ export class EventLog {
     }
     this.order.push({ key, seq });
     while (this.total > this.inAll) this.evictOldest();
-    if (this.order.length - this.head > 2 * this.inAll) this.compact();
+    // Evictions advance head: drop the consumed prefix too, or order grows with every event ever recorded.
+    if (this.order.length - this.head > 2 * this.inAll || this.head > this.inAll) this.compact();
   }
 
   /** Oldest first. */

@@ -2,7 +2,7 @@
 // and POST /apply. Documents are validated in full before the store is
 // touched; the writes of one request share one transaction.
 import { inject, injectable } from 'inversify';
-import { invalid, isWeftError, type FieldIssue } from '../../model/errors.js';
+import { WeftError, invalid, isWeftError, type FieldIssue } from '../../model/errors.js';
 import type { AnyResource, Endpoint, Kind, Network } from '../../model/kinds.js';
 import { API_VERSION, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN } from '../../model/meta.js';
 import { APPLYSET_LABEL, type ApplyAction, type ApplyItemResult, type ApplyResult } from '../../model/rest.js';
@@ -65,6 +65,7 @@ export class ResourceService {
           if (existing) (results[i] as ApplyItemResult).live = viewOf(tx, existing);
         });
       }
+      if (prune?.applyset !== undefined) checkApplySetOwnership(tx, docs, prune.applyset);
       const order = docs.map((_, i) => i).sort((a, b) => APPLY_ORDER[(docs[a] as AnyResource).kind] - APPLY_ORDER[(docs[b] as AnyResource).kind] || a - b);
       for (const i of order) {
         try {
@@ -204,6 +205,21 @@ function parsePrune(raw: unknown, issues: FieldIssue[]): PrunePlan | undefined {
 }
 
 /** --applyset NAME: every applied resource carries weft.dev/applyset=NAME; a document that says otherwise is refused. */
+/**
+ * An apply set must not take over another set's resources: its next prune
+ * would delete what the other set's files still declare.
+ */
+function checkApplySetOwnership(tx: StoreTx, docs: AnyResource[], name: string): void {
+  const issues: FieldIssue[] = [];
+  docs.forEach((d, i) => {
+    const owner = tx.getResource(d.kind, d.metadata.name)?.metadata.labels?.[APPLYSET_LABEL];
+    if (owner !== undefined && owner !== name) {
+      issues.push({ path: `/items/${i}${APPLYSET_POINTER}`, message: `${d.kind.toLowerCase()}/${d.metadata.name} belongs to apply set "${owner}", not "${name}": remove it from one of the two sets' files`, value: owner, allowed: name });
+    }
+  });
+  if (issues.length > 0) throw new WeftError('Conflict', `${issues.length} resource${issues.length === 1 ? '' : 's'} of the apply belong to another apply set; nothing was applied`, { details: issues });
+}
+
 function labelApplySet(doc: AnyResource, name: string, base: string, issues: FieldIssue[]): void {
   const current = doc.metadata.labels?.[APPLYSET_LABEL];
   if (current !== undefined && current !== name) {

@@ -29,11 +29,10 @@ export function parseValidAttachments(conf: Json, command: CniCommand, p: Proble
     if (!e) return;
     const cid = e.containerID === undefined ? p.add(CNI_CODE.InvalidConfig, at(w, 'containerID'), 'is missing') : p.string(e.containerID, at(w, 'containerID'));
     const ifn = e.ifname === undefined ? p.add(CNI_CODE.InvalidConfig, at(w, 'ifname'), 'is missing') : p.string(e.ifname, at(w, 'ifname'));
-    const badCid = cid === undefined ? undefined : checkContainerId(cid);
-    const badIfn = ifn === undefined ? undefined : checkIfname(ifn);
-    if (badCid) p.add(CNI_CODE.InvalidConfig, at(w, 'containerID'), badCid.what, badCid.fix);
-    if (badIfn) p.add(CNI_CODE.InvalidConfig, at(w, 'ifname'), badIfn.what, badIfn.fix);
-    if (cid !== undefined && ifn !== undefined && !badCid && !badIfn) out.push({ containerId: cid, ifname: ifn });
+    // An ID or name weft would refuse cannot belong to any attachment of
+    // weft's: skip it rather than fail the whole GC (the spec asks GC to
+    // collect as much as it can).
+    if (cid !== undefined && ifn !== undefined && !checkContainerId(cid) && !checkIfname(ifn)) out.push({ containerId: cid, ifname: ifn });
   });
   return p.count === before ? out : undefined;
 }

@@ -98,7 +98,10 @@ export async function installShim(binDir: string, shimPath = defaultShimPath()):
   }
   await ensureDir(binDir, 'CNI bin dir');
   const target = join(binDir, CNI_PLUGIN_TYPE);
-  if ((await sha256(target)) === (await sha256(shimPath))) return { path: target, changed: false };
+  if ((await sha256(target)) === (await sha256(shimPath))) {
+    await chmod(target, 0o755); // same bytes, but a runtime cannot exec it without the mode
+    return { path: target, changed: false };
+  }
   await replaceFile(target, (temp) => copyFile(shimPath, temp), 0o755);
   return { path: target, changed: true };
 }

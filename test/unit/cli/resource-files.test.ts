@@ -141,6 +141,13 @@ describe('reading files and directories', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('a sequence of 200,000 items is reported with its position, not a stack overflow', () => {
+    const file = join(dir, 'big.yaml');
+    writeFileSync(file, `${GOOD}  junk: [${Array.from({ length: 200_000 }, () => '0').join(',')}]\n`);
+    const r = loadResourceFiles([file]);
+    expect(r.problems.map(formatProblem)).toEqual([expect.stringMatching(new RegExp(`^${file}:7:3: /spec/junk: unknown field "junk"`))]);
+  });
+
   it('reads every .yaml/.yml/.json file of a directory in name order, and stdin for -', () => {
     mkdirSync(join(dir, 'd'));
     writeFileSync(join(dir, 'd', 'b.yml'), GOOD.replace('blue', 'b').replace('10.10.0.0', '10.12.0.0'));

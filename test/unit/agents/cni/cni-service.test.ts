@@ -141,3 +141,32 @@ describe('CniService DEL is best effort', () => {
     expect(r.output).toMatchObject({ code: 4 });
   });
 });
+
+describe('CniService ADD and DEL edge cases', () => {
+  let h: Harness;
+  afterEach(() => h.cleanup());
+
+  test('a second ADD of the same container and interface in another namespace is a conflict (104), not the old result', async () => {
+    h = makeHarness();
+    const [a, b] = [await h.netns('a1'), await h.netns('b1')];
+    expect((await h.cni.call({ env: env('ADD', { CNI_CONTAINERID: 'c1', CNI_NETNS: a }), stdin: conf() })).exitCode).toBe(0);
+    const again = await h.cni.call({ env: env('ADD', { CNI_CONTAINERID: 'c1', CNI_NETNS: b }), stdin: conf() });
+    expect(again.output).toMatchObject({ code: 104 });
+    expect(JSON.stringify(again.output)).toContain(a);
+  });
+
+  test('a DEL with an ID weft would refuse succeeds (nothing of weft\'s can have it)', async () => {
+    h = makeHarness();
+    const r = await h.cni.call({ env: env('DEL', { CNI_CONTAINERID: 'a'.repeat(129) }), stdin: conf() });
+    expect(r).toEqual({ exitCode: 0, output: null });
+  });
+
+  test('a DEL with a refused config leaves an endpoint `weft run` attached alone', async () => {
+    h = makeHarness();
+    const netns = await h.netns('w1');
+    await h.endpoints.attach({ network: 'blue', containerId: 'c1', netns });
+    const r = await h.cni.call({ env: env('DEL', { CNI_CONTAINERID: 'c1' }), stdin: conf({ ipam: {} }) });
+    expect(r).toEqual({ exitCode: 0, output: null });
+    expect(h.store.get('c1.eth0')?.state).toBe('attached');
+  });
+});

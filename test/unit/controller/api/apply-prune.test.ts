@@ -171,6 +171,15 @@ describe('POST /apply: diff views, dry runs, prune', () => {
       expect(names(api, 'Network')).toEqual(['a', 'c']);
     });
 
+    test('a stored resource of another apply set is not taken over (its next prune would delete what the other set declares)', async () => {
+      expect((await api.call('POST', '/api/v1/apply', { items: [net('shared', { subnet: '10.0.0.0/24' })], prune: { applyset: 'team1' } })).status).toBe(200);
+      const before = dump(api);
+      const r = await api.call('POST', '/api/v1/apply', { items: [net('shared', { subnet: '10.0.0.0/24' })], prune: { applyset: 'team2' } });
+      expect(r.status).toBe(409);
+      expect(r.body.details[0]).toMatchObject({ path: '/items/0/metadata/labels/weft.dev~1applyset', value: 'team1', allowed: 'team2' });
+      expect(dump(api)).toBe(before);
+    });
+
     test('a document of another apply set is refused at its label', async () => {
       const r = await api.call('POST', '/api/v1/apply', { items: [net('a', { subnet: '10.0.0.0/24' }, { 'weft.dev/applyset': 'other' })], prune: { applyset: 'lab' } });
       expect(r.status).toBe(400);

@@ -48,6 +48,14 @@ describe('EventLog', () => {
     expect(log.list().map((e) => e.reason)).toEqual(['A2', 'B2', 'C1', 'C2']);
   });
 
+  test('memory stays bounded under endless distinct events', () => {
+    const log = new EventLog(2, 50);
+    for (let i = 0; i < 20_000; i++) log.record(ev(`r${i}`, 'Attached'));
+    expect(log.size()).toBe(50);
+    // the insertion order index is compacted too, not only the events
+    expect((log as unknown as { order: unknown[] }).order.length).toBeLessThanOrEqual(3 * 50);
+  });
+
   test('a refreshed repeat is not evicted as if it were old', () => {
     const log = new EventLog(10, 2);
     log.record(ev('a', 'A'));
