@@ -124,14 +124,6 @@ export class CniService {
 
   private async add(req: CniRequest): Promise<unknown> {
     const params = { network: req.network, containerId: need(req.containerId), netns: need(req.netns), ifname: need(req.ifname), labels: req.labels };
-    // ADD must create the interface or fail: an attachment of this container
-    // and name in another namespace (a restarted container whose DEL never
-    // came) is not this one.
-    const earlier = this.store.byContainer(params.containerId).find((r) => r.ifname === params.ifname);
-    if (earlier && (earlier.netns !== params.netns || (req.mac !== undefined && req.mac !== earlier.mac))) {
-      const what = earlier.netns !== params.netns ? `in ${earlier.netns}` : `with MAC ${earlier.mac}`;
-      throw new CniError(CNI_CODE.Conflict, `${params.containerId}/${params.ifname} is already attached ${what}`, 'DEL it first, then ADD again');
-    }
     const a = await this.endpoints.attach(
       { ...params, ...(req.ip !== undefined ? { ip: req.ip } : {}), ...(req.mac !== undefined ? { mac: req.mac } : {}) },
       cniOrigin(req.configName),

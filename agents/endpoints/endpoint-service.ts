@@ -178,12 +178,23 @@ export class EndpointService {
     while (this.pendingDeletes.size > 0) await Promise.allSettled([...this.pendingDeletes.values()]);
   }
 
+  /**
+   * A repeated attach returns the existing attachment only if it is the same
+   * one: same network, namespace and any requested address or MAC. Anything
+   * else (e.g. a restarted container whose detach never came) is a conflict:
+   * an attach must create the interface or fail.
+   */
   private existingResult(r: EndpointRecord, params: AttachParams): AttachResult {
-    if (r.network !== params.network || (params.ip !== undefined && r.ip !== params.ip)) {
+    const differs: [string, unknown, string][] = [];
+    if (r.network !== params.network) differs.push(['/network', params.network, `network "${r.network}"`]);
+    if (r.netns !== params.netns) differs.push(['/netns', params.netns, `namespace ${r.netns}`]);
+    if (params.ip !== undefined && r.ip !== params.ip) differs.push(['/ip', params.ip, `address ${r.ip}`]);
+    if (params.mac !== undefined && r.mac !== params.mac) differs.push(['/mac', params.mac, `MAC ${r.mac}`]);
+    if (differs.length > 0) {
       throw new WeftError(
         'Conflict',
-        `container ${r.containerId} already has ${r.ifname} on network "${r.network}" with ${r.ip}; detach it first to change network or address`,
-        { details: [{ path: r.network !== params.network ? '/network' : '/ip', message: 'differs from the existing attachment', value: r.network !== params.network ? params.network : params.ip }] },
+        `container ${r.containerId} already has ${r.ifname} with ${differs.map((d) => d[2]).join(', ')}; detach it first to attach it differently`,
+        { details: differs.map(([path, value]) => ({ path, message: 'differs from the existing attachment', value })) },
       );
     }
     return toAttachResult(r, true);

@@ -6,7 +6,7 @@ import { callAgent } from '../../runtime/agent-client.js';
 import { createNetns, deleteNetns } from '../../runtime/netns.js';
 import { SingleHostLab, waitFor } from '../support/test-lab.js';
 import { cniPeerAvailable, makeCniPeer } from './cni-bridge-peer.js';
-import { fmtMs, summarize, type Summary } from './stats.js';
+import { fmtMs, printVersus, summarize, type Summary } from './stats.js';
 
 export interface AttachBenchResult {
   weftAttach: Summary;
@@ -114,15 +114,11 @@ export async function benchAttach(count = 200, large = 500): Promise<AttachBench
 }
 
 export function printAttach(r: AttachBenchResult, count: number): void {
-  const ratio = (peer: number | undefined, weft: number) => (peer === undefined ? 'n/a' : `${(peer / weft).toFixed(1)}x`);
-  const rows: string[][] = [
-    ['operation', 'weft p50', 'weft p99', 'cni bridge p50', 'cni bridge p99', 'speed-up (p50)'],
-    ['attach / ADD', fmtMs(r.weftAttach.p50), fmtMs(r.weftAttach.p99), r.peerAdd ? fmtMs(r.peerAdd.p50) : 'n/a', r.peerAdd ? fmtMs(r.peerAdd.p99) : 'n/a', ratio(r.peerAdd?.p50, r.weftAttach.p50)],
-    ['detach / DEL', fmtMs(r.weftDetach.p50), fmtMs(r.weftDetach.p99), r.peerDel ? fmtMs(r.peerDel.p50) : 'n/a', r.peerDel ? fmtMs(r.peerDel.p99) : 'n/a', ratio(r.peerDel?.p50, r.weftDetach.p50)],
-  ];
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   console.log(`\n# attach/detach latency, ${count} namespaces, sequential, weft and the peer taking turns, caller's view`);
-  for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
+  printVersus('operation', 'cni bridge', [
+    { label: 'attach / ADD', weft: r.weftAttach, peer: r.peerAdd },
+    { label: 'detach / DEL', weft: r.weftDetach, peer: r.peerDel },
+  ]);
   console.log(`agent resident memory with ${count} endpoints attached: ${r.agentRssMiB.toFixed(1)} MiB`);
   if (r.attachAt500) console.log(`weft attach with 450-500 ports on the bridge: p50 ${fmtMs(r.attachAt500.p50)}, p99 ${fmtMs(r.attachAt500.p99)}`);
   console.log('targets: attach p50 >= 6x faster than ADD; detach >= 10x faster than DEL');

@@ -9,7 +9,7 @@ import { createNetns, deleteNetns } from '../../runtime/netns.js';
 import { installShim } from '../../runtime/cni/install.js';
 import { SingleHostLab, waitFor } from '../support/test-lab.js';
 import { CNI_BIN_DIR, cniPeerAvailable, makeCniPeer, type CniExec } from './cni-bridge-peer.js';
-import { fmtMs, summarize, type Summary } from './stats.js';
+import { printVersus, summarize, type Summary } from './stats.js';
 import { vforkExec } from './vfork-exec.js';
 
 /** One exec; a failed call ends the benchmark with the plugin's own words. */
@@ -125,15 +125,11 @@ export async function benchCniPlugin(count = 200): Promise<CniBenchResult> {
 }
 
 function printRound(title: string, r: CniRound): void {
-  const ratio = (peer: number | undefined, weft: number) => (peer === undefined ? 'n/a' : `${(peer / weft).toFixed(1)}x`);
-  const rows: string[][] = [
-    ['command', 'weft p50', 'weft p99', 'cni bridge p50', 'cni bridge p99', 'speed-up (p50)'],
-    ['ADD', fmtMs(r.weftAdd.p50), fmtMs(r.weftAdd.p99), r.peerAdd ? fmtMs(r.peerAdd.p50) : 'n/a', r.peerAdd ? fmtMs(r.peerAdd.p99) : 'n/a', ratio(r.peerAdd?.p50, r.weftAdd.p50)],
-    ['DEL', fmtMs(r.weftDel.p50), fmtMs(r.weftDel.p99), r.peerDel ? fmtMs(r.peerDel.p50) : 'n/a', r.peerDel ? fmtMs(r.peerDel.p99) : 'n/a', ratio(r.peerDel?.p50, r.weftDel.p50)],
-  ];
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   console.log(title);
-  for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
+  printVersus('command', 'cni bridge', [
+    { label: 'ADD', weft: r.weftAdd, peer: r.peerAdd },
+    { label: 'DEL', weft: r.weftDel, peer: r.peerDel },
+  ]);
 }
 
 export function printCniPlugin(r: CniBenchResult, count: number): void {

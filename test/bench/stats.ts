@@ -21,3 +21,27 @@ export function summarize(samples: number[]): Summary {
 export function fmtMs(v: number): string {
   return `${v.toFixed(2)} ms`;
 }
+
+/** One row of a weft-beside-the-peer table: the operation and both summaries (peer absent when not installed). */
+export interface VersusRow {
+  label: string;
+  weft: Summary;
+  peer?: Summary | undefined;
+}
+
+/** Print weft p50/p99 beside the peer's, with the p50 ratio, as an aligned table. */
+export function printVersus(firstColumn: string, peerName: string, rows: VersusRow[]): void {
+  const table: string[][] = [
+    [firstColumn, 'weft p50', 'weft p99', `${peerName} p50`, `${peerName} p99`, 'speed-up (p50)'],
+    ...rows.map((r) => [
+      r.label,
+      fmtMs(r.weft.p50),
+      fmtMs(r.weft.p99),
+      r.peer ? fmtMs(r.peer.p50) : 'n/a',
+      r.peer ? fmtMs(r.peer.p99) : 'n/a',
+      r.peer ? `${(r.peer.p50 / r.weft.p50).toFixed(1)}x` : 'n/a',
+    ]),
+  ];
+  const widths = (table[0] as string[]).map((_, c) => Math.max(...table.map((row) => (row[c] as string).length)));
+  for (const row of table) console.log(row.map((cell, c) => cell.padEnd(widths[c] as number)).join('  '));
+}
