@@ -1,6 +1,7 @@
 // Controller <-> agent protocol over an authenticated WebSocket
 // (/api/v1/agents/connect, `Authorization: Bearer <agent token>`).
 // JSON text frames, one message each.
+import type { DefaultAction, FirewallAction, FirewallProtocol, RuleCounter } from './firewall.js';
 
 /** A network as a host must realise it. */
 export interface PlanNetwork {
@@ -58,6 +59,48 @@ export interface PlanReservation {
   owner: string;
 }
 
+/**
+ * Addresses the controller resolved for the firewall: a peer selector's
+ * endpoints (every host's), or the endpoints of this host a policy applies
+ * to. A label change on an endpoint changes only these. Key: name.
+ */
+export interface PlanAddressSet {
+  name: string;
+  /** IPv4 addresses, sorted */
+  addresses: string[];
+}
+
+/** A peer of a rule: a resolved address set, or a CIDR minus exceptions. */
+export type PlanPeer = { set: string } | { cidr: string; except?: string[] };
+
+export interface PlanFirewallRule {
+  /** the rule's name, or its position as a string */
+  name: string;
+  action: FirewallAction;
+  log?: boolean;
+  /** undefined: any peer */
+  peers?: PlanPeer[];
+  protocol: FirewallProtocol;
+  /** inclusive destination port ranges (port sets resolved); undefined: every port */
+  ports?: Array<[number, number]>;
+}
+
+export interface PlanPolicyDirection {
+  defaultAction?: DefaultAction;
+  rules: PlanFirewallRule[];
+}
+
+/** A FirewallPolicy as one host enforces it. Key: name. */
+export interface PlanFirewallPolicy {
+  name: string;
+  priority: number;
+  generation: number;
+  /** name of the address set of this host's endpoints the policy applies to */
+  appliesTo: string;
+  ingress?: PlanPolicyDirection;
+  egress?: PlanPolicyDirection;
+}
+
 export interface HostPlan {
   host: string;
   revision: number;
@@ -66,6 +109,10 @@ export interface HostPlan {
   reservations: PlanReservation[];
   flood: PlanFloodEntry[];
   remoteEndpoints: PlanRemoteEndpoint[];
+  /** policies applying to at least one endpoint of this host */
+  firewallPolicies: PlanFirewallPolicy[];
+  /** every address set those policies name */
+  addressSets: PlanAddressSet[];
 }
 
 export interface PlanDelta {
@@ -80,6 +127,12 @@ export interface PlanDelta {
   upsertRemoteEndpoints: PlanRemoteEndpoint[];
   /** names */
   removeRemoteEndpoints: string[];
+  upsertFirewallPolicies?: PlanFirewallPolicy[];
+  /** names */
+  removeFirewallPolicies?: string[];
+  upsertAddressSets?: PlanAddressSet[];
+  /** names */
+  removeAddressSets?: string[];
 }
 
 /** What an agent reports for each endpoint it has attached. */
@@ -116,11 +169,47 @@ export interface AgentHello {
   endpoints: EndpointReport[];
 }
 
+/** How one host enforces one policy, in the agent's status. */
+export interface FirewallPolicyReport {
+  /** generation of the policy the host's table holds */
+  generation: number;
+  ready: boolean;
+  /** local endpoints it applies to */
+  endpoints: number;
+  counters: RuleCounter[];
+  message?: string;
+}
+
+/** One logged packet (the first of a new connection a `log` rule saw). */
+export interface FirewallLogEntry {
+  time: string;
+  policy: string;
+  direction: 'ingress' | 'egress' | 'forward';
+  rule: string;
+  action: FirewallAction;
+  protocol: string;
+  src: string;
+  dst: string;
+  sport?: number;
+  dport?: number;
+  /** kernel interface the packet came in on, when known */
+  iif?: string;
+}
+
 export type AgentMessage =
   | AgentHello
   | { type: 'endpointUp'; endpoint: EndpointReport }
   | { type: 'endpointDown'; name: string }
-  | { type: 'status'; appliedRevision: number; networks: Record<string, { ready: boolean; message?: string }> }
+  | {
+      type: 'status';
+      appliedRevision: number;
+      networks: Record<string, { ready: boolean; message?: string }>;
+      /** per policy this host enforces; absent from agents that predate the firewall */
+      firewall?: Record<string, FirewallPolicyReport>;
+      /** anti-spoofing drops on this host by reason (ip, mac, arp, ip6, other) */
+      spoofDrops?: Record<string, number>;
+    }
+  | { type: 'firewallLog'; entries: FirewallLogEntry[] }
   | { type: 'heartbeat' }
   | { type: 'requestBlock'; requestId: string; network: string }
   | { type: 'requestStatic'; requestId: string; network: string; ip: string; owner: string }

@@ -174,7 +174,7 @@ export function parseIsolation(listing: readonly NftListObject[]): IsolationStat
       state.priority = o.chain.prio;
     } else if (isRuleObject(o) && o.rule.chain === ISOLATION_CHAIN && o.rule.comment === ISOLATION_COMMENT) {
       for (const s of o.rule.expr) {
-        if ('counter' in s && s.counter !== null) state.drops = { packets: s.counter.packets, bytes: s.counter.bytes };
+        if ('counter' in s && typeof s.counter === 'object' && s.counter !== null) state.drops = { packets: s.counter.packets, bytes: s.counter.bytes };
       }
     }
   }

@@ -41,6 +41,27 @@ export interface NftMetaExpr {
   meta: { key: 'iifname' | 'oifname' | 'iif' | 'oif' | 'mark' | 'l4proto' | 'nfproto' };
 }
 
+export interface NftPayloadExpr {
+  payload: { protocol: 'ether' | 'ip' | 'ip6' | 'arp' | 'th' | 'tcp' | 'udp'; field: string };
+}
+
+export interface NftCtExpr {
+  ct: { key: 'state' | 'direction' | 'status'; dir?: 'original' | 'reply' };
+}
+
+export interface NftPrefixExpr {
+  prefix: { addr: string; len: number };
+}
+
+export interface NftRangeExpr {
+  range: [string | number, string | number];
+}
+
+/** An anonymous set: `{ a, b }` */
+export interface NftSetExpr {
+  set: NftExpr[];
+}
+
 export interface NftConcatExpr {
   concat: NftExpr[];
 }
@@ -49,7 +70,17 @@ export interface NftConcatExpr {
  * A value: a string is an immediate (`"wb-*"` is an interface-name wildcard,
  * `"@name"` a reference to a named set), numbers and booleans are immediates.
  */
-export type NftExpr = string | number | boolean | NftMetaExpr | NftConcatExpr;
+export type NftExpr =
+  | string
+  | number
+  | boolean
+  | NftMetaExpr
+  | NftConcatExpr
+  | NftPayloadExpr
+  | NftCtExpr
+  | NftPrefixExpr
+  | NftRangeExpr
+  | NftSetExpr;
 
 // ---- statements ----------------------------------------------------------
 
@@ -72,7 +103,47 @@ export interface NftDropStmt {
   drop: null;
 }
 
-export type NftStatement = NftMatchStmt | NftCounterStmt | NftAcceptStmt | NftDropStmt;
+export interface NftReturnStmt {
+  return: null;
+}
+
+export interface NftJumpStmt {
+  jump: { target: string };
+}
+
+export interface NftGotoStmt {
+  goto: { target: string };
+}
+
+/** A verdict as map data or a statement. */
+export type NftVerdict = NftAcceptStmt | NftDropStmt | NftReturnStmt | NftJumpStmt | NftGotoStmt;
+
+/** Look `key` up in a verdict map (`@name`) and apply the verdict found. */
+export interface NftVmapStmt {
+  vmap: { key: NftExpr; data: string };
+}
+
+/** A named counter object, by name. */
+export interface NftNamedCounterStmt {
+  counter: string;
+}
+
+export interface NftLogStmt {
+  log: { prefix?: string; group?: number };
+}
+
+export interface NftRejectStmt {
+  reject: { type?: 'tcp reset' | 'icmpx' | 'icmp' | 'icmpv6'; expr?: string } | null;
+}
+
+export type NftStatement =
+  | NftMatchStmt
+  | NftCounterStmt
+  | NftNamedCounterStmt
+  | NftVerdict
+  | NftVmapStmt
+  | NftLogStmt
+  | NftRejectStmt;
 
 export interface NftRule {
   family: NftFamily;
@@ -87,6 +158,44 @@ export interface NftRule {
 
 /** A set element: a plain value, or a concatenation for `a . b` keys. */
 export type NftSetElem = string | number | NftConcatExpr;
+
+/** A map element as nft lists it when the map counts: the key with its counter. */
+export interface NftListedElem {
+  elem: { val: NftExpr; counter?: { packets: number; bytes: number } };
+}
+
+/** A verdict-map element: [key, verdict]. */
+export type NftMapElem = [NftExpr | NftListedElem, NftVerdict];
+
+export interface NftMap {
+  family: NftFamily;
+  table: string;
+  name: string;
+  handle?: number;
+  type: NftKeyType | NftKeyType[];
+  map: 'verdict';
+  flags?: Array<'constant' | 'interval' | 'timeout'>;
+  /** [{ counter: null }]: every element gets its own counter */
+  stmt?: NftStatement[];
+  elem?: NftMapElem[];
+}
+
+export interface NftMapElementCmd {
+  family: NftFamily;
+  table: string;
+  /** the map's name */
+  name: string;
+  elem: NftMapElem[];
+}
+
+export interface NftCounterObject {
+  family: NftFamily;
+  table: string;
+  name: string;
+  handle?: number;
+  packets?: number;
+  bytes?: number;
+}
 
 export interface NftSet {
   family: NftFamily;
@@ -115,8 +224,10 @@ export type NftObject =
   | { table: NftTable }
   | { chain: NftChain }
   | { set: NftSet }
-  | { element: NftElement }
-  | { rule: NftRule };
+  | { element: NftElement | NftMapElementCmd }
+  | { rule: NftRule }
+  | { map: NftMap }
+  | { counter: NftCounterObject };
 
 /**
  * Commands weft sends (`create` is `add` that fails with EEXIST). There is no `destroy` in nft 1.0.6: "delete if
@@ -151,6 +262,14 @@ export function isSetObject(o: NftListObject): o is { set: NftSet } {
 
 export function isRuleObject(o: NftListObject): o is { rule: NftRule } {
   return 'rule' in o;
+}
+
+export function isMapObject(o: NftListObject): o is { map: NftMap } {
+  return 'map' in o;
+}
+
+export function isCounterObject(o: NftListObject): o is { counter: NftCounterObject } {
+  return 'counter' in o;
 }
 
 /**

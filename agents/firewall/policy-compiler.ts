@@ -1,0 +1,154 @@
+// The host's firewall policies (as the controller planned them) -> a model of
+// the nftables objects that enforce them. Pure; firewall-ruleset.ts turns the
+// model into nft JSON and diffs two models.
+//
+// Endpoints with the same policies in the same order share one "group" per
+// direction: a chain whose rules look the packet up in the group's block maps
+// (block-packer.ts) in order, then apply the default action. Two entry maps
+// send a packet to the group chain of its endpoint: by destination address
+// for ingress, by source address for egress. The group's name is a hash of
+// its policy list, so editing a policy's rules changes map elements, and a
+// label change changes entry elements or address-set elements, never chains.
+import type { PlanFirewallPolicy, PlanFirewallRule } from '../../model/agent-protocol.js';
+import type { DefaultAction, FirewallAction } from '../../model/firewall.js';
+import { fnv1a32 } from '../../model/kernel-names.js';
+import { packBlocks, type PackItem } from './block-packer.js';
+import { boxKey, ruleBoxes, type Box } from './rule-boxes.js';
+
+export type Direction = 'ingress' | 'egress';
+
+export type Verdict = { kind: 'return' } | { kind: 'drop' } | { kind: 'jump' | 'goto'; target: string };
+
+/** Which rule an element or chain rule counts for. */
+export interface RuleRef {
+  policy: string;
+  direction: Direction;
+  /** rule name, or "default" */
+  rule: string;
+}
+
+export interface MapElement {
+  box: Box;
+  verdict: Verdict;
+  ref: RuleRef;
+}
+
+export interface GroupChain {
+  name: string;
+  direction: Direction;
+  /** block map names, looked up in this order */
+  maps: string[];
+  defaultAction: DefaultAction;
+  /** the policy whose default action applies; undefined when none sets one (allow) */
+  defaultPolicy?: string;
+}
+
+export interface LogChain {
+  name: string;
+  ref: RuleRef;
+  action: FirewallAction;
+}
+
+export interface PolicyModel {
+  /** endpoint IPv4 -> group chain name, per direction */
+  entries: Record<Direction, Map<string, string>>;
+  groups: Map<string, GroupChain>;
+  /** map name -> element key (boxKey) -> element */
+  maps: Map<string, Map<string, MapElement>>;
+  logChains: Map<string, LogChain>;
+}
+
+export const REJECT_CHAIN = 'reject';
+export const LOG_PREFIX = 'wl-';
+
+export function emptyModel(): PolicyModel {
+  return { entries: { ingress: new Map(), egress: new Map() }, groups: new Map(), maps: new Map(), logChains: new Map() };
+}
+
+export function logChainName(ref: RuleRef): string {
+  return `${LOG_PREFIX}${fnv1a32(`${ref.policy}\u0000${ref.direction}\u0000${ref.rule}`).toString(16).padStart(8, '0')}`;
+}
+
+function groupName(direction: Direction, policies: readonly string[]): string {
+  const short = direction === 'ingress' ? 'in' : 'eg';
+  return `g-${fnv1a32(`${direction}\u0000${policies.join('\u0000')}`).toString(16).padStart(8, '0')}-${short}`;
+}
+
+function verdictOf(rule: PlanFirewallRule, ref: RuleRef, logChains: Map<string, LogChain>): Verdict {
+  if (rule.action === 'log' || rule.log === true) {
+    const name = logChainName(ref);
+    logChains.set(name, { name, ref, action: rule.action });
+    // A log rule logs and comes back for the next lookup (jump); a final rule that also logs
+    // decides in the log chain, whose `return` must leave the group chain too (goto).
+    return { kind: rule.action === 'log' ? 'jump' : 'goto', target: name };
+  }
+  switch (rule.action) {
+    case 'allow':
+      // Not accept: the packet still has the other endpoint's ingress (or egress) to pass.
+      return { kind: 'return' };
+    case 'deny':
+      return { kind: 'drop' };
+    default:
+      return { kind: 'jump', target: REJECT_CHAIN };
+  }
+}
+
+/**
+ * @param policies the host plan's policies
+ * @param sets the host plan's address sets, by name
+ */
+export function compilePolicies(policies: readonly PlanFirewallPolicy[], sets: ReadonlyMap<string, readonly string[]>): PolicyModel {
+  const model = emptyModel();
+  const ordered = [...policies].sort((a, b) => a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const direction of ['ingress', 'egress'] as const) {
+    // endpoint -> the policies (in order) that have rules for this direction
+    const perEndpoint = new Map<string, PlanFirewallPolicy[]>();
+    for (const p of ordered) {
+      if (p[direction] === undefined) continue;
+      for (const ip of sets.get(p.appliesTo) ?? []) {
+        const list = perEndpoint.get(ip);
+        if (list) list.push(p);
+        else perEndpoint.set(ip, [p]);
+      }
+    }
+    for (const [ip, list] of perEndpoint) {
+      const name = groupName(
+        direction,
+        list.map((p) => p.name),
+      );
+      model.entries[direction].set(ip, name);
+      if (!model.groups.has(name)) buildGroup(model, name, direction, list, sets);
+    }
+  }
+  return model;
+}
+
+function buildGroup(model: PolicyModel, name: string, direction: Direction, policies: readonly PlanFirewallPolicy[], sets: ReadonlyMap<string, readonly string[]>): void {
+  const items: PackItem<{ verdict: Verdict; ref: RuleRef }>[] = [];
+  let defaultAction: DefaultAction = 'allow';
+  let defaultPolicy: string | undefined;
+  for (const p of policies) {
+    const dir = p[direction];
+    if (dir === undefined) continue;
+    for (const rule of dir.rules) {
+      const ref: RuleRef = { policy: p.name, direction, rule: rule.name };
+      items.push({ boxes: ruleBoxes(rule, sets), final: rule.action !== 'log', value: { verdict: verdictOf(rule, ref, model.logChains), ref } });
+    }
+    if (defaultPolicy === undefined && dir.defaultAction !== undefined) {
+      defaultAction = dir.defaultAction;
+      defaultPolicy = p.name;
+    }
+  }
+  const blocks = packBlocks(items);
+  const maps: string[] = [];
+  blocks.forEach((block, i) => {
+    const mapName = `${name}-${i}`;
+    const elements = new Map<string, MapElement>();
+    for (const { box, value } of block) elements.set(boxKey(box), { box, verdict: value.verdict, ref: value.ref });
+    model.maps.set(mapName, elements);
+    maps.push(mapName);
+  });
+  const group: GroupChain = { name, direction, maps, defaultAction };
+  if (defaultPolicy !== undefined) group.defaultPolicy = defaultPolicy;
+  model.groups.set(name, group);
+}
