@@ -13,7 +13,7 @@
 // is in the kernel within a millisecond or so. It runs in the same loop, so
 // it never interleaves with a full pass; a full pass covers those queued
 // before it started.
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import type { AgentMessage, HostPlan } from '../model/agent-protocol.js';
 import { errorMessage } from '../model/errors.js';
 import { BRIDGE_PREFIX, VXLAN_PREFIX } from '../model/kernel-names.js';
@@ -23,6 +23,8 @@ import { CONTROLLER_UPLINK, type ControllerUplink } from './controller-uplink.js
 import { isNotFound } from './datapath/errors.js';
 import type { AddrInfo, FdbEntry, NeighEntry, NetnsHandle } from './datapath/port.js';
 import { EndpointService } from './endpoints/endpoint-service.js';
+import { PolicyEnforcer } from './firewall/policy-enforcer.js';
+import { SpoofGuard } from './firewall/spoof-guard.js';
 import { OverlayManager } from './overlay/overlay-manager.js';
 import { Underlay } from './overlay/underlay.js';
 import { diffHost, renderHost, type HostAction } from './reconcile/host-diff.js';
@@ -41,6 +43,9 @@ export interface OverlaySyncReport extends PassReport {
   /** the networks the incremental pass looked at */
   networks: string[];
 }
+
+/** How often firewall counters are re-read (and reported when they moved). */
+export const COUNTER_INTERVAL_MS = 5_000;
 
 interface Waiter {
   gen: number;
@@ -74,6 +79,9 @@ export class HostReconciler {
   private waiters: Waiter[] = [];
   private overlayBatch: OverlayBatch = { networks: new Set(), waiters: [] };
   private timer: NodeJS.Timeout | undefined;
+  private counterTimer: NodeJS.Timeout | undefined;
+  private spoofDrops: Record<string, number> | undefined;
+  private guardProblem: string | undefined;
   private unsubscribe: (() => void)[] = [];
   /** Per-network failure of the last full pass, and of incremental passes since. */
   private passProblems = new Map<string, string>();
@@ -94,6 +102,8 @@ export class HostReconciler {
     @inject(Underlay) private readonly underlay: Underlay,
     @inject(EndpointService) private readonly endpoints: EndpointService,
     @inject(CONTROLLER_UPLINK) private readonly uplink: ControllerUplink,
+    @inject(PolicyEnforcer) @optional() private readonly policies?: PolicyEnforcer,
+    @inject(SpoofGuard) @optional() private readonly guard?: SpoofGuard,
   ) {}
 
   /** Reconcile on every plan change and periodically (drift nobody told us about). */
@@ -116,12 +126,33 @@ export class HostReconciler {
       this.timer = setInterval(() => void this.reconcile(), this.config.resyncMs);
       this.timer.unref();
     }
+    if (!this.counterTimer && (this.policies?.enabled || this.guard?.enabled) && COUNTER_INTERVAL_MS > 0) {
+      this.counterTimer = setInterval(() => void this.reportCounters(), COUNTER_INTERVAL_MS);
+      this.counterTimer.unref();
+    }
+  }
+
+  /** Counters change without any plan change: re-read them now and then, and report when they moved. */
+  async reportCounters(): Promise<void> {
+    const plan = this.plan.current();
+    if (!plan) return;
+    try {
+      const moved = (await this.policies?.refreshCounters()) ?? false;
+      const drops = await this.guard?.spoofDrops();
+      const dropsMoved = drops !== undefined && JSON.stringify(drops) !== JSON.stringify(this.spoofDrops);
+      if (drops !== undefined) this.spoofDrops = drops;
+      if (moved || dropsMoved) this.uplink.send(this.status(plan));
+    } catch (e: unknown) {
+      this.log.warn({ err: errorMessage(e) }, 'cannot read firewall counters');
+    }
   }
 
   async stop(): Promise<void> {
     for (const u of this.unsubscribe.splice(0)) u();
     clearInterval(this.timer);
     this.timer = undefined;
+    clearInterval(this.counterTimer);
+    this.counterTimer = undefined;
     await this.loop;
   }
 
@@ -217,6 +248,8 @@ export class HostReconciler {
         this.isolationWarned = true;
       }
     }
+    // Then the firewall: every endpoint port guarded, every policy in force, before anything else changes.
+    await this.syncFirewall(plan);
     const links = await this.host.listLinks();
     const bridgeAddrs = new Map<number, AddrInfo[]>();
     const fdb = new Map<number, FdbEntry[]>();
@@ -294,6 +327,21 @@ export class HostReconciler {
     return report;
   }
 
+  private async syncFirewall(plan: HostPlan | undefined): Promise<void> {
+    if (this.guard?.enabled) {
+      const ports = this.store.list().map((r) => ({ ifname: r.hostIfname, mac: r.mac, ip: r.ip }));
+      try {
+        await this.guard.sync(ports);
+        this.guardProblem = undefined;
+      } catch (e: unknown) {
+        if (this.guardProblem === undefined) this.log.error({ err: errorMessage(e) }, 'cannot write the anti-spoofing table');
+        this.guardProblem = errorMessage(e);
+      }
+    }
+    // No plan (restarted with the controller away and nothing cached): the table in force stays.
+    if (plan && this.policies?.enabled) await this.policies.sync(plan);
+  }
+
   /** The network MTU comes from the controller; an underlay that cannot carry it is worth one loud line. */
   private checkMtu(carried: { name: string; mtu: number }[], vtep: Vtep | undefined): void {
     if (vtep?.mtu === undefined) return;
@@ -319,7 +367,10 @@ export class HostReconciler {
       const message = this.passProblems.get(n.name) ?? this.entryProblems.get(n.name);
       out[n.name] = message === undefined ? { ready: true } : { ready: false, message };
     }
-    return { type: 'status', appliedRevision: plan.revision, networks: out };
+    const msg: AgentMessage = { type: 'status', appliedRevision: plan.revision, networks: out };
+    if (this.policies?.enabled) msg.firewall = this.policies.reports(plan);
+    if (this.spoofDrops !== undefined) msg.spoofDrops = this.spoofDrops;
+    return msg;
   }
 
   /** `vxlans`: device name -> ifindex, as observed and as ensured during this pass. */

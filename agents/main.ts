@@ -7,7 +7,7 @@ import { Container } from 'inversify';
 import { pino } from 'pino';
 import { HEARTBEAT_INTERVAL_MS } from '../model/agent-protocol.js';
 import { DEFAULT_AGENT_SOCKET } from '../model/agent-rpc.js';
-import { WeftError } from '../model/errors.js';
+import { WeftError, errorMessage } from '../model/errors.js';
 import { isIPv4 } from '../model/ip.js';
 import { DNS_LABEL_PATTERN } from '../model/meta.js';
 import { AGENT_CONFIG, AGENT_LOGGER, HOST_HANDLE, type AgentConfig, type AgentLogger } from './agent-config.js';
@@ -17,6 +17,12 @@ import { CONTROLLER_UPLINK } from './controller-uplink.js';
 import type { NetlinkDatapath } from './datapath/netlink/netlink-datapath.js';
 import { DATAPATH_FACTORY, type DatapathFactory, type NetnsHandle } from './datapath/port.js';
 import { NETWORK_FIREWALL, type NetworkFirewall } from './datapath/firewall-port.js';
+import { ensureBridgeNetfilter } from './datapath/bridge-netfilter.js';
+import { POLICY_TABLE_PORT, PORT_GUARD, type PolicyTable, type PortGuard } from './datapath/policy-table-port.js';
+import { PolicyEnforcer } from './firewall/policy-enforcer.js';
+import { FirewallLog } from './firewall/firewall-log.js';
+import { DEFAULT_LOG_GROUP } from './datapath/nft/policy-ruleset.js';
+import { SpoofGuard } from './firewall/spoof-guard.js';
 import { CniService } from './cni/cni-service.js';
 import { EndpointService } from './endpoints/endpoint-service.js';
 import { HostReconciler } from './host-reconciler.js';
@@ -114,7 +120,15 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     // Network isolation: nftables in the bridge namespace with our own
     // datapath; an injected datapath brings its own firewall, or none.
     const firewall = opts.firewall ?? (ownDatapath ? new (await import('./datapath/nft/nft-firewall.js')).NftFirewall(opts.hostNetns) : undefined);
-    c = buildContainer(config, logger, datapath, hostHandle, firewall);
+    const tables: FirewallTables = firewall ? { isolation: firewall } : {};
+    if (ownDatapath) {
+      // FirewallPolicy enforcement and anti-spoofing: nftables in the bridge namespace, our own datapath only.
+      tables.policies = (await import('./datapath/nft/nft-policy-table.js')).NftPolicyTable.at(opts.hostNetns);
+      tables.guard = (await import('./datapath/nft/nft-guard.js')).NftGuard.at(opts.hostNetns);
+      const problem = await ensureBridgeNetfilter(opts.hostNetns);
+      if (problem !== undefined) logger.error(problem);
+    }
+    c = buildContainer(config, logger, datapath, hostHandle, tables);
   } catch (e: unknown) {
     if (opts.hostNetns || agentHandle) hostHandle.close();
     ownDatapath?.close();
@@ -127,7 +141,9 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   const endpoints = c.get(EndpointService);
   const rpc = c.get(RpcServer);
 
+  let firewallLog: FirewallLog | undefined;
   const shutdown = async () => {
+    firewallLog?.stop();
     await rpc.close();
     await reconciler.stop();
     await endpoints.drain();
@@ -147,6 +163,15 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       { revision: plan.current()?.revision, source: plan.source() ?? 'none' },
       fromController ? 'reconciling with the controller plan' : 'controller not reached yet; reconciling with the cached plan',
     );
+    if (ownDatapath) {
+      const enforcer = c.get(PolicyEnforcer);
+      const { NflogReader } = await import('./datapath/nflog/nflog-reader.js');
+      let sink: FirewallLog | undefined;
+      const reader = new NflogReader({ onPacket: (p) => sink?.onPacket(p), onError: (e) => logger.error({ err: errorMessage(e) }, 'firewall log reader stopped') });
+      sink = new FirewallLog(reader, () => enforcer.current()?.logChains, c.get(ControllerLink), logger);
+      sink.start(DEFAULT_LOG_GROUP, opts.hostNetns);
+      firewallLog = sink;
+    }
     reconciler.start(); // subscribe first: a plan arriving during the first pass queues another
     await reconciler.reconcile();
     await rpc.listen();
@@ -162,13 +187,21 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   };
 }
 
-function buildContainer(config: AgentConfig, logger: AgentLogger, datapath: DatapathFactory, hostHandle: NetnsHandle, firewall?: NetworkFirewall): Container {
+interface FirewallTables {
+  isolation?: NetworkFirewall;
+  policies?: PolicyTable;
+  guard?: PortGuard;
+}
+
+function buildContainer(config: AgentConfig, logger: AgentLogger, datapath: DatapathFactory, hostHandle: NetnsHandle, tables: FirewallTables): Container {
   const c = new Container({ defaultScope: 'Singleton' });
   c.bind(AGENT_CONFIG).toConstantValue(config);
   c.bind(AGENT_LOGGER).toConstantValue(logger);
   c.bind(DATAPATH_FACTORY).toConstantValue(datapath);
   c.bind(HOST_HANDLE).toConstantValue(hostHandle);
-  if (firewall) c.bind(NETWORK_FIREWALL).toConstantValue(firewall);
+  if (tables.isolation) c.bind(NETWORK_FIREWALL).toConstantValue(tables.isolation);
+  if (tables.policies) c.bind(POLICY_TABLE_PORT).toConstantValue(tables.policies);
+  if (tables.guard) c.bind(PORT_GUARD).toConstantValue(tables.guard);
   c.bind(EndpointStore).toSelf();
   c.bind(PlanState).toSelf();
   c.bind(ControllerLink).toSelf();
@@ -177,6 +210,8 @@ function buildContainer(config: AgentConfig, logger: AgentLogger, datapath: Data
   c.bind(BridgeManager).toSelf();
   c.bind(Underlay).toSelf();
   c.bind(OverlayManager).toSelf();
+  c.bind(PolicyEnforcer).toSelf();
+  c.bind(SpoofGuard).toSelf();
   c.bind(EndpointService).toSelf();
   c.bind(CniService).toSelf();
   c.bind(HostReconciler).toSelf();

@@ -5,7 +5,7 @@
 // stays quarantined and the host veth name stays reserved until the old
 // interface is really gone.
 import { randomBytes } from 'node:crypto';
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import type { PlanNetwork } from '../../model/agent-protocol.js';
 import type { AttachParams, AttachResult, DetachParams, DetachResult, ListResult } from '../../model/agent-rpc.js';
 import { WeftError, errorMessage, isWeftError } from '../../model/errors.js';
@@ -16,6 +16,7 @@ import { CONTROLLER_UPLINK, type ControllerUplink } from '../controller-uplink.j
 import { DATAPATH_FACTORY, type DatapathFactory, type LinkInfo, type NetnsHandle } from '../datapath/port.js';
 import { BlockAllocator, type Allocation } from '../ipam/block-allocator.js';
 import { OverlayManager } from '../overlay/overlay-manager.js';
+import { SpoofGuard } from '../firewall/spoof-guard.js';
 import { isAlreadyExists, isNotFound } from '../datapath/errors.js';
 import { EndpointStore, toReport, type EndpointRecord } from '../state/endpoint-store.js';
 import { PlanState } from '../state/plan-state.js';
@@ -80,6 +81,7 @@ export class EndpointService {
     @inject(OverlayManager) private readonly overlay: OverlayManager,
     @inject(CONTROLLER_UPLINK) private readonly uplink: ControllerUplink,
     @inject(AGENT_LOGGER) private readonly log: AgentLogger,
+    @inject(SpoofGuard) @optional() private readonly guard?: SpoofGuard,
   ) {}
 
   /** `origin` tags the record with who asked (see EndpointRecord.origin). */
@@ -257,10 +259,19 @@ export class EndpointService {
       const alloc: Allocation = await this.allocator.allocate(network, name, params.ip, params.containerId);
       undo.push({ what: `release ${alloc.ip}`, run: () => this.releaseAddress(network.name, alloc) });
 
+      const mac = params.mac ?? randomMac();
+      // The port is admitted to the anti-spoofing table (its MAC and address
+      // only) while the links are made: one nft transaction in parallel with
+      // the netlink work, awaited before the attach reports success. Until it
+      // lands the port sends nothing (unknown wv-* ports are dropped).
+      const port = { ifname: hostIfname, mac, ip: alloc.ip };
+      const admitted = this.guard?.admit(port);
+      admitted?.catch(() => undefined); // awaited below; never an unhandled rejection
+      if (admitted) undo.push({ what: `unguard ${hostIfname}`, run: () => this.guard?.unpin(port, true) ?? Promise.resolve() });
+
       step = 'ensure bridge';
       const bridgeIndex = await this.overlay.ensureNetwork(network);
       step = 'create veth';
-      const mac = params.mac ?? randomMac();
       const spec = {
         name: hostIfname,
         mtu: network.mtu,
@@ -308,6 +319,9 @@ export class EndpointService {
         ns.routeReplace({ dst: 'default', gateway: network.gateway, oif: peerIndex, family: 4 }),
       ]);
 
+      step = 'admit the port to the anti-spoofing table';
+      await admitted;
+
       step = 'persist record';
       const record: EndpointRecord = {
         name,
@@ -329,6 +343,7 @@ export class EndpointService {
       // The record holds the address from now on.
       this.allocator.release(network.name, alloc.ip);
       succeeded = true;
+      if (admitted) void this.guard?.unpin(port, false);
       // After the caller has its answer: the report is not on its path.
       setImmediate(() => this.uplink.send({ type: 'endpointUp', endpoint: toReport(record) }));
       this.log.info({ endpoint: name, ip: record.ip, hostIfname }, 'endpoint attached');

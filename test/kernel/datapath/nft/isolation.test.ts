@@ -95,7 +95,7 @@ async function probePackets(): Promise<number> {
   const listing = (await runner.list(PROBE_TABLE)) ?? [];
   for (const o of listing) {
     if (!('rule' in o)) continue;
-    for (const s of o.rule.expr) if ('counter' in s && s.counter) return s.counter.packets;
+    for (const s of o.rule.expr) if ('counter' in s && typeof s.counter === 'object' && s.counter) return s.counter.packets;
   }
   throw new Error('probe counter not found');
 }

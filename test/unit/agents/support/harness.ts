@@ -72,6 +72,8 @@ export function testPlan(over: Partial<HostPlan> = {}): HostPlan {
     reservations: [],
     flood: [],
     remoteEndpoints: [],
+    firewallPolicies: [],
+    addressSets: [],
     ...over,
   };
 }

@@ -1,0 +1,26 @@
+// PortGuard on the real kernel: guard-ruleset.ts documents applied with nft
+// in the agent's host namespace.
+import type { PortGuard } from '../policy-table-port.js';
+import { GUARD_FAMILY, GUARD_TABLE, diffGuard, readSpoofDrops, renderGuard, type GuardedPort, type SpoofReason } from './guard-ruleset.js';
+import { NftRunner } from './nft-runner.js';
+
+export class NftGuard implements PortGuard {
+  constructor(private readonly nft: Pick<NftRunner, 'apply' | 'list'>) {}
+
+  static at(netns: string | undefined): NftGuard {
+    return new NftGuard(new NftRunner(netns === undefined ? {} : { netns }));
+  }
+
+  async replace(ports: readonly GuardedPort[]): Promise<void> {
+    await this.nft.apply(renderGuard(ports));
+  }
+
+  async update(add: readonly GuardedPort[], remove: readonly GuardedPort[]): Promise<void> {
+    const doc = diffGuard(add, remove);
+    if (doc) await this.nft.apply(doc);
+  }
+
+  async spoofDrops(): Promise<Record<SpoofReason, number>> {
+    return readSpoofDrops((await this.nft.list(GUARD_TABLE, GUARD_FAMILY)) ?? []);
+  }
+}

@@ -1,0 +1,35 @@
+// PolicyTable on the real kernel: the documents of policy-ruleset.ts applied
+// with nft in the agent's host namespace. Each call is one nft transaction.
+import type { PolicyModel } from '../../firewall/policy-compiler.js';
+import type { PolicyTable } from '../policy-table-port.js';
+import { NftRunner } from './nft-runner.js';
+import { POLICY_FAMILY, POLICY_TABLE, diffPolicyTable, hasPolicyTable, readPolicyCounters, renderPolicyTable, type CounterReading } from './policy-ruleset.js';
+
+export class NftPolicyTable implements PolicyTable {
+  constructor(
+    private readonly nft: Pick<NftRunner, 'apply' | 'list'>,
+    private readonly logGroup?: number,
+  ) {}
+
+  static at(netns: string | undefined, logGroup?: number): NftPolicyTable {
+    return new NftPolicyTable(new NftRunner(netns === undefined ? {} : { netns }), logGroup);
+  }
+
+  async replace(model: PolicyModel): Promise<void> {
+    await this.nft.apply(renderPolicyTable(model, this.logGroup));
+  }
+
+  async update(from: PolicyModel, to: PolicyModel): Promise<void> {
+    const doc = diffPolicyTable(from, to, this.logGroup);
+    if (doc) await this.nft.apply(doc);
+  }
+
+  async counters(model: PolicyModel): Promise<CounterReading[]> {
+    return readPolicyCounters((await this.nft.list(POLICY_TABLE, POLICY_FAMILY)) ?? [], model);
+  }
+
+  async exists(): Promise<boolean> {
+    const listing = await this.nft.list(POLICY_TABLE, POLICY_FAMILY);
+    return listing !== undefined && hasPolicyTable(listing);
+  }
+}

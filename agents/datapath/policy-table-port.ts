@@ -1,0 +1,30 @@
+// The agent's ports for the two firewall tables: FirewallPolicy enforcement
+// (inet weft-firewall) and anti-spoofing on endpoint ports (bridge
+// weft-guard). Implementations: NftPolicyTable and NftGuard (nft/, the real
+// kernel). Absent in unit tests that inject a fake datapath: the agent then
+// enforces no policy, as with NETWORK_FIREWALL.
+import type { CounterReading } from './nft/policy-ruleset.js';
+import type { GuardedPort, SpoofReason } from './nft/guard-ruleset.js';
+import type { PolicyModel } from '../firewall/policy-compiler.js';
+
+export interface PolicyTable {
+  /** Replace whatever table is there with `model`, in one transaction. */
+  replace(model: PolicyModel): Promise<void>;
+  /** Turn the table from `from` (what it holds) into `to`, in one transaction. */
+  update(from: PolicyModel, to: PolicyModel): Promise<void>;
+  /** Per-rule counters as the kernel has them now. */
+  counters(model: PolicyModel): Promise<CounterReading[]>;
+  /** Whether a table of ours is in the kernel (left by an earlier agent). */
+  exists(): Promise<boolean>;
+}
+
+export interface PortGuard {
+  /** Replace the whole guard table: exactly `ports` may send. */
+  replace(ports: readonly GuardedPort[]): Promise<void>;
+  /** Element changes in one transaction. */
+  update(add: readonly GuardedPort[], remove: readonly GuardedPort[]): Promise<void>;
+  spoofDrops(): Promise<Record<SpoofReason, number>>;
+}
+
+export const POLICY_TABLE_PORT = Symbol.for('weft.PolicyTable');
+export const PORT_GUARD = Symbol.for('weft.PortGuard');

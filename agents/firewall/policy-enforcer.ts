@@ -1,0 +1,123 @@
+// Keeps the host's policy table (policy-ruleset.ts) in line with the plan's
+// firewall policies and reports, per policy, what this host enforces.
+//
+// Fail closed: nothing here ever deletes the table. With no plan yet (agent
+// restarted, controller away) the table a previous agent left stays in force
+// untouched; the first sync of this agent's life replaces it whole in one
+// transaction (no moment without rules), later syncs apply element diffs. A
+// failed write leaves the kernel as it was (nft transactions are all or
+// nothing) and makes the next sync replace the table whole.
+import { inject, injectable, optional } from 'inversify';
+import type { FirewallPolicyReport, HostPlan } from '../../model/agent-protocol.js';
+import { errorMessage } from '../../model/errors.js';
+import type { RuleCounter } from '../../model/firewall.js';
+import { AGENT_LOGGER, type AgentLogger } from '../agent-config.js';
+import { POLICY_TABLE_PORT, type PolicyTable } from '../datapath/policy-table-port.js';
+import { compilePolicies, type PolicyModel } from './policy-compiler.js';
+
+export interface EnforcerState {
+  /** generation of each policy in the table */
+  generations: Map<string, number>;
+  /** local endpoints per policy */
+  endpoints: Map<string, number>;
+}
+
+@injectable()
+export class PolicyEnforcer {
+  private applied: PolicyModel | undefined;
+  private state: EnforcerState = { generations: new Map(), endpoints: new Map() };
+  private problem: string | undefined;
+  private counters = new Map<string, RuleCounter[]>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    @inject(AGENT_LOGGER) private readonly log: AgentLogger,
+    @inject(POLICY_TABLE_PORT) @optional() private readonly table?: PolicyTable,
+  ) {}
+
+  get enabled(): boolean {
+    return this.table !== undefined;
+  }
+
+  /** The model the kernel holds, when known (tests, benchmarks). */
+  current(): PolicyModel | undefined {
+    return this.applied;
+  }
+
+  sync(plan: HostPlan): Promise<void> {
+    return this.serial(async (table) => {
+      const sets = new Map(plan.addressSets.map((s) => [s.name, s.addresses]));
+      let model: PolicyModel;
+      try {
+        model = compilePolicies(plan.firewallPolicies, sets);
+      } catch (e: unknown) {
+        // A plan we cannot compile changes nothing: the rules in force stay.
+        this.problem = `cannot compile the firewall policies: ${errorMessage(e)}`;
+        this.log.error({ err: errorMessage(e) }, 'cannot compile the firewall policies; the table in force is kept');
+        return;
+      }
+      try {
+        if (this.applied === undefined) await table.replace(model);
+        else await table.update(this.applied, model);
+        this.applied = model;
+        this.problem = undefined;
+      } catch (e: unknown) {
+        this.applied = undefined;
+        this.problem = `nftables refused the policy table: ${errorMessage(e)}`;
+        this.log.error({ err: errorMessage(e) }, 'cannot apply the firewall policies; the table in force is kept');
+        return;
+      }
+      this.state = {
+        generations: new Map(plan.firewallPolicies.map((p) => [p.name, p.generation])),
+        endpoints: new Map(plan.firewallPolicies.map((p) => [p.name, sets.get(p.appliesTo)?.length ?? 0])),
+      };
+    });
+  }
+
+  /** Read the kernel's counters; true when any changed since the last read. */
+  refreshCounters(): Promise<boolean> {
+    let changed = false;
+    return this.serial(async (table) => {
+      const model = this.applied;
+      if (!model) return;
+      const next = new Map<string, RuleCounter[]>();
+      for (const c of await table.counters(model)) {
+        const list = next.get(c.ref.policy) ?? [];
+        list.push({ direction: c.ref.direction, rule: c.ref.rule, packets: c.packets, bytes: c.bytes });
+        next.set(c.ref.policy, list);
+      }
+      changed = JSON.stringify([...next]) !== JSON.stringify([...this.counters]);
+      this.counters = next;
+    }).then(() => changed);
+  }
+
+  /** What this host enforces, per policy of `plan`. */
+  reports(plan: HostPlan): Record<string, FirewallPolicyReport> {
+    const out: Record<string, FirewallPolicyReport> = {};
+    for (const p of plan.firewallPolicies) {
+      const generation = this.state.generations.get(p.name);
+      const ready = this.problem === undefined && generation === p.generation;
+      const r: FirewallPolicyReport = {
+        generation: generation ?? 0,
+        ready,
+        endpoints: this.state.endpoints.get(p.name) ?? 0,
+        counters: this.counters.get(p.name) ?? [],
+      };
+      if (!this.enabled) r.message = 'this agent enforces no policy (no nftables datapath)';
+      else if (this.problem !== undefined) r.message = this.problem;
+      out[p.name] = r;
+    }
+    return out;
+  }
+
+  private serial(step: (table: PolicyTable) => Promise<void>): Promise<void> {
+    const table = this.table;
+    if (!table) return Promise.resolve();
+    const next = this.queue.then(
+      () => step(table),
+      () => step(table),
+    );
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}
