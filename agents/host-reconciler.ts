@@ -32,6 +32,8 @@ import { VXLAN_OVERHEAD, diffOverlayEntries, renderOverlayEntries, type Vtep } f
 import { overlayNetworksTouched } from './state/apply-plan-delta.js';
 import { EndpointStore } from './state/endpoint-store.js';
 import { PlanState, type PlanChange } from './state/plan-state.js';
+import { EndpointRoutes } from './vnf/endpoint-routes.js';
+import { FirewallVnfHost, firewallVnfNetworks } from './vnf/firewall-host.js';
 
 export interface PassReport {
   revision: number;
@@ -104,6 +106,9 @@ export class HostReconciler {
     @inject(CONTROLLER_UPLINK) private readonly uplink: ControllerUplink,
     @inject(PolicyEnforcer) @optional() private readonly policies?: PolicyEnforcer,
     @inject(SpoofGuard) @optional() private readonly guard?: SpoofGuard,
+    // Firewall VNFs and the endpoint routes through them (optional: tests build reconcilers without them).
+    @inject(FirewallVnfHost) @optional() private readonly vnfs?: FirewallVnfHost,
+    @inject(EndpointRoutes) @optional() private readonly endpointRoutes?: EndpointRoutes,
   ) {}
 
   /** Reconcile on every plan change and periodically (drift nobody told us about). */
@@ -234,7 +239,7 @@ export class HostReconciler {
 
   /** The host carries a network: an attached endpoint on it, or an attach in progress. */
   private carries(network: string): boolean {
-    return this.endpoints.busyNetworks().has(network) || this.store.hasAttached(network);
+    return this.endpoints.busyNetworks().has(network) || this.store.hasAttached(network) || firewallVnfNetworks(this.plan.current()).has(network);
   }
 
   private async pass(): Promise<PassReport> {
@@ -268,6 +273,7 @@ export class HostReconciler {
     const records = this.store.list();
     const busy = this.endpoints.busyHostIfnames();
     const busyNetworks = this.endpoints.busyNetworks();
+    for (const n of firewallVnfNetworks(plan)) busyNetworks.add(n); // a firewall's interface carries its networks
     const vtep = this.underlay.current();
     const desired = renderHost(plan, records, { busyNetworks, vtep });
     if (desired.overlay) this.checkMtu(desired.overlay.carried, vtep);
@@ -282,10 +288,25 @@ export class HostReconciler {
       }
     }
     if (actions.length > 0) this.log.info({ actions: actions.map((a) => a.op), failures: failures.length }, 'reconciled host');
+    if (plan) await this.syncVnfs(plan, records);
     this.passProblems = problemsOf(failures);
     this.entryProblems.clear();
     if (plan) this.report(plan);
     return { revision: plan?.revision ?? 0, actions, failures };
+  }
+
+  /** Firewall VNFs (after bridges and VXLAN devices exist), then the endpoint routes through them. */
+  private async syncVnfs(plan: HostPlan, records: ReturnType<EndpointStore['list']>): Promise<void> {
+    try {
+      await this.vnfs?.sync(plan);
+    } catch (e: unknown) {
+      this.log.error({ err: errorMessage(e) }, 'firewall VNF pass failed');
+    }
+    try {
+      await this.endpointRoutes?.sync(plan, records);
+    } catch (e: unknown) {
+      this.log.error({ err: errorMessage(e) }, 'endpoint route pass failed');
+    }
   }
 
   private async overlayPass(networks: Set<string>): Promise<OverlaySyncReport> {
@@ -370,6 +391,8 @@ export class HostReconciler {
     const msg: AgentMessage = { type: 'status', appliedRevision: plan.revision, networks: out };
     if (this.policies?.enabled) msg.firewall = this.policies.reports(plan);
     if (this.spoofDrops !== undefined) msg.spoofDrops = this.spoofDrops;
+    const firewallVnfs = this.vnfs?.reports();
+    if (firewallVnfs && Object.keys(firewallVnfs).length > 0) msg.firewallVnfs = firewallVnfs;
     return msg;
   }
 

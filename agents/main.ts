@@ -33,6 +33,8 @@ import { AgentRpcHandlers, RPC_HANDLERS } from './rpc/rpc-handlers.js';
 import { RpcServer } from './rpc/rpc-server.js';
 import { EndpointStore } from './state/endpoint-store.js';
 import { PlanState } from './state/plan-state.js';
+import { EndpointRoutes } from './vnf/endpoint-routes.js';
+import { FirewallVnfHost } from './vnf/firewall-host.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -166,11 +168,11 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     if (ownDatapath) {
       const enforcer = c.get(PolicyEnforcer);
       const { NflogReader } = await import('./datapath/nflog/nflog-reader.js');
-      let sink: FirewallLog | undefined;
-      const reader = new NflogReader({ onPacket: (p) => sink?.onPacket(p), onError: (e) => logger.error({ err: errorMessage(e) }, 'firewall log reader stopped') });
-      sink = new FirewallLog(reader, () => enforcer.current()?.logChains, c.get(ControllerLink), logger);
-      sink.start(DEFAULT_LOG_GROUP, opts.hostNetns);
-      firewallLog = sink;
+      const to: { sink?: FirewallLog } = {};
+      const reader = new NflogReader({ onPacket: (p) => to.sink?.onPacket(p), onError: (e) => logger.error({ err: errorMessage(e) }, 'firewall log reader stopped') });
+      to.sink = new FirewallLog(reader, () => enforcer.current()?.logChains, c.get(ControllerLink), logger);
+      to.sink.start(DEFAULT_LOG_GROUP, opts.hostNetns);
+      firewallLog = to.sink;
     }
     reconciler.start(); // subscribe first: a plan arriving during the first pass queues another
     await reconciler.reconcile();
@@ -214,6 +216,8 @@ function buildContainer(config: AgentConfig, logger: AgentLogger, datapath: Data
   c.bind(SpoofGuard).toSelf();
   c.bind(EndpointService).toSelf();
   c.bind(CniService).toSelf();
+  c.bind(FirewallVnfHost).toSelf();
+  c.bind(EndpointRoutes).toSelf();
   c.bind(HostReconciler).toSelf();
   c.bind(RPC_HANDLERS).to(AgentRpcHandlers);
   c.bind(RpcServer).toSelf();

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Document } from 'yaml';
 import { isWeftError, type FieldIssue, type WeftError } from '../model/errors.js';
 import { KINDS, MAC_PATTERN, type AnyResource, type Endpoint, type Kind, type NetworkSpec } from '../model/kinds.js';
+import { checkFirewallPolicySpec } from '../model/firewall-validate.js';
+import { checkFirewallSpec } from '../model/firewall-vnf-validate.js';
 import { checkEndpointSpec, checkNetworkSpec, checkShape, parseResource } from '../model/validate.js';
 import { API_VERSION } from '../model/meta.js';
 import { MAX_BODY_BYTES } from '../model/rest.js';
@@ -176,17 +178,19 @@ export function parseDocuments(text: string, file: string): { docs: SourceDoc[];
 }
 
 const LIST_FIELDS = ['apiVersion', 'kind', 'metadata', 'revision', 'items'];
+/** List, NetworkList, EndpointList, ...: one per kind. */
+const LIST_KINDS: string[] = ['List', ...KINDS.map((k) => `${k}List`)];
 
 /**
- * A List document (what `weft get KIND -o yaml` prints: NetworkList, ...,
- * or a generic List) stands for its items, so the output of get applies as
- * it is. Returns undefined for anything that is not a List.
+ * A List document (what `weft get KIND -o yaml` prints: NetworkList,
+ * FirewallPolicyList, ..., or a generic List) stands for its items, so the
+ * output of get applies as it is. Returns undefined for anything that is not a List.
  */
 function expandList(source: SourceDoc): { items: SourceDoc[]; problems: Problem[] } | undefined {
   const v = source.value;
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
   const list = v as Record<string, unknown>;
-  if (typeof list.kind !== 'string' || !/^(|Network|Endpoint|Host)List$/.test(list.kind)) return undefined;
+  if (typeof list.kind !== 'string' || !LIST_KINDS.includes(list.kind)) return undefined;
   const itemKind = list.kind.slice(0, -'List'.length);
   const issues: FieldIssue[] = [];
   if (list.apiVersion !== API_VERSION) {
@@ -228,7 +232,7 @@ function escapePointer(key: string): string {
 
 /** A field issue located in its source document. */
 export function locateIssue(source: SourceDoc, issue: FieldIssue): Problem {
-  const unknownField = /^(unknown field|label key)/.test(issue.message);
+  const unknownField = /^(unknown field|label key|port set name)/.test(issue.message);
   const path = `${source.base}${issue.path}`;
   const pos = positionOf(source.doc, source.lineCounter, path, unknownField);
   const p: Problem = { file: source.file, line: pos.line, col: pos.col, path, message: issue.message };
@@ -273,6 +277,9 @@ function semanticIssues(value: unknown): FieldIssue[] {
     }
     return checkEndpointSpec(ep as unknown as Endpoint);
   }
+  // Its checks read every field defensively, so the raw spec will do.
+  if (v.kind === 'FirewallPolicy') return checkFirewallPolicySpec(spec);
+  if (v.kind === 'Firewall') return checkFirewallSpec(spec);
   return [];
 }
 

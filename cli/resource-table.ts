@@ -1,12 +1,16 @@
 // Columns of `weft get` per kind. Status values win over spec values: the
 // status says what the controller allocated (gateway, VNI, MTU, address).
-import type { AnyResource, Endpoint, Host, Kind, Network } from '../model/kinds.js';
+import type { AnyResource, Endpoint, Firewall, FirewallPolicy, Host, Kind, Network } from '../model/kinds.js';
+import { DEFAULT_FIREWALL_ACTION } from '../model/firewall-vnf.js';
+import { DEFAULT_POLICY_PRIORITY } from '../model/firewall.js';
 import { cell, formatAge, renderTable } from './table.js';
 
 export const COLUMNS: Record<Kind, { normal: string[]; wide: string[] }> = {
   Network: { normal: ['NAME', 'SUBNET', 'GATEWAY', 'VNI', 'MTU', 'ENDPOINTS', 'AGE'], wide: ['SUBNET6', 'BRIDGE', 'HOSTS', 'LABELS'] },
   Endpoint: { normal: ['NAME', 'NETWORK', 'HOST', 'IP', 'MAC', 'CONTAINER'], wide: ['IFNAME', 'HOST-IFNAME', 'PHASE', 'AGE'] },
   Host: { normal: ['NAME', 'STATE', 'ADDRESS', 'REVISION', 'LAST-HEARTBEAT'], wide: ['ENDPOINTS', 'BLOCKS', 'VERSION', 'AGE'] },
+  FirewallPolicy: { normal: ['NAME', 'PRIORITY', 'APPLIES-TO', 'INGRESS', 'EGRESS', 'ENDPOINTS', 'AGE'], wide: ['HOSTS', 'LABELS'] },
+  Firewall: { normal: ['NAME', 'HOST', 'NETWORKS', 'RULES', 'DEFAULT', 'READY', 'AGE'], wide: ['ADDRESSES', 'LABELS'] },
 };
 
 function labels(r: AnyResource): string {
@@ -43,6 +47,39 @@ function hostRow(h: Host, wide: boolean, now: number): string[] {
   return row;
 }
 
+/** Which endpoints a policy protects: "network:NAME" and/or its selector's k=v pairs; <all> when it names neither. */
+export function appliesToSummary(p: FirewallPolicy): string {
+  const a = p.spec.appliesTo ?? {};
+  const parts: string[] = [];
+  if (a.network !== undefined) parts.push(`network:${a.network}`);
+  for (const [k, v] of Object.entries(a.selector ?? {})) parts.push(`${k}=${v}`);
+  return parts.length === 0 ? '<all>' : parts.join(',');
+}
+
+/** A direction's rule count, then its default action when the policy sets one: "3/deny" (no spaces: columns stay awk-able). */
+export function directionSummary(d: { defaultAction?: string; rules?: unknown[] } | undefined): string {
+  const count = String(d?.rules?.length ?? 0);
+  return d?.defaultAction === undefined ? count : `${count}/${d.defaultAction}`;
+}
+
+function firewallPolicyRow(p: FirewallPolicy, wide: boolean, now: number): string[] {
+  const s = p.status ?? {};
+  const row = [p.metadata.name, cell(p.spec.priority ?? DEFAULT_POLICY_PRIORITY), appliesToSummary(p), directionSummary(p.spec.ingress), directionSummary(p.spec.egress), cell(s.endpoints), formatAge(p.metadata.creationTimestamp, now)];
+  if (wide) {
+    const hosts = Object.values(s.hosts ?? {});
+    row.push(hosts.length === 0 ? '0' : `${hosts.filter((h) => h.ready).length}/${hosts.length}`, labels(p));
+  }
+  return row;
+}
+
+function firewallRow(f: Firewall, wide: boolean, now: number): string[] {
+  const s = f.status ?? {};
+  const ready = s.ready === undefined ? '<unknown>' : s.ready ? 'True' : 'False';
+  const row = [f.metadata.name, f.spec.host, f.spec.networks.map((n) => n.network).join(','), String(f.spec.rules?.length ?? 0), f.spec.defaultAction ?? DEFAULT_FIREWALL_ACTION, ready, formatAge(f.metadata.creationTimestamp, now)];
+  if (wide) row.push(cell((s.interfaces ?? []).map((i) => `${i.network}:${i.ip}`).join(',')), labels(f));
+  return row;
+}
+
 /** By the kind asked for, not the item's own field: list items may leave `kind` out. */
 export function resourceRow(kind: Kind, r: AnyResource, wide: boolean, now: number): string[] {
   switch (kind) {
@@ -52,6 +89,10 @@ export function resourceRow(kind: Kind, r: AnyResource, wide: boolean, now: numb
       return endpointRow(r as Endpoint, wide, now);
     case 'Host':
       return hostRow(r as Host, wide, now);
+    case 'FirewallPolicy':
+      return firewallPolicyRow(r as FirewallPolicy, wide, now);
+    case 'Firewall':
+      return firewallRow(r as Firewall, wide, now);
   }
 }
 

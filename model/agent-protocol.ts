@@ -2,6 +2,7 @@
 // (/api/v1/agents/connect, `Authorization: Bearer <agent token>`).
 // JSON text frames, one message each.
 import type { DefaultAction, FirewallAction, FirewallProtocol, RuleCounter } from './firewall.js';
+import type { FirewallVnfReport, PlanFirewallVnf, PlanNetworkRoute, PlanNetworkRouteKey } from './vnf-protocol.js';
 
 /** A network as a host must realise it. */
 export interface PlanNetwork {
@@ -113,6 +114,10 @@ export interface HostPlan {
   firewallPolicies: PlanFirewallPolicy[];
   /** every address set those policies name */
   addressSets: PlanAddressSet[];
+  /** Firewall VNFs this host runs (vnf-protocol.ts); absent from older controllers: none */
+  firewallVnfs?: PlanFirewallVnf[];
+  /** extra routes of the guarded networks' endpoints (via a Firewall VNF); absent: none */
+  networkRoutes?: PlanNetworkRoute[];
 }
 
 export interface PlanDelta {
@@ -133,6 +138,11 @@ export interface PlanDelta {
   upsertAddressSets?: PlanAddressSet[];
   /** names */
   removeAddressSets?: string[];
+  upsertFirewallVnfs?: PlanFirewallVnf[];
+  /** names */
+  removeFirewallVnfs?: string[];
+  upsertNetworkRoutes?: PlanNetworkRoute[];
+  removeNetworkRoutes?: PlanNetworkRouteKey[];
 }
 
 /** What an agent reports for each endpoint it has attached. */
@@ -208,6 +218,8 @@ export type AgentMessage =
       firewall?: Record<string, FirewallPolicyReport>;
       /** anti-spoofing drops on this host by reason (ip, mac, arp, ip6, other) */
       spoofDrops?: Record<string, number>;
+      /** per Firewall VNF this host runs; absent from agents that predate it */
+      firewallVnfs?: Record<string, FirewallVnfReport>;
     }
   | { type: 'firewallLog'; entries: FirewallLogEntry[] }
   | { type: 'heartbeat' }

@@ -1,5 +1,9 @@
-// The resource kinds of issue-level scope: Network, Endpoint, Host.
+// The resource kinds of issue-level scope: Network, Endpoint, Host, and
+// FirewallPolicy (its schema lives with the rule language in firewall.ts),
+// and the perimeter Firewall VNF (firewall-vnf.ts).
 import { Type, type Static } from '@sinclair/typebox';
+import { FirewallPolicySchema, type FirewallPolicy } from './firewall.js';
+import { FirewallSchema, type Firewall } from './firewall-vnf.js';
 import { Condition, DNS_LABEL_PATTERN, DNS_SUBDOMAIN_PATTERN, objectMeta, resourceSchema, type Resource } from './meta.js';
 
 /** Kernel interface names are at most 15 bytes (IFNAMSIZ - 1). */
@@ -110,6 +114,7 @@ export const HostStatus = Type.Object(
     lastHeartbeat: Type.Optional(Type.String()),
     agentVersion: Type.Optional(Type.String()),
     underlayMtu: Type.Optional(Type.Integer()),
+    spoofDrops: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { description: "Anti-spoofing drops on this host by reason (ip, mac, arp, ip6, other), as its agent last reported." })),
     endpoints: Type.Optional(Type.Integer()),
     blocks: Type.Optional(Type.Array(Type.Object({ network: Type.String(), cidr: Type.String() }, { additionalProperties: false }))),
     conditions: Type.Optional(Type.Array(Condition)),
@@ -121,17 +126,22 @@ export type HostStatus = Static<typeof HostStatus>;
 export const HostSchema = resourceSchema('Host', objectMeta(DNS_LABEL_PATTERN, 63), HostSpec, HostStatus, "An agent's node.");
 export type Host = Resource<'Host', HostSpec, HostStatus>;
 
-export type AnyResource = Network | Endpoint | Host;
-export type Kind = AnyResource['kind'];
-export const KINDS = ['Network', 'Endpoint', 'Host'] as const;
+export type { FirewallPolicy } from './firewall.js';
+export type { Firewall } from './firewall-vnf.js';
 
-export const SCHEMAS = { Network: NetworkSchema, Endpoint: EndpointSchema, Host: HostSchema } as const;
+export type AnyResource = Network | Endpoint | Host | FirewallPolicy | Firewall;
+export type Kind = AnyResource['kind'];
+export const KINDS = ['Network', 'Endpoint', 'Host', 'FirewallPolicy', 'Firewall'] as const;
+
+export const SCHEMAS = { Network: NetworkSchema, Endpoint: EndpointSchema, Host: HostSchema, FirewallPolicy: FirewallPolicySchema, Firewall: FirewallSchema } as const;
 
 /** Plural and short names the CLI and REST paths accept. */
 export const KIND_NAMES: Record<Kind, { plural: string; aliases: string[] }> = {
   Network: { plural: 'networks', aliases: ['network', 'net', 'nets'] },
   Endpoint: { plural: 'endpoints', aliases: ['endpoint', 'ep', 'eps'] },
   Host: { plural: 'hosts', aliases: ['host', 'node', 'nodes'] },
+  FirewallPolicy: { plural: 'firewallpolicies', aliases: ['firewallpolicy', 'fwp', 'policy', 'policies'] },
+  Firewall: { plural: 'firewalls', aliases: ['firewall', 'fw', 'fws'] },
 };
 
 export function kindFromName(name: string): Kind | undefined {

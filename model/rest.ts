@@ -28,9 +28,9 @@ export const APPLYSET_LABEL = 'weft.dev/applyset';
 
 /**
  * Remove, in the same transaction as the apply, the resources that match
- * and are not among the items. Prunable kinds: Network and (declared)
- * Endpoint; hosts belong to their agents and endpoints attached by a
- * runtime to the agent that reported them.
+ * and are not among the items. Prunable kinds: Network, (declared)
+ * Endpoint and FirewallPolicy; hosts belong to their agents and endpoints
+ * attached by a runtime to the agent that reported them.
  */
 export interface PruneRequest {
   /** Labels a resource must all carry (like kubectl -l k=v,k2=v2). */

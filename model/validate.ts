@@ -1,12 +1,15 @@
 // Validation of resources: JSON Schema (the same schemas `weft schema` will
 // export) for shape, then semantic checks for what a schema cannot say
-// (CIDR host bits, gateway inside the subnet, overlaps).
+// (CIDR host bits, gateway inside the subnet, overlaps; FirewallPolicy's
+// in firewall-validate.ts).
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { FieldIssue } from './errors.js';
 import { invalid } from './errors.js';
 import { KINDS, SCHEMAS, type AnyResource, type Kind, type Network, type NetworkSpec, type Endpoint } from './kinds.js';
 import { API_VERSION } from './meta.js';
 import { closestMatch } from './did-you-mean.js';
+import { checkFirewallPolicySpec } from './firewall-validate.js';
+import { checkFirewallSpec } from './firewall-vnf-validate.js';
 import {
   intToIpv4, ipv4ToInt, isIPv4, isIPv6, parsePrefix4, parsePrefix6, prefix6Contains, prefixContains, prefixes6Overlap,
   prefixesOverlap, prefixLast, type Prefix4,
@@ -65,10 +68,22 @@ function issueFromAjv(e: ErrorObject, doc: unknown): FieldIssue {
       const parent = e.parentSchema as { properties?: object; patternProperties?: object } | undefined;
       const extraPath = `${path}/${extra.replace(/~/g, '~0').replace(/\//g, '~1')}`;
       if (parent?.patternProperties !== undefined && parent.properties === undefined) {
-        // A map with free keys (labels): the key itself is malformed.
+        // A map with free keys (labels, port sets): the key itself is malformed.
+        if (path.endsWith('/portSets')) {
+          return { path: extraPath, message: `port set name ${quoteValue(extra)} has an invalid format`, value: extra, allowed: 'lowercase letters, digits and "-" (at most 32), starting and ending with a letter or digit' };
+        }
         return { path: extraPath, message: `label key ${quoteValue(extra)} has an invalid format`, value: extra, allowed: patternHint('/labels', '') };
       }
       const schemaProps = Object.keys(parent?.properties ?? {});
+      // Firewall rules: "to" in an ingress rule (or "from" in an egress one) is the other direction's peer list.
+      const otherDirection = DIRECTION_PEERS[extra];
+      if (otherDirection !== undefined && schemaProps.includes(otherDirection.field)) {
+        return {
+          path: extraPath,
+          message: `unknown field "${extra}": ${otherDirection.here} rules take "${otherDirection.field}"; "${extra}" belongs in ${otherDirection.there} rules`,
+          allowed: schemaProps.join(', '),
+        };
+      }
       const hint = closestMatch(extra, schemaProps);
       return {
         path: extraPath,
@@ -94,11 +109,39 @@ function issueFromAjv(e: ErrorObject, doc: unknown): FieldIssue {
     case 'minimum':
     case 'maximum':
       return withAllowed({ path, message: `must be ${e.keyword === 'maximum' ? '<=' : '>='} ${String(p.limit)}, got ${quoteValue(value)}`, value }, range(e.parentSchema));
-    case 'anyOf':
+    case 'anyOf': {
+      const values = literalValues(e);
+      if (values) {
+        const hint = typeof value === 'string' ? closestMatch(value, values) : undefined;
+        return { path, message: `must be one of ${values.join(', ')}, got ${got(value)}${hint ? ` (did you mean "${hint}"?)` : ''}`, value, allowed: values.join(', ') };
+      }
       return { path, message: `${quoteValue(value)} is not one of the allowed values`, value };
+    }
+    case 'minItems':
+    case 'maxItems': {
+      const count = Array.isArray(value) ? value.length : 0;
+      const limit = Number(p.limit);
+      const message =
+        e.keyword === 'minItems' ? `must have at least ${limit} item${limit === 1 ? '' : 's'}, got ${count}` : `must have at most ${limit} item${limit === 1 ? '' : 's'}, got ${count}`;
+      return { path, message };
+    }
     default:
       return { path, message: e.message ?? e.keyword, value };
   }
+}
+
+/** The peer list of each firewall rule direction, for a hint when a rule uses the other one's. */
+const DIRECTION_PEERS: Record<string, { field: string; here: string; there: string }> = {
+  to: { field: 'from', here: 'ingress', there: 'egress' },
+  from: { field: 'to', here: 'egress', there: 'ingress' },
+};
+
+/** The values of a union of string constants (typebox Union of Literals), else undefined. */
+function literalValues(e: ErrorObject): string[] | undefined {
+  const branches = e.schema as unknown;
+  if (!Array.isArray(branches) || branches.length === 0) return undefined;
+  const values = branches.map((b: unknown) => (b !== null && typeof b === 'object' ? (b as { const?: unknown }).const : undefined));
+  return values.every((v): v is string => typeof v === 'string') ? values : undefined;
 }
 
 function patternHint(path: string, pattern: string): string {
@@ -107,7 +150,8 @@ function patternHint(path: string, pattern: string): string {
   }
   if (path.endsWith('/ifname')) return '1-15 characters: letters, digits, "_", "." or "-" (the kernel limit is 15 bytes)';
   if (path.endsWith('/mac')) return 'six hex octets separated by ":", e.g. 02:42:ac:11:00:02';
-  if (path.includes('/labels')) return 'label keys/values: letters, digits, "-", "_", "." (at most 63), optionally prefixed by a DNS name and "/"';
+  if (/\/(ports|portSets\/[^/]+)\/\d+$/.test(path)) return 'a port (80), a range ("8000-8080") or, in rules, a port set ("@web")';
+  if (path.includes('/labels') || path.includes('/selector')) return 'label keys/values: letters, digits, "-", "_", "." (at most 63), optionally prefixed by a DNS name and "/"';
   return `must match ${pattern}`;
 }
 
@@ -139,11 +183,22 @@ export function checkShape(doc: unknown): { kind: Kind; issues: FieldIssue[] } |
   }
   const validator = validators.get(kind) as ValidateFunction;
   if (!validator(doc)) {
-    for (const e of validator.errors ?? []) {
+    const errors = validator.errors ?? [];
+    // Unions at a path: a union of constants is reported once, by itself; for
+    // others (a port: integer or string) the branch errors say more, minus
+    // "must be integer" for a string that another branch takes as a string.
+    const unions = new Map(errors.filter((e) => e.keyword === 'anyOf').map((e) => [e.instancePath, e]));
+    for (const e of errors) {
       if (e.instancePath === '/apiVersion') continue; // reported above, more clearly
-      if (e.keyword === 'anyOf' && (validator.errors ?? []).some((x) => x !== e && x.instancePath === e.instancePath)) continue;
+      const union = unions.get(e.instancePath);
+      if (union !== undefined && literalValues(union) !== undefined) {
+        if (e !== union) continue;
+      } else if (union !== undefined) {
+        if (e === union && errors.some((x) => x !== e && x.instancePath === e.instancePath)) continue;
+        if (e.keyword === 'type' && errors.some((x) => x.instancePath === e.instancePath && x.keyword !== 'type' && x.keyword !== 'anyOf')) continue;
+      }
       // A too-long or empty name also misses its pattern; the length message says it and carries the pattern hint.
-      if (e.keyword === 'pattern' && (validator.errors ?? []).some((x) => x.instancePath === e.instancePath && (x.keyword === 'maxLength' || x.keyword === 'minLength'))) continue;
+      if (e.keyword === 'pattern' && errors.some((x) => x.instancePath === e.instancePath && (x.keyword === 'maxLength' || x.keyword === 'minLength'))) continue;
       issues.push(issueFromAjv(e, doc));
     }
   }
@@ -273,6 +328,8 @@ export function parseResource(doc: unknown, what = 'resource'): AnyResource {
     const r = doc as AnyResource;
     if (r.kind === 'Network') issues.push(...checkNetworkSpec(r.spec).issues);
     if (r.kind === 'Endpoint') issues.push(...checkEndpointSpec(r));
+    if (r.kind === 'FirewallPolicy') issues.push(...checkFirewallPolicySpec(r.spec));
+    if (r.kind === 'Firewall') issues.push(...checkFirewallSpec(r.spec));
   }
   if (issues.length > 0) throw invalid(issues, what);
   return doc as AnyResource;

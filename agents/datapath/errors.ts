@@ -44,6 +44,7 @@ export const kernelObject = {
   fdb: (e: { index: number; mac: string; dst: string }): string => `fdb ${e.mac} dst ${e.dst} on link ${e.index}`,
   neigh: (e: { index: number; ip: string }): string => `neighbour ${e.ip} on link ${e.index}`,
   addressOwner: (address: string): string => `owner of address ${address}`,
+  sysctl: (key: string): string => `sysctl ${key}`,
 } as const;
 
 export class DatapathError extends Error {

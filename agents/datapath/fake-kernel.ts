@@ -82,6 +82,8 @@ class FakeNetns {
   routes: RouteInfo[] = [];
   fdb: FakeFdb[] = [];
   neigh: NeighEntry[] = [];
+  /** sysctls set through setSysctl (what was written; no defaults) */
+  readonly sysctls = new Map<string, string>();
   /** open handles; the namespace outlives its name while one is open, like a socket's reference */
   handles = 0;
   named = false;
@@ -120,6 +122,8 @@ const VERB: Record<FakeOp, string> = {
   addrDel: 'delete',
   listRoutes: 'list',
   routeReplace: 'replace',
+  routeDel: 'delete',
+  setSysctl: 'set',
   addVxlan: 'create',
   setLinkMac: 'set mac',
   listFdb: 'list',
@@ -558,6 +562,19 @@ class FakeHandle implements NetnsHandle {
     if (oif !== undefined) stored.oif = oif;
     ns.routes = ns.routes.filter((r) => !(r.dst === dst && r.family === route.family));
     ns.routes.push(stored);
+  }
+
+  async routeDel(route: RouteInfo): Promise<void> {
+    const object = kernelObject.route(route);
+    const ns = this.enter('routeDel', object, [route]);
+    const match = (r: RouteInfo) =>
+      r.family === route.family && r.dst === route.dst && (route.gateway === undefined || r.gateway === route.gateway) && (route.oif === undefined || r.oif === route.oif);
+    ns.routes = ns.routes.filter((r) => !match(r));
+  }
+
+  async setSysctl(key: string, value: string): Promise<void> {
+    const ns = this.enter('setSysctl', `sysctl ${key}`, [key, value]);
+    ns.sysctls.set(key, value);
   }
 
   /** A VXLAN device on a lower device carries at most that device's MTU minus the encapsulation. */

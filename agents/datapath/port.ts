@@ -135,6 +135,13 @@ export interface NetnsHandle {
   listRoutes(family?: 4 | 6): Promise<RouteInfo[]>;
   /** Create or replace a route (NLM_F_REPLACE). */
   routeReplace(route: RouteInfo): Promise<void>;
+  /** Delete a route of the main table (dst, and gateway/oif when given); tolerates absence. */
+  routeDel(route: RouteInfo): Promise<void>;
+  /**
+   * Set a sysctl of this namespace (`net.ipv4.ip_forward`): the net.* keys
+   * are per namespace. Keys are dotted names of files under /proc/sys.
+   */
+  setSysctl(key: string, value: string): Promise<void>;
 
   // --- overlay (VXLAN) -------------------------------------------------
   /**

@@ -20,6 +20,7 @@ import { SpoofGuard } from '../firewall/spoof-guard.js';
 import { isAlreadyExists, isNotFound } from '../datapath/errors.js';
 import { EndpointStore, toReport, type EndpointRecord } from '../state/endpoint-store.js';
 import { PlanState } from '../state/plan-state.js';
+import { endpointRoutesFor } from '../vnf/endpoint-routes.js';
 import { parseAttachParams, parseDetachParams, parseListParams } from './endpoint-params.js';
 import { KeyedMutex } from './keyed-mutex.js';
 
@@ -308,6 +309,7 @@ export class EndpointService {
       step = 'configure the interfaces';
       const peerIndex = veth.peerIndex ?? (await ns.getLink(ifname))?.index;
       if (peerIndex === undefined) throw new Error(`${ifname} is missing in ${params.netns} right after creating it`);
+      const inside = ns;
       // Issued back to back without waiting in between: each socket hands
       // its requests to the kernel in order (the route needs the address and
       // the link up before it), and the round trips overlap. ~1 ms saved.
@@ -317,6 +319,8 @@ export class EndpointService {
         ns.setLinkUp(peerIndex),
         ns.addrAdd(peerIndex, alloc.ip, network.prefixLength),
         ns.routeReplace({ dst: 'default', gateway: network.gateway, oif: peerIndex, family: 4 }),
+        // Routes to the networks a Firewall VNF guards together with this one, via the firewall (vnf/endpoint-routes.ts).
+        ...endpointRoutesFor(this.plan.current(), network.name).map((r) => inside.routeReplace({ dst: r.dst, gateway: r.via, oif: peerIndex, family: 4 })),
       ]);
 
       step = 'admit the port to the anti-spoofing table';

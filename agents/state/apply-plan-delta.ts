@@ -1,9 +1,13 @@
 // Pure: a host plan plus a delta from the controller gives the next plan.
 // Keys (as in model/plan-delta.ts, the controller's side): networks by
 // name, blocks by network+cidr, reservations by network+ip, flood entries
-// by network+vtep, remote endpoints by name. Removals first, then upserts.
-import type { HostPlan, PlanBlock, PlanDelta, PlanFloodEntry, PlanRemoteEndpoint, PlanReservation } from '../../model/agent-protocol.js';
+// by network+vtep, remote endpoints, firewall policies and address sets by
+// name. Removals first, then upserts.
+import type {
+  HostPlan, PlanAddressSet, PlanBlock, PlanDelta, PlanFirewallPolicy, PlanFloodEntry, PlanRemoteEndpoint, PlanReservation,
+} from '../../model/agent-protocol.js';
 import { gatewayMac, vxlanName } from '../../model/kernel-names.js';
+import { applyVnfDelta, vnfTouched } from '../../model/vnf-plan-delta.js';
 
 const blockKey = (b: PlanBlock) => `${b.network}\u0000${b.cidr}`;
 const reservationKey = (r: PlanReservation) => `${r.network}\u0000${r.ip}`;
@@ -19,12 +23,13 @@ function upsert<T, R>(items: T[], add: T[], remove: R[], key: (t: T) => string, 
 
 /**
  * The plan with every field the agent reads present: a plan cached by an
- * older agent, or sent by an older controller, has no overlay fields; its
- * networks get the names the controller derives (kernel-names) and no
- * remote entries, which is what such a controller meant.
+ * older agent, or sent by an older controller, has no overlay or firewall
+ * fields; its networks get the names the controller derives (kernel-names),
+ * no remote entries and no firewall policies, which is what such a
+ * controller meant.
  */
 export function normalizePlan(plan: HostPlan): HostPlan {
-  const loose = plan as Partial<Pick<HostPlan, 'flood' | 'remoteEndpoints'>> & HostPlan;
+  const loose = plan as Partial<Pick<HostPlan, 'flood' | 'remoteEndpoints' | 'firewallPolicies' | 'addressSets'>> & HostPlan;
   return {
     ...plan,
     networks: plan.networks.map((n) => {
@@ -33,11 +38,13 @@ export function normalizePlan(plan: HostPlan): HostPlan {
     }),
     flood: loose.flood ?? [],
     remoteEndpoints: loose.remoteEndpoints ?? [],
+    firewallPolicies: loose.firewallPolicies ?? [],
+    addressSets: loose.addressSets ?? [],
   };
 }
 
-/** A delta from an older controller lacks the overlay lists: treat them as empty. */
-function fullDelta(delta: PlanDelta): PlanDelta {
+/** A delta from an older controller lacks the overlay and firewall lists: treat them as empty. */
+function fullDelta(delta: PlanDelta): Required<PlanDelta> {
   const d = delta as Partial<PlanDelta> & Pick<PlanDelta, 'upsertNetworks'>;
   return {
     upsertNetworks: d.upsertNetworks,
@@ -50,6 +57,14 @@ function fullDelta(delta: PlanDelta): PlanDelta {
     removeFlood: d.removeFlood ?? [],
     upsertRemoteEndpoints: d.upsertRemoteEndpoints ?? [],
     removeRemoteEndpoints: d.removeRemoteEndpoints ?? [],
+    upsertFirewallPolicies: d.upsertFirewallPolicies ?? [],
+    removeFirewallPolicies: d.removeFirewallPolicies ?? [],
+    upsertAddressSets: d.upsertAddressSets ?? [],
+    removeAddressSets: d.removeAddressSets ?? [],
+    upsertFirewallVnfs: d.upsertFirewallVnfs ?? [],
+    removeFirewallVnfs: d.removeFirewallVnfs ?? [],
+    upsertNetworkRoutes: d.upsertNetworkRoutes ?? [],
+    removeNetworkRoutes: d.removeNetworkRoutes ?? [],
   };
 }
 
@@ -67,17 +82,24 @@ export function applyPlanDelta(plan: HostPlan, delta: PlanDelta, revision: numbe
     reservations: upsert(base.reservations, d.upsertReservations, d.removeReservations, reservationKey, reservationKey),
     flood: upsert<PlanFloodEntry, PlanFloodEntry>(base.flood, d.upsertFlood, d.removeFlood, floodKey, floodKey),
     remoteEndpoints: upsert<PlanRemoteEndpoint, string>(base.remoteEndpoints, d.upsertRemoteEndpoints, d.removeRemoteEndpoints, nameKey, (n) => n),
+    firewallPolicies: upsert<PlanFirewallPolicy, string>(base.firewallPolicies, d.upsertFirewallPolicies, d.removeFirewallPolicies, nameKey, (n) => n),
+    addressSets: upsert<PlanAddressSet, string>(base.addressSets, d.upsertAddressSets, d.removeAddressSets, nameKey, (n) => n),
+    // Firewall VNFs and the routes through them: absent when there are none (model/vnf-plan-delta.ts).
+    ...applyVnfDelta(base, d),
   });
 }
 
 /**
  * The networks whose overlay entries (flood, remote endpoints) a delta
- * changes, or undefined when it changes networks themselves and so needs a
- * full reconcile pass. Blocks and reservations touch no kernel object.
+ * changes, or undefined when it changes networks themselves, or the
+ * firewall (policies, address sets), and so needs a full reconcile pass.
+ * Blocks and reservations touch no kernel object.
  */
 export function overlayNetworksTouched(previous: HostPlan, delta: PlanDelta): Set<string> | undefined {
   const d = fullDelta(delta);
   if (d.upsertNetworks.length > 0 || d.removeNetworks.length > 0) return undefined;
+  if (firewallTouched(d)) return undefined;
+  if (vnfTouched(d)) return undefined; // Firewall VNFs and endpoint routes: the full pass
   const out = new Set<string>();
   const before = new Map(previous.remoteEndpoints.map((r) => [r.name, r.network]));
   for (const f of [...d.upsertFlood, ...d.removeFlood]) out.add(f.network);
@@ -91,6 +113,12 @@ export function overlayNetworksTouched(previous: HostPlan, delta: PlanDelta): Se
     if (was !== undefined) out.add(was);
   }
   return out;
+}
+
+/** Does the delta change firewall policies or address sets? */
+export function firewallTouched(delta: PlanDelta): boolean {
+  const d = fullDelta(delta);
+  return d.upsertFirewallPolicies.length + d.removeFirewallPolicies.length + d.upsertAddressSets.length + d.removeAddressSets.length > 0;
 }
 
 /** The plan with one more block (a grant that arrives before the matching delta). */

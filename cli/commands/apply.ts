@@ -47,7 +47,7 @@ interface ApplyFlags extends PruneFlags {
 }
 
 /** --prune, -l, --applyset, --cascade: shared by apply and diff (which shows the deletions instead of making them). */
-export function addPruneOptions(cmd: Command, prune = 'also delete the networks and declared endpoints that match -l / --applyset but are no longer in the files (same atomic request)'): Command {
+export function addPruneOptions(cmd: Command, prune = 'also delete the networks, declared endpoints and firewall policies that match -l / --applyset but are no longer in the files (same atomic request)'): Command {
   return cmd
     .option('--prune', prune)
     .option('-l, --selector <k=v>', 'with --prune: what may be deleted, resources carrying all these labels; repeatable, or k=v,k2=v2', collectLabels)

@@ -10,7 +10,7 @@ import { kindArgument } from './get.js';
 import { problemsError } from './apply.js';
 
 /** Hosts are created by their agents and have no DELETE in the API. */
-const DELETABLE: Kind[] = ['Network', 'Endpoint'];
+const DELETABLE: Kind[] = ['Network', 'Endpoint', 'FirewallPolicy', 'Firewall'];
 
 interface DeleteFlags {
   filename?: string[];
@@ -31,8 +31,8 @@ function targetsFromFiles(paths: string[]): { kind: Kind; name: string }[] {
 export function registerDelete(program: Command): void {
   const cmd = program
     .command('delete')
-    .description('delete a network or endpoint by name, or everything named in files')
-    .argument('[kind]', 'networks or endpoints')
+    .description('delete a network, endpoint or firewall policy by name, or everything named in files')
+    .argument('[kind]', 'networks, endpoints or firewallpolicies')
     .argument('[name]', 'name of the resource')
     .option('-f, --filename <file>', 'delete the resources these files define (file, directory or -); repeatable', collect)
     .option('--ignore-not-found', 'treat a resource that does not exist as deleted')
@@ -48,7 +48,7 @@ export function registerDelete(program: Command): void {
         targets = [{ kind: kindArgument(kindName), name }];
       }
       for (const t of targets) {
-        if (!DELETABLE.includes(t.kind)) throw usageError(`${t.kind.toLowerCase()}s cannot be deleted: a host goes away when its agent stops (delete works on networks and endpoints)`);
+        if (!DELETABLE.includes(t.kind)) throw usageError(`${t.kind.toLowerCase()}s cannot be deleted: a host goes away when its agent stops (delete works on networks, endpoints, firewallpolicies and firewalls)`);
       }
       const client = apiClientFor(command);
       const failures: string[] = [];

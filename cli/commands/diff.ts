@@ -59,7 +59,7 @@ export function registerDiff(program: Command, outcome: { exitCode: number }): v
     .command('diff')
     .description('show what apply -f would change, per resource, as a unified diff against the live state (nothing is changed)')
     .option('-f, --filename <file>', 'file, directory (*.yaml, *.yml, *.json) or - for stdin; repeatable', collect);
-  addPruneOptions(cmd, 'also show, as removed, the networks and declared endpoints that apply --prune would delete (they match -l / --applyset but are no longer in the files)')
+  addPruneOptions(cmd, 'also show, as removed, the networks, declared endpoints and firewall policies that apply --prune would delete (they match -l / --applyset but are no longer in the files)')
     .addHelpText(
       'after',
       `\nExit status (as kubectl diff): 0 no differences, ${EXIT_DIFF_CHANGES} differences found, ${EXIT_USAGE} usage, ${EXIT_UNREACHABLE} controller unreachable, ` +

@@ -53,6 +53,8 @@ export function typeName(node: JsonObject): string {
     const types = [...new Set(values.map((v) => (typeof v === 'number' && Number.isInteger(v) ? 'integer' : typeof v)))];
     return types.join('|');
   }
+  const alternatives = Array.isArray(node.anyOf) ? node.anyOf.map((b) => obj(b)?.type) : [];
+  if (alternatives.length > 0 && alternatives.every((t) => typeof t === 'string')) return [...new Set(alternatives)].join('|');
   if (node.type === 'array') return `[]${typeName(obj(node.items) ?? {})}`;
   if (isMap(node)) return `map[string]${typeName(mapValue(node) as JsonObject)}`;
   if (typeof node.type === 'string') return node.type;
@@ -208,7 +210,7 @@ export function registerExplain(program: Command): void {
     .description('document a kind or one of its fields, from the schema the controller validates with')
     .argument('<kind.field>', `a kind (${KINDS.map((k) => KIND_NAMES[k].plural).join(', ')}, or their short names) and optionally a field path, e.g. network.spec.mtu`)
     .option('--recursive', 'list every nested field, not only the direct ones')
-    .addHelpText('after', '\nExamples:\n  weft explain network\n  weft explain net.spec.mtu\n  weft explain endpoint.metadata.labels\n  weft explain host --recursive')
+    .addHelpText('after', '\nExamples:\n  weft explain network\n  weft explain net.spec.mtu\n  weft explain endpoint.metadata.labels\n  weft explain host --recursive\n  weft explain firewallpolicy.spec.ingress.rules')
     .action((spec: string, flags: { recursive?: boolean }) => {
       process.stdout.write(renderExplain(spec, { recursive: flags.recursive === true }));
     });

@@ -1,4 +1,4 @@
-// weft get networks|endpoints|hosts [NAME] [-o json|yaml|wide] [-l k=v]
+// weft get networks|endpoints|hosts|firewallpolicies [NAME] [-o json|yaml|wide] [-l k=v]
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { KIND_NAMES, kindFromName, type AnyResource, type Kind } from '../../model/kinds.js';
@@ -31,7 +31,7 @@ export function registerGet(program: Command): void {
   const cmd = program
     .command('get')
     .description('list resources, or show one')
-    .argument('<kind>', 'networks, endpoints or hosts (singular and short forms work: net, ep, node)')
+    .argument('<kind>', 'networks, endpoints, hosts or firewallpolicies (singular and short forms work: net, ep, node, fwp)')
     .argument('[name]', 'one resource by name')
     .option('-o, --output <format>', 'json, yaml (the full object) or wide (more columns)', parseOutput)
     .option('-l, --selector <k=v>', 'only resources with these labels; repeatable, or k=v,k2=v2', collectLabels)

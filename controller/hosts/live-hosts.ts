@@ -3,6 +3,8 @@
 // because heartbeats every few seconds per host would otherwise churn the
 // store's revision; a restarted controller relearns it as agents reconnect.
 import { injectable } from 'inversify';
+import type { FirewallPolicyReport } from '../../model/agent-protocol.js';
+import type { FirewallVnfReport } from '../../model/vnf-protocol.js';
 
 export interface NetworkReadiness {
   ready: boolean;
@@ -22,6 +24,19 @@ export interface LiveHost {
   sentRevision?: number;
   networks: Record<string, NetworkReadiness>;
   statusAt?: number;
+  /** How the host enforces each FirewallPolicy, from its last status (absent: none reported). */
+  firewall?: Record<string, FirewallPolicyReport>;
+  /** Anti-spoofing drops by reason, from its last status. */
+  spoofDrops?: Record<string, number>;
+  /** How the host runs each Firewall VNF, from its last status (absent: none reported). */
+  firewallVnfs?: Record<string, FirewallVnfReport>;
+}
+
+/** The parts of a status report beyond network readiness (agents that predate the firewall send neither). */
+export interface StatusExtras {
+  firewall?: Record<string, FirewallPolicyReport>;
+  spoofDrops?: Record<string, number>;
+  firewallVnfs?: Record<string, FirewallVnfReport>;
 }
 
 @injectable()
@@ -65,12 +80,16 @@ export class LiveHosts {
     if (h) h.sentRevision = revision;
   }
 
-  status(host: string, now: number, appliedRevision: number, networks: Record<string, NetworkReadiness>): void {
+  status(host: string, now: number, appliedRevision: number, networks: Record<string, NetworkReadiness>, extras: StatusExtras = {}): void {
     const h = this.hosts.get(host);
     if (!h) return;
     h.lastSeen = now;
     h.appliedRevision = appliedRevision;
     h.networks = networks;
     h.statusAt = now;
+    // Each status replaces the last: a report without them means the agent has none now.
+    h.firewall = extras.firewall;
+    h.spoofDrops = extras.spoofDrops;
+    h.firewallVnfs = extras.firewallVnfs;
   }
 }

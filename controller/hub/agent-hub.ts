@@ -8,7 +8,7 @@
 // that block / reservation; per-endpoint `error`s of a hello follow the plan.
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { AGENT_CONNECT_PATH, type AgentHello, type AgentMessage } from '../../model/agent-protocol.js';
 import { WeftError, isWeftError } from '../../model/errors.js';
@@ -16,6 +16,7 @@ import { isEmptyPlanDelta } from '../../model/plan-delta.js';
 import { bearerMatches } from '../auth/bearer.js';
 import { AuthTokens } from '../auth/token-files.js';
 import { ControllerConfig } from '../config.js';
+import { EventLog } from '../events/event-log.js';
 import { LiveHosts } from '../hosts/live-hosts.js';
 import { parseVtepAddress } from '../hosts/vtep-address.js';
 import { diffPlans, duplicateVteps, hostsWithoutVtep, planHost, type PlanInput } from '../planner/host-planner.js';
@@ -25,6 +26,7 @@ import { Logger } from '../util/logger.js';
 import { AgentHandler } from './agent-handler.js';
 import { parseAgentMessage, requestIdOf } from './agent-message.js';
 import { AgentSession } from './agent-session.js';
+import { FirewallLogRecorder } from './firewall-log-recorder.js';
 
 /** hello with thousands of endpoints is legitimate; anything beyond this is not. */
 const MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -41,6 +43,7 @@ export class AgentHub {
   private closing = false;
   /** Underlay problems already logged, so each is logged once while it lasts. */
   private vtepWarnings = new Set<string>();
+  private readonly firewallLog: FirewallLogRecorder;
 
   constructor(
     @inject(Store) private readonly store: Store,
@@ -49,8 +52,11 @@ export class AgentHub {
     @inject(AuthTokens) private readonly tokens: AuthTokens,
     @inject(ControllerConfig) private readonly config: ControllerConfig,
     @inject(Logger) logger: Logger,
+    // Optional so a hub built by hand works without one; main.ts binds the controller's log.
+    @inject(EventLog) @optional() events: EventLog = new EventLog(),
   ) {
     this.log = logger.child({ component: 'agent-hub' });
+    this.firewallLog = new FirewallLogRecorder(events, (name) => this.store.read((r) => r.getResource('FirewallPolicy', name) !== undefined));
   }
 
   start(): void {
@@ -143,8 +149,13 @@ export class AgentHub {
         this.live.heartbeat(host, now);
         return;
       case 'status':
-        this.live.status(host, now, msg.appliedRevision, msg.networks);
+        this.live.status(host, now, msg.appliedRevision, msg.networks, { firewall: msg.firewall, spoofDrops: msg.spoofDrops, firewallVnfs: msg.firewallVnfs });
         return;
+      case 'firewallLog': {
+        const out = this.firewallLog.record(host, msg.entries, now);
+        if (out.dropped > 0 || out.ignored > 0) this.log.debug({ host, ...out }, 'firewall log entries not recorded');
+        return;
+      }
       case 'endpointUp':
         this.handler.endpointUp(host, msg.endpoint);
         return;

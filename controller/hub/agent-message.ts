@@ -6,6 +6,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { AgentMessage } from '../../model/agent-protocol.js';
 import { WeftError, invalid } from '../../model/errors.js';
+import { MAX_RULES_PER_DIRECTION } from '../../model/firewall.js';
 import { DNS_LABEL_PATTERN, DNS_SUBDOMAIN_PATTERN } from '../../model/meta.js';
 
 const Name = Type.String({ pattern: DNS_LABEL_PATTERN, maxLength: 63 });
@@ -21,6 +22,46 @@ const EndpointReport = Type.Object({
   hostIfname: Str,
   netns: Str,
   labels: Type.Record(Type.String(), Type.String()),
+});
+
+const Count = Type.Integer({ minimum: 0 });
+const RuleName = Type.String({ minLength: 1, maxLength: 63 });
+
+const FirewallPolicyReport = Type.Object({
+  generation: Type.Integer({ minimum: 0 }),
+  ready: Type.Boolean(),
+  endpoints: Count,
+  counters: Type.Array(
+    Type.Object({ direction: Type.Union([Type.Literal('ingress'), Type.Literal('egress')]), rule: RuleName, packets: Count, bytes: Count }),
+    // every rule of both directions, and their defaults
+    { maxItems: 2 * (MAX_RULES_PER_DIRECTION + 1) },
+  ),
+  message: Type.Optional(Str),
+});
+
+/** One Firewall VNF as its host runs it (model/vnf-protocol.ts FirewallVnfReport). */
+const FirewallVnfReport = Type.Object({
+  generation: Type.Integer({ minimum: 0 }),
+  ready: Type.Boolean(),
+  interfaces: Type.Array(Type.Object({ network: Name, ip: Str, mac: Str }), { maxItems: 64 }),
+  // every rule and the default
+  counters: Type.Array(Type.Object({ rule: RuleName, packets: Count, bytes: Count }), { maxItems: MAX_RULES_PER_DIRECTION + 1 }),
+  message: Type.Optional(Str),
+});
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+const FirewallLogEntry = Type.Object({
+  time: Str,
+  policy: Type.String({ minLength: 1, maxLength: 253 }),
+  direction: Type.Union([Type.Literal('ingress'), Type.Literal('egress'), Type.Literal('forward')]),
+  rule: RuleName,
+  action: Type.Union([Type.Literal('allow'), Type.Literal('deny'), Type.Literal('reject'), Type.Literal('log')]),
+  protocol: Type.String({ maxLength: 16 }),
+  src: Type.String({ maxLength: 64 }),
+  dst: Type.String({ maxLength: 64 }),
+  sport: Type.Optional(Port),
+  dport: Type.Optional(Port),
+  iif: Type.Optional(Type.String({ maxLength: 15 })),
 });
 
 const SCHEMAS: Record<AgentMessage['type'], TSchema> = {
@@ -39,7 +80,11 @@ const SCHEMAS: Record<AgentMessage['type'], TSchema> = {
     type: Type.Literal('status'),
     appliedRevision: Type.Integer({ minimum: 0 }),
     networks: Type.Record(Type.String(), Type.Object({ ready: Type.Boolean(), message: Type.Optional(Str) })),
+    firewall: Type.Optional(Type.Record(Type.String(), FirewallPolicyReport)),
+    spoofDrops: Type.Optional(Type.Record(Type.String(), Count)),
+    firewallVnfs: Type.Optional(Type.Record(Type.String(), FirewallVnfReport, { maxProperties: 1024 })),
   }),
+  firewallLog: Type.Object({ type: Type.Literal('firewallLog'), entries: Type.Array(FirewallLogEntry, { maxItems: 10_000 }) }),
   heartbeat: Type.Object({ type: Type.Literal('heartbeat') }),
   requestBlock: Type.Object({ type: Type.Literal('requestBlock'), requestId: Str, network: Name }),
   requestStatic: Type.Object({ type: Type.Literal('requestStatic'), requestId: Str, network: Name, ip: Str, owner: Type.String({ minLength: 1, maxLength: 256 }) }),

@@ -5,11 +5,16 @@ import ipaddr from 'ipaddr.js';
 import type { HostPlan, PlanBlock, PlanDelta, PlanFloodEntry, PlanNetwork, PlanRemoteEndpoint, PlanReservation } from '../../model/agent-protocol.js';
 import { intToIpv4, prefixContains } from '../../model/ip.js';
 import { bridgeName, gatewayMac, vxlanName } from '../../model/kernel-names.js';
+import type { FirewallPolicy } from '../../model/firewall.js';
 import type { Network } from '../../model/kinds.js';
 import { blockKey, floodKey, reservationKey } from '../../model/plan-delta.js';
 import { addressSpaceOf, parseBlock, parseIp, systemAddresses } from '../ipam/address-space.js';
 import type { BlockRow, ReservationRow } from '../store/store.js';
 import { sameJson } from '../util/canonical-json.js';
+import { FirewallPlanner } from './firewall-planner.js';
+import { firewallInterfaceEndpoints, planFirewallVnfs } from './firewall-vnf-planner.js';
+import type { Firewall } from '../../model/firewall-vnf.js';
+import { diffVnfPlan } from '../../model/vnf-plan-delta.js';
 
 export const DEFAULT_UNDERLAY_MTU = 1500;
 /** Outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8. */
@@ -29,6 +34,8 @@ export interface PlanEndpointInfo {
   host: string;
   ip: string;
   mac: string;
+  /** What firewall selectors match: the record's labels with its declaration's over them. */
+  labels?: Record<string, string>;
 }
 
 export interface PlanInput {
@@ -42,6 +49,10 @@ export interface PlanInput {
    * (GoneHostSweeper), which is what withdraws them from every plan.
    */
   endpoints: PlanEndpointInfo[];
+  /** FirewallPolicy resources; absent: none. */
+  firewallPolicies?: FirewallPolicy[];
+  /** Firewall (VNF) resources; absent: none. Their addresses are reservations (owner firewall:<name>). */
+  firewalls?: Firewall[];
 }
 
 /**
@@ -107,7 +118,8 @@ function overlayIndex(input: PlanInput): OverlayIndex {
   let idx = indexes.get(input);
   if (idx) return idx;
   idx = { carriers: new Map(), carried: new Map() };
-  for (const ep of input.endpoints) {
+  // A firewall's interface is an endpoint of its host as far as forwarding goes (firewall-vnf-planner.ts).
+  for (const ep of [...input.endpoints, ...firewallInterfaceEndpoints(input)]) {
     let byHost = idx.carriers.get(ep.network);
     if (!byHost) idx.carriers.set(ep.network, (byHost = new Map()));
     let list = byHost.get(ep.host);
@@ -119,6 +131,15 @@ function overlayIndex(input: PlanInput): OverlayIndex {
   }
   indexes.set(input, idx);
   return idx;
+}
+
+const firewallPlanners = new WeakMap<PlanInput, FirewallPlanner>();
+
+/** The firewall planner of one input: compiled policies and peer sets are shared by every host planned from it. */
+export function firewallPlannerOf(input: PlanInput): FirewallPlanner {
+  let p = firewallPlanners.get(input);
+  if (!p) firewallPlanners.set(input, (p = new FirewallPlanner(input.firewallPolicies ?? [], input.endpoints)));
+  return p;
 }
 
 /** The VTEP of a host, or undefined when its agent has not reported a usable underlay address. */
@@ -186,6 +207,8 @@ function planOverlay(input: PlanInput, host: string): { flood: PlanFloodEntry[];
  * host's blocks it must not hand out (network, gateway and broadcast
  * addresses, statics, declared endpoints) plus every reservation made for
  * this host elsewhere, so its agent can give that address to its owner.
+ * Firewall policies: those applying to an endpoint of this host, with the
+ * address sets they name (see firewall-planner).
  */
 export function planHost(input: PlanInput, host: string): HostPlan {
   const underlay = input.hosts[host]?.underlayMtu;
@@ -220,6 +243,8 @@ export function planHost(input: PlanInput, host: string): HostPlan {
     blocks,
     reservations: [...reservations.values()].sort((a, b) => compare(reservationKey(a), reservationKey(b))),
     ...planOverlay(input, host),
+    ...firewallPlannerOf(input).planHost(host),
+    ...planFirewallVnfs(input, host, networks),
   };
 }
 
@@ -235,6 +260,10 @@ export function diffPlans(old: HostPlan, next: HostPlan): PlanDelta {
   const nextFlood = new Set(next.flood.map(floodKey));
   const oldRemote = new Map(old.remoteEndpoints.map((e) => [e.name, e]));
   const nextRemote = new Set(next.remoteEndpoints.map((e) => e.name));
+  const oldPolicies = new Map(old.firewallPolicies.map((p) => [p.name, p]));
+  const nextPolicies = new Set(next.firewallPolicies.map((p) => p.name));
+  const oldSets = new Map(old.addressSets.map((s) => [s.name, s]));
+  const nextSets = new Set(next.addressSets.map((s) => s.name));
   return {
     upsertNetworks: next.networks.filter((n) => !sameJson(oldNets.get(n.name), n)),
     removeNetworks: old.networks.filter((n) => !nextNets.has(n.name)).map((n) => n.name),
@@ -246,5 +275,11 @@ export function diffPlans(old: HostPlan, next: HostPlan): PlanDelta {
     removeFlood: old.flood.filter((f) => !nextFlood.has(floodKey(f))),
     upsertRemoteEndpoints: next.remoteEndpoints.filter((e) => !sameJson(oldRemote.get(e.name), e)),
     removeRemoteEndpoints: old.remoteEndpoints.filter((e) => !nextRemote.has(e.name)).map((e) => e.name),
+    upsertFirewallPolicies: next.firewallPolicies.filter((p) => !sameJson(oldPolicies.get(p.name), p)),
+    removeFirewallPolicies: old.firewallPolicies.filter((p) => !nextPolicies.has(p.name)).map((p) => p.name),
+    upsertAddressSets: next.addressSets.filter((s) => !sameJson(oldSets.get(s.name), s)),
+    removeAddressSets: old.addressSets.filter((s) => !nextSets.has(s.name)).map((s) => s.name),
+    // Firewall VNFs and the routes through them: only non-empty lists (model/vnf-plan-delta.ts).
+    ...diffVnfPlan(old, next),
   };
 }

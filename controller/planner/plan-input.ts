@@ -1,4 +1,7 @@
-// Reads what the planner needs from the store in one snapshot.
+// Reads what the planner needs from the store in one snapshot. Endpoint
+// labels (what firewall selectors match) are the record's with its
+// declaration's over them, as the endpoint views show them.
+import { declarationsOf, endpointLabels } from '../hub/endpoint-record.js';
 import type { StoreReader } from '../store/store.js';
 import type { PlanEndpointInfo, PlanHostInfo, PlanInput } from './host-planner.js';
 
@@ -20,13 +23,32 @@ export function readPlanInput(r: StoreReader): PlanInput {
     if (address !== undefined) info.address = address;
     hosts[h.metadata.name] = info;
   }
+  return {
+    revision: r.revision(),
+    networks,
+    hosts,
+    blocks: r.listBlocks(),
+    reservations: r.listReservations(),
+    endpoints: readPlanEndpoints(r),
+    firewallPolicies: r.listResources('FirewallPolicy'),
+    firewalls: r.listResources('Firewall'),
+  };
+}
+
+/** Attached endpoints (agent records) with what forwarding and firewall selectors need. */
+export function readPlanEndpoints(r: StoreReader): PlanEndpointInfo[] {
   const endpoints: PlanEndpointInfo[] = [];
-  for (const rec of r.listEndpointRecords()) {
+  const records = r.listEndpointRecords();
+  const declarations = declarationsOf(records, r.listResources('Endpoint'));
+  for (const rec of records) {
     const ip = rec.spec.ip ?? rec.status?.ip;
     const mac = rec.status?.mac;
     // Records come from agent reports, which always carry both; one without cannot be forwarded to anyway.
     if (ip === undefined || mac === undefined) continue;
-    endpoints.push({ name: rec.metadata.name, network: rec.spec.network, host: rec.spec.host, ip, mac });
+    const ep: PlanEndpointInfo = { name: rec.metadata.name, network: rec.spec.network, host: rec.spec.host, ip, mac };
+    const labels = endpointLabels(rec, declarations.get(rec.metadata.name));
+    if (labels) ep.labels = labels;
+    endpoints.push(ep);
   }
-  return { revision: r.revision(), networks, hosts, blocks: r.listBlocks(), reservations: r.listReservations(), endpoints };
+  return endpoints;
 }

@@ -1,13 +1,15 @@
 // `apply --prune`: inside the apply's transaction, after its writes, remove
-// the Networks and declared Endpoints that match the selector / apply set
-// and are not among the applied items. Endpoints go before networks; a
-// network something still depends on is refused as a whole (Conflict), so
-// the apply commits nothing.
+// the Networks, declared Endpoints and FirewallPolicies that match the
+// selector / apply set and are not among the applied items. Policies go
+// first (nothing depends on them), endpoints before networks; a network
+// something still depends on is refused as a whole (Conflict), so the apply
+// commits nothing.
 import { WeftError, type FieldIssue } from '../../model/errors.js';
 import type { AnyResource, Endpoint, Network } from '../../model/kinds.js';
 import { APPLYSET_LABEL, type PrunedItem } from '../../model/rest.js';
 import type { StoreTx } from '../store/store.js';
 import { deleteDeclaredEndpoint } from './endpoint-writer.js';
+import { deleteFirewallPolicy } from './firewall-policy-writer.js';
 import { deleteNetwork } from './network-writer.js';
 import { viewOf } from './resource-view.js';
 
@@ -68,6 +70,7 @@ function blockersOf(tx: StoreTx, net: Network, plan: PrunePlan, applied: Set<str
  */
 export function pruneResources(tx: StoreTx, plan: PrunePlan, applied: Set<string>, withViews: boolean): PrunedItem[] {
   const pick = <R extends AnyResource>(rs: R[]) => rs.filter((r) => !applied.has(keyOf(r.kind, r.metadata.name)) && selectedForPrune(r.metadata.labels, plan));
+  const policies = pick(tx.listResources('FirewallPolicy'));
   const endpoints = pick(tx.listResources('Endpoint'));
   const networks = pick(tx.listResources('Network'));
   const prunedEndpoints = new Set(endpoints.map((e) => e.metadata.name));
@@ -101,9 +104,13 @@ export function pruneResources(tx: StoreTx, plan: PrunePlan, applied: Set<string
     out.push(item);
   };
   // Views first: a network's view reads its VNI, which its deletion releases.
+  for (const p of policies) record(p);
   for (const ep of endpoints) record(ep);
   for (const { ep, from } of cascaded) record(ep, from);
   for (const net of networks) record(net);
+  for (const item of out) {
+    if (item.kind === 'FirewallPolicy') deleteFirewallPolicy(tx, item.name);
+  }
   for (const item of out) {
     if (item.kind === 'Endpoint') deleteDeclaredEndpoint(tx, item.name);
   }

@@ -3,13 +3,15 @@
 // touched; the writes of one request share one transaction.
 import { inject, injectable } from 'inversify';
 import { WeftError, invalid, isWeftError, type FieldIssue } from '../../model/errors.js';
-import type { AnyResource, Endpoint, Kind, Network } from '../../model/kinds.js';
+import type { AnyResource, Endpoint, Firewall, FirewallPolicy, Kind, Network } from '../../model/kinds.js';
 import { API_VERSION, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN } from '../../model/meta.js';
 import { APPLYSET_LABEL, type ApplyAction, type ApplyItemResult, type ApplyResult } from '../../model/rest.js';
 import { parseResource } from '../../model/validate.js';
 import { Ipam } from '../ipam/ipam.js';
 import { Store, type StoreTx } from '../store/store.js';
 import { deleteDeclaredEndpoint, writeDeclaredEndpoint } from './endpoint-writer.js';
+import { deleteFirewallPolicy, writeFirewallPolicy } from './firewall-policy-writer.js';
+import { deleteFirewall, writeFirewall } from './firewall-writer.js';
 import { writeHost } from './host-writer.js';
 import { deleteNetwork, writeNetwork } from './network-writer.js';
 import { keyOf, pruneResources, type PrunePlan } from './prune.js';
@@ -17,7 +19,7 @@ import { viewOf } from './resource-view.js';
 import { rebase, type WriteMode } from './write-guards.js';
 
 /** Kinds are written in this order inside an apply, so an Endpoint may name a Network of the same batch. */
-const APPLY_ORDER: Record<Kind, number> = { Network: 0, Host: 1, Endpoint: 2 };
+const APPLY_ORDER: Record<Kind, number> = { Network: 0, Host: 1, Endpoint: 2, FirewallPolicy: 3, Firewall: 4 };
 
 const LABEL_KEY = new RegExp(LABEL_KEY_PATTERN);
 const LABEL_VALUE = new RegExp(LABEL_VALUE_PATTERN);
@@ -47,6 +49,34 @@ export class ResourceService {
 
   deleteEndpoint(name: string): Endpoint {
     return this.store.write((tx) => deleteDeclaredEndpoint(tx, name));
+  }
+
+  createFirewallPolicy(body: unknown): FirewallPolicy {
+    const doc = this.parseOne(body, 'FirewallPolicy');
+    return this.store.write((tx) => writeFirewallPolicy(tx, doc, 'create').resource);
+  }
+
+  updateFirewallPolicy(name: string, body: unknown): FirewallPolicy {
+    const doc = this.parseOne(body, 'FirewallPolicy', name);
+    return this.store.write((tx) => writeFirewallPolicy(tx, doc, 'update').resource);
+  }
+
+  deleteFirewallPolicy(name: string): FirewallPolicy {
+    return this.store.write((tx) => deleteFirewallPolicy(tx, name));
+  }
+
+  createFirewall(body: unknown): Firewall {
+    const doc = this.parseOne(body, 'Firewall');
+    return this.store.write((tx) => writeFirewall(tx, this.ipam, doc, 'create').resource);
+  }
+
+  updateFirewall(name: string, body: unknown): Firewall {
+    const doc = this.parseOne(body, 'Firewall', name);
+    return this.store.write((tx) => writeFirewall(tx, this.ipam, doc, 'update').resource);
+  }
+
+  deleteFirewall(name: string): Firewall {
+    return this.store.write((tx) => deleteFirewall(tx, name));
   }
 
   /**
@@ -98,6 +128,10 @@ export class ResourceService {
         return writeDeclaredEndpoint(tx, this.ipam, doc, mode).action;
       case 'Host':
         return writeHost(tx, doc, mode).action;
+      case 'FirewallPolicy':
+        return writeFirewallPolicy(tx, doc, mode).action;
+      case 'Firewall':
+        return writeFirewall(tx, this.ipam, doc, mode).action;
     }
   }
 
@@ -196,7 +230,7 @@ function parsePrune(raw: unknown, issues: FieldIssue[]): PrunePlan | undefined {
   }
   if (raw.cascade !== undefined && typeof raw.cascade !== 'boolean') issues.push({ path: '/prune/cascade', message: 'must be boolean', value: raw.cascade });
   if (issues.length === before && Object.keys(selector).length === 0 && applyset === undefined) {
-    issues.push({ path: '/prune', message: 'a prune needs a non-empty selector or an applyset: without one it would remove every network and endpoint not in the request', allowed: 'selector, applyset' });
+    issues.push({ path: '/prune', message: 'a prune needs a non-empty selector or an applyset: without one it would remove every network, endpoint and firewall policy not in the request', allowed: 'selector, applyset' });
   }
   if (issues.length > before) return undefined;
   const plan: PrunePlan = { selector, cascade: raw.cascade === true };

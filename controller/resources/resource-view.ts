@@ -3,6 +3,8 @@
 // them out (gateway, VNI, MTU). Both sides of a diff are rendered from the
 // same store transaction, so an apply that changes nothing effective shows
 // nothing, and a new network shows what it would be allocated.
+import { FirewallPolicySpec } from '../../model/firewall.js';
+import { FirewallSpec } from '../../model/firewall-vnf.js';
 import { EndpointSpec, HostSpec, NetworkSpec, type AnyResource, type Kind, type Network } from '../../model/kinds.js';
 import { intToIpv4 } from '../../model/ip.js';
 import type { ResourceView } from '../../model/rest.js';
@@ -15,6 +17,8 @@ const SPEC_ORDER: Record<Kind, string[]> = {
   Network: Object.keys(NetworkSpec.properties),
   Endpoint: Object.keys(EndpointSpec.properties),
   Host: Object.keys(HostSpec.properties),
+  FirewallPolicy: Object.keys(FirewallPolicySpec.properties),
+  Firewall: Object.keys(FirewallSpec.properties),
 };
 
 function ordered(spec: Record<string, unknown>, kind: Kind): Record<string, unknown> {

@@ -7,15 +7,21 @@ import { intToIpv4 } from '../../model/ip.js';
 import { bridgeName } from '../../model/kernel-names.js';
 import type { WeftEvent } from '../../model/events.js';
 import type { Condition } from '../../model/meta.js';
-import type { Endpoint, Host, HostStatus, Network, NetworkStatus } from '../../model/kinds.js';
+import type { Endpoint, FirewallPolicy, Host, HostStatus, Network, NetworkStatus } from '../../model/kinds.js';
 import { ControllerConfig } from '../config.js';
 import { EventLog, type EventQuery } from '../events/event-log.js';
 import { hostState, parseTime, type HostState } from '../hosts/host-state.js';
 import { LiveHosts } from '../hosts/live-hosts.js';
+import { endpointLabels, recordRealises } from '../hub/endpoint-record.js';
 import { addressSpaceOf } from '../ipam/address-space.js';
+import { FirewallPlanner } from '../planner/firewall-planner.js';
 import { DEFAULT_UNDERLAY_MTU, VXLAN_OVERHEAD, networkMtu } from '../planner/host-planner.js';
 import { hostsTooSmallFor } from '../planner/mtu-limit.js';
+import { readPlanEndpoints } from '../planner/plan-input.js';
 import { Store, type StoreReader } from '../store/store.js';
+import { firewallPolicyStatus, type PolicyCarrier } from './firewall-policy-status.js';
+import { firewallVnfInputs, firewallVnfStatus } from './firewall-vnf-status.js';
+import type { Firewall } from '../../model/firewall-vnf.js';
 import type { LabelPredicate } from './label-selector.js';
 
 export interface Listed<T> {
@@ -58,12 +64,11 @@ function mtuCondition(net: Network, hosts: Host[], at: number | string | undefin
   );
 }
 
-/** The declared endpoint an agent record realises: same name, or same container interface on the same network and host. */
-function realises(record: Endpoint, declared: Endpoint): boolean {
-  if (record.metadata.name === declared.metadata.name) return true;
-  const a = record.spec;
-  const b = declared.spec;
-  return a.containerId === b.containerId && a.ifname === b.ifname && a.network === b.network && a.host === b.host;
+/** A declared endpoint's view with the labels its agent reported under its own (what selectors match, see endpointLabels). */
+function withRecordLabels(declared: Endpoint, record: Endpoint): Endpoint {
+  const labels = endpointLabels(record, declared);
+  if (!labels) return declared;
+  return { ...declared, metadata: { ...declared.metadata, labels } };
 }
 
 @injectable()
@@ -123,6 +128,49 @@ export class StatusView {
     });
   }
 
+  /** Policies with their status (see firewall-policy-status.ts), optionally those whose labels match `selector`. */
+  listFirewallPolicies(selector?: LabelPredicate): Listed<FirewallPolicy> {
+    return this.store.read((r) => {
+      const policies = r.listResources('FirewallPolicy').filter((p) => selector?.(p.metadata.labels) ?? true);
+      const planner = new FirewallPlanner(policies, readPlanEndpoints(r));
+      const hosts = r.listResources('Host');
+      return { revision: r.revision(), items: policies.map((p) => this.firewallPolicyView(p, planner, hosts)) };
+    });
+  }
+
+  getFirewallPolicy(name: string): FirewallPolicy {
+    return this.store.read((r) => {
+      const p = r.getResource('FirewallPolicy', name);
+      if (!p) throw new WeftError('NotFound', `firewallpolicy "${name}" does not exist`);
+      return this.firewallPolicyView(p, new FirewallPlanner([p], readPlanEndpoints(r)), r.listResources('Host'));
+    });
+  }
+
+  /** Firewall VNFs with their status (see firewall-vnf-status.ts). */
+  listFirewalls(selector?: LabelPredicate): Listed<Firewall> {
+    return this.store.read((r) => ({
+      revision: r.revision(),
+      items: r
+        .listResources('Firewall')
+        .filter((f) => selector?.(f.metadata.labels) ?? true)
+        .map((f) => this.firewallView(r, f)),
+    }));
+  }
+
+  getFirewall(name: string): Firewall {
+    return this.store.read((r) => {
+      const f = r.getResource('Firewall', name);
+      if (!f) throw new WeftError('NotFound', `firewall "${name}" does not exist`);
+      return this.firewallView(r, f);
+    });
+  }
+
+  private firewallView(r: StoreReader, fw: Firewall): Firewall {
+    const host = r.getResource('Host', fw.spec.host);
+    const gone = host !== undefined && this.stateOf(host) === 'Gone';
+    return { ...fw, status: firewallVnfStatus(fw, firewallVnfInputs(r, fw, this.live.get(fw.spec.host), gone)) };
+  }
+
   /** Ready / NotReady / Gone for one host. */
   stateOf(host: Host, now = Date.now()): HostState {
     return hostState({
@@ -141,10 +189,10 @@ export class StatusView {
     const used = new Set<string>();
     const out: Endpoint[] = [];
     for (const d of r.listResources('Endpoint')) {
-      const rec = records.find((x) => !used.has(x.metadata.name) && realises(x, d));
+      const rec = records.find((x) => !used.has(x.metadata.name) && recordRealises(x, d));
       if (rec) {
         used.add(rec.metadata.name);
-        out.push({ ...d, status: { ...rec.status, conditions: [condition('True', 'Attached', `attached on host "${rec.spec.host}"`, rec.metadata.creationTimestamp)] } });
+        out.push({ ...withRecordLabels(d, rec), status: { ...rec.status, conditions: [condition('True', 'Attached', `attached on host "${rec.spec.host}"`, rec.metadata.creationTimestamp)] } });
       } else {
         const status: Endpoint['status'] = { conditions: [condition('False', 'NotAttached', `declared; waiting for container ${d.spec.containerId} to attach on host "${d.spec.host}"`, d.metadata.creationTimestamp)] };
         if (d.spec.ip !== undefined) status.ip = d.spec.ip;
@@ -268,6 +316,23 @@ export class StatusView {
     return { hosts, conditions: [mtuCondition(net, hostsRes, at) ?? readiness] };
   }
 
+  /** The policy with its status computed now (see firewall-policy-status.ts); Gone hosts enforce nothing and are left out. */
+  private firewallPolicyView(policy: FirewallPolicy, planner: FirewallPlanner, hostsRes: Host[]): FirewallPolicy {
+    const { total, byHost } = planner.appliedCounts(policy.metadata.name);
+    const byName = new Map(hostsRes.map((h) => [h.metadata.name, h]));
+    const now = Date.now();
+    const carriers: PolicyCarrier[] = [];
+    for (const [host, endpoints] of byHost) {
+      const res = byName.get(host);
+      if (res && this.stateOf(res, now) === 'Gone') continue;
+      const c: PolicyCarrier = { host, endpoints, live: this.live.get(host) };
+      const persisted = res?.status?.appliedRevision;
+      if (persisted !== undefined) c.persistedRevision = persisted;
+      carriers.push(c);
+    }
+    return { ...policy, status: firewallPolicyStatus(policy, carriers, total) };
+  }
+
   private hostView(r: StoreReader, host: Host): Host {
     const name = host.metadata.name;
     const live = this.live.get(name);
@@ -278,6 +343,7 @@ export class StatusView {
     if (address !== undefined) status.address = address;
     if (live?.appliedRevision !== undefined) status.appliedRevision = live.appliedRevision;
     if (live) status.lastHeartbeat = new Date(live.lastHeartbeat).toISOString();
+    if (live?.spoofDrops !== undefined) status.spoofDrops = { ...live.spoofDrops };
     status.endpoints = r.listEndpointRecords({ host: name }).length;
     status.blocks = r.listBlocks({ host: name }).map((b) => ({ network: b.network, cidr: b.cidr }));
     const since = status.lastHeartbeat ?? host.metadata.creationTimestamp;

@@ -6,7 +6,7 @@
 // changes anything takes the next revision once; every resource, block and
 // record it writes carries that revision (metadata.resourceVersion), like an
 // etcd transaction. A transaction that changes nothing does not bump it.
-import type { AnyResource, Endpoint, Host, Kind, Network } from '../../model/kinds.js';
+import type { AnyResource, Endpoint, Kind } from '../../model/kinds.js';
 
 export type ResourceOf<K extends Kind> = Extract<AnyResource, { kind: K }>;
 
@@ -60,7 +60,7 @@ export interface StoreTx extends StoreReader {
    * bumps generation when the spec changed, stamps resourceVersion. Writes
    * nothing (and returns 'unchanged') when labels, spec and status are equal.
    */
-  putResource<R extends Network | Endpoint | Host>(resource: R): { resource: R; action: WriteAction };
+  putResource<R extends AnyResource>(resource: R): { resource: R; action: WriteAction };
   deleteResource(kind: Kind, name: string): boolean;
   setVni(network: string, vni: number): void;
   deleteVni(network: string): void;

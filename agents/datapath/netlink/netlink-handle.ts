@@ -21,6 +21,7 @@ import {
 } from './link-codec.js';
 import { openNetns, withNetnsFd } from './netns.js';
 import { LinkReaper } from './link-reaper.js';
+import { writeSysctl } from './sysctl.js';
 
 const { createRtNetlink, FlagsNew, rt: rtValues } = netlink;
 
@@ -450,6 +451,26 @@ export class NetlinkHandle implements NetnsHandle {
         { flags: CREATE_REPLACE, timeout },
       );
     });
+  }
+
+  async routeDel(route: RouteInfo): Promise<void> {
+    try {
+      await this.call('delete', kernelObject.route(route), (s, timeout) => {
+        const dst = parseDst(route.dst, route.family);
+        const attrs: rt.RouteAttrs = {};
+        if (dst.bytes !== undefined) attrs.dst = dst.bytes;
+        if (route.gateway !== undefined) attrs.gateway = encodeIp(route.gateway).bytes;
+        if (route.oif !== undefined) attrs.oif = route.oif;
+        return s.delRoute({ family: familyCode(route.family), dstLen: dst.dstLen, table: RT_TABLE_MAIN }, attrs, { timeout });
+      });
+    } catch (err: unknown) {
+      if (err instanceof DatapathError && err.isNotFound) return;
+      throw err;
+    }
+  }
+
+  async setSysctl(key: string, value: string): Promise<void> {
+    writeSysctl(this.ns, key, value);
   }
 
   // ------------------------------------------------------------ overlay

@@ -7,6 +7,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { KINDS } from '../../../model/kinds.js';
 import { controllerWithCli, storeDump } from './support/cli-harness.js';
 
 const EXAMPLES = resolve(import.meta.dirname, '../../../examples');
@@ -33,6 +34,14 @@ const ep = (name: string, extra = '', network = 'web') =>
   `apiVersion: weft.dev/v1\nkind: Endpoint\nmetadata:\n  name: ${name}\nspec:\n  network: ${network}\n  host: node-a\n  containerId: ${name}\n  ifname: eth0\n${extra}`;
 const host = (name: string, spec = '  address: 10.0.0.21\n') => `apiVersion: weft.dev/v1\nkind: Host\nmetadata:\n  name: ${name}\nspec:\n${spec}`;
 
+// 6.. spec fields. fwRule: 6 ingress, 7 rules, 8 "- action: allow", 9.. the rule's other fields (indented 8).
+const fwp = (name: string, spec: string) => `apiVersion: weft.dev/v1\nkind: FirewallPolicy\nmetadata:\n  name: ${name}\nspec:\n${spec}`;
+const fwRule = (fields: string) => `  ingress:\n    rules:\n      - action: allow\n${fields}`;
+const flowRules = (n: number) => `[${Array.from({ length: n }, () => '{action: allow}').join(', ')}]`;
+
+/** "(allowed: Network, Endpoint, ...)": every kind, in KINDS order. */
+const ALLOWED_KINDS = `\\(allowed: ${KINDS.join(', ')}\\)`;
+
 const DNS_LABEL = /allowed: lowercase letters, digits and "-", starting and ending with a letter or digit/;
 
 const cases: Case[] = [
@@ -53,9 +62,9 @@ const cases: Case[] = [
   { name: 'a file with only comments', files: '# nothing here\n---\n# nor here\n', problems: [], error: /no resources found in .*a\.yaml/ },
 
   // --- kinds and apiVersions ---
-  { name: 'misspelled kind', files: net('k1').replace('kind: Network', 'kind: Netwerk'), problems: [['2:7', '/kind', /unknown kind "Netwerk" \(did you mean "Network"\?\) \(allowed: Network, Endpoint, Host\)/]] },
+  { name: 'misspelled kind', files: net('k1').replace('kind: Network', 'kind: Netwerk'), problems: [['2:7', '/kind', new RegExp(`unknown kind "Netwerk" \\(did you mean "Network"\\?\\) ${ALLOWED_KINDS}`)]] },
   { name: 'lowercase kind', files: net('k2').replace('kind: Network', 'kind: network'), problems: [['2:7', '/kind', /unknown kind "network" \(did you mean "Network"\?\)/]] },
-  { name: 'a kind weft does not have', files: net('k3').replace('kind: Network', 'kind: Pod'), problems: [['2:7', '/kind', /unknown kind "Pod" \(allowed: Network, Endpoint, Host\)/]] },
+  { name: 'a kind weft does not have', files: net('k3').replace('kind: Network', 'kind: Pod'), problems: [['2:7', '/kind', new RegExp(`unknown kind "Pod" ${ALLOWED_KINDS}`)]] },
   { name: 'kind missing', files: net('k4').replace('kind: Network\n', ''), problems: [['1:1', '/kind', /required field "kind" is missing/]] },
   { name: 'apiVersion missing', files: net('k5').replace('apiVersion: weft.dev/v1\n', ''), problems: [['1:1', '/apiVersion', /required field "apiVersion" is missing \(allowed: weft\.dev\/v1\)/]] },
   { name: 'a Kubernetes apiVersion', files: net('k6').replace('weft.dev/v1', 'v1'), problems: [['1:13', '/apiVersion', /unsupported apiVersion "v1" \(allowed: weft\.dev\/v1\)/]] },
@@ -126,6 +135,40 @@ const cases: Case[] = [
   },
   { name: 'a good network with an endpoint on a missing one: neither applies', files: `${net('r7')}---\n${ep('r7-ep', '', 'r7x')}`, problems: [['13:12', '/spec/network', /network "r7x" does not exist/]] },
   { name: 'two new networks that overlap each other', files: `${net('r8a', '  subnet: 10.30.0.0/16\n')}---\n${net('r8b', '  subnet: 10.30.5.0/24\n')}`, problems: [['13:11', '/spec/subnet', /10\.30\.5\.0\/24 overlaps network "r8a"/]] },
+
+  // --- firewall policies: semantic checks (model/firewall-validate.ts) and schema messages ---
+  { name: 'policy kind misspelled', files: fwp('f1', fwRule('')).replace('kind: FirewallPolicy', 'kind: FirewalPolicy'), problems: [['2:7', '/kind', /unknown kind "FirewalPolicy" \(did you mean "FirewallPolicy"\?\)/]] },
+  { name: 'peer cidr with host bits', files: fwp('f2', fwRule('        from:\n          - cidr: 10.0.0.5/24\n')), problems: [['10:19', '/spec/ingress/rules/0/from/0/cidr', /"10\.0\.0\.5\/24" is not a network address: host bits are set; write 10\.0\.0\.0\/24 .*\(allowed: 10\.0\.0\.0\/24\)$/]] },
+  { name: 'peer cidr that is not a CIDR', files: fwp('f3', fwRule('        from:\n          - cidr: 10.0.0/8\n')), problems: [['10:19', '/spec/ingress/rules/0/from/0/cidr', /"10\.0\.0\/8" is not a valid IPv4 CIDR: write an address and a prefix length, e\.g\. 10\.0\.0\.0\/24/]] },
+  { name: 'except entry outside its cidr', files: fwp('f4', fwRule('        from:\n          - cidr: 10.0.0.0/16\n            except: [10.0.128.0/17, 10.1.0.0/24]\n')), problems: [['11:37', '/spec/ingress/rules/0/from/0/except/1', /10\.1\.0\.0\/24 is not inside the peer's cidr 10\.0\.0\.0\/16: .*\(allowed: CIDRs inside 10\.0\.0\.0\/16\)/]] },
+  { name: 'except without cidr', files: fwp('f5', fwRule('        from:\n          - selector: { tier: web }\n            except: [10.0.0.0/8]\n')), problems: [['11:21', '/spec/ingress/rules/0/from/0/except', /except needs cidr: .*add cidr \(0\.0\.0\.0\/0 for every address\) or remove except/]] },
+  { name: 'a peer with cidr and network', files: fwp('f6', fwRule('        from:\n          - cidr: 10.0.0.0/8\n            network: web\n')), problems: [['10:19', '/spec/ingress/rules/0/from/0/cidr', /a peer is either endpoints \(selector and\/or network\) or addresses \(cidr\), not both/]] },
+  { name: 'an empty peer', files: fwp('f7', fwRule('        from:\n          - {}\n')), problems: [['10:13', '/spec/ingress/rules/0/from/0', /an empty peer matches nothing: .*leave "from" out of the rule/]] },
+  { name: 'ports without a protocol', files: fwp('f8', fwRule('        ports: [80]\n')), problems: [['9:16', '/spec/ingress/rules/0/ports', /ports need protocol tcp or udp \(this rule's protocol is any, the default\): add `protocol: tcp`/]] },
+  { name: 'ports with protocol icmp', files: fwp('f9', fwRule('        protocol: icmp\n        ports: [80]\n')), problems: [['10:16', '/spec/ingress/rules/0/ports', /this rule's protocol is icmp\): add `protocol: tcp`/]] },
+  { name: 'a port range that ends before it starts', files: fwp('f10', fwRule('        protocol: tcp\n        ports: [22, "9000-8000"]\n')), problems: [['10:21', '/spec/ingress/rules/0/ports/1', /port "9000-8000" is out of range: the range starts after it ends \(9000 > 8000\): write 8000-9000/]] },
+  { name: 'a port range past 65535', files: fwp('f11', fwRule('        protocol: udp\n        ports: ["60000-70000"]\n')), problems: [['10:17', '/spec/ingress/rules/0/ports/0', /port "60000-70000" is out of range: ports are 1 to 65535/]] },
+  { name: 'a port that is not a port', files: fwp('f12', fwRule('        protocol: tcp\n        ports: [http]\n')), problems: [['10:17', '/spec/ingress/rules/0/ports/0', /"http" has an invalid format \(allowed: a port \(80\), a range \("8000-8080"\) or, in rules, a port set \("@web"\)\)/]] },
+  {
+    name: 'an undefined port set, with a suggestion',
+    files: fwp('f13', `  portSets:\n    web: [80, 443]\n${fwRule('        protocol: tcp\n        ports: ["@wbe"]\n')}`),
+    problems: [['12:17', '/spec/ingress/rules/0/ports/0', /port set "@wbe" is not defined in spec\.portSets \(did you mean "@web"\?\) \(allowed: @web\)/]],
+  },
+  { name: 'a port set that refers to another', files: fwp('f14', '  portSets:\n    web: [80]\n    all: ["@web", 22]\n'), problems: [['8:11', '/spec/portSets/all/0', /port set "all" refers to port set "@web"; port sets hold ports and ranges only/]] },
+  { name: 'a port set name with capitals', files: fwp('f15', '  portSets:\n    Web: [80]\n'), problems: [['7:5', '/spec/portSets/Web', /port set name "Web" has an invalid format/]] },
+  { name: 'two rules of one direction with one name', files: fwp('f16', '  ingress:\n    rules:\n      - name: ssh\n        action: allow\n      - name: ssh\n        action: deny\n'), problems: [['10:15', '/spec/ingress/rules/1/name', /rule name "ssh" is used twice in ingress \(also \/spec\/ingress\/rules\/0\): rule names must be unique within a direction/]] },
+  { name: 'a rule action that does not exist', files: fwp('f17', '  ingress:\n    rules:\n      - action: permit\n'), problems: [['8:17', '/spec/ingress/rules/0/action', /must be one of allow, deny, reject, log, got string "permit" \(allowed: allow, deny, reject, log\)/]] },
+  { name: '"to" in an ingress rule', files: fwp('f18', fwRule('        to:\n          - cidr: 10.0.0.0/8\n')), problems: [['9:9', '/spec/ingress/rules/0/to', /unknown field "to": ingress rules take "from"; "to" belongs in egress rules/]] },
+  {
+    name: 'more than 20000 rules in one policy',
+    files: fwp('f19', `  ingress:\n    rules: ${flowRules(10_001)}\n  egress:\n    rules: ${flowRules(10_000)}\n`),
+    problems: [['9:12', '/spec/egress/rules', /the policy has 20001 rules \(ingress 10001 \+ egress 10000\), more than 20000 in all: split it into several policies/]],
+  },
+  {
+    name: 'a policy with a shape error and a semantic one: both reported, in reading order',
+    files: fwp('f20', `  colour: red\n${fwRule('        from:\n          - cidr: 10.0.0.5/24\n')}`),
+    problems: [['6:3', '/spec/colour', /unknown field "colour"/], ['11:19', '/spec/ingress/rules/0/from/0/cidr', /host bits are set; write 10\.0\.0\.0\/24/]],
+  },
 
   // --- duplicates ---
   { name: 'the same network twice in one file', files: `${net('d1')}---\n${net('d1', '  subnet: 10.21.0.0/24\n')}`, problems: [['11:9', '/metadata/name', /duplicate Network "d1": first defined at .*a\.yaml:4:9/]] },

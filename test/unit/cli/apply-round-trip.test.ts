@@ -1,6 +1,7 @@
-// The examples/ topology survives a round trip: apply it, read every kind
-// back with `weft get -o yaml`, apply that output: everything is
-// `unchanged` and the store has not moved.
+// The examples/ topology (networks, hosts, endpoints and firewall policies)
+// survives a round trip: apply it, read every kind back with
+// `weft get -o yaml`, apply that output: everything is `unchanged` and the
+// store has not moved.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -28,12 +29,12 @@ describe('examples/ round trip', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const lines = r.out.trim().split('\n');
-    const documents = ['hosts.yaml', 'networks.yaml', 'endpoints.yaml']
+    const documents = ['hosts.yaml', 'networks.yaml', 'endpoints.yaml', 'firewall.yaml']
       .map((f) => parseAllDocuments(readText(join(EXAMPLES, f))).length)
       .reduce((a, b) => a + b, 0);
     expect(lines).toHaveLength(documents);
-    for (const line of lines) expect(line).toMatch(/^(network|host|endpoint)\/[a-z0-9.-]+ created$/);
-    expect(lines).toEqual(expect.arrayContaining(['network/web created', 'host/node-a created', 'endpoint/db-primary created']));
+    for (const line of lines) expect(line).toMatch(/^(network|host|endpoint|firewallpolicy)\/[a-z0-9.-]+ created$/);
+    expect(lines).toEqual(expect.arrayContaining(['network/web created', 'host/node-a created', 'endpoint/db-primary created', 'firewallpolicy/db-ingress created']));
   });
 
   test('applying the examples again reports every resource unchanged and stores nothing', async () => {
@@ -50,7 +51,7 @@ describe('examples/ round trip', () => {
     const before = storeDump(ctl);
     const revision = ctl.store.revision();
     const files: string[] = [];
-    for (const kind of ['networks', 'hosts', 'endpoints']) {
+    for (const kind of ['networks', 'hosts', 'endpoints', 'firewallpolicies']) {
       const got = await ctl.weft('get', kind, '-o', 'yaml');
       expect(got.code).toBe(0);
       const file = join(dir, `${kind}.yaml`);
@@ -61,8 +62,8 @@ describe('examples/ round trip', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const lines = r.out.trim().split('\n');
-    expect(lines).toHaveLength(5 + 3 + 10);
-    for (const line of lines) expect(line).toMatch(/^(network|host|endpoint)\/[a-z0-9.-]+ unchanged$/);
+    expect(lines).toHaveLength(5 + 3 + 10 + 3);
+    for (const line of lines) expect(line).toMatch(/^(network|host|endpoint|firewallpolicy)\/[a-z0-9.-]+ unchanged$/);
     expect(ctl.store.revision()).toBe(revision);
     expect(storeDump(ctl)).toBe(before);
   });
@@ -70,7 +71,7 @@ describe('examples/ round trip', () => {
   test('single objects from get NAME -o yaml apply as unchanged too', async () => {
     expect((await ctl.weft('apply', '-f', EXAMPLES)).code).toBe(0);
     const before = storeDump(ctl);
-    for (const [kind, name] of [['network', 'db'], ['host', 'node-c'], ['endpoint', 'app-1.cache']] as const) {
+    for (const [kind, name] of [['network', 'db'], ['host', 'node-c'], ['endpoint', 'app-1.cache'], ['firewallpolicy', 'web-ingress']] as const) {
       const got = await ctl.weft('get', kind, name, '-o', 'yaml');
       const file = join(dir, `${name}.yaml`);
       writeFileSync(file, got.out);

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WeftError } from '../../../model/errors.js';
+import { KINDS } from '../../../model/kinds.js';
 import {
   formatProblem, identifyDocuments, loadResourceFiles, locateServerError, parseDocuments, requestSizeProblems, validateDocuments, type Problem,
 } from '../../../cli/resource-files.js';
@@ -70,7 +71,7 @@ describe('weft apply document positions', () => {
 
   it('reports a missing kind at the start of the document', () => {
     const lines = problemsOf(GOOD.replace('kind: Network\n', ''));
-    expect(lines).toEqual([expect.stringMatching(/^net\.yaml:1:1: \/kind: required field "kind" is missing \(allowed: Network, Endpoint, Host\)$/)]);
+    expect(lines).toEqual([expect.stringMatching(new RegExp(`^net\\.yaml:1:1: /kind: required field "kind" is missing \\(allowed: ${KINDS.join(', ')}\\)$`))]);
   });
 
   it('reports a missing required field at the key of the map it belongs in', () => {
@@ -98,7 +99,7 @@ describe('weft apply document positions', () => {
       'net.yaml:6:11: /spec/subnet: "10.10.0.0/33" is not a valid IPv4 network: write an IPv4 prefix such as 10.10.0.0/24',
       'net.yaml:7:8: /spec/mtu: must be >= 1280, got 100 (allowed: 1280 to 9000)',
       'net.yaml:9:13: /apiVersion: unsupported apiVersion "weft.dev/v2" (allowed: weft.dev/v1)',
-      'net.yaml:10:7: /kind: unknown kind "Netwrok" (did you mean "Network"?) (allowed: Network, Endpoint, Host)',
+      `net.yaml:10:7: /kind: unknown kind "Netwrok" (did you mean "Network"?) (allowed: ${KINDS.join(', ')})`,
     ]);
   });
 
@@ -198,7 +199,7 @@ describe('delete -f identification', () => {
     expect(r.targets.map((t) => `${t.kind}/${t.name}`)).toEqual(['Network/blue']);
     expect(r.problems.map(formatProblem)).toEqual([
       'd.yaml:10:1: /metadata/name: required field "name" is missing',
-      'd.yaml:12:7: /kind: unknown kind "Nope" (allowed: Network, Endpoint, Host)',
+      `d.yaml:12:7: /kind: unknown kind "Nope" (allowed: ${KINDS.join(', ')})`,
     ]);
   });
 });

@@ -1,11 +1,11 @@
-import type { HostPlan, PlanDelta, PlanFloodEntry, PlanRemoteEndpoint } from '../../../model/agent-protocol.js';
+import type { HostPlan, PlanAddressSet, PlanDelta, PlanFirewallPolicy, PlanFloodEntry, PlanRemoteEndpoint } from '../../../model/agent-protocol.js';
 import { applyPlanDelta, emptyPlanDelta, floodKey, isEmptyPlanDelta } from '../../../model/plan-delta.js';
 
 const flood = (network: string, host: string, vtep: string): PlanFloodEntry => ({ network, host, vtep });
 const remote = (name: string, vtep = '192.0.2.2', mac = '02:00:00:00:00:01'): PlanRemoteEndpoint => ({ name, network: 'n', ip: '10.0.0.5', mac, host: 'h2', vtep });
 
 function plan(over: Partial<HostPlan> = {}): HostPlan {
-  return { host: 'h1', revision: 1, networks: [], blocks: [], reservations: [], flood: [], remoteEndpoints: [], ...over };
+  return { host: 'h1', revision: 1, networks: [], blocks: [], reservations: [], flood: [], remoteEndpoints: [], firewallPolicies: [], addressSets: [], ...over };
 }
 
 describe('emptyPlanDelta / isEmptyPlanDelta', () => {
@@ -22,6 +22,10 @@ describe('emptyPlanDelta / isEmptyPlanDelta', () => {
     ['removeRemoteEndpoints', 'a'],
     ['upsertNetworks', { name: 'n' }],
     ['removeReservations', { network: 'n', ip: '10.0.0.1', owner: 'x' }],
+    ['upsertFirewallPolicies', { name: 'p' }],
+    ['removeFirewallPolicies', 'p'],
+    ['upsertAddressSets', { name: 's', addresses: [] }],
+    ['removeAddressSets', 's'],
   ])('a delta with only %s is not empty', (field, entry) => {
     expect(isEmptyPlanDelta({ ...emptyPlanDelta(), [field]: [entry] })).toBe(false);
   });
@@ -68,5 +72,41 @@ describe('applyPlanDelta: remote endpoints (key: name)', () => {
     const copy = structuredClone(p);
     applyPlanDelta(p, { ...emptyPlanDelta(), removeRemoteEndpoints: ['b'], removeFlood: [flood('n', 'h2', '192.0.2.2')] }, 2);
     expect(p).toEqual(copy);
+  });
+});
+
+describe('applyPlanDelta: firewall policies and address sets (key: name)', () => {
+  const policy = (name: string, generation = 1): PlanFirewallPolicy => ({ name, priority: 1000, generation, appliesTo: `applies:${name}`, ingress: { rules: [{ name: '0', action: 'allow', protocol: 'any', peers: [{ set: 'peer:*:app=web' }] }] } });
+  const set = (name: string, ...addresses: string[]): PlanAddressSet => ({ name, addresses });
+
+  test('upserts add or replace by name, removals drop by name, results sorted by name', () => {
+    const p = plan({ firewallPolicies: [policy('b'), policy('c')], addressSets: [set('applies:b', '10.0.0.1'), set('peer:*:app=web')] });
+    const next = applyPlanDelta(
+      p,
+      {
+        ...emptyPlanDelta(),
+        upsertFirewallPolicies: [policy('b', 2), policy('a')],
+        removeFirewallPolicies: ['c', 'unknown'],
+        upsertAddressSets: [set('peer:*:app=web', '10.0.0.2', '10.0.0.3'), set('applies:a', '10.0.0.4')],
+        removeAddressSets: ['applies:b'],
+      },
+      3,
+    );
+    expect(next.firewallPolicies).toEqual([policy('a'), policy('b', 2)]);
+    expect(next.addressSets).toEqual([set('applies:a', '10.0.0.4'), set('peer:*:app=web', '10.0.0.2', '10.0.0.3')]);
+  });
+
+  test('a delta from an older controller, without firewall fields, leaves them alone and counts as empty', () => {
+    const p = plan({ firewallPolicies: [policy('a')], addressSets: [set('applies:a', '10.0.0.4')] });
+    const { upsertFirewallPolicies: _a, removeFirewallPolicies: _b, upsertAddressSets: _c, removeAddressSets: _d, ...old } = emptyPlanDelta();
+    expect(isEmptyPlanDelta(old)).toBe(true);
+    expect(applyPlanDelta(p, old, 2)).toEqual({ ...p, revision: 2 });
+  });
+
+  test('a plan cached without firewall fields takes a firewall delta', () => {
+    const { firewallPolicies: _f, addressSets: _s, ...cached } = plan();
+    const next = applyPlanDelta(cached as HostPlan, { ...emptyPlanDelta(), upsertFirewallPolicies: [policy('a')], upsertAddressSets: [set('applies:a')] }, 2);
+    expect(next.firewallPolicies).toEqual([policy('a')]);
+    expect(next.addressSets).toEqual([set('applies:a')]);
   });
 });

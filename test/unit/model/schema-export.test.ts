@@ -122,7 +122,8 @@ describe('one source of truth: the exported schema is the one the server validat
 
   test('the files are one per kind plus the combined one, each with its own $id', () => {
     const files = exportSchemaFiles();
-    expect(files.map((f) => f.file)).toEqual(['network.json', 'endpoint.json', 'host.json', COMBINED_SCHEMA_FILE]);
+    expect(files.map((f) => f.file)).toEqual([...KINDS.map((k) => `${k.toLowerCase()}.json`), COMBINED_SCHEMA_FILE]);
+    expect(files.map((f) => f.file).slice(0, 4)).toEqual(['network.json', 'endpoint.json', 'host.json', 'firewallpolicy.json']);
     expect(files.map((f) => f.schema.$id)).toEqual([...KINDS.map(schemaId), `https://weft.dev/schemas/v1/${COMBINED_SCHEMA_FILE}`]);
   });
 

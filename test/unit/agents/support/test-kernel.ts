@@ -42,6 +42,8 @@ class SlowDeleteHandle implements NetnsHandle {
   addrDel(index: number, address: string, prefixLength: number) { return this.inner.addrDel(index, address, prefixLength); }
   listRoutes(family?: 4 | 6) { return this.inner.listRoutes(family); }
   routeReplace(route: RouteInfo) { return this.inner.routeReplace(route); }
+  routeDel(route: RouteInfo) { return this.inner.routeDel(route); }
+  setSysctl(key: string, value: string) { return this.inner.setSysctl(key, value); }
   addVxlan(spec: VxlanSpec) { return this.inner.addVxlan(spec); }
   setLinkMac(index: number, mac: string) { return this.inner.setLinkMac(index, mac); }
   listFdb(index: number) { return this.inner.listFdb(index); }

@@ -1,4 +1,5 @@
 import { closest, renderExplain, typeName } from '../../../../cli/commands/explain.js';
+import { KIND_NAMES, KINDS } from '../../../../model/kinds.js';
 import { cli } from '../support/cli-harness.js';
 
 
@@ -82,7 +83,7 @@ describe('weft explain', () => {
   });
 
   test.each([
-    [['explain', 'netwrk'], /^error: unknown kind "netwrk" \(did you mean "Network"\?\); the kinds are Network \(networks, network, net, nets\); Endpoint \(endpoints, endpoint, ep, eps\); Host \(hosts, host, node, nodes\)\n$/],
+    [['explain', 'netwrk'], /^error: unknown kind "netwrk" \(did you mean "Network"\?\); the kinds are Network \(networks, network, net, nets\); Endpoint \(endpoints, endpoint, ep, eps\); Host \(hosts, host, node, nodes\); FirewallPolicy \(firewallpolicies, firewallpolicy, fwp, policy, policies\)/],
     [['explain', 'widget.spec'], /^error: unknown kind "widget"; the kinds are Network/],
     [['explain', 'network.spec.mut'], /^error: field "mut" does not exist in Network\.spec \(did you mean "mtu"\?\); its fields are subnet, gateway, subnet6, gateway6, mtu, vni, blockSize\n$/],
     [['explain', 'network.sepc'], /^error: field "sepc" does not exist in Network \(did you mean "spec"\?\); its fields are apiVersion, kind, metadata, spec, status\n$/],
@@ -94,6 +95,11 @@ describe('weft explain', () => {
     expect(r.code).toBe(1);
     expect(r.out).toBe('');
     expect(r.err).toMatch(message);
+  });
+
+  test('an unknown kind lists every kind with all its names', async () => {
+    const known = KINDS.map((k) => `${k} (${[KIND_NAMES[k].plural, ...KIND_NAMES[k].aliases].join(', ')})`).join('; ');
+    expect((await cli('explain', 'netwrk')).err).toBe(`error: unknown kind "netwrk" (did you mean "Network"?); the kinds are ${known}\n`);
   });
 
   test('no argument is a usage error (status 2)', async () => {

@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { KINDS } from '../../../../model/kinds.js';
 import { exportCombinedSchema, exportKindSchema } from '../../../../model/schema-export.js';
 import { cli } from '../support/cli-harness.js';
 
@@ -43,8 +44,10 @@ describe('weft schema', () => {
     const out = join(dir, 'schemas', 'nested');
     const r = await cli('schema', '--out', out);
     expect(r.code).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['endpoint.json', 'host.json', 'network.json', 'weft.schema.json']);
-    expect(r.out).toBe(['network.json', 'endpoint.json', 'host.json', 'weft.schema.json'].map((f) => `wrote ${join(out, f)}\n`).join(''));
+    const files = [...KINDS.map((k) => `${k.toLowerCase()}.json`), 'weft.schema.json'];
+    expect(files.slice(0, 4)).toEqual(['network.json', 'endpoint.json', 'host.json', 'firewallpolicy.json']);
+    expect(readdirSync(out).sort()).toEqual([...files].sort());
+    expect(r.out).toBe(files.map((f) => `wrote ${join(out, f)}\n`).join(''));
     expect(JSON.parse(readFileSync(join(out, 'network.json'), 'utf8'))).toEqual(exportKindSchema('Network'));
     expect(JSON.parse(readFileSync(join(out, 'weft.schema.json'), 'utf8'))).toEqual(exportCombinedSchema());
   });

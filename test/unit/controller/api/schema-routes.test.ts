@@ -17,12 +17,14 @@ describe('GET /api/v1/schemas', () => {
     expect(r.body).toEqual({
       apiVersion: 'weft.dev/v1',
       kind: 'SchemaList',
-      items: [
-        { kind: 'Network', apiVersion: 'weft.dev/v1', $id: 'https://weft.dev/schemas/v1/network.json', url: '/api/v1/schemas/network' },
-        { kind: 'Endpoint', apiVersion: 'weft.dev/v1', $id: 'https://weft.dev/schemas/v1/endpoint.json', url: '/api/v1/schemas/endpoint' },
-        { kind: 'Host', apiVersion: 'weft.dev/v1', $id: 'https://weft.dev/schemas/v1/host.json', url: '/api/v1/schemas/host' },
-      ],
+      items: KINDS.map((kind) => ({ kind, apiVersion: 'weft.dev/v1', $id: `https://weft.dev/schemas/v1/${kind.toLowerCase()}.json`, url: `/api/v1/schemas/${kind.toLowerCase()}` })),
     });
+    expect(r.body.items.slice(0, 4)).toEqual([
+      { kind: 'Network', apiVersion: 'weft.dev/v1', $id: 'https://weft.dev/schemas/v1/network.json', url: '/api/v1/schemas/network' },
+      { kind: 'Endpoint', apiVersion: 'weft.dev/v1', $id: 'https://weft.dev/schemas/v1/endpoint.json', url: '/api/v1/schemas/endpoint' },
+      { kind: 'Host', apiVersion: 'weft.dev/v1', $id: 'https://weft.dev/schemas/v1/host.json', url: '/api/v1/schemas/host' },
+      { kind: 'FirewallPolicy', apiVersion: 'weft.dev/v1', $id: 'https://weft.dev/schemas/v1/firewallpolicy.json', url: '/api/v1/schemas/firewallpolicy' },
+    ]);
   });
 
   test.each(KINDS)('serves exactly the exported schema of %s at the listed URL', async (kind) => {

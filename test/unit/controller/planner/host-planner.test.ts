@@ -2,6 +2,7 @@ import {
   defaultGateway6, diffPlans, duplicateVteps, hostsWithoutVtep, planHost, type PlanEndpointInfo, type PlanInput,
 } from '../../../../controller/planner/host-planner.js';
 import type { HostPlan } from '../../../../model/agent-protocol.js';
+import type { FirewallPolicy, FirewallPolicySpec } from '../../../../model/firewall.js';
 import { applyPlanDelta, emptyPlanDelta, isEmptyPlanDelta } from '../../../../model/plan-delta.js';
 import { network } from '../support/harness.js';
 
@@ -242,5 +243,83 @@ describe('overlay entries', () => {
     const p = planHost({ ...overlay(matrix), networks: NETS.slice(0, 1) }, 'h1');
     expect(new Set(p.flood.map((f) => f.network))).toEqual(new Set(['red']));
     expect(new Set(p.remoteEndpoints.map((r) => r.network))).toEqual(new Set(['red']));
+  });
+});
+
+describe('firewall policies in the plan', () => {
+  const NETS = [{ network: network('red', { subnet: '10.10.0.0/24' }), vni: 100 }];
+  const HOSTS: PlanInput['hosts'] = { h1: { address: '192.0.2.1' }, h2: { address: '192.0.2.2' } };
+  const fwp = (name: string, spec: FirewallPolicySpec, generation = 1): FirewallPolicy => ({ apiVersion: 'weft.dev/v1', kind: 'FirewallPolicy', metadata: { name, generation }, spec });
+  const ep = (name: string, host: string, ip: string, labels: Record<string, string>): PlanEndpointInfo => ({ name, network: 'red', host, ip, mac: '02:00:00:00:00:01', labels });
+  const DB = fwp('db', {
+    appliesTo: { selector: { app: 'db' } },
+    ingress: { defaultAction: 'deny', rules: [{ name: 'from-web', action: 'allow', from: [{ selector: { app: 'web' } }], protocol: 'tcp', ports: [5432] }] },
+  });
+  const ENDPOINTS = [ep('db-1', 'h1', '10.10.0.11', { app: 'db' }), ep('web-2', 'h2', '10.10.0.21', { app: 'web' }), ep('web-3', 'h2', '10.10.0.22', { app: 'other' })];
+  const fw = (endpoints: PlanEndpointInfo[], policies: FirewallPolicy[] = [DB], revision = 1): PlanInput => ({
+    revision, networks: NETS, hosts: HOSTS, blocks: [], reservations: [], endpoints, firewallPolicies: policies,
+  });
+
+  test('a plan holds the policies applying to its endpoints and the sets they name, sorted by name', () => {
+    const p1 = planHost(fw(ENDPOINTS), 'h1');
+    expect(p1.firewallPolicies.map((p) => p.name)).toEqual(['db']);
+    expect(p1.addressSets).toEqual([
+      { name: 'applies:db', addresses: ['10.10.0.11'] },
+      { name: 'peer:*:app=web', addresses: ['10.10.0.21'] },
+    ]);
+    expect(planHost(fw(ENDPOINTS), 'h2')).toMatchObject({ firewallPolicies: [], addressSets: [] });
+    // An input without policies (older callers) plans none.
+    const { firewallPolicies: _none, ...bare } = fw(ENDPOINTS);
+    expect(planHost(bare, 'h1')).toMatchObject({ firewallPolicies: [], addressSets: [] });
+  });
+
+  test('a label change on an endpoint changes address sets only: the delta upserts the set and nothing else', () => {
+    const relabelled = ENDPOINTS.map((e) => (e.name === 'web-3' ? { ...e, labels: { app: 'web' } } : e));
+    const d = diffPlans(planHost(fw(ENDPOINTS), 'h1'), planHost(fw(relabelled, [DB], 2), 'h1'));
+    expect(d).toEqual({ ...emptyPlanDelta(), upsertAddressSets: [{ name: 'peer:*:app=web', addresses: ['10.10.0.21', '10.10.0.22'] }] });
+  });
+
+  test('an endpoint of the host gaining the selected label joins the applies set, the policy stays', () => {
+    const joined = [...ENDPOINTS, ep('db-9', 'h1', '10.10.0.19', { app: 'db' })];
+    const d = diffPlans(planHost(fw(ENDPOINTS), 'h1'), planHost(fw(joined, [DB], 2), 'h1'));
+    expect(d).toEqual({ ...emptyPlanDelta(), upsertAddressSets: [{ name: 'applies:db', addresses: ['10.10.0.11', '10.10.0.19'] }] });
+  });
+
+  test('a policy edit upserts the policy; a set it no longer names is removed', () => {
+    const edited = fwp('db', { ...DB.spec, ingress: { rules: [{ name: 'from-web', action: 'allow', from: [{ selector: { app: 'api' } }] }] } }, 2);
+    const d = diffPlans(planHost(fw(ENDPOINTS), 'h1'), planHost(fw(ENDPOINTS, [edited], 2), 'h1'));
+    expect(d.upsertFirewallPolicies?.map((p) => `${p.name}@${p.generation}`)).toEqual(['db@2']);
+    expect(d.upsertAddressSets).toEqual([{ name: 'peer:*:app=api', addresses: [] }]);
+    expect(d.removeAddressSets).toEqual(['peer:*:app=web']);
+    expect(d.removeFirewallPolicies).toEqual([]);
+  });
+
+  test("the host's last selected endpoint leaving removes the policy and its sets", () => {
+    const gone = ENDPOINTS.filter((e) => e.name !== 'db-1');
+    const d = diffPlans(planHost(fw(ENDPOINTS), 'h1'), planHost(fw(gone, [DB], 2), 'h1'));
+    expect(d).toEqual({ ...emptyPlanDelta(), removeFirewallPolicies: ['db'], removeAddressSets: ['applies:db', 'peer:*:app=web'] });
+  });
+
+  test('applying diff(old, new) to old gives new, for random policies and labels', () => {
+    let seed = 777;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const apps = ['web', 'db', 'api'];
+    const randomPolicy = (name: string): FirewallPolicy =>
+      fwp(name, {
+        ...(rnd(3) ? { appliesTo: { selector: { app: apps[rnd(3)] as string } } } : {}),
+        ingress: { rules: Array.from({ length: rnd(3) }, () => ({ action: 'allow' as const, from: [{ selector: { app: apps[rnd(3)] as string } }], ports: [1 + rnd(100)] })) },
+        ...(rnd(2) ? { egress: { defaultAction: 'deny' as const, rules: [{ action: 'allow' as const, to: [{ cidr: `10.${rnd(4)}.0.0/16` }] }] } } : {}),
+      }, 1 + rnd(3));
+    let prev: HostPlan = planHost(fw([]), 'h1');
+    for (let i = 0; i < 100; i++) {
+      const endpoints = ['h1', 'h2'].flatMap((h) => Array.from({ length: rnd(4) }, (_, k) => ep(`${h}-${k}`, h, `10.10.0.${10 * Number(h.slice(1)) + k}`, { app: apps[rnd(3)] as string })));
+      const policies = ['p1', 'p2', 'p3'].filter(() => rnd(2) === 0).map(randomPolicy);
+      const next = planHost(fw(endpoints, policies, 2 + i), 'h1');
+      expect(applyPlanDelta(prev, diffPlans(prev, next), next.revision)).toEqual(next);
+      prev = next;
+    }
   });
 });

@@ -1,0 +1,63 @@
+// Semantic checks of a Firewall (VNF) spec that its JSON Schema cannot say:
+// each network guarded once, addresses that are IPv4, and for the rules
+// exactly the checks FirewallPolicy rules get (peers, CIDRs, ports, port
+// sets, rule names). Those are reused by presenting the perimeter rules to
+// checkFirewallPolicySpec twice, once as ingress rules (their `from` peers,
+// names, ports, port sets) and once as egress rules (their `to` peers), and
+// moving the issues back to the paths the user wrote. Whether the networks
+// exist and the addresses fit their subnets needs the store: the writer
+// checks that (controller/resources/firewall-writer.ts).
+import type { FieldIssue } from './errors.js';
+import { checkFirewallPolicySpec } from './firewall-validate.js';
+import { isIPv4 } from './ip.js';
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** An issue of the borrowed policy check, with its path (and any path quoted in its message) moved to spec.rules. */
+function moved(issue: FieldIssue, from: string, to: string): FieldIssue {
+  const out: FieldIssue = { ...issue, path: issue.path.startsWith(from) ? to + issue.path.slice(from.length) : issue.path };
+  out.message = issue.message.split(from).join(to).replace(/ in (ingress|egress) /, ' in the rules ').replace(/within a direction/, 'within a firewall');
+  return out;
+}
+
+function checkNetworks(networks: unknown, base: string, issues: FieldIssue[]): void {
+  if (!Array.isArray(networks)) return; // the schema reports it
+  const seen = new Map<string, number>();
+  networks.forEach((n: unknown, i: number) => {
+    if (!isObject(n)) return;
+    if (typeof n.network === 'string') {
+      const first = seen.get(n.network);
+      if (first !== undefined) {
+        issues.push({
+          path: `${base}/networks/${i}/network`,
+          message: `network "${n.network}" is listed twice (also ${base}/networks/${first}): the firewall has one interface per network; remove one`,
+          value: n.network,
+        });
+      } else {
+        seen.set(n.network, i);
+      }
+    }
+    if (typeof n.ip === 'string' && !isIPv4(n.ip)) {
+      issues.push({ path: `${base}/networks/${i}/ip`, message: `${JSON.stringify(n.ip)} is not an IPv4 address; leave ip out to have one allocated`, value: n.ip });
+    }
+  });
+}
+
+/** Semantic checks on a Firewall spec; `base` is the pointer of the spec in its document. */
+export function checkFirewallSpec(spec: unknown, base = '/spec'): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  if (!isObject(spec)) return issues;
+  checkNetworks(spec.networks, base, issues);
+  const rules = Array.isArray(spec.rules) ? (spec.rules as unknown[]) : [];
+  const rulesPath = `${base}/rules`;
+  const asIngress: Record<string, unknown> = { ingress: { rules: rules.map((r) => (isObject(r) ? { ...r, to: undefined } : r)) } };
+  if (spec.portSets !== undefined) asIngress.portSets = spec.portSets;
+  for (const issue of checkFirewallPolicySpec(asIngress, base)) issues.push(moved(issue, `${base}/ingress/rules`, rulesPath));
+  // Only the `to` peers: names and ports were checked above.
+  const asEgress = { egress: { rules: rules.map((r) => (isObject(r) && r.to !== undefined ? { action: r.action, to: r.to } : {})) } };
+  const toPeer = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/egress/rules/\\d+/to(/|$)`);
+  for (const issue of checkFirewallPolicySpec(asEgress, base)) {
+    if (toPeer.test(issue.path)) issues.push(moved(issue, `${base}/egress/rules`, rulesPath));
+  }
+  return issues;
+}
