@@ -32,39 +32,87 @@ export interface PackedBox<T> {
   value: T;
 }
 
-/** Overlap index of one block: single addresses hashed, address ranges in a list. */
+/**
+ * Overlap index of one block: a grid over (address / 256, port / 256). A box
+ * is filed under every cell it covers when those are few, else in a short
+ * list of wide boxes every query checks. A query looks at the cells it covers
+ * (or, if it covers many, at every filed box in range) plus the wide list.
+ * Rules are mostly narrow (a host or a subnet, a port or a range), so a check
+ * costs about the number of rules sharing its cells, not the block's size.
+ */
+const ADDR_SHIFT = 8;
+const PORT_SHIFT = 8;
+const MAX_CELLS = 64;
+
+type Placement = 'free' | 'shadowed' | 'conflict';
+
+function cellRange(box: Box): [number, number, number, number] | undefined {
+  const a0 = box[0][0] >>> ADDR_SHIFT;
+  const a1 = box[0][1] >>> ADDR_SHIFT;
+  const p0 = box[2][0] >>> PORT_SHIFT;
+  const p1 = box[2][1] >>> PORT_SHIFT;
+  return (a1 - a0 + 1) * (p1 - p0 + 1) > MAX_CELLS ? undefined : [a0, a1, p0, p1];
+}
+
 class BlockIndex<T> {
   readonly boxes: Array<PackedBox<T> & { final: boolean }> = [];
-  private readonly byAddress = new Map<number, number[]>();
-  private readonly ranges: number[] = [];
+  private readonly cells = new Map<number, number[]>();
+  private readonly wide: number[] = [];
 
-  /** Indexes of boxes overlapping `box`. */
-  overlapping(box: Box): number[] {
-    const hits: number[] = [];
-    const check = (i: number) => {
-      if (overlaps((this.boxes[i] as PackedBox<T>).box, box)) hits.push(i);
-    };
-    for (const i of this.ranges) check(i);
-    const [lo, hi] = box[0];
-    if (lo === hi) {
-      for (const i of this.byAddress.get(lo) ?? []) check(i);
-    } else if (hi - lo < this.byAddress.size) {
-      for (let a = lo; a <= hi; a++) for (const i of this.byAddress.get(a) ?? []) check(i);
-    } else {
-      for (const [a, list] of this.byAddress) if (a >= lo && a <= hi) for (const i of list) check(i);
+  /**
+   * Where `box` stands against this block: overlapping nothing, entirely
+   * inside a final box (boxes in a block are disjoint, so that box is the only
+   * one it can overlap), or in conflict. No allocation per call: this runs
+   * once per box of every rule on every plan change.
+   */
+  placement(box: Box): Placement {
+    for (const i of this.wide) {
+      const r = this.judge(i, box);
+      if (r !== 'free') return r;
     }
-    return hits;
+    const range = cellRange(box);
+    if (range) {
+      for (let a = range[0]; a <= range[1]; a++) {
+        for (let p = range[2]; p <= range[3]; p++) {
+          const list = this.cells.get(a * 256 + p);
+          if (!list) continue;
+          for (const i of list) {
+            const r = this.judge(i, box);
+            if (r !== 'free') return r;
+          }
+        }
+      }
+    } else {
+      for (const list of this.cells.values()) {
+        for (const i of list) {
+          const r = this.judge(i, box);
+          if (r !== 'free') return r;
+        }
+      }
+    }
+    return 'free';
+  }
+
+  private judge(i: number, box: Box): Placement {
+    const other = this.boxes[i] as { box: Box; final: boolean };
+    if (!overlaps(other.box, box)) return 'free';
+    return other.final && contains(other.box, box) ? 'shadowed' : 'conflict';
   }
 
   add(box: Box, final: boolean, value: T): void {
     const i = this.boxes.push({ box, final, value }) - 1;
-    const [lo, hi] = box[0];
-    if (lo === hi) {
-      const list = this.byAddress.get(lo);
-      if (list) list.push(i);
-      else this.byAddress.set(lo, [i]);
-    } else {
-      this.ranges.push(i);
+    const range = cellRange(box);
+    if (!range) {
+      this.wide.push(i);
+      return;
+    }
+    for (let a = range[0]; a <= range[1]; a++) {
+      for (let p = range[2]; p <= range[3]; p++) {
+        const c = a * 256 + p;
+        const list = this.cells.get(c);
+        if (list) list.push(i);
+        else this.cells.set(c, [i]);
+      }
     }
   }
 }
@@ -89,19 +137,9 @@ export function packBlocks<T>(items: readonly PackItem<T>[]): PackedBox<T>[][] {
 function placeIn<T>(block: BlockIndex<T>, item: PackItem<T>): Box[] | undefined {
   const kept: Box[] = [];
   for (const box of item.boxes) {
-    const hits = block.overlapping(box);
-    if (hits.length === 0) {
-      kept.push(box);
-      continue;
-    }
-    const shadowed = hits.some((i) => {
-      const other = block.boxes[i] as { box: Box; final: boolean };
-      return other.final && contains(other.box, box);
-    });
-    // Shadowed only if no non-final box overlaps it: a log box in between must still see the packet.
-    const logInTheWay = hits.some((i) => !(block.boxes[i] as { final: boolean }).final);
-    if (shadowed && !logInTheWay) continue;
-    return undefined;
+    const p = block.placement(box);
+    if (p === 'conflict') return undefined;
+    if (p === 'free') kept.push(box);
   }
   return kept;
 }

@@ -123,16 +123,53 @@ export function compilePolicies(policies: readonly PlanFirewallPolicy[], sets: R
   return model;
 }
 
+interface RuleEntry {
+  policy: string;
+  direction: Direction;
+  verdict: Verdict;
+  ref: RuleRef;
+  log?: LogChain;
+  /** map element per box of the rule, made once */
+  elements: WeakMap<Box, MapElement>;
+}
+
+// Per rule object: what it compiles to apart from its boxes (cached in
+// rule-boxes.ts). A plan update replaces only the rules it changes, so a
+// one-rule change allocates for one rule, not for all of them.
+const ruleEntries = new WeakMap<PlanFirewallRule, RuleEntry>();
+
+function ruleEntry(rule: PlanFirewallRule, policy: string, direction: Direction): RuleEntry {
+  const hit = ruleEntries.get(rule);
+  if (hit && hit.policy === policy && hit.direction === direction) return hit;
+  const ref: RuleRef = { policy, direction, rule: rule.name };
+  const logs = new Map<string, LogChain>();
+  const entry: RuleEntry = { policy, direction, verdict: verdictOf(rule, ref, logs), ref, elements: new WeakMap() };
+  const log = [...logs.values()][0];
+  if (log) entry.log = log;
+  ruleEntries.set(rule, entry);
+  return entry;
+}
+
+function elementOf(entry: RuleEntry, box: Box): MapElement {
+  let e = entry.elements.get(box);
+  if (!e) {
+    e = { box, verdict: entry.verdict, ref: entry.ref };
+    entry.elements.set(box, e);
+  }
+  return e;
+}
+
 function buildGroup(model: PolicyModel, name: string, direction: Direction, policies: readonly PlanFirewallPolicy[], sets: ReadonlyMap<string, readonly string[]>): void {
-  const items: PackItem<{ verdict: Verdict; ref: RuleRef }>[] = [];
+  const items: PackItem<RuleEntry>[] = [];
   let defaultAction: DefaultAction = 'allow';
   let defaultPolicy: string | undefined;
   for (const p of policies) {
     const dir = p[direction];
     if (dir === undefined) continue;
     for (const rule of dir.rules) {
-      const ref: RuleRef = { policy: p.name, direction, rule: rule.name };
-      items.push({ boxes: ruleBoxes(rule, sets), final: rule.action !== 'log', value: { verdict: verdictOf(rule, ref, model.logChains), ref } });
+      const entry = ruleEntry(rule, p.name, direction);
+      if (entry.log) model.logChains.set(entry.log.name, entry.log);
+      items.push({ boxes: ruleBoxes(rule, sets), final: rule.action !== 'log', value: entry });
     }
     if (defaultPolicy === undefined && dir.defaultAction !== undefined) {
       defaultAction = dir.defaultAction;
@@ -144,7 +181,7 @@ function buildGroup(model: PolicyModel, name: string, direction: Direction, poli
   blocks.forEach((block, i) => {
     const mapName = `${name}-${i}`;
     const elements = new Map<string, MapElement>();
-    for (const { box, value } of block) elements.set(boxKey(box), { box, verdict: value.verdict, ref: value.ref });
+    for (const { box, value } of block) elements.set(boxKey(box), elementOf(value, box));
     model.maps.set(mapName, elements);
     maps.push(mapName);
   });

@@ -53,11 +53,20 @@ export function subtractIntervals(outer: Interval, holes: readonly Interval[]): 
   return pieces;
 }
 
+const cidrCache = new Map<string, Interval>();
+const CIDR_CACHE_MAX = 200_000;
+
+/** "a.b.c.d/n" -> its address interval. Cached: plans repeat the same CIDRs across rules and updates. */
 export function cidrInterval(cidr: string): Interval {
+  const hit = cidrCache.get(cidr);
+  if (hit) return hit;
   const parsed = parsePrefix4(cidr);
   if (!('prefix' in parsed)) throw new RangeError(`not an IPv4 CIDR: ${JSON.stringify(cidr)} (${parsed.hint})`);
   const { base, length } = parsed.prefix;
-  return [base, (base | (~maskOf(length) >>> 0)) >>> 0];
+  const interval: Interval = [base, (base | (~maskOf(length) >>> 0)) >>> 0];
+  if (cidrCache.size >= CIDR_CACHE_MAX) cidrCache.clear();
+  cidrCache.set(cidr, interval);
+  return interval;
 }
 
 /** The addresses of a rule's peers as merged intervals; `sets` resolves `{ set }` peers. */
@@ -83,11 +92,30 @@ export function portIntervals(rule: PlanFirewallRule): Interval[] {
   return mergeIntervals(rule.ports);
 }
 
-export function ruleBoxes(rule: PlanFirewallRule, sets: ReadonlyMap<string, readonly string[]>): Box[] {
+interface CachedBoxes {
+  /** the address lists the boxes were made from, by identity (plans replace a set's list when it changes) */
+  lists: ReadonlyArray<readonly string[] | undefined>;
+  boxes: Box[];
+}
+
+// A plan update replaces only the rules and sets it changes; every other rule
+// object (and set list) is the same object as before, so its boxes are too.
+const boxCache = new WeakMap<PlanFirewallRule, CachedBoxes>();
+
+function computeBoxes(rule: PlanFirewallRule, sets: ReadonlyMap<string, readonly string[]>): Box[] {
   const proto = protocolInterval(rule.protocol);
   const ports = portIntervals(rule);
   const boxes: Box[] = [];
   for (const a of peerIntervals(rule.peers, sets)) for (const p of ports) boxes.push([a, proto, p]);
+  return boxes;
+}
+
+export function ruleBoxes(rule: PlanFirewallRule, sets: ReadonlyMap<string, readonly string[]>): Box[] {
+  const lists = (rule.peers ?? []).flatMap((p) => ('set' in p ? [sets.get(p.set)] : []));
+  const cached = boxCache.get(rule);
+  if (cached && cached.lists.length === lists.length && cached.lists.every((l, i) => l === lists[i])) return cached.boxes;
+  const boxes = computeBoxes(rule, sets);
+  boxCache.set(rule, { lists, boxes });
   return boxes;
 }
 
@@ -110,6 +138,13 @@ export function contains(outer: Box, inner: Box): boolean {
 }
 
 /** Stable text key of a box, the same for the box weft renders and the one nft lists back. */
+const keyCache = new WeakMap<Box, string>();
+
 export function boxKey(b: Box): string {
-  return `${b[0][0]}-${b[0][1]}/${b[1][0]}-${b[1][1]}/${b[2][0]}-${b[2][1]}`;
+  let k = keyCache.get(b);
+  if (k === undefined) {
+    k = `${b[0][0]}-${b[0][1]}/${b[1][0]}-${b[1][1]}/${b[2][0]}-${b[2][1]}`;
+    keyCache.set(b, k);
+  }
+  return k;
 }
