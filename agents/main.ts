@@ -34,7 +34,7 @@ import { RpcServer } from './rpc/rpc-server.js';
 import { EndpointStore } from './state/endpoint-store.js';
 import { PlanState } from './state/plan-state.js';
 import { EndpointRoutes } from './vnf/endpoint-routes.js';
-import { FirewallVnfHost } from './vnf/firewall-host.js';
+import { FirewallVnfHost, VNF_HOST_NFT, type VnfNft } from './vnf/firewall-host.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -127,6 +127,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       // FirewallPolicy enforcement and anti-spoofing: nftables in the bridge namespace, our own datapath only.
       tables.policies = (await import('./datapath/nft/nft-policy-table.js')).NftPolicyTable.at(opts.hostNetns);
       tables.guard = (await import('./datapath/nft/nft-guard.js')).NftGuard.at(opts.hostNetns);
+      // Firewall VNFs: their port table in the bridge namespace (vnf/firewall/render-port-table.ts).
+      tables.vnfHostNft = new (await import('./datapath/nft/nft-runner.js')).NftRunner(opts.hostNetns === undefined ? {} : { netns: opts.hostNetns });
       const problem = await ensureBridgeNetfilter(opts.hostNetns);
       if (problem !== undefined) logger.error(problem);
     }
@@ -193,6 +195,7 @@ interface FirewallTables {
   isolation?: NetworkFirewall;
   policies?: PolicyTable;
   guard?: PortGuard;
+  vnfHostNft?: VnfNft;
 }
 
 function buildContainer(config: AgentConfig, logger: AgentLogger, datapath: DatapathFactory, hostHandle: NetnsHandle, tables: FirewallTables): Container {
@@ -216,6 +219,7 @@ function buildContainer(config: AgentConfig, logger: AgentLogger, datapath: Data
   c.bind(SpoofGuard).toSelf();
   c.bind(EndpointService).toSelf();
   c.bind(CniService).toSelf();
+  if (tables.vnfHostNft) c.bind(VNF_HOST_NFT).toConstantValue(tables.vnfHostNft);
   c.bind(FirewallVnfHost).toSelf();
   c.bind(EndpointRoutes).toSelf();
   c.bind(HostReconciler).toSelf();

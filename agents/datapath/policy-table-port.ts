@@ -3,7 +3,7 @@
 // weft-guard). Implementations: NftPolicyTable and NftGuard (nft/, the real
 // kernel). Absent in unit tests that inject a fake datapath: the agent then
 // enforces no policy, as with NETWORK_FIREWALL.
-import type { CounterReading } from './nft/policy-ruleset.js';
+import type { ElementCounter } from './nft/policy-ruleset.js';
 import type { GuardedPort, SpoofReason } from './nft/guard-ruleset.js';
 import type { PolicyModel } from '../firewall/policy-compiler.js';
 
@@ -12,8 +12,8 @@ export interface PolicyTable {
   replace(model: PolicyModel): Promise<void>;
   /** Turn the table from `from` (what it holds) into `to`, in one transaction. */
   update(from: PolicyModel, to: PolicyModel): Promise<void>;
-  /** Per-rule counters as the kernel has them now. */
-  counters(model: PolicyModel): Promise<CounterReading[]>;
+  /** Every counter of the table `model` describes, as the kernel has them now. */
+  counters(model: PolicyModel): Promise<ElementCounter[]>;
   /** Whether a table of ours is in the kernel (left by an earlier agent). */
   exists(): Promise<boolean>;
 }

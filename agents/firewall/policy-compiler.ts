@@ -56,13 +56,15 @@ export interface PolicyModel {
   /** map name -> element key (boxKey) -> element */
   maps: Map<string, Map<string, MapElement>>;
   logChains: Map<string, LogChain>;
+  /** every rule of the policies in force, also those that hold no element (a peer set now empty) */
+  rules: Map<string, RuleRef>;
 }
 
 export const REJECT_CHAIN = 'reject';
 export const LOG_PREFIX = 'wl-';
 
 export function emptyModel(): PolicyModel {
-  return { entries: { ingress: new Map(), egress: new Map() }, groups: new Map(), maps: new Map(), logChains: new Map() };
+  return { entries: { ingress: new Map(), egress: new Map() }, groups: new Map(), maps: new Map(), logChains: new Map(), rules: new Map() };
 }
 
 export function logChainName(ref: RuleRef): string {
@@ -169,6 +171,7 @@ function buildGroup(model: PolicyModel, name: string, direction: Direction, poli
     for (const rule of dir.rules) {
       const entry = ruleEntry(rule, p.name, direction);
       if (entry.log) model.logChains.set(entry.log.name, entry.log);
+      model.rules.set(`${p.name}\u0000${direction}\u0000${rule.name}`, entry.ref);
       items.push({ boxes: ruleBoxes(rule, sets), final: rule.action !== 'log', value: entry });
     }
     if (defaultPolicy === undefined && dir.defaultAction !== undefined) {

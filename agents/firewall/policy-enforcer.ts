@@ -7,13 +7,27 @@
 // transaction (no moment without rules), later syncs apply element diffs. A
 // failed write leaves the kernel as it was (nft transactions are all or
 // nothing) and makes the next sync replace the table whole.
+//
+// Counters: the kernel counts per map element and per default rule, and an
+// element deleted by a diff (a peer left a set, a verdict changed) or a
+// table replaced whole takes its count with it. The enforcer carries, per
+// rule, what it last read of every counter a change drops, so a rule's
+// count never goes backwards (packets between the last read and the change
+// are not seen). A fresh agent starts from zero.
 import { inject, injectable, optional } from 'inversify';
 import type { FirewallPolicyReport, HostPlan } from '../../model/agent-protocol.js';
 import { errorMessage } from '../../model/errors.js';
 import type { RuleCounter } from '../../model/firewall.js';
 import { AGENT_LOGGER, type AgentLogger } from '../agent-config.js';
 import { POLICY_TABLE_PORT, type PolicyTable } from '../datapath/policy-table-port.js';
-import { compilePolicies, type PolicyModel } from './policy-compiler.js';
+import { countersDropped, modelRules, ruleKey, type ElementCounter } from '../datapath/nft/policy-ruleset.js';
+import { compilePolicies, type PolicyModel, type RuleRef } from './policy-compiler.js';
+
+interface Count {
+  ref: RuleRef;
+  packets: number;
+  bytes: number;
+}
 
 export interface EnforcerState {
   /** generation of each policy in the table */
@@ -28,6 +42,10 @@ export class PolicyEnforcer {
   private state: EnforcerState = { generations: new Map(), endpoints: new Map() };
   private problem: string | undefined;
   private counters = new Map<string, RuleCounter[]>();
+  /** the last reading of every counter in the table, by ElementCounter key */
+  private lastRead = new Map<string, ElementCounter>();
+  /** per rule (ruleKey): counts of counters a change dropped */
+  private carried = new Map<string, Count>();
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -57,8 +75,10 @@ export class PolicyEnforcer {
         return;
       }
       try {
+        const dropped = this.applied === undefined ? [...this.lastRead.keys()] : countersDropped(this.applied, model);
         if (this.applied === undefined) await table.replace(model);
         else await table.update(this.applied, model);
+        this.carry(dropped);
         this.applied = model;
         this.problem = undefined;
       } catch (e: unknown) {
@@ -80,15 +100,43 @@ export class PolicyEnforcer {
     return this.serial(async (table) => {
       const model = this.applied;
       if (!model) return;
+      const read = await table.counters(model);
+      this.lastRead = new Map(read.map((c) => [c.key, c]));
+      const sums = new Map<string, Count>(modelRules(model).map((ref) => [ruleKey(ref), { ref, packets: 0, bytes: 0 }]));
+      // A rule no longer in the model has no count worth keeping.
+      for (const k of [...this.carried.keys()]) if (!sums.has(k)) this.carried.delete(k);
+      for (const c of [...read, ...this.carried.values()]) {
+        const sum = sums.get(ruleKey(c.ref));
+        if (sum) {
+          sum.packets += c.packets;
+          sum.bytes += c.bytes;
+        }
+      }
       const next = new Map<string, RuleCounter[]>();
-      for (const c of await table.counters(model)) {
-        const list = next.get(c.ref.policy) ?? [];
-        list.push({ direction: c.ref.direction, rule: c.ref.rule, packets: c.packets, bytes: c.bytes });
-        next.set(c.ref.policy, list);
+      for (const { ref, packets, bytes } of sums.values()) {
+        const list = next.get(ref.policy) ?? [];
+        list.push({ direction: ref.direction, rule: ref.rule, packets, bytes });
+        next.set(ref.policy, list);
       }
       changed = JSON.stringify([...next]) !== JSON.stringify([...this.counters]);
       this.counters = next;
     }).then(() => changed);
+  }
+
+  private carry(keys: readonly string[]): void {
+    for (const key of keys) {
+      const c = this.lastRead.get(key);
+      if (!c) continue;
+      this.lastRead.delete(key);
+      const k = ruleKey(c.ref);
+      const sum = this.carried.get(k);
+      if (sum) {
+        sum.packets += c.packets;
+        sum.bytes += c.bytes;
+      } else {
+        this.carried.set(k, { ref: c.ref, packets: c.packets, bytes: c.bytes });
+      }
+    }
   }
 
   /** What this host enforces, per policy of `plan`. */

@@ -19,9 +19,10 @@
 import { inject, injectable, optional } from 'inversify';
 import type { HostPlan, PlanNetwork } from '../../model/agent-protocol.js';
 import { WeftError, errorMessage } from '../../model/errors.js';
-import { FIREWALL_VETH_PREFIX, FIREWALL_VNF_TABLE, parseFirewallAlias, parseFirewallNetnsName } from '../../model/vnf-names.js';
+import { FIREWALL_PORT_TABLE, FIREWALL_VETH_PREFIX, FIREWALL_VNF_TABLE, parseFirewallAlias, parseFirewallNetnsName } from '../../model/vnf-names.js';
 import type { FirewallVnfReport } from '../../model/vnf-protocol.js';
 import { renderFirewallVnf, type FirewallInterfaceWant, type FirewallVnfWant } from '../../vnf/firewall/render-firewall.js';
+import { PORT_TABLE_FAMILY, renderPortTable, renderPortTableRemoval } from '../../vnf/firewall/render-port-table.js';
 import { readFirewallCounters } from '../../vnf/firewall/read-counters.js';
 import { AGENT_LOGGER, HOST_HANDLE, type AgentLogger } from '../agent-config.js';
 import { BridgeManager } from '../bridges/bridge-manager.js';
@@ -37,11 +38,13 @@ const LOOPBACK_IFINDEX = 1;
 export interface VnfNft {
   apply(doc: NftDocument): Promise<void>;
   /** the table's objects, or undefined when it does not exist */
-  list(table: string): Promise<readonly unknown[] | undefined>;
+  list(table: string, family?: 'inet' | 'bridge'): Promise<readonly unknown[] | undefined>;
 }
 
 export type VnfNftFactory = (netnsPath: string) => VnfNft;
 export const VNF_NFT_FACTORY = Symbol.for('weft.VnfNftFactory');
+/** nft in the agent's host namespace (the bridges' namespace), for the firewalls' port table. */
+export const VNF_HOST_NFT = Symbol.for('weft.VnfHostNft');
 
 /** What the firewall host needs of the bridges: the network's bridge, made or adopted (BridgeManager). */
 export type BridgeEnsurer = Pick<BridgeManager, 'ensureBridge'>;
@@ -58,6 +61,8 @@ export class FirewallVnfHost {
   private readonly nft: VnfNftFactory;
   /** firewall -> the table document last applied (JSON), so an unchanged table is not re-applied */
   private readonly applied = new Map<string, string>();
+  /** the host namespace's port table: applied by this process (true), removed (false), unknown (undefined) */
+  private portTable: boolean | undefined;
   private reportsByName: Record<string, FirewallVnfReport> = {};
 
   constructor(
@@ -66,6 +71,7 @@ export class FirewallVnfHost {
     @inject(BridgeManager) private readonly bridges: BridgeEnsurer,
     @inject(AGENT_LOGGER) private readonly log: Pick<AgentLogger, 'info' | 'error'>,
     @inject(VNF_NFT_FACTORY) @optional() nft?: VnfNftFactory,
+    @inject(VNF_HOST_NFT) @optional() private readonly hostNft?: VnfNft,
   ) {
     this.nft = nft ?? ((path) => new NftRunner({ netns: path }));
   }
@@ -83,10 +89,21 @@ export class FirewallVnfHost {
   async sync(plan: HostPlan): Promise<void> {
     const wanted = new Map((plan.firewallVnfs ?? []).map((f) => [f.name, f]));
     const reports: Record<string, FirewallVnfReport> = {};
+    let portProblem: string | undefined;
+    if (wanted.size > 0) {
+      // Before any firewall port exists: see vnf/firewall/render-port-table.ts.
+      try {
+        await this.ensurePortTable();
+      } catch (e: unknown) {
+        portProblem = `host port table: ${errorMessage(e)}`;
+        this.log.error({ err: errorMessage(e) }, 'cannot write the firewall port table in the host namespace');
+      }
+    }
     for (const fw of wanted.values()) {
       const want = renderFirewallVnf(fw);
       try {
         reports[fw.name] = await this.ensure(want, plan);
+        if (portProblem !== undefined) reports[fw.name] = { ...(reports[fw.name] as FirewallVnfReport), ready: false, message: portProblem };
       } catch (e: unknown) {
         this.log.error({ firewall: fw.name, err: errorMessage(e) }, 'firewall VNF not realised');
         reports[fw.name] = { generation: fw.generation, ready: false, interfaces: [], counters: [], message: errorMessage(e) };
@@ -94,6 +111,21 @@ export class FirewallVnfHost {
     }
     this.reportsByName = reports;
     await this.sweep(plan.host, new Set([...wanted.values()].map((f) => f.netns)), new Set(wanted.keys()));
+    if (wanted.size === 0) await this.removePortTable();
+  }
+
+  private async ensurePortTable(): Promise<void> {
+    if (!this.hostNft) return;
+    if (this.portTable === true && (await this.hostNft.list(FIREWALL_PORT_TABLE, PORT_TABLE_FAMILY)) !== undefined) return;
+    await this.hostNft.apply(renderPortTable());
+    this.portTable = true;
+  }
+
+  /** After the last firewall's ports are gone. */
+  private async removePortTable(): Promise<void> {
+    if (!this.hostNft || this.portTable === false) return;
+    await this.hostNft.apply(renderPortTableRemoval());
+    this.portTable = false;
   }
 
   /** Remove one firewall's kernel objects: its veths, then its namespace. Tolerates absence. */
@@ -106,11 +138,28 @@ export class FirewallVnfHost {
     this.log.info({ firewall, netns }, 'firewall VNF removed');
   }
 
+  /**
+   * /run/netns is machine-wide: a namespace named for this host is removed
+   * only when it is provably this agent's (its veths hang on our bridges),
+   * or holds no interface at all (half-made). Another agent that was given
+   * the same host name (a misconfiguration, or two labs on one machine)
+   * keeps its firewalls.
+   */
   private async sweep(host: string, keepNetns: Set<string>, keepFirewalls: Set<string>): Promise<void> {
+    const ours = new Set<string>();
+    for (const l of await this.host.listLinks()) {
+      const owner = l.name.startsWith(FIREWALL_VETH_PREFIX) ? parseFirewallAlias(l.alias) : undefined;
+      if (owner) ours.add(owner.firewall);
+    }
     for (const name of await this.datapath.listNamedNetns()) {
       const firewall = parseFirewallNetnsName(host, name);
       if (firewall === undefined || keepNetns.has(name)) continue;
-      await this.remove(firewall, name).catch((e: unknown) => this.log.error({ firewall, err: errorMessage(e) }, 'removing firewall VNF failed'));
+      try {
+        if (!ours.has(firewall) && (await this.hasInterfaces(netnsPath(name)))) continue;
+        await this.remove(firewall, name);
+      } catch (e: unknown) {
+        this.log.error({ firewall, err: errorMessage(e) }, 'removing firewall VNF failed');
+      }
     }
     // Veths of firewalls this host no longer runs whose namespace is already gone (a removal cut short).
     for (const l of await this.host.listLinks()) {
@@ -118,6 +167,15 @@ export class FirewallVnfHost {
       if (owner && !keepFirewalls.has(owner.firewall)) await this.host.removeLink(l.index);
     }
     for (const name of [...this.applied.keys()]) if (!keepFirewalls.has(name)) this.applied.delete(name);
+  }
+
+  private async hasInterfaces(path: string): Promise<boolean> {
+    const ns = await this.datapath.at(path);
+    try {
+      return (await ns.listLinks()).some((l) => l.index !== LOOPBACK_IFINDEX);
+    } finally {
+      ns.close();
+    }
   }
 
   private async ensure(want: FirewallVnfWant, plan: HostPlan): Promise<FirewallVnfReport> {

@@ -136,6 +136,11 @@ export interface NftRejectStmt {
   reject: { type?: 'tcp reset' | 'icmpx' | 'icmp' | 'icmpv6'; expr?: string } | null;
 }
 
+/** Leave the packet untracked by conntrack (raw-priority chains only). */
+export interface NftNotrackStmt {
+  notrack: null;
+}
+
 export type NftStatement =
   | NftMatchStmt
   | NftCounterStmt
@@ -143,7 +148,8 @@ export type NftStatement =
   | NftVerdict
   | NftVmapStmt
   | NftLogStmt
-  | NftRejectStmt;
+  | NftRejectStmt
+  | NftNotrackStmt;
 
 export interface NftRule {
   family: NftFamily;

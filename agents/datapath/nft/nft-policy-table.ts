@@ -3,7 +3,7 @@
 import type { PolicyModel } from '../../firewall/policy-compiler.js';
 import type { PolicyTable } from '../policy-table-port.js';
 import { NftRunner } from './nft-runner.js';
-import { POLICY_FAMILY, POLICY_TABLE, diffPolicyTable, hasPolicyTable, readPolicyCounters, renderPolicyTable, type CounterReading } from './policy-ruleset.js';
+import { POLICY_FAMILY, POLICY_TABLE, diffPolicyTable, hasPolicyTable, readElementCounters, renderPolicyTable, type ElementCounter } from './policy-ruleset.js';
 
 export class NftPolicyTable implements PolicyTable {
   constructor(
@@ -24,8 +24,8 @@ export class NftPolicyTable implements PolicyTable {
     if (doc) await this.nft.apply(doc);
   }
 
-  async counters(model: PolicyModel): Promise<CounterReading[]> {
-    return readPolicyCounters((await this.nft.list(POLICY_TABLE, POLICY_FAMILY)) ?? [], model);
+  async counters(model: PolicyModel): Promise<ElementCounter[]> {
+    return readElementCounters((await this.nft.list(POLICY_TABLE, POLICY_FAMILY)) ?? [], model);
   }
 
   async exists(): Promise<boolean> {

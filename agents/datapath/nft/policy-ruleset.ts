@@ -356,26 +356,27 @@ export interface CounterReading {
   bytes: number;
 }
 
+/** One counter in the table: a block-map element, or a group chain's default rule. */
+export interface ElementCounter extends CounterReading {
+  /** `map NUL boxKey` for elements, `chain NUL default` for default rules */
+  key: string;
+}
+
+export function elementCounterKey(map: string, box: Box): string {
+  return `${map}\u0000${boxKey(box)}`;
+}
+
+export function defaultCounterKey(chain: string): string {
+  return `${chain}\u0000default`;
+}
+
 /**
- * Per-rule counters from a listing of the table: each block-map element's
- * counter is credited to the rule the model says owns that element, each
- * group chain's default rule to the policy that supplied the default.
- * Summed per rule; rules with no matches yet are included with zeros.
+ * Every counter of the table that the model can attribute: each block-map
+ * element's counter belongs to the rule the model says owns that element,
+ * each group chain's default rule to the policy that supplied the default.
  */
-export function readPolicyCounters(listing: readonly NftListObject[], model: PolicyModel): CounterReading[] {
-  const sums = new Map<string, CounterReading>();
-  const credit = (ref: RuleRef, packets: number, bytes: number) => {
-    const k = `${ref.policy}\u0000${ref.direction}\u0000${ref.rule}`;
-    const c = sums.get(k);
-    if (c) {
-      c.packets += packets;
-      c.bytes += bytes;
-    } else {
-      sums.set(k, { ref, packets, bytes });
-    }
-  };
-  for (const elements of model.maps.values()) for (const e of elements.values()) credit(e.ref, 0, 0);
-  for (const g of model.groups.values()) if (g.defaultPolicy !== undefined) credit({ policy: g.defaultPolicy, direction: g.direction, rule: 'default' }, 0, 0);
+export function readElementCounters(listing: readonly NftListObject[], model: PolicyModel): ElementCounter[] {
+  const out: ElementCounter[] = [];
   const groupsByChain = new Map<string, GroupChain>();
   for (const g of model.groups.values()) groupsByChain.set(g.name, g).set(replyChain(g.name), g);
   for (const o of listing) {
@@ -387,17 +388,68 @@ export function readPolicyCounters(listing: readonly NftListObject[], model: Pol
         const box = listedBox(key.elem.val);
         const counter = key.elem.counter;
         const e = box && elements.get(boxKey(box));
-        if (e && counter) credit(e.ref, counter.packets, counter.bytes);
+        if (e && box && counter) out.push({ key: elementCounterKey(o.map.name, box), ref: e.ref, packets: counter.packets, bytes: counter.bytes });
       }
     } else if (isRuleObject(o) && o.rule.comment?.startsWith(DEFAULT_COMMENT_PREFIX)) {
       const g = groupsByChain.get(o.rule.chain);
       if (!g || g.defaultPolicy === undefined) continue;
-      for (const s of o.rule.expr) {
-        if ('counter' in s && typeof s.counter === 'object' && s.counter !== null) credit({ policy: g.defaultPolicy, direction: g.direction, rule: 'default' }, s.counter.packets, s.counter.bytes);
+      for (const st of o.rule.expr) {
+        if ('counter' in st && typeof st.counter === 'object' && st.counter !== null) {
+          out.push({ key: defaultCounterKey(o.rule.chain), ref: { policy: g.defaultPolicy, direction: g.direction, rule: 'default' }, packets: st.counter.packets, bytes: st.counter.bytes });
+        }
       }
     }
   }
+  return out;
+}
+
+export const ruleKey = (ref: RuleRef): string => `${ref.policy}\u0000${ref.direction}\u0000${ref.rule}`;
+
+/** Every rule of the model, with zeros: a rule that matched nothing yet is still listed. */
+export function modelRules(model: PolicyModel): RuleRef[] {
+  const refs = new Map<string, RuleRef>();
+  for (const ref of model.rules.values()) refs.set(ruleKey(ref), ref);
+  for (const g of model.groups.values()) {
+    if (g.defaultPolicy !== undefined) {
+      const ref: RuleRef = { policy: g.defaultPolicy, direction: g.direction, rule: 'default' };
+      refs.set(ruleKey(ref), ref);
+    }
+  }
+  return [...refs.values()];
+}
+
+/** Per-rule sums of what the kernel holds now (see readElementCounters). */
+export function readPolicyCounters(listing: readonly NftListObject[], model: PolicyModel): CounterReading[] {
+  const sums = new Map<string, CounterReading>(modelRules(model).map((ref) => [ruleKey(ref), { ref, packets: 0, bytes: 0 }]));
+  for (const c of readElementCounters(listing, model)) {
+    const sum = sums.get(ruleKey(c.ref));
+    if (sum) {
+      sum.packets += c.packets;
+      sum.bytes += c.bytes;
+    }
+  }
   return [...sums.values()];
+}
+
+/**
+ * The counters a change from `from` to `to` throws away: elements deleted
+ * (or re-added with another verdict) and default rules of group chains that
+ * are flushed or deleted. The enforcer carries what it last read of them.
+ */
+export function countersDropped(from: PolicyModel, to: PolicyModel): string[] {
+  const keys: string[] = [];
+  for (const [name, elements] of from.maps) {
+    const next = to.maps.get(name);
+    for (const [k, e] of elements) {
+      const n = next?.get(k);
+      if (!n || !sameVerdict(n.verdict, e.verdict)) keys.push(elementCounterKey(name, e.box));
+    }
+  }
+  for (const [name, g] of from.groups) {
+    const next = to.groups.get(name);
+    if (!next || !sameGroup(g, next)) keys.push(defaultCounterKey(name), defaultCounterKey(replyChain(name)));
+  }
+  return keys;
 }
 
 /** True when a listing holds weft's policy table with its forward chain (something to adopt). */
