@@ -18,6 +18,8 @@ export const FIREWALL_NETNS_PREFIX = 'wfw.';
 export const FIREWALL_VETH_PREFIX = 'wf-';
 /** nft table inside a firewall namespace. */
 export const FIREWALL_VNF_TABLE = 'weft-vnf-firewall';
+/** nft table in the agent's host namespace for the firewalls' ports (vnf/firewall/render-port-table.ts). */
+export const FIREWALL_PORT_TABLE = 'weft-vnf-ports';
 
 const hex8 = (text: string) => fnv1a32(text).toString(16).padStart(8, '0');
 

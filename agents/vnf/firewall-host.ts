@@ -64,6 +64,8 @@ export class FirewallVnfHost {
   /** the host namespace's port table: applied by this process (true), removed (false), unknown (undefined) */
   private portTable: boolean | undefined;
   private reportsByName: Record<string, FirewallVnfReport> = {};
+  /** what each reported firewall's table enforces, for re-reading its counters between passes */
+  private models = new Map<string, { netns: string; model: FirewallVnfWant['model'] }>();
 
   constructor(
     @inject(DATAPATH_FACTORY) private readonly datapath: DatapathFactory,
@@ -81,6 +83,23 @@ export class FirewallVnfHost {
     return { ...this.reportsByName };
   }
 
+  /** Re-read the counters of the firewalls the last sync realised; true when any moved. */
+  async refreshCounters(): Promise<boolean> {
+    let moved = false;
+    for (const [name, { netns, model }] of this.models) {
+      const report = this.reportsByName[name];
+      if (!report) continue;
+      const listing = await this.nft(netnsPath(netns)).list(FIREWALL_VNF_TABLE);
+      if (listing === undefined) continue;
+      const counters = readFirewallCounters(listing, model);
+      if (JSON.stringify(counters) === JSON.stringify(report.counters)) continue;
+      // A pass may have replaced the report meanwhile: only the counters of the one read are updated.
+      if (this.reportsByName[name] === report) this.reportsByName[name] = { ...report, counters };
+      moved = true;
+    }
+    return moved;
+  }
+
   /**
    * Bring this host's firewalls in line with the plan: ensure each planned
    * one, remove every other firewall of this host. One firewall's failure
@@ -89,6 +108,7 @@ export class FirewallVnfHost {
   async sync(plan: HostPlan): Promise<void> {
     const wanted = new Map((plan.firewallVnfs ?? []).map((f) => [f.name, f]));
     const reports: Record<string, FirewallVnfReport> = {};
+    const models = new Map<string, { netns: string; model: FirewallVnfWant['model'] }>();
     let portProblem: string | undefined;
     if (wanted.size > 0) {
       // Before any firewall port exists: see vnf/firewall/render-port-table.ts.
@@ -103,6 +123,7 @@ export class FirewallVnfHost {
       const want = renderFirewallVnf(fw);
       try {
         reports[fw.name] = await this.ensure(want, plan);
+        models.set(fw.name, { netns: want.netns, model: want.model });
         if (portProblem !== undefined) reports[fw.name] = { ...(reports[fw.name] as FirewallVnfReport), ready: false, message: portProblem };
       } catch (e: unknown) {
         this.log.error({ firewall: fw.name, err: errorMessage(e) }, 'firewall VNF not realised');
@@ -110,6 +131,7 @@ export class FirewallVnfHost {
       }
     }
     this.reportsByName = reports;
+    this.models = models;
     await this.sweep(plan.host, new Set([...wanted.values()].map((f) => f.netns)), new Set(wanted.keys()));
     if (wanted.size === 0) await this.removePortTable();
   }

@@ -68,8 +68,8 @@ export function firewallInterfaceEndpoints(input: PlanInput): PlanEndpointInfo[]
 
 /**
  * The routes through every firewall, for every host's plan. Two firewalls
- * claiming the same destination on one network: the first by name wins (the
- * other's status says so).
+ * claiming the same destination on one network: the first by name wins
+ * (the other then filters nothing between those two networks).
  */
 export function planNetworkRoutes(input: PlanInput): PlanNetworkRoute[] {
   let cached = routeCache.get(input);

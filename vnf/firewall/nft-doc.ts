@@ -9,7 +9,7 @@ export type VnfNftKeyType = 'ipv4_addr' | 'inet_proto' | 'inet_service';
 export type VnfNftExpr =
   | string
   | number
-  | { meta: { key: 'l4proto' } }
+  | { meta: { key: 'l4proto' | 'iifname' } }
   | { payload: { protocol: 'ip' | 'th'; field: string } }
   | { ct: { key: 'state' | 'direction' } }
   | { prefix: { addr: string; len: number } }
@@ -25,17 +25,20 @@ export type VnfNftStatement =
   | VnfNftVerdict
   | { vmap: { key: VnfNftExpr; data: string } }
   | { log: { prefix?: string; group?: number } }
-  | { reject: { type?: 'tcp reset' | 'icmpx'; expr?: string } | null };
+  | { reject: { type?: 'tcp reset' | 'icmpx'; expr?: string } | null }
+  | { notrack: null };
+
+export type VnfNftFamily = 'inet' | 'bridge';
 
 interface InTable {
-  family: 'inet';
+  family: VnfNftFamily;
   table: string;
 }
 
 export interface VnfNftChain extends InTable {
   name: string;
   type?: 'filter';
-  hook?: 'forward';
+  hook?: 'forward' | 'prerouting';
   prio?: number;
   policy?: 'accept' | 'drop';
 }
@@ -55,7 +58,7 @@ export interface VnfNftRule extends InTable {
   expr: VnfNftStatement[];
 }
 
-export type VnfNftObject = { table: { family: 'inet'; name: string } } | { chain: VnfNftChain } | { map: VnfNftMap } | { rule: VnfNftRule };
+export type VnfNftObject = { table: { family: VnfNftFamily; name: string } } | { chain: VnfNftChain } | { map: VnfNftMap } | { rule: VnfNftRule };
 
 export type VnfNftCommand = { add: VnfNftObject } | { delete: VnfNftObject };
 

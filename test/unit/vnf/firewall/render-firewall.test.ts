@@ -4,6 +4,7 @@ import type { PlanFirewallVnf, PlanPerimeterRule } from '../../../../model/vnf-p
 import { compileFirewallRules } from '../../../../vnf/firewall/compile-rules.js';
 import { readFirewallCounters } from '../../../../vnf/firewall/read-counters.js';
 import { renderFirewallVnf } from '../../../../vnf/firewall/render-firewall.js';
+import { renderPortTable } from '../../../../vnf/firewall/render-port-table.js';
 import { renderFirewallTable } from '../../../../vnf/firewall/render-table.js';
 
 const rule = (r: Partial<PlanPerimeterRule> & Pick<PlanPerimeterRule, 'name' | 'action'>): PlanPerimeterRule => ({ protocol: 'any', ...r });
@@ -70,10 +71,9 @@ describe('renderFirewallVnf', () => {
               name: 'b-0',
               elem: [
                 [{ concat: [ANY, ANY, 1, { range: [0, 65535] }] }, { jump: { target: 'log-audit' } }],
-                [{ concat: [{ prefix: { addr: '10.1.0.0', len: 24 } }, '10.2.0.7', 6, 80] }, { accept: null }],
-                [{ concat: [{ prefix: { addr: '10.1.0.0', len: 24 } }, '10.2.0.7', 6, 443] }, { accept: null }],
-                [{ concat: [{ prefix: { addr: '10.1.0.0', len: 24 } }, '10.2.0.8', 6, 80] }, { accept: null }],
-                [{ concat: [{ prefix: { addr: '10.1.0.0', len: 24 } }, '10.2.0.8', 6, 443] }, { accept: null }],
+                // the set's two adjacent addresses merged into one range: two boxes (one per port), not four
+                [{ concat: [{ prefix: { addr: '10.1.0.0', len: 24 } }, { range: ['10.2.0.7', '10.2.0.8'] }, 6, 80] }, { accept: null }],
+                [{ concat: [{ prefix: { addr: '10.1.0.0', len: 24 } }, { range: ['10.2.0.7', '10.2.0.8'] }, 6, 443] }, { accept: null }],
                 [{ concat: [ANY, ANY, 6, 22] }, { jump: { target: 'reject' } }],
               ],
             },
@@ -171,5 +171,21 @@ describe('readFirewallCounters', () => {
       { rule: 'web', packets: 0, bytes: 0 },
       { rule: 'default', packets: 0, bytes: 0 },
     ]);
+  });
+});
+
+describe('renderPortTable', () => {
+  test('golden: the bridge-family table that leaves frames from firewall ports untracked (before br_netfilter)', () => {
+    const T = { family: 'bridge', table: 'weft-vnf-ports' };
+    expect(renderPortTable()).toEqual({
+      nftables: [
+        { metainfo: { json_schema_version: 1 } },
+        { add: { table: { family: 'bridge', name: 'weft-vnf-ports' } } },
+        { delete: { table: { family: 'bridge', name: 'weft-vnf-ports' } } },
+        { add: { table: { family: 'bridge', name: 'weft-vnf-ports' } } },
+        { add: { chain: { ...T, name: 'prerouting', type: 'filter', hook: 'prerouting', prio: -300, policy: 'accept' } } },
+        { add: { rule: { ...T, chain: 'prerouting', expr: [{ match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'wf-*' } }, { notrack: null }] } } },
+      ],
+    });
   });
 });
