@@ -1,8 +1,9 @@
 // Semantic checks of a FirewallPolicy spec: what its JSON Schema cannot say
 // (CIDRs and their exceptions, peer forms, ports and port sets, rule names,
-// the size of the whole policy). Every issue carries the JSON pointer of the
-// field at fault, so `weft apply -f` can print FILE:LINE:COL, and a message
-// that says what is wrong and how to fix it.
+// the size of the whole policy and how far each rule expands on a host).
+// Every issue carries the JSON pointer of the field at fault, so `weft apply
+// -f` can print FILE:LINE:COL, and a message that says what is wrong and how
+// to fix it.
 //
 // The checks read defensively (typeof before use): the CLI also runs them on
 // documents that failed their shape check, to report every problem in one
@@ -15,6 +16,16 @@ import { formatPrefix4, ipv4ToInt, maskOf, parsePrefix4, prefixContains, type Pr
 
 /** Rules of one policy, ingress and egress together: what one host's nft transaction must carry per policy. */
 export const MAX_RULES_PER_POLICY = 20_000;
+/**
+ * Map elements one rule may expand to. Every agent enforcing a rule turns it
+ * into (address interval x port interval) elements; a rule of 1,024 /32
+ * peers and 1,024 ports is 1,048,576 of them, seconds of compiling and a
+ * gigabyte on every host. Rules naming that many addresses and ports one by
+ * one are better written with CIDRs and ranges.
+ */
+export const MAX_ELEMENTS_PER_RULE = 65_536;
+/** Map elements of all the rules of one policy (or one Firewall), counted as for MAX_ELEMENTS_PER_RULE. */
+export const MAX_ELEMENTS_PER_POLICY = 1_000_000;
 const MAX_PORT = 65_535;
 /** Protocols whose packets have destination ports. */
 const PORT_PROTOCOLS = ['tcp', 'udp'];
@@ -199,6 +210,100 @@ function checkPorts(rule: Record<string, unknown>, path: string, setNames: strin
   });
 }
 
+/**
+ * The address pieces a peer list can expand to, as far as validation knows:
+ * a cidr is one interval, plus one per except entry (each can split it in
+ * two); an endpoint peer (selector and/or network) counts one, though it
+ * expands to one element per endpoint it matches, unknown until then. No
+ * list: any address, one interval. `networkIsSubnet`: a peer naming only a
+ * network is its subnet, one interval (the Firewall VNF's rule).
+ */
+export function countPeerPieces(list: unknown, networkIsSubnet = false): { pieces: number; endpointPeers: boolean } {
+  if (!Array.isArray(list)) return { pieces: 1, endpointPeers: false };
+  let pieces = 0;
+  let endpointPeers = false;
+  for (const peer of list) {
+    if (!isObject(peer)) continue;
+    if (peer.cidr !== undefined) {
+      pieces += 1 + (Array.isArray(peer.except) ? peer.except.length : 0);
+    } else if (peer.selector !== undefined || peer.network !== undefined) {
+      pieces += 1;
+      if (peer.selector !== undefined || !networkIsSubnet) endpointPeers = true;
+    }
+  }
+  return { pieces, endpointPeers };
+}
+
+/** The port intervals a rule can expand to: one per entry (a range is one), "@set" as many as the set holds; no ports, or a protocol without ports: every port, one. */
+export function countPortPieces(rule: Record<string, unknown>, portSets: unknown): number {
+  if (!Array.isArray(rule.ports) || typeof rule.protocol !== 'string' || !PORT_PROTOCOLS.includes(rule.protocol)) return 1;
+  let pieces = 0;
+  for (const entry of rule.ports) {
+    if (typeof entry === 'string' && entry.startsWith('@')) {
+      const set = isObject(portSets) ? portSets[entry.slice(1)] : undefined;
+      pieces += Array.isArray(set) ? set.length : 0; // an unknown set is reported on its own
+    } else {
+      pieces += 1;
+    }
+  }
+  return pieces;
+}
+
+/** How far one rule can expand: what checkRuleSizes judges. */
+export interface RuleSize {
+  /** pointer of the rule */
+  path: string;
+  elements: number;
+  /** how `elements` is made, e.g. "1024 address ranges x 1024 ports" */
+  factors: string;
+  /** true when the count holds endpoint peers at one each */
+  endpointPeers: boolean;
+}
+
+/** A policy's peer list and ports -> its RuleSize. */
+function policyRuleSize(rule: Record<string, unknown>, path: string, peers: 'from' | 'to', portSets: unknown): RuleSize {
+  const addrs = countPeerPieces(rule[peers]);
+  const ports = countPortPieces(rule, portSets);
+  return { path, elements: addrs.pieces * ports, factors: `${addrs.pieces} address ranges x ${ports} ports or port ranges`, endpointPeers: addrs.endpointPeers };
+}
+
+const SIZE_FIX = 'cover addresses with fewer, wider CIDRs and ports with ranges ("8000-8080") instead of listing them one by one';
+const ENDPOINT_NOTE = '; endpoint peers count 1 each here but expand to one element per endpoint they match';
+
+/**
+ * Refuses a rule that expands past MAX_ELEMENTS_PER_RULE, and rules that
+ * together pass MAX_ELEMENTS_PER_POLICY (at the rule that passes it).
+ * `whole` names what holds the rules ("policy", "firewall"); `split`, if
+ * given, how to spread them over several.
+ */
+export function checkRuleSizes(sizes: readonly RuleSize[], whole: string, split: string | undefined, issues: FieldIssue[]): void {
+  let total = 0;
+  let passedAt: RuleSize | undefined;
+  for (const size of sizes) {
+    total += size.elements;
+    if (passedAt === undefined && total > MAX_ELEMENTS_PER_POLICY) passedAt = size;
+    if (size.elements <= MAX_ELEMENTS_PER_RULE) continue;
+    issues.push({
+      path: size.path,
+      message:
+        `this rule expands to up to ${size.elements} nftables elements (${size.factors}${size.endpointPeers ? ENDPOINT_NOTE : ''}), ` +
+        `more than ${MAX_ELEMENTS_PER_RULE} per rule, and every host enforcing it would compile and hold them all: ${SIZE_FIX}, or split the rule into several`,
+      value: size.elements,
+      allowed: `at most ${MAX_ELEMENTS_PER_RULE} elements per rule`,
+    });
+  }
+  if (passedAt === undefined) return;
+  const endpointPeers = sizes.some((s) => s.endpointPeers);
+  issues.push({
+    path: passedAt.path,
+    message:
+      `the ${whole}'s rules expand to up to ${total} nftables elements in all (this rule passes the limit${endpointPeers ? ENDPOINT_NOTE : ''}), ` +
+      `more than ${MAX_ELEMENTS_PER_POLICY} per ${whole}: ${SIZE_FIX}${split ? `, or ${split}` : ''}`,
+    value: total,
+    allowed: `at most ${MAX_ELEMENTS_PER_POLICY} elements per ${whole}`,
+  });
+}
+
 /** Rule names within one direction: unique, not "default" (the default action's counter), not another unnamed rule's position. */
 function checkRuleNames(rules: unknown[], path: string, direction: Direction, issues: FieldIssue[]): void {
   const named = new Map<string, number>();
@@ -237,13 +342,16 @@ function checkRuleNames(rules: unknown[], path: string, direction: Direction, is
 
 /**
  * Semantic checks on a FirewallPolicy spec; `base` is the pointer of the
- * spec in its document. Returns every issue found.
+ * spec in its document. Returns every issue found. `sizes: false` leaves out
+ * the rule size checks, for a caller that counts its rules another way (the
+ * Firewall VNF, whose rules have both `from` and `to`).
  */
-export function checkFirewallPolicySpec(spec: FirewallPolicySpec | Record<string, unknown>, base = '/spec'): FieldIssue[] {
+export function checkFirewallPolicySpec(spec: FirewallPolicySpec | Record<string, unknown>, base = '/spec', options: { sizes?: boolean } = {}): FieldIssue[] {
   const issues: FieldIssue[] = [];
   if (!isObject(spec)) return issues;
   const setNames = checkPortSets(spec, base, issues);
   const counts: Record<Direction, number> = { ingress: 0, egress: 0 };
+  const sizes: RuleSize[] = [];
   for (const { direction, peers } of DIRECTIONS) {
     const policy = spec[direction];
     if (!isObject(policy) || !Array.isArray(policy.rules)) continue;
@@ -264,6 +372,7 @@ export function checkFirewallPolicySpec(spec: FirewallPolicySpec | Record<string
         list.forEach((peer: unknown, k: number) => checkPeer(peer, `${at}/${peers}/${k}`, peers, issues));
       }
       checkPorts(rule, at, setNames, issues);
+      sizes.push(policyRuleSize(rule, at, peers, spec.portSets));
     });
   }
   const total = counts.ingress + counts.egress;
@@ -275,5 +384,6 @@ export function checkFirewallPolicySpec(spec: FirewallPolicySpec | Record<string
       allowed: `at most ${MAX_RULES_PER_POLICY} rules per policy`,
     });
   }
+  if (options.sizes !== false) checkRuleSizes(sizes, 'policy', 'split the policy into several policies', issues);
   return issues;
 }

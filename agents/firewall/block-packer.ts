@@ -33,12 +33,18 @@ export interface PackedBox<T> {
 }
 
 /**
- * Overlap index of one block: a grid over (address / 256, port / 256). A box
- * is filed under every cell it covers when those are few, else in a short
- * list of wide boxes every query checks. A query looks at the cells it covers
- * (or, if it covers many, at every filed box in range) plus the wide list.
- * Rules are mostly narrow (a host or a subnet, a port or a range), so a check
- * costs about the number of rules sharing its cells, not the block's size.
+ * Overlap index of one block, in rows of 256 addresses (address >>> 8). A
+ * box whose address span is narrow (at most MAX_CELLS rows) is filed in each
+ * of its rows: under each of its port cells (port >>> 8) when the box covers
+ * at most MAX_CELLS cells in all, else in the row's list of port-wide boxes
+ * (a rule without ports covers all 256 port cells). Only a box covering more
+ * than MAX_CELLS rows goes to the list of wide boxes every query checks. A
+ * query looks at the wide list and at the rows its addresses cover: their
+ * port-wide lists, and the cells it covers there (every cell of the row when
+ * it is port-wide itself); a query covering many rows looks at every filed
+ * row in its range. Rules are mostly narrow in addresses (a host, a subnet,
+ * a set of endpoints), so a check costs about the number of boxes sharing
+ * its rows, not the block's size, whatever their ports.
  */
 const ADDR_SHIFT = 8;
 const PORT_SHIFT = 8;
@@ -46,49 +52,82 @@ const MAX_CELLS = 64;
 
 type Placement = 'free' | 'shadowed' | 'conflict';
 
-function cellRange(box: Box): [number, number, number, number] | undefined {
+interface Row {
+  /** port cell -> boxes covering it */
+  cells: Map<number, number[]>;
+  /** boxes covering this row's addresses over more port cells than the grid takes */
+  portWide: number[];
+}
+
+/** The rows and port cells a box covers, and whether it is filed per cell (few cells) or per row. */
+function spanOf(box: Box): { a0: number; a1: number; p0: number; p1: number; perCell: boolean } {
   const a0 = box[0][0] >>> ADDR_SHIFT;
   const a1 = box[0][1] >>> ADDR_SHIFT;
   const p0 = box[2][0] >>> PORT_SHIFT;
   const p1 = box[2][1] >>> PORT_SHIFT;
-  return (a1 - a0 + 1) * (p1 - p0 + 1) > MAX_CELLS ? undefined : [a0, a1, p0, p1];
+  return { a0, a1, p0, p1, perCell: (a1 - a0 + 1) * (p1 - p0 + 1) <= MAX_CELLS };
 }
 
 class BlockIndex<T> {
   readonly boxes: Array<PackedBox<T> & { final: boolean }> = [];
-  private readonly cells = new Map<number, number[]>();
+  private readonly rows = new Map<number, Row>();
   private readonly wide: number[] = [];
 
   /**
    * Where `box` stands against this block: overlapping nothing, entirely
    * inside a final box (boxes in a block are disjoint, so that box is the only
-   * one it can overlap), or in conflict. No allocation per call: this runs
-   * once per box of every rule on every plan change.
+   * one it can overlap), or in conflict. Any overlapping box decides, so the
+   * order boxes are looked at in (and looking at one twice) does not matter.
+   * This runs once per box of every rule on every plan change.
    */
   placement(box: Box): Placement {
-    for (const i of this.wide) {
-      const r = this.judge(i, box);
-      if (r !== 'free') return r;
-    }
-    const range = cellRange(box);
-    if (range) {
-      for (let a = range[0]; a <= range[1]; a++) {
-        for (let p = range[2]; p <= range[3]; p++) {
-          const list = this.cells.get(a * 256 + p);
-          if (!list) continue;
-          for (const i of list) {
-            const r = this.judge(i, box);
-            if (r !== 'free') return r;
-          }
-        }
+    const r = this.scan(this.wide, box);
+    if (r !== 'free') return r;
+    const { a0, a1, p0, p1, perCell } = spanOf(box);
+    if (a1 - a0 + 1 > MAX_CELLS) {
+      for (const [a, row] of this.rows) {
+        if (a < a0 || a > a1) continue; // no address in common
+        const r = this.scanRow(row, box);
+        if (r !== 'free') return r;
       }
-    } else {
-      for (const list of this.cells.values()) {
-        for (const i of list) {
-          const r = this.judge(i, box);
+      return 'free';
+    }
+    for (let a = a0; a <= a1; a++) {
+      const row = this.rows.get(a);
+      if (!row) continue;
+      const r = this.scan(row.portWide, box);
+      if (r !== 'free') return r;
+      if (perCell) {
+        for (let p = p0; p <= p1; p++) {
+          const list = row.cells.get(p);
+          if (!list) continue;
+          const r = this.scan(list, box);
+          if (r !== 'free') return r;
+        }
+      } else {
+        for (const list of row.cells.values()) {
+          const r = this.scan(list, box);
           if (r !== 'free') return r;
         }
       }
+    }
+    return 'free';
+  }
+
+  private scanRow(row: Row, box: Box): Placement {
+    const r = this.scan(row.portWide, box);
+    if (r !== 'free') return r;
+    for (const list of row.cells.values()) {
+      const r = this.scan(list, box);
+      if (r !== 'free') return r;
+    }
+    return 'free';
+  }
+
+  private scan(list: readonly number[], box: Box): Placement {
+    for (const i of list) {
+      const r = this.judge(i, box);
+      if (r !== 'free') return r;
     }
     return 'free';
   }
@@ -101,17 +140,25 @@ class BlockIndex<T> {
 
   add(box: Box, final: boolean, value: T): void {
     const i = this.boxes.push({ box, final, value }) - 1;
-    const range = cellRange(box);
-    if (!range) {
+    const { a0, a1, p0, p1, perCell } = spanOf(box);
+    if (a1 - a0 + 1 > MAX_CELLS) {
       this.wide.push(i);
       return;
     }
-    for (let a = range[0]; a <= range[1]; a++) {
-      for (let p = range[2]; p <= range[3]; p++) {
-        const c = a * 256 + p;
-        const list = this.cells.get(c);
+    for (let a = a0; a <= a1; a++) {
+      let row = this.rows.get(a);
+      if (!row) {
+        row = { cells: new Map(), portWide: [] };
+        this.rows.set(a, row);
+      }
+      if (!perCell) {
+        row.portWide.push(i);
+        continue;
+      }
+      for (let p = p0; p <= p1; p++) {
+        const list = row.cells.get(p);
         if (list) list.push(i);
-        else this.cells.set(c, [i]);
+        else row.cells.set(p, [i]);
       }
     }
   }

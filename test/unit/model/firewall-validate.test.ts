@@ -1,7 +1,7 @@
 // Table tests of the FirewallPolicy semantic checks: every check, its path
 // and its message; and that valid policies pass untouched through
 // parseResource, the path every write takes.
-import { MAX_RULES_PER_POLICY, checkFirewallPolicySpec } from '../../../model/firewall-validate.js';
+import { MAX_ELEMENTS_PER_POLICY, MAX_ELEMENTS_PER_RULE, MAX_RULES_PER_POLICY, checkFirewallPolicySpec } from '../../../model/firewall-validate.js';
 import { WeftError, type FieldIssue } from '../../../model/errors.js';
 import { parseResource } from '../../../model/validate.js';
 
@@ -143,5 +143,63 @@ describe('schema messages for the firewall fields', () => {
   test('a union of constants names what is allowed', () => {
     const [issue] = issuesOf(policy(ingress({ action: 'permit' })));
     expect(issue?.allowed).toBe('allow, deny, reject, log');
+  });
+});
+
+// How far a rule expands: address pieces (a cidr 1 + its except entries, an
+// endpoint peer 1) x port entries (a range 1, "@set" its entries).
+const hosts = (n: number) => Array.from({ length: n }, (_, i) => ({ cidr: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32` }));
+const portList = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+const sized = (peers: number, ports: number) => ({ action: 'allow', from: hosts(peers), protocol: 'tcp', ports: portList(ports) });
+const FIX = /: cover addresses with fewer, wider CIDRs and ports with ranges \("8000-8080"\) instead of listing them one by one, or split the rule into several$/;
+
+describe('rule sizes: what a rule expands to on every host is bounded', () => {
+  test('the limits', () => {
+    expect([MAX_ELEMENTS_PER_RULE, MAX_ELEMENTS_PER_POLICY]).toEqual([65_536, 1_000_000]);
+  });
+
+  test.each([
+    ['256 /32 peers x 256 ports: at the rule limit', ingress(sized(256, 256))],
+    ['a cidr with 255 except entries counts 256, x 256 ports', ingress({ from: [{ cidr: '10.0.0.0/16', except: hosts(255).map((h) => h.cidr) }], protocol: 'tcp', ports: portList(256) })],
+    ['a port set counts its entries: 16 peers x 4096', ingress({ from: hosts(16), protocol: 'tcp', ports: ['@many'] }, { portSets: { many: portList(4096) } })],
+    ['ranges count one each, whatever they cover', ingress({ from: hosts(1024), protocol: 'tcp', ports: Array.from({ length: 64 }, (_, i) => `${i * 1000 + 1}-${i * 1000 + 999}`) })],
+    ['no ports: every port, one piece', ingress({ from: hosts(1024), protocol: 'icmp' })],
+    ['rules at the policy limit in all (16 x 62,500)', { ingress: { rules: Array.from({ length: 15 }, () => sized(250, 250)) }, egress: { rules: [{ action: 'deny', to: hosts(250), protocol: 'tcp', ports: portList(250) }] } }],
+  ])('passes: %s', (_name, spec) => {
+    expect(issuesOf(policy(spec))).toEqual([]);
+  });
+
+  test.each([
+    ['257 /32 peers x 256 ports', ingress(sized(257, 256)), R0, /^this rule expands to up to 65792 nftables elements \(257 address ranges x 256 ports or port ranges\), more than 65536 per rule, and every host enforcing it would compile and hold them all: /],
+    ['a cidr with 1024 except entries (1025) x 64 ports', ingress({ from: [{ cidr: '10.0.0.0/16', except: hosts(1024).map((h) => h.cidr) }], protocol: 'tcp', ports: portList(64) }), R0, /up to 65600 nftables elements \(1025 address ranges x 64 ports or port ranges\)/],
+    ['a port set of 4096 referred to twice, x 9 peers', ingress({ from: hosts(9), protocol: 'udp', ports: ['@many', '@many'] }, { portSets: { many: portList(4096) } }), R0, /up to 73728 nftables elements \(9 address ranges x 8192 ports or port ranges\)/],
+    ['selector peers: one each, said to be a lower count', ingress({ from: Array.from({ length: 300 }, (_, i) => ({ selector: { app: `a${i}` } })), protocol: 'tcp', ports: portList(256) }), R0, /\(300 address ranges x 256 ports or port ranges; endpoint peers count 1 each here but expand to one element per endpoint they match\)/],
+    ['ports on a protocol without ports count once: only they are reported', ingress({ from: hosts(1024), protocol: 'icmp', ports: portList(1024) }), `${R0}/ports`, /^ports need protocol tcp or udp/],
+    ['an egress rule, at its path', egress({ to: hosts(512), protocol: 'tcp', ports: portList(512) }), '/spec/egress/rules/0', /up to 262144 nftables elements/],
+    [
+      'rules past the policy limit in all, at the rule that passes it',
+      { ingress: { rules: Array.from({ length: 16 }, () => sized(250, 250)) }, egress: { rules: [{ action: 'deny' }] } },
+      '/spec/egress/rules/0',
+      /^the policy's rules expand to up to 1000001 nftables elements in all \(this rule passes the limit\), more than 1000000 per policy: cover addresses with fewer, wider CIDRs and ports with ranges \("8000-8080"\) instead of listing them one by one, or split the policy into several policies$/,
+    ],
+  ])('refused: %s', (_name, spec, path, message) => {
+    const issues = issuesOf(policy(spec));
+    expect(issues.map((i) => i.path)).toEqual([path]);
+    expect(issues[0]?.message).toMatch(message);
+  });
+
+  test('a rule past the rule limit ends in how to fix it and carries the number and the limit', () => {
+    expect(checkFirewallPolicySpec(ingress(sized(257, 256)))).toEqual([
+      { path: R0, message: expect.stringMatching(FIX), value: 65_792, allowed: 'at most 65536 elements per rule' },
+    ]);
+  });
+
+  test('1,024 peers x 1,024 ports (a million elements) is refused as a rule and as a policy', () => {
+    const issues = checkFirewallPolicySpec(ingress(sized(1024, 1024)));
+    expect(issues.map((i) => [i.path, i.value])).toEqual([
+      [R0, 1_048_576],
+      [R0, 1_048_576],
+    ]);
+    expect(issues[1]?.allowed).toBe('at most 1000000 elements per policy');
   });
 });

@@ -1,7 +1,9 @@
 // First-match order kept by packing: rules share a lookup only when no two
 // of their boxes overlap; shadowed boxes are dropped, log boxes never shadow.
-import { packBlocks, type PackItem } from '../../../../agents/firewall/block-packer.js';
-import { ANY_PORT, type Box } from '../../../../agents/firewall/rule-boxes.js';
+// Checked case by case, against a brute-force first-match evaluator on
+// random rules, and at a scale the overlap index must handle.
+import { packBlocks, type PackedBox, type PackItem } from '../../../../agents/firewall/block-packer.js';
+import { ANY_ADDRESS, ANY_PORT, ANY_PROTOCOL, mergeIntervals, overlaps, type Box, type Interval } from '../../../../agents/firewall/rule-boxes.js';
 
 const TCP = [6, 6] as const;
 const box = (addr: [number, number], port: readonly [number, number] = ANY_PORT, proto: readonly [number, number] = TCP): Box => [addr, proto, port];
@@ -36,5 +38,117 @@ describe('packBlocks', () => {
 
   test('an empty rule list packs to no lookups', () => {
     expect(packBlocks([])).toEqual([]);
+  });
+});
+
+/** mulberry32: a seeded generator, so a failure can be replayed. */
+function random(seed: number): (n: number) => number {
+  let t = seed >>> 0;
+  return (n) => {
+    t = (t + 0x6d2b79f5) >>> 0;
+    let x = Math.imul(t ^ (t >>> 15), 1 | t);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return Math.floor((((x ^ (x >>> 14)) >>> 0) / 2 ** 32) * n);
+  };
+}
+
+const inside = (b: Box, pt: readonly number[]) => b.every(([lo, hi], i) => (pt[i] as number) >= lo && (pt[i] as number) <= hi);
+
+/** What a packet meets in plain rule order: the log rules it passes, then the first final rule that matches (none: the default). */
+function bruteForce(items: readonly PackItem<number>[], pt: readonly number[]): { logged: number[]; decided?: number } {
+  const logged: number[] = [];
+  for (const it of items) {
+    if (!it.boxes.some((b) => inside(b, pt))) continue;
+    if (!it.final) logged.push(it.value);
+    else return { logged, decided: it.value };
+  }
+  return { logged };
+}
+
+/** The same through the packed blocks, looked up in order, each holding at most one box containing the packet. */
+function throughBlocks(items: readonly PackItem<number>[], blocks: PackedBox<number>[][], pt: readonly number[]): { logged: number[]; decided?: number } {
+  const logged: number[] = [];
+  for (const block of blocks) {
+    const hits = block.filter((x) => inside(x.box, pt));
+    if (hits.length > 1) throw new Error(`a block holds ${hits.length} boxes containing ${pt.join(',')}: an interval map refuses that`);
+    const hit = hits[0];
+    if (!hit) continue;
+    if (!(items[hit.value] as PackItem<number>).final) logged.push(hit.value);
+    else return { logged, decided: hit.value };
+  }
+  return { logged };
+}
+
+/**
+ * A random rule: merged address and port intervals crossed, as ruleBoxes
+ * makes them. Their ends are drawn (give or take one) from a few values per
+ * trial, so that boxes meet edge to edge, nest and overlap in every way, and
+ * span from one address to more rows than the index files a box in.
+ */
+function randomItem(rnd: (n: number) => number, values: { addrs: readonly number[]; ports: readonly number[] }, value: number): PackItem<number> {
+  const span = (ends: readonly number[], all: Interval, oddsOfAll: number) => (): Interval => {
+    if (rnd(oddsOfAll) === 0) return all;
+    const near = () => Math.max(0, (ends[rnd(ends.length)] as number) + rnd(3) - 1);
+    const x = near();
+    const y = rnd(3) === 0 ? x : near();
+    return [Math.min(x, y), Math.max(x, y)];
+  };
+  const protocol = ([[6, 6], [17, 17], ANY_PROTOCOL] as const)[rnd(3)] as Interval;
+  const addrs = mergeIntervals(Array.from({ length: 1 + rnd(4) }, span(values.addrs, ANY_ADDRESS, 12)));
+  const ports = mergeIntervals(Array.from({ length: 1 + rnd(3) }, span(values.ports, ANY_PORT, 3)));
+  return { boxes: addrs.flatMap((a) => ports.map((p): Box => [a, protocol, p])), final: rnd(5) !== 0, value };
+}
+
+describe('packBlocks against a brute-force first-match evaluator', () => {
+  test('random rule lists: every packet meets the same log rules and the same deciding rule, and no block holds overlapping boxes', () => {
+    let mismatches = 0;
+    let decided = 0;
+    for (let trial = 0; trial < 150; trial++) {
+      const rnd = random(trial + 1);
+      const values = { addrs: Array.from({ length: 8 + rnd(40) }, () => rnd(1 << 16)), ports: Array.from({ length: 4 + rnd(8) }, () => rnd(4096)) };
+      const items = Array.from({ length: 10 + rnd(60) }, (_, i) => randomItem(rnd, values, i));
+      const blocks = packBlocks(items);
+      for (const block of blocks) {
+        for (let i = 0; i < block.length; i++) {
+          for (let j = i + 1; j < block.length; j++) expect(overlaps((block[i] as PackedBox<number>).box, (block[j] as PackedBox<number>).box)).toBe(false);
+        }
+      }
+      for (let k = 0; k < 400; k++) {
+        // Half the packets inside a random rule's box, so that most rules are hit; half anywhere near them.
+        const it = items[rnd(items.length)] as PackItem<number>;
+        const b = it.boxes[rnd(it.boxes.length)] as Box;
+        const pt = k % 2 === 0 ? b.map(([lo, hi]) => lo + rnd(Math.min(hi - lo + 1, 2 ** 31))) : [rnd(1 << 16), [6, 17, 1][rnd(3)] as number, rnd(4200)];
+        const want = bruteForce(items, pt);
+        const got = throughBlocks(items, blocks, pt);
+        if (want.decided !== undefined) decided++;
+        if (JSON.stringify(got) !== JSON.stringify(want)) mismatches++;
+      }
+    }
+    expect(mismatches).toBe(0);
+    expect(decided).toBeGreaterThan(10_000); // the packets did meet rules
+  });
+});
+
+describe('packBlocks at scale', () => {
+  test('2,000 rules of 50 addresses each on every port (the port-wide case) pack into one lookup with every box', () => {
+    const items = Array.from({ length: 2_000 }, (_, i) =>
+      item(
+        String(i),
+        Array.from({ length: 50 }, (_, j) => {
+          const a = 0x0a000000 + i * 97 + j * 200_003; // distinct over all rules, spread over many /24s
+          return box([a, a]);
+        }),
+      ),
+    );
+    const blocks = packBlocks(items);
+    expect(blocks.map((b) => b.length)).toEqual([100_000]);
+  });
+
+  test('among port-wide rules, a later rule overlapping one of them gets a lookup of its own, and one inside an earlier one is left out', () => {
+    const items = Array.from({ length: 2_000 }, (_, i) => item(String(i), [box([i * 300, i * 300]), box([i * 300 + 1, i * 300 + 1])]));
+    const at = 1_500 * 300;
+    const blocks = packBlocks([...items, item('inside', [box([at, at], [22, 22])]), item('across', [box([at, at + 2], [22, 22])])]);
+    expect(values(blocks).map((b) => b.length)).toEqual([4_000, 1]);
+    expect(values(blocks)[1]).toEqual(['across']);
   });
 });
