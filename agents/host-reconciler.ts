@@ -83,7 +83,7 @@ export class HostReconciler {
   private timer: NodeJS.Timeout | undefined;
   private counterTimer: NodeJS.Timeout | undefined;
   private spoofDrops: Record<string, number> | undefined;
-  private guardProblem: string | undefined;
+  private readingCounters = false;
   private unsubscribe: (() => void)[] = [];
   /** Per-network failure of the last full pass, and of incremental passes since. */
   private passProblems = new Map<string, string>();
@@ -140,15 +140,20 @@ export class HostReconciler {
   /** Counters change without any plan change: re-read them now and then, and report when they moved. */
   async reportCounters(): Promise<void> {
     const plan = this.plan.current();
-    if (!plan) return;
+    // One read at a time: on a big table a read can outlast the interval.
+    if (!plan || this.readingCounters) return;
+    this.readingCounters = true;
     try {
       const moved = (await this.policies?.refreshCounters()) ?? false;
       const drops = await this.guard?.spoofDrops();
       const dropsMoved = drops !== undefined && JSON.stringify(drops) !== JSON.stringify(this.spoofDrops);
       if (drops !== undefined) this.spoofDrops = drops;
-      if (moved || dropsMoved) this.uplink.send(this.status(plan));
+      const vnfMoved = (await this.vnfs?.refreshCounters()) ?? false;
+      if (moved || dropsMoved || vnfMoved) this.uplink.send(this.status(plan));
     } catch (e: unknown) {
       this.log.warn({ err: errorMessage(e) }, 'cannot read firewall counters');
+    } finally {
+      this.readingCounters = false;
     }
   }
 
@@ -292,6 +297,7 @@ export class HostReconciler {
     this.passProblems = problemsOf(failures);
     this.entryProblems.clear();
     if (plan) this.report(plan);
+    this.savePlan();
     return { revision: plan?.revision ?? 0, actions, failures };
   }
 
@@ -345,22 +351,33 @@ export class HostReconciler {
     }
     if (deviceMissing) void this.reconcile();
     this.report(plan);
+    this.savePlan();
     return report;
   }
 
-  private async syncFirewall(plan: HostPlan | undefined): Promise<void> {
-    if (this.guard?.enabled) {
-      const ports = this.store.list().map((r) => ({ ifname: r.hostIfname, mac: r.mac, ip: r.ip }));
-      try {
-        await this.guard.sync(ports);
-        this.guardProblem = undefined;
-      } catch (e: unknown) {
-        if (this.guardProblem === undefined) this.log.error({ err: errorMessage(e) }, 'cannot write the anti-spoofing table');
-        this.guardProblem = errorMessage(e);
-      }
+  /** The plan just applied and reported goes to the agent state now (written behind: see EndpointStore.savePlan). */
+  private savePlan(): void {
+    try {
+      this.store.flushPlan();
+    } catch (e: unknown) {
+      this.log.error({ err: errorMessage(e) }, 'cannot write the plan to the agent state (the fallback for starting without the controller)');
     }
+  }
+
+  private async syncFirewall(plan: HostPlan | undefined): Promise<void> {
     // No plan (restarted with the controller away and nothing cached): the table in force stays.
     if (plan && this.policies?.enabled) await this.policies.sync(plan);
+    if (this.guard?.enabled) {
+      // Ports of endpoints with an ingress policy: no IPv4 broadcast/multicast reaches them (nothing to judge it by).
+      const ingress = this.policies?.ingressAddresses() ?? new Set<string>();
+      const policed = this.store.list().filter((r) => ingress.has(r.ip)).map((r) => r.hostIfname);
+      try {
+        await this.guard.sync(policed);
+      } catch (e: unknown) {
+        this.log.error({ err: errorMessage(e) }, 'cannot write the anti-spoofing table');
+      }
+      this.policies?.setGuardProblem(this.guard.problem);
+    }
   }
 
   /** The network MTU comes from the controller; an underlay that cannot carry it is worth one loud line. */

@@ -16,13 +16,18 @@ export interface PolicyTable {
   counters(model: PolicyModel): Promise<ElementCounter[]>;
   /** Whether a table of ours is in the kernel (left by an earlier agent). */
   exists(): Promise<boolean>;
+  /**
+   * Undefined when bridged traffic reaches the table (br_netfilter on in the
+   * namespace; turned back on if someone turned it off), else why not.
+   */
+  bridgeFilterProblem(): Promise<string | undefined>;
 }
 
 export interface PortGuard {
-  /** Replace the whole guard table: exactly `ports` may send. */
-  replace(ports: readonly GuardedPort[]): Promise<void>;
+  /** Replace the whole guard table: exactly `ports` may send; `policed` ports get no IPv4 broadcast/multicast. */
+  replace(ports: readonly GuardedPort[], policed: readonly string[]): Promise<void>;
   /** Element changes in one transaction. */
-  update(add: readonly GuardedPort[], remove: readonly GuardedPort[]): Promise<void>;
+  update(add: readonly GuardedPort[], remove: readonly GuardedPort[], policed?: { add: readonly string[]; remove: readonly string[] }): Promise<void>;
   spoofDrops(): Promise<Record<SpoofReason, number>>;
 }
 

@@ -11,7 +11,7 @@
 // label change changes entry elements or address-set elements, never chains.
 import type { PlanFirewallPolicy, PlanFirewallRule } from '../../model/agent-protocol.js';
 import type { DefaultAction, FirewallAction } from '../../model/firewall.js';
-import { fnv1a32 } from '../../model/kernel-names.js';
+import { createHash } from 'node:crypto';
 import { packBlocks, type PackItem } from './block-packer.js';
 import { boxKey, ruleBoxes, type Box } from './rule-boxes.js';
 
@@ -67,13 +67,25 @@ export function emptyModel(): PolicyModel {
   return { entries: { ingress: new Map(), egress: new Map() }, groups: new Map(), maps: new Map(), logChains: new Map(), rules: new Map() };
 }
 
+// Chain and map names are hashes of what they stand for: 64 bits of SHA-256,
+// so two rules (or two policy lists) sharing a name is out of reach even for
+// someone choosing names to collide; sharing one would give one rule the
+// other's verdict. The compiler still checks and refuses a collision.
+function hash64(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
 export function logChainName(ref: RuleRef): string {
-  return `${LOG_PREFIX}${fnv1a32(`${ref.policy}\u0000${ref.direction}\u0000${ref.rule}`).toString(16).padStart(8, '0')}`;
+  return `${LOG_PREFIX}${hash64(`${ref.policy}\u0000${ref.direction}\u0000${ref.rule}`)}`;
 }
 
 function groupName(direction: Direction, policies: readonly string[]): string {
   const short = direction === 'ingress' ? 'in' : 'eg';
-  return `g-${fnv1a32(`${direction}\u0000${policies.join('\u0000')}`).toString(16).padStart(8, '0')}-${short}`;
+  return `g-${hash64(`${direction}\u0000${policies.join('\u0000')}`)}-${short}`;
+}
+
+function collision(what: string, name: string, a: string, b: string): Error {
+  return new Error(`${what} ${name} would stand for both ${a} and ${b}; rename one of them`);
 }
 
 function verdictOf(rule: PlanFirewallRule, ref: RuleRef, logChains: Map<string, LogChain>): Verdict {
@@ -101,6 +113,7 @@ function verdictOf(rule: PlanFirewallRule, ref: RuleRef, logChains: Map<string, 
  */
 export function compilePolicies(policies: readonly PlanFirewallPolicy[], sets: ReadonlyMap<string, readonly string[]>): PolicyModel {
   const model = emptyModel();
+  const groupLists = new Map<string, string>();
   const ordered = [...policies].sort((a, b) => a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const direction of ['ingress', 'egress'] as const) {
     // endpoint -> the policies (in order) that have rules for this direction
@@ -119,7 +132,14 @@ export function compilePolicies(policies: readonly PlanFirewallPolicy[], sets: R
         list.map((p) => p.name),
       );
       model.entries[direction].set(ip, name);
-      if (!model.groups.has(name)) buildGroup(model, name, direction, list, sets);
+      const listKey = list.map((p) => p.name).join(', ');
+      const seen = groupLists.get(name);
+      if (seen === undefined) {
+        groupLists.set(name, listKey);
+        buildGroup(model, name, direction, list, sets);
+      } else if (seen !== listKey) {
+        throw collision('group chain', name, `[${seen}]`, `[${listKey}]`);
+      }
     }
   }
   return model;
@@ -170,7 +190,12 @@ function buildGroup(model: PolicyModel, name: string, direction: Direction, poli
     if (dir === undefined) continue;
     for (const rule of dir.rules) {
       const entry = ruleEntry(rule, p.name, direction);
-      if (entry.log) model.logChains.set(entry.log.name, entry.log);
+      if (entry.log) {
+        const other = model.logChains.get(entry.log.name);
+        const same = (r: RuleRef) => r.policy === entry.ref.policy && r.direction === entry.ref.direction && r.rule === entry.ref.rule;
+        if (other && !same(other.ref)) throw collision('log chain', entry.log.name, `${other.ref.policy}/${other.ref.rule}`, `${entry.ref.policy}/${entry.ref.rule}`);
+        model.logChains.set(entry.log.name, entry.log);
+      }
       model.rules.set(`${p.name}\u0000${direction}\u0000${rule.name}`, entry.ref);
       items.push({ boxes: ruleBoxes(rule, sets), final: rule.action !== 'log', value: entry });
     }

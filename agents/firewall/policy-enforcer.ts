@@ -41,12 +41,20 @@ export class PolicyEnforcer {
   private applied: PolicyModel | undefined;
   private state: EnforcerState = { generations: new Map(), endpoints: new Map() };
   private problem: string | undefined;
+  /** what else keeps the policies from being enforced as written (bridge filtering off, guard table failing) */
+  private bridgeProblem: string | undefined;
+  private guardProblem: string | undefined;
   private counters = new Map<string, RuleCounter[]>();
   /** the last reading of every counter in the table, by ElementCounter key */
   private lastRead = new Map<string, ElementCounter>();
   /** per rule (ruleKey): counts of counters a change dropped */
   private carried = new Map<string, Count>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** table writes queued so far, and those queued or running now (see refreshCounters) */
+  private writes = 0;
+  private writing = 0;
+  /** the counter reading in progress, which a second caller shares */
+  private reading: Promise<boolean> | undefined;
 
   constructor(
     @inject(AGENT_LOGGER) private readonly log: AgentLogger,
@@ -74,6 +82,7 @@ export class PolicyEnforcer {
         this.log.error({ err: errorMessage(e) }, 'cannot compile the firewall policies; the table in force is kept');
         return;
       }
+      this.bridgeProblem = await table.bridgeFilterProblem();
       try {
         const dropped = this.applied === undefined ? [...this.lastRead.keys()] : countersDropped(this.applied, model);
         if (this.applied === undefined) await table.replace(model);
@@ -94,33 +103,51 @@ export class PolicyEnforcer {
     });
   }
 
-  /** Read the kernel's counters; true when any changed since the last read. */
+  /**
+   * Read the kernel's counters; true when any changed since the last read.
+   * After the writes queued before it, but outside their queue: listing
+   * thousands of counters takes long (seconds on a busy host), and a policy
+   * change must not wait for it. A reading during which a write was queued
+   * or running may not match the model it is read against: it is dropped
+   * (false), and the next one counts.
+   */
   refreshCounters(): Promise<boolean> {
-    let changed = false;
-    return this.serial(async (table) => {
-      const model = this.applied;
-      if (!model) return;
-      const read = await table.counters(model);
-      this.lastRead = new Map(read.map((c) => [c.key, c]));
-      const sums = new Map<string, Count>(modelRules(model).map((ref) => [ruleKey(ref), { ref, packets: 0, bytes: 0 }]));
-      // A rule no longer in the model has no count worth keeping.
-      for (const k of [...this.carried.keys()]) if (!sums.has(k)) this.carried.delete(k);
-      for (const c of [...read, ...this.carried.values()]) {
-        const sum = sums.get(ruleKey(c.ref));
-        if (sum) {
-          sum.packets += c.packets;
-          sum.bytes += c.bytes;
-        }
+    const table = this.table;
+    if (!table) return Promise.resolve(false);
+    this.reading ??= this.queue
+      .then(() => this.readCounters(table))
+      .finally(() => {
+        this.reading = undefined;
+      });
+    return this.reading;
+  }
+
+  private async readCounters(table: PolicyTable): Promise<boolean> {
+    const model = this.applied;
+    const writes = this.writes;
+    if (!model || this.writing > 0) return false;
+    const read = await table.counters(model);
+    if (this.writes !== writes || this.writing > 0) return false;
+    this.lastRead = new Map(read.map((c) => [c.key, c]));
+    const sums = new Map<string, Count>(modelRules(model).map((ref) => [ruleKey(ref), { ref, packets: 0, bytes: 0 }]));
+    // A rule no longer in the model has no count worth keeping.
+    for (const k of [...this.carried.keys()]) if (!sums.has(k)) this.carried.delete(k);
+    for (const c of [...read, ...this.carried.values()]) {
+      const sum = sums.get(ruleKey(c.ref));
+      if (sum) {
+        sum.packets += c.packets;
+        sum.bytes += c.bytes;
       }
-      const next = new Map<string, RuleCounter[]>();
-      for (const { ref, packets, bytes } of sums.values()) {
-        const list = next.get(ref.policy) ?? [];
-        list.push({ direction: ref.direction, rule: ref.rule, packets, bytes });
-        next.set(ref.policy, list);
-      }
-      changed = JSON.stringify([...next]) !== JSON.stringify([...this.counters]);
-      this.counters = next;
-    }).then(() => changed);
+    }
+    const next = new Map<string, RuleCounter[]>();
+    for (const { ref, packets, bytes } of sums.values()) {
+      const list = next.get(ref.policy) ?? [];
+      list.push({ direction: ref.direction, rule: ref.rule, packets, bytes });
+      next.set(ref.policy, list);
+    }
+    const changed = JSON.stringify([...next]) !== JSON.stringify([...this.counters]);
+    this.counters = next;
+    return changed;
   }
 
   private carry(keys: readonly string[]): void {
@@ -139,12 +166,22 @@ export class PolicyEnforcer {
     }
   }
 
+  /** Endpoint addresses that have an ingress policy in the table. */
+  ingressAddresses(): Set<string> {
+    return new Set(this.applied?.entries.ingress.keys() ?? []);
+  }
+
+  setGuardProblem(problem: string | undefined): void {
+    this.guardProblem = problem === undefined ? undefined : `the anti-spoofing table cannot be written: ${problem}`;
+  }
+
   /** What this host enforces, per policy of `plan`. */
   reports(plan: HostPlan): Record<string, FirewallPolicyReport> {
     const out: Record<string, FirewallPolicyReport> = {};
     for (const p of plan.firewallPolicies) {
       const generation = this.state.generations.get(p.name);
-      const ready = this.problem === undefined && generation === p.generation;
+      const problem = this.problem ?? this.bridgeProblem ?? this.guardProblem;
+      const ready = problem === undefined && generation === p.generation;
       const r: FirewallPolicyReport = {
         generation: generation ?? 0,
         ready,
@@ -152,19 +189,26 @@ export class PolicyEnforcer {
         counters: this.counters.get(p.name) ?? [],
       };
       if (!this.enabled) r.message = 'this agent enforces no policy (no nftables datapath)';
-      else if (this.problem !== undefined) r.message = this.problem;
+      else if (problem !== undefined) r.message = problem;
       out[p.name] = r;
     }
     return out;
   }
 
+  /** Table writes run one at a time, in order; `writes` and `writing` tell a counter reading about them. */
   private serial(step: (table: PolicyTable) => Promise<void>): Promise<void> {
     const table = this.table;
     if (!table) return Promise.resolve();
-    const next = this.queue.then(
-      () => step(table),
-      () => step(table),
-    );
+    this.writes++;
+    this.writing++;
+    const next = this.queue
+      .then(
+        () => step(table),
+        () => step(table),
+      )
+      .finally(() => {
+        this.writing--;
+      });
     this.queue = next.catch(() => undefined);
     return next;
   }

@@ -1,29 +1,40 @@
 // Keeps the anti-spoofing table (guard-ruleset.ts) in line with the host's
 // endpoints. An attach admits its port (interface, MAC, address) before the
 // veth exists, so the port never sends unchecked, and never sends at all
-// before it is admitted (the table drops unknown wv-* ports). The reconciler
-// syncs the whole set from the endpoint records on every pass; ports of
-// attaches in flight are pinned so a pass cannot take them out.
+// before it is admitted (the table drops unknown wv-* ports). Every write
+// reads the endpoint records when it runs (not when it was queued), plus the
+// ports of attaches in flight (pinned), so a pass can never take out a port
+// that was admitted after it started.
 //
 // The first write of an agent's life replaces the table whole (one
 // transaction: a table left by an earlier agent stays in force until then);
 // after that, element diffs. A failed write forgets what the kernel holds,
-// so the next one replaces the table again.
+// so the next one replaces the table again, with every recorded port.
 import { inject, injectable, optional } from 'inversify';
 import { errorMessage } from '../../model/errors.js';
 import { AGENT_LOGGER, type AgentLogger } from '../agent-config.js';
 import { guardPortKey, type GuardedPort, type SpoofReason } from '../datapath/nft/guard-ruleset.js';
 import { PORT_GUARD, type PortGuard } from '../datapath/policy-table-port.js';
+import { EndpointStore } from '../state/endpoint-store.js';
+
+interface Applied {
+  ports: Map<string, GuardedPort>;
+  policed: Set<string>;
+}
 
 @injectable()
 export class SpoofGuard {
   /** what the kernel holds; undefined: unknown (replace on the next write) */
-  private applied: Map<string, GuardedPort> | undefined;
+  private applied: Applied | undefined;
   private readonly pinned = new Map<string, GuardedPort>();
+  private policed = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** the last write's failure, for the status; undefined after a success */
+  problem: string | undefined;
 
   constructor(
     @inject(AGENT_LOGGER) private readonly log: AgentLogger,
+    @inject(EndpointStore) private readonly store: EndpointStore,
     @inject(PORT_GUARD) @optional() private readonly guard?: PortGuard,
   ) {}
 
@@ -34,11 +45,11 @@ export class SpoofGuard {
   /** Let `port` send (as its own MAC and address only). Resolves once in the kernel. */
   admit(port: GuardedPort): Promise<void> {
     this.pinned.set(guardPortKey(port), port);
-    return this.serial(async (guard) => {
-      if (this.applied === undefined) await this.replaceWith(guard, [...this.pinned.values()]);
-      else if (!this.applied.has(guardPortKey(port))) {
+    return this.serial(async (guard, applied) => {
+      if (applied === undefined) await this.replaceWith(guard);
+      else if (!applied.ports.has(guardPortKey(port))) {
         await guard.update([port], []);
-        this.applied.set(guardPortKey(port), port);
+        applied.ports.set(guardPortKey(port), port);
       }
     });
   }
@@ -47,28 +58,34 @@ export class SpoofGuard {
   unpin(port: GuardedPort, remove: boolean): Promise<void> {
     this.pinned.delete(guardPortKey(port));
     if (!remove) return Promise.resolve();
-    return this.serial(async (guard) => {
-      if (this.applied?.has(guardPortKey(port))) {
+    return this.serial(async (guard, applied) => {
+      if (applied?.ports.has(guardPortKey(port)) && !this.wanted().has(guardPortKey(port))) {
         await guard.update([], [port]);
-        this.applied.delete(guardPortKey(port));
+        applied.ports.delete(guardPortKey(port));
       }
     });
   }
 
-  /** Exactly the recorded ports (plus attaches in flight) may send. */
-  sync(recorded: readonly GuardedPort[]): Promise<void> {
-    return this.serial(async (guard) => {
-      const wanted = new Map<string, GuardedPort>();
-      for (const p of [...recorded, ...this.pinned.values()]) wanted.set(guardPortKey(p), p);
-      if (this.applied === undefined) {
-        await this.replaceWith(guard, [...wanted.values()]);
+  /**
+   * Exactly the recorded ports (plus attaches in flight) may send; `policed`
+   * (host interfaces of endpoints with an ingress policy) get no IPv4
+   * broadcast or multicast.
+   */
+  sync(policed?: Iterable<string>): Promise<void> {
+    if (policed !== undefined) this.policed = new Set(policed);
+    return this.serial(async (guard, applied) => {
+      if (applied === undefined) {
+        await this.replaceWith(guard);
         return;
       }
-      const add = [...wanted].filter(([k]) => !this.applied?.has(k)).map(([, p]) => p);
-      const remove = [...this.applied].filter(([k]) => !wanted.has(k)).map(([, p]) => p);
-      if (add.length === 0 && remove.length === 0) return;
-      await guard.update(add, remove);
-      this.applied = wanted;
+      const wanted = this.wanted();
+      const add = [...wanted].filter(([k]) => !applied.ports.has(k)).map(([, p]) => p);
+      const remove = [...applied.ports].filter(([k]) => !wanted.has(k)).map(([, p]) => p);
+      const pAdd = [...this.policed].filter((i) => !applied.policed.has(i));
+      const pRemove = [...applied.policed].filter((i) => !this.policed.has(i));
+      if (add.length + remove.length + pAdd.length + pRemove.length === 0) return;
+      await guard.update(add, remove, { add: pAdd, remove: pRemove });
+      this.applied = { ports: wanted, policed: new Set(this.policed) };
     });
   }
 
@@ -82,19 +99,33 @@ export class SpoofGuard {
     }
   }
 
-  private async replaceWith(guard: PortGuard, ports: GuardedPort[]): Promise<void> {
-    await guard.replace(ports);
-    this.applied = new Map(ports.map((p) => [guardPortKey(p), p]));
+  /** Recorded ports as the records say now, plus attaches in flight. */
+  private wanted(): Map<string, GuardedPort> {
+    const out = new Map<string, GuardedPort>();
+    for (const r of this.store.list()) {
+      const p = { ifname: r.hostIfname, mac: r.mac, ip: r.ip };
+      out.set(guardPortKey(p), p);
+    }
+    for (const [k, p] of this.pinned) out.set(k, p);
+    return out;
   }
 
-  private serial(step: (guard: PortGuard) => Promise<void>): Promise<void> {
+  private async replaceWith(guard: PortGuard): Promise<void> {
+    const ports = this.wanted();
+    await guard.replace([...ports.values()], [...this.policed]);
+    this.applied = { ports, policed: new Set(this.policed) };
+  }
+
+  private serial(step: (guard: PortGuard, applied: Applied | undefined) => Promise<void>): Promise<void> {
     const guard = this.guard;
     if (!guard) return Promise.resolve();
     const run = async () => {
       try {
-        await step(guard);
+        await step(guard, this.applied);
+        this.problem = undefined;
       } catch (e: unknown) {
         this.applied = undefined;
+        this.problem = errorMessage(e);
         throw e;
       }
     };

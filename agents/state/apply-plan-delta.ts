@@ -4,7 +4,7 @@
 // by network+vtep, remote endpoints, firewall policies and address sets by
 // name. Removals first, then upserts.
 import type {
-  HostPlan, PlanAddressSet, PlanBlock, PlanDelta, PlanFirewallPolicy, PlanFloodEntry, PlanRemoteEndpoint, PlanReservation,
+  HostPlan, PlanAddressSet, PlanBlock, PlanDelta, PlanFirewallPolicy, PlanFirewallRule, PlanFloodEntry, PlanPolicyDirection, PlanRemoteEndpoint, PlanReservation,
 } from '../../model/agent-protocol.js';
 import { gatewayMac, vxlanName } from '../../model/kernel-names.js';
 import { applyVnfDelta, vnfTouched } from '../../model/vnf-plan-delta.js';
@@ -82,7 +82,7 @@ export function applyPlanDelta(plan: HostPlan, delta: PlanDelta, revision: numbe
     reservations: upsert(base.reservations, d.upsertReservations, d.removeReservations, reservationKey, reservationKey),
     flood: upsert<PlanFloodEntry, PlanFloodEntry>(base.flood, d.upsertFlood, d.removeFlood, floodKey, floodKey),
     remoteEndpoints: upsert<PlanRemoteEndpoint, string>(base.remoteEndpoints, d.upsertRemoteEndpoints, d.removeRemoteEndpoints, nameKey, (n) => n),
-    firewallPolicies: upsert<PlanFirewallPolicy, string>(base.firewallPolicies, d.upsertFirewallPolicies, d.removeFirewallPolicies, nameKey, (n) => n),
+    firewallPolicies: upsert<PlanFirewallPolicy, string>(base.firewallPolicies, keepUnchangedRules(base.firewallPolicies, d.upsertFirewallPolicies), d.removeFirewallPolicies, nameKey, (n) => n),
     addressSets: upsert<PlanAddressSet, string>(base.addressSets, d.upsertAddressSets, d.removeAddressSets, nameKey, (n) => n),
     // Firewall VNFs and the routes through them: absent when there are none (model/vnf-plan-delta.ts).
     ...applyVnfDelta(base, d),
@@ -119,6 +119,69 @@ export function overlayNetworksTouched(previous: HostPlan, delta: PlanDelta): Se
 export function firewallTouched(delta: PlanDelta): boolean {
   const d = fullDelta(delta);
   return d.upsertFirewallPolicies.length + d.removeFirewallPolicies.length + d.upsertAddressSets.length + d.removeAddressSets.length > 0;
+}
+
+const hasOwn = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+
+/** Equality of values parsed from JSON (no undefined, functions or class instances): key order aside, the same text. */
+function sameParsed(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  const array = Array.isArray(a);
+  if (array !== Array.isArray(b)) return false;
+  if (array) {
+    const x = a as unknown[];
+    const y = b as unknown[];
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (!sameParsed(x[i], y[i])) return false;
+    return true;
+  }
+  // for...in, not Object.keys: no array per object (this runs over every rule of a policy)
+  let fields = 0;
+  for (const k in a) {
+    if (!hasOwn(a, k)) continue;
+    if (!hasOwn(b, k) || !sameParsed((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+    fields++;
+  }
+  for (const k in b) if (hasOwn(b, k)) fields--;
+  return fields === 0;
+}
+
+function keepDirection(old: PlanPolicyDirection | undefined, next: PlanPolicyDirection): PlanPolicyDirection {
+  if (!old) return next;
+  const byName = new Map<string, PlanFirewallRule | undefined>();
+  // A name used twice (plans never do) reuses neither rule.
+  for (const r of old.rules) byName.set(r.name, byName.has(r.name) ? undefined : r);
+  let kept = 0;
+  const rules = next.rules.map((r) => {
+    const o = byName.get(r.name);
+    if (o === undefined || !sameParsed(o, r)) return r;
+    byName.delete(r.name);
+    kept++;
+    return o;
+  });
+  return kept === 0 ? next : { ...next, rules };
+}
+
+/**
+ * Upserted policies with every rule that did not change replaced by the
+ * rule object the plan already holds (same name and direction, equal
+ * content). A policy arrives whole, parsed afresh, when one of its rules
+ * changes; the firewall compiler caches its work per rule object
+ * (policy-compiler.ts, rule-boxes.ts), so this is what lets a one-rule
+ * change of a large policy compile one rule instead of all of them.
+ */
+export function keepUnchangedRules(current: readonly PlanFirewallPolicy[], upserts: PlanFirewallPolicy[]): PlanFirewallPolicy[] {
+  if (upserts.length === 0 || current.length === 0) return upserts;
+  const byName = new Map(current.map((p) => [p.name, p]));
+  return upserts.map((p) => {
+    const old = byName.get(p.name);
+    if (!old) return p;
+    const out = { ...p };
+    if (p.ingress) out.ingress = keepDirection(old.ingress, p.ingress);
+    if (p.egress) out.egress = keepDirection(old.egress, p.egress);
+    return out.ingress === p.ingress && out.egress === p.egress ? p : out;
+  });
 }
 
 /** The plan with one more block (a grant that arrives before the matching delta). */

@@ -3,16 +3,20 @@
 // unreachable), its address blocks and a few remembered facts (the VTEP
 // address it last learned). A record is written only once the
 // kernel objects exist, so a crash leaves at worst kernel objects without a
-// record, which the reconciler sweeps.
+// record, which the reconciler sweeps. The plan is written behind (see
+// savePlan): serialising one of many rules must not delay its kernel update.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import type { EndpointReport, HostPlan, PlanBlock } from '../../model/agent-protocol.js';
 import { WeftError, errorMessage } from '../../model/errors.js';
-import { AGENT_CONFIG, type AgentConfig } from '../agent-config.js';
+import { AGENT_CONFIG, AGENT_LOGGER, type AgentConfig, type AgentLogger } from '../agent-config.js';
 
 export type EndpointState = 'attached' | 'deleting';
+
+/** A saved plan is written at the latest this long after savePlan (normally sooner: see flushPlan). */
+export const PLAN_WRITE_DELAY_MS = 2_000;
 
 export interface EndpointRecord extends EndpointReport {
   state: EndpointState;
@@ -112,8 +116,15 @@ export function toReport(r: EndpointRecord): EndpointReport {
 export class EndpointStore {
   private readonly db: Database.Database;
   private readonly stmts;
+  /** Saved, not yet written (see savePlan). */
+  private pendingPlan: HostPlan | undefined;
+  private planTimer: NodeJS.Timeout | undefined;
 
-  constructor(@inject(AGENT_CONFIG) config: Pick<AgentConfig, 'stateDir'>) {
+  constructor(
+    @inject(AGENT_CONFIG) config: Pick<AgentConfig, 'stateDir'>,
+    // Optional so a store built by hand (tests) works without one: only a late plan write's failure is logged.
+    @inject(AGENT_LOGGER) @optional() private readonly log?: AgentLogger,
+  ) {
     const file = join(config.stateDir, 'agent.db');
     try {
       mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
@@ -226,6 +237,7 @@ export class EndpointStore {
   }
 
   loadPlan(): HostPlan | undefined {
+    this.flushPlan();
     const row = this.stmts.getPlan.get();
     if (!row) return undefined;
     try {
@@ -235,13 +247,44 @@ export class EndpointStore {
     }
   }
 
-  /** The plan and its blocks, in one transaction so they never disagree. */
+  /**
+   * Keep the plan and its blocks (written in one transaction so they never
+   * disagree). Written behind: a plan with thousands of firewall rules
+   * takes tens of milliseconds to serialise, and the update it carries must
+   * reach the kernel first. The write happens at the next flushPlan() (the
+   * reconciler calls it once it has applied the plan), before this store
+   * reads a plan or blocks, on close(), and at the latest
+   * PLAN_WRITE_DELAY_MS after the save; only the latest plan is written.
+   * The stored plan is only the fallback for starting without the
+   * controller: a crash before the write leaves the previous one.
+   */
   savePlan(plan: HostPlan): void {
+    this.pendingPlan = plan;
+    if (this.planTimer) return;
+    this.planTimer = setTimeout(() => {
+      this.planTimer = undefined;
+      try {
+        this.flushPlan();
+      } catch (e: unknown) {
+        // Kept pending: the next flushPlan tries again (and its caller hears of a failure).
+        this.log?.error({ err: errorMessage(e) }, 'cannot write the plan to the agent state (the fallback for starting without the controller)');
+      }
+    }, PLAN_WRITE_DELAY_MS);
+    this.planTimer.unref();
+  }
+
+  /** Write the plan saved last, if it is not written yet. */
+  flushPlan(): void {
+    clearTimeout(this.planTimer);
+    this.planTimer = undefined;
+    const plan = this.pendingPlan;
+    if (!plan) return;
     this.db.transaction(() => {
       this.stmts.putPlan.run(plan.revision, JSON.stringify(plan));
       this.stmts.clearBlocks.run();
       for (const b of plan.blocks) this.stmts.putBlock.run(b.network, b.cidr);
     })();
+    this.pendingPlan = undefined;
   }
 
   getMeta(key: string): string | undefined {
@@ -253,10 +296,17 @@ export class EndpointStore {
   }
 
   blocks(): PlanBlock[] {
+    this.flushPlan();
     return this.stmts.blocks.all();
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    try {
+      this.flushPlan();
+    } catch (e: unknown) {
+      this.log?.error({ err: errorMessage(e) }, 'cannot write the plan to the agent state before closing it');
+    }
+    this.db.close();
   }
 }

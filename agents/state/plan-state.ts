@@ -4,7 +4,7 @@
 // deltas can be applied without a full pass.
 import { inject, injectable } from 'inversify';
 import type { HostPlan, PlanBlock, PlanDelta, PlanNetwork } from '../../model/agent-protocol.js';
-import { applyPlanDelta, normalizePlan, withBlock } from './apply-plan-delta.js';
+import { applyPlanDelta, keepUnchangedRules, normalizePlan, withBlock } from './apply-plan-delta.js';
 import { EndpointStore } from './endpoint-store.js';
 
 export type PlanSource = 'cache' | 'controller';
@@ -54,7 +54,10 @@ export class PlanState {
   }
 
   replace(plan: HostPlan): void {
-    this.set(normalizePlan(plan), 'controller', { kind: 'replace' });
+    const next = normalizePlan(plan);
+    // A full plan (after a reconnect) repeats the policies in force: their unchanged rules stay the objects they were.
+    const firewallPolicies = keepUnchangedRules(this.plan?.firewallPolicies ?? [], next.firewallPolicies);
+    this.set({ ...next, firewallPolicies }, 'controller', { kind: 'replace' });
   }
 
   /**

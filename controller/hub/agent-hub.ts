@@ -19,6 +19,7 @@ import { ControllerConfig } from '../config.js';
 import { EventLog } from '../events/event-log.js';
 import { LiveHosts } from '../hosts/live-hosts.js';
 import { parseVtepAddress } from '../hosts/vtep-address.js';
+import { CompiledPolicyCache } from '../planner/firewall-planner.js';
 import { diffPlans, duplicateVteps, hostsWithoutVtep, planHost, type PlanInput } from '../planner/host-planner.js';
 import { readPlanInput } from '../planner/plan-input.js';
 import { Store } from '../store/store.js';
@@ -44,6 +45,8 @@ export class AgentHub {
   /** Underlay problems already logged, so each is logged once while it lasts. */
   private vtepWarnings = new Set<string>();
   private readonly firewallLog: FirewallLogRecorder;
+  /** Policies compiled by earlier passes: a write recompiles only what it changed. */
+  private readonly compiled = new CompiledPolicyCache();
 
   constructor(
     @inject(Store) private readonly store: Store,
@@ -267,7 +270,7 @@ export class AgentHub {
   private push(session: AgentSession, input: PlanInput): void {
     const host = session.host;
     if (host === undefined) return;
-    const plan = planHost(input, host);
+    const plan = planHost(input, host, this.compiled);
     const base = session.baseline;
     if (!base) {
       session.send({ type: 'plan', plan });

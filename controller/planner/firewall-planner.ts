@@ -77,6 +77,11 @@ export function policyAppliesTo(policy: FirewallPolicy, ep: FirewallEndpoint): b
  */
 export function resolvePorts(ports: PortEntry[] | undefined, portSets: Record<string, PortEntry[]> | undefined): Array<[number, number]> | undefined {
   if (ports === undefined) return undefined;
+  // Most rules name one port: the general path below gives the same answer.
+  if (ports.length === 1) {
+    const only = ports[0];
+    if (typeof only === 'number' && Number.isInteger(only) && only >= 1 && only <= 65535) return [[only, only]];
+  }
   const ranges: Array<[number, number]> = [];
   const expand = (entries: PortEntry[], seen: Set<string>) => {
     for (const e of entries) {
@@ -129,7 +134,8 @@ function compileRule(rule: SourceRule, index: number, peers: FirewallPeer[] | un
   const out: PlanFirewallRule = { name: rule.name ?? String(index), action: rule.action as FirewallAction, protocol: (rule.protocol ?? 'any') as FirewallProtocol };
   if (rule.log === true) out.log = true;
   // No peers, or an empty list: any peer.
-  if (peers !== undefined && peers.length > 0) {
+  if (peers !== undefined && peers.length === 1) out.peers = [compilePeer(peers[0] as FirewallPeer)];
+  else if (peers !== undefined && peers.length > 0) {
     const unique = new Map<string, PlanPeer>();
     for (const p of peers.map(compilePeer)) unique.set(JSON.stringify(p), p);
     out.peers = [...unique.values()];
@@ -209,11 +215,41 @@ interface FirewallIndex {
   peerSets: Map<string, string[]>;
 }
 
-function buildIndex(policies: readonly FirewallPolicy[], endpoints: readonly FirewallEndpoint[]): FirewallIndex {
+/**
+ * Compiled policies kept from one planning pass to the next, so a write
+ * recompiles only the policies it changed. A stored policy's spec never
+ * changes within a generation (the store bumps the generation with every
+ * spec change and a policy made again gets a new uid), so uid and
+ * generation identify the compiled form; a policy without a uid (not from
+ * the store) is compiled every time. Holds the policies of the last pass
+ * only.
+ */
+export class CompiledPolicyCache {
+  private entries = new Map<string, { uid: string; generation: number; compiled: PlanFirewallPolicy }>();
+
+  compile(policy: FirewallPolicy): PlanFirewallPolicy {
+    const { name, uid } = policy.metadata;
+    const generation = policy.metadata.generation ?? 1;
+    if (uid === undefined) return compilePolicy(policy);
+    const hit = this.entries.get(name);
+    if (hit && hit.uid === uid && hit.generation === generation) return hit.compiled;
+    const compiled = compilePolicy(policy);
+    this.entries.set(name, { uid, generation, compiled });
+    return compiled;
+  }
+
+  /** Forget every policy but these (the ones of the latest pass). */
+  retain(names: ReadonlySet<string>): void {
+    for (const name of [...this.entries.keys()]) if (!names.has(name)) this.entries.delete(name);
+  }
+}
+
+function buildIndex(policies: readonly FirewallPolicy[], endpoints: readonly FirewallEndpoint[], cache: CompiledPolicyCache | undefined): FirewallIndex {
   const idx: FirewallIndex = { compiled: new Map(), applied: new Map(), peerSetsOf: new Map(), peerSets: new Map() };
+  cache?.retain(new Set(policies.map((p) => p.metadata.name)));
   for (const policy of policies) {
     const name = policy.metadata.name;
-    idx.compiled.set(name, compilePolicy(policy));
+    idx.compiled.set(name, cache ? cache.compile(policy) : compilePolicy(policy));
     const byHost = new Map<string, string[]>();
     for (const ep of endpoints) {
       if (!policyAppliesTo(policy, ep)) continue;
@@ -238,15 +274,18 @@ function buildIndex(policies: readonly FirewallPolicy[], endpoints: readonly Fir
  */
 export class FirewallPlanner {
   private index: FirewallIndex | undefined;
+  private byName: Map<string, FirewallPolicy> | undefined;
 
+  /** @param cache compiled policies of earlier passes to reuse (and to keep this pass's in) */
   constructor(
     private readonly policies: readonly FirewallPolicy[],
     private readonly endpoints: readonly FirewallEndpoint[],
+    private readonly cache?: CompiledPolicyCache,
   ) {}
 
   /** The host's policies (those applying to at least one of its endpoints) and exactly the sets they name, both sorted by name. */
   planHost(host: string): FirewallPlan {
-    const idx = (this.index ??= buildIndex(this.policies, this.endpoints));
+    const idx = (this.index ??= buildIndex(this.policies, this.endpoints, this.cache));
     const firewallPolicies: PlanFirewallPolicy[] = [];
     const sets = new Map<string, PlanAddressSet>();
     for (const [name, byHost] of idx.applied) {
@@ -263,14 +302,21 @@ export class FirewallPlanner {
     };
   }
 
-  /** How many endpoints (every host) each policy applies to, and how many on each host. */
+  /**
+   * How many endpoints (every host) a policy applies to, and how many on
+   * each host. Only appliesTo matters: nothing is compiled (a status read
+   * must not cost a compile of every rule).
+   */
   appliedCounts(policy: string): { total: number; byHost: Map<string, number> } {
-    const idx = (this.index ??= buildIndex(this.policies, this.endpoints));
     const byHost = new Map<string, number>();
     let total = 0;
-    for (const [host, ips] of idx.applied.get(policy) ?? []) {
-      byHost.set(host, ips.length);
-      total += ips.length;
+    this.byName ??= new Map(this.policies.map((p) => [p.metadata.name, p]));
+    const p = this.byName.get(policy);
+    if (!p) return { total, byHost };
+    for (const ep of this.endpoints) {
+      if (!policyAppliesTo(p, ep)) continue;
+      byHost.set(ep.host, (byHost.get(ep.host) ?? 0) + 1);
+      total++;
     }
     return { total, byHost };
   }

@@ -11,7 +11,7 @@ import { blockKey, floodKey, reservationKey } from '../../model/plan-delta.js';
 import { addressSpaceOf, parseBlock, parseIp, systemAddresses } from '../ipam/address-space.js';
 import type { BlockRow, ReservationRow } from '../store/store.js';
 import { sameJson } from '../util/canonical-json.js';
-import { FirewallPlanner } from './firewall-planner.js';
+import { FirewallPlanner, type CompiledPolicyCache } from './firewall-planner.js';
 import { firewallInterfaceEndpoints, planFirewallVnfs } from './firewall-vnf-planner.js';
 import type { Firewall } from '../../model/firewall-vnf.js';
 import { diffVnfPlan } from '../../model/vnf-plan-delta.js';
@@ -135,10 +135,15 @@ function overlayIndex(input: PlanInput): OverlayIndex {
 
 const firewallPlanners = new WeakMap<PlanInput, FirewallPlanner>();
 
-/** The firewall planner of one input: compiled policies and peer sets are shared by every host planned from it. */
-export function firewallPlannerOf(input: PlanInput): FirewallPlanner {
+/**
+ * The firewall planner of one input: compiled policies and peer sets are
+ * shared by every host planned from it. `cache` (the hub's) carries
+ * compiled policies over from the previous input; the first call for an
+ * input decides which cache it uses.
+ */
+export function firewallPlannerOf(input: PlanInput, cache?: CompiledPolicyCache): FirewallPlanner {
   let p = firewallPlanners.get(input);
-  if (!p) firewallPlanners.set(input, (p = new FirewallPlanner(input.firewallPolicies ?? [], input.endpoints)));
+  if (!p) firewallPlanners.set(input, (p = new FirewallPlanner(input.firewallPolicies ?? [], input.endpoints, cache)));
   return p;
 }
 
@@ -208,9 +213,10 @@ function planOverlay(input: PlanInput, host: string): { flood: PlanFloodEntry[];
  * addresses, statics, declared endpoints) plus every reservation made for
  * this host elsewhere, so its agent can give that address to its owner.
  * Firewall policies: those applying to an endpoint of this host, with the
- * address sets they name (see firewall-planner).
+ * address sets they name (see firewall-planner); `compiled` reuses the
+ * policies compiled for an earlier input (the hub plans every write).
  */
-export function planHost(input: PlanInput, host: string): HostPlan {
+export function planHost(input: PlanInput, host: string, compiled?: CompiledPolicyCache): HostPlan {
   const underlay = input.hosts[host]?.underlayMtu;
   const networks = input.networks.map(({ network, vni }) => planNetwork(network, vni, underlay)).sort((a, b) => compare(a.name, b.name));
   const blocks: PlanBlock[] = input.blocks
@@ -243,7 +249,7 @@ export function planHost(input: PlanInput, host: string): HostPlan {
     blocks,
     reservations: [...reservations.values()].sort((a, b) => compare(reservationKey(a), reservationKey(b))),
     ...planOverlay(input, host),
-    ...firewallPlannerOf(input).planHost(host),
+    ...firewallPlannerOf(input, compiled).planHost(host),
     ...planFirewallVnfs(input, host, networks),
   };
 }

@@ -10,6 +10,7 @@ import { APPLYSET_LABEL, type PrunedItem } from '../../model/rest.js';
 import type { StoreTx } from '../store/store.js';
 import { deleteDeclaredEndpoint } from './endpoint-writer.js';
 import { deleteFirewallPolicy } from './firewall-policy-writer.js';
+import { deleteFirewall } from './firewall-writer.js';
 import { deleteNetwork } from './network-writer.js';
 import { viewOf } from './resource-view.js';
 
@@ -71,6 +72,8 @@ function blockersOf(tx: StoreTx, net: Network, plan: PrunePlan, applied: Set<str
 export function pruneResources(tx: StoreTx, plan: PrunePlan, applied: Set<string>, withViews: boolean): PrunedItem[] {
   const pick = <R extends AnyResource>(rs: R[]) => rs.filter((r) => !applied.has(keyOf(r.kind, r.metadata.name)) && selectedForPrune(r.metadata.labels, plan));
   const policies = pick(tx.listResources('FirewallPolicy'));
+  // Firewall VNFs go before networks: a network a firewall guards cannot be deleted.
+  const firewalls = pick(tx.listResources('Firewall'));
   const endpoints = pick(tx.listResources('Endpoint'));
   const networks = pick(tx.listResources('Network'));
   const prunedEndpoints = new Set(endpoints.map((e) => e.metadata.name));
@@ -105,11 +108,13 @@ export function pruneResources(tx: StoreTx, plan: PrunePlan, applied: Set<string
   };
   // Views first: a network's view reads its VNI, which its deletion releases.
   for (const p of policies) record(p);
+  for (const f of firewalls) record(f);
   for (const ep of endpoints) record(ep);
   for (const { ep, from } of cascaded) record(ep, from);
   for (const net of networks) record(net);
   for (const item of out) {
     if (item.kind === 'FirewallPolicy') deleteFirewallPolicy(tx, item.name);
+    if (item.kind === 'Firewall') deleteFirewall(tx, item.name);
   }
   for (const item of out) {
     if (item.kind === 'Endpoint') deleteDeclaredEndpoint(tx, item.name);

@@ -55,20 +55,32 @@ function hostEntry(policy: FirewallPolicy, c: PolicyCarrier): { entry: PerHost; 
   return { entry, report };
 }
 
-/** Counters in rule order: per direction, the policy's rules as written, its default, then names the policy no longer has. */
-function orderCounters(policy: FirewallPolicy, sums: Map<string, RuleCounter>): RuleCounter[] {
+/** Summed counters per direction, by rule name. */
+type Sums = Record<(typeof DIRECTIONS)[number], Map<string, RuleCounter>>;
+
+/**
+ * Counters in rule order: per direction, the policy's rules as written, its
+ * default, then names the policy no longer has. (Runs on every read of a
+ * policy, with a counter per rule: no per-rule allocation beyond the output.)
+ */
+function orderCounters(policy: FirewallPolicy, sums: Sums): RuleCounter[] {
   const out: RuleCounter[] = [];
   for (const direction of DIRECTIONS) {
+    const byRule = sums[direction];
+    if (byRule.size === 0) continue;
     const rules = policy.spec[direction]?.rules ?? [];
     const taken = new Set<string>();
-    for (const rule of [...rules.map((r, i) => r.name ?? String(i)), 'default']) {
-      const c = sums.get(`${direction}\u0000${rule}`);
+    const take = (rule: string) => {
+      const c = byRule.get(rule);
       if (c && !taken.has(rule)) {
         out.push(c);
         taken.add(rule);
       }
-    }
-    const rest = [...sums.values()].filter((c) => c.direction === direction && !taken.has(c.rule)).sort((a, b) => (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0));
+    };
+    for (let i = 0; i < rules.length; i++) take((rules[i] as { name?: string }).name ?? String(i));
+    take('default');
+    if (taken.size === byRule.size) continue;
+    const rest = [...byRule.values()].filter((c) => !taken.has(c.rule)).sort((a, b) => (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0));
     out.push(...rest);
   }
   return out;
@@ -85,7 +97,7 @@ function orderCounters(policy: FirewallPolicy, sums: Map<string, RuleCounter>): 
 export function firewallPolicyStatus(policy: FirewallPolicy, carriers: readonly PolicyCarrier[], endpoints: number): FirewallPolicyStatus {
   const generation = policy.metadata.generation ?? 1;
   const hosts: Record<string, PerHost> = {};
-  const sums = new Map<string, RuleCounter>();
+  const sums: Sums = { ingress: new Map(), egress: new Map() };
   let oldest: number | undefined = generation;
   let latest: number | undefined;
   for (const c of [...carriers].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0))) {
@@ -98,11 +110,15 @@ export function firewallPolicyStatus(policy: FirewallPolicy, carriers: readonly 
     }
     if (oldest !== undefined) oldest = Math.min(oldest, report.generation);
     for (const k of report.counters) {
-      const key = `${k.direction}\u0000${k.rule}`;
-      const sum = sums.get(key) ?? { direction: k.direction, rule: k.rule, packets: 0, bytes: 0 };
-      sum.packets += k.packets;
-      sum.bytes += k.bytes;
-      sums.set(key, sum);
+      const byRule = k.direction === 'ingress' ? sums.ingress : k.direction === 'egress' ? sums.egress : undefined;
+      if (!byRule) continue; // not a direction of a policy: never shown
+      const sum = byRule.get(k.rule);
+      if (sum) {
+        sum.packets += k.packets;
+        sum.bytes += k.bytes;
+      } else {
+        byRule.set(k.rule, { direction: k.direction, rule: k.rule, packets: k.packets, bytes: k.bytes });
+      }
     }
   }
   const names = Object.keys(hosts);

@@ -14,7 +14,7 @@ import { hostState, parseTime, type HostState } from '../hosts/host-state.js';
 import { LiveHosts } from '../hosts/live-hosts.js';
 import { endpointLabels, recordRealises } from '../hub/endpoint-record.js';
 import { addressSpaceOf } from '../ipam/address-space.js';
-import { FirewallPlanner } from '../planner/firewall-planner.js';
+import { FirewallPlanner, type FirewallEndpoint } from '../planner/firewall-planner.js';
 import { DEFAULT_UNDERLAY_MTU, VXLAN_OVERHEAD, networkMtu } from '../planner/host-planner.js';
 import { hostsTooSmallFor } from '../planner/mtu-limit.js';
 import { readPlanEndpoints } from '../planner/plan-input.js';
@@ -36,6 +36,16 @@ export interface EndpointQuery {
 }
 
 type PerHost = NonNullable<NetworkStatus['hosts']>[string];
+
+/** The store's policies and selectable endpoints as read at one revision (each read when first needed). */
+interface PolicySnapshot {
+  revision: number;
+  /** policies read one by one (undefined: no such policy) */
+  byName: Map<string, FirewallPolicy | undefined>;
+  /** every policy, once listed */
+  all?: FirewallPolicy[];
+  endpoints?: readonly FirewallEndpoint[];
+}
 
 function condition(status: Condition['status'], reason: string, message: string, at: number | string | undefined): Condition {
   const time = typeof at === 'string' ? at : new Date(at ?? Date.now()).toISOString();
@@ -83,6 +93,8 @@ export class StatusView {
 
   /** network name -> the last generation seen realised on all its hosts (this process's memory). */
   private readonly realised = new Map<string, { uid: string | undefined; generation: number }>();
+  /** See policySnapshot. */
+  private policiesAt: PolicySnapshot | undefined;
 
   /** Recent events, oldest first (GET /api/v1/events). */
   listEvents(q: EventQuery = {}): WeftEvent[] {
@@ -131,8 +143,10 @@ export class StatusView {
   /** Policies with their status (see firewall-policy-status.ts), optionally those whose labels match `selector`. */
   listFirewallPolicies(selector?: LabelPredicate): Listed<FirewallPolicy> {
     return this.store.read((r) => {
-      const policies = r.listResources('FirewallPolicy').filter((p) => selector?.(p.metadata.labels) ?? true);
-      const planner = new FirewallPlanner(policies, readPlanEndpoints(r));
+      const at = this.policySnapshot(r);
+      at.all ??= r.listResources('FirewallPolicy');
+      const policies = at.all.filter((p) => selector?.(p.metadata.labels) ?? true);
+      const planner = new FirewallPlanner(policies, (at.endpoints ??= readPlanEndpoints(r)));
       const hosts = r.listResources('Host');
       return { revision: r.revision(), items: policies.map((p) => this.firewallPolicyView(p, planner, hosts)) };
     });
@@ -140,10 +154,26 @@ export class StatusView {
 
   getFirewallPolicy(name: string): FirewallPolicy {
     return this.store.read((r) => {
-      const p = r.getResource('FirewallPolicy', name);
+      const at = this.policySnapshot(r);
+      if (!at.byName.has(name)) at.byName.set(name, at.all ? at.all.find((x) => x.metadata.name === name) : r.getResource('FirewallPolicy', name));
+      const p = at.byName.get(name);
       if (!p) throw new WeftError('NotFound', `firewallpolicy "${name}" does not exist`);
-      return this.firewallPolicyView(p, new FirewallPlanner([p], readPlanEndpoints(r)), r.listResources('Host'));
+      return this.firewallPolicyView(p, new FirewallPlanner([p], (at.endpoints ??= readPlanEndpoints(r))), r.listResources('Host'));
     });
+  }
+
+  /**
+   * What policy views read from the store, kept for one store revision:
+   * pollers (`weft wait`) read a policy of thousands of rules again and
+   * again while nothing is written, and parsing it is most of a read.
+   * Sound because a revision names one committed state and no read runs
+   * inside a write; the stored objects are only spread into views, never
+   * changed.
+   */
+  private policySnapshot(r: StoreReader): PolicySnapshot {
+    const revision = r.revision();
+    if (this.policiesAt?.revision !== revision) this.policiesAt = { revision, byName: new Map() };
+    return this.policiesAt;
   }
 
   /** Firewall VNFs with their status (see firewall-vnf-status.ts). */

@@ -3,11 +3,11 @@
 //
 // Knobs: WEFT_BENCH_COUNT (attach and cni) and WEFT_BENCH_LARGE (attach),
 // WEFT_BENCH_ROUNDS (overlay convergence), WEFT_BENCH_SKIP: a comma list of
-// attach, cni, convergence, throughput, apply, firewall.
+// attach, cni, convergence, throughput, apply, firewall, firewall-e2e.
 import { benchApplyScale, printApplyScale } from './apply-scale.js';
 import { benchAttach, printAttach } from './attach-latency.js';
 import { benchCniPlugin, printCniPlugin } from './cni-plugin.js';
-import { benchFirewall, stopFirewallLabNow } from './firewall-bench.js';
+import { benchFirewall, benchFirewallEndToEnd, stopFirewallLabNow } from './firewall-bench.js';
 import { benchConvergence, printConvergence } from './overlay-convergence.js';
 import { startOverlayLab, stopOverlayLab, type OverlayLab } from './overlay-lab.js';
 import { benchThroughput, printThroughput } from './overlay-throughput.js';
@@ -15,7 +15,7 @@ import { benchThroughput, printThroughput } from './overlay-throughput.js';
 const COUNT = Number(process.env.WEFT_BENCH_COUNT ?? 200);
 const LARGE = Number(process.env.WEFT_BENCH_LARGE ?? 500);
 const ROUNDS = Number(process.env.WEFT_BENCH_ROUNDS ?? 50);
-const BENCHES = ['attach', 'cni', 'convergence', 'throughput', 'apply', 'firewall'];
+const BENCHES = ['attach', 'cni', 'convergence', 'throughput', 'apply', 'firewall', 'firewall-e2e'];
 const SKIP = new Set((process.env.WEFT_BENCH_SKIP ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
 
 /** The lab of the overlay benchmarks while it is up, so a signal can take it down too. */
@@ -48,7 +48,8 @@ async function main(): Promise<void> {
   if (!SKIP.has('cni')) printCniPlugin(await benchCniPlugin(COUNT), COUNT);
   await overlay();
   if (!SKIP.has('apply')) printApplyScale(await benchApplyScale());
-  if (!SKIP.has('firewall')) await benchFirewall();
+  const agentOnly = SKIP.has('firewall') ? undefined : await benchFirewall();
+  if (!SKIP.has('firewall-e2e')) await benchFirewallEndToEnd(agentOnly);
 }
 
 // The lab's controller and agents run detached: without this, Ctrl-C would

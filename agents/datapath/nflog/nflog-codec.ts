@@ -11,7 +11,7 @@ import { parseIpPacket, type IpSummary } from './ip-packet.js';
 
 /** A packet a `log group N` rule sent, decoded. */
 export interface NflogPacket extends IpSummary {
-  /** the rule's log prefix (`wl-<8 hex>` for weft's rules) */
+  /** the rule's log prefix (`wl-<16 hex>` for weft's rules) */
   prefix: string;
   /** the kernel's timestamp of the packet (NFULA_TIMESTAMP) or, when it sent none, the time weft read it */
   time: Date;

@@ -4,14 +4,18 @@
 //   table bridge weft-guard {
 //     set mac-src { type ifname . ether_addr }               port, its endpoint's MAC
 //     set ip-src  { type ifname . ether_addr . ipv4_addr }   port, MAC, its endpoint's IPv4
-//     counter ip / mac / arp / ip6 / other
+//     set policed  { type ifname }                          ports of endpoints with an ingress policy
+//     counter ip / mac / arp / ip6 / other / broadcast
+//     chain forward { type filter hook forward priority -300; policy accept;
+//       oifname @policed ether type ip meta pkttype { broadcast, multicast } counter name broadcast drop
+//     }
 //     chain prerouting { type filter hook prerouting priority -300; policy accept;
 //       iifname != "wv-*" accept                       not an endpoint port: not ours to judge
 //       iifname . ether saddr != @mac-src counter name mac drop
 //       ether type arp arp saddr ip != 0.0.0.0 iifname . arp saddr ether . arp saddr ip != @ip-src counter name arp drop
 //       ether type arp iifname . arp saddr ether != @mac-src counter name arp drop
 //       ether type ip iifname . ether saddr . ip saddr != @ip-src counter name ip drop
-//       ether type ip6 ip6 saddr != { fe80::/10, :: } counter name ip6 drop
+//       ether type ip6 counter name ip6 drop
 //       ether type != { ip, arp, ip6 } counter name other drop
 //     }
 //   }
@@ -19,11 +23,16 @@
 // An endpoint can send only from its own MAC and IPv4 address and can only
 // claim its own address in ARP (no answering for others, no gratuitous ARP
 // for another endpoint's address); ARP probes (sender 0.0.0.0) are allowed.
-// Endpoints have no IPv6 addresses yet: only link-local and unspecified
-// sources pass. Fail closed: a `wv-*` port not in the sets (an attach in
+// Endpoints have no IPv6 addresses yet and policies judge IPv4 only, so an
+// endpoint sends no IPv6 at all (not even link-local: it would be a way
+// around every policy to listeners bound to ::). Fail closed: a `wv-*` port not in the sets (an attach in
 // progress, an unknown port) sends nothing. Bridge family: the checks see
 // every frame as it enters the bridge, before br_netfilter (priority 0) and
 // before forwarding or delivery to the host.
+//
+// Broadcast and multicast IPv4 have no endpoint address to look a policy up
+// by, so the policy table cannot judge them: they are not delivered to an
+// endpoint that has an ingress policy (ARP, being no IPv4, still is).
 import { VETH_PREFIX } from '../../../model/kernel-names.js';
 import { deleteTableCommands, isCounterObject, type NftCommand, type NftConcatExpr, type NftDocument, type NftExpr, type NftListObject, type NftRule, type NftStatement } from './nft-json.js';
 
@@ -31,6 +40,9 @@ export const GUARD_FAMILY = 'bridge';
 export const GUARD_TABLE = 'weft-guard';
 export const GUARD_CHAIN = 'prerouting';
 export const GUARD_PRIORITY = -300;
+export const GUARD_FORWARD_CHAIN = 'forward';
+export const POLICED_SET = 'policed';
+export const BROADCAST_COUNTER = 'broadcast';
 export const SPOOF_REASONS = ['ip', 'mac', 'arp', 'ip6', 'other'] as const;
 export type SpoofReason = (typeof SPOOF_REASONS)[number];
 
@@ -48,8 +60,21 @@ const arp = (field: 'saddr ip' | 'saddr ether'): NftExpr => ({ payload: { protoc
 const etherType = (t: string): NftStatement => ({ match: { op: '==', left: ether('type'), right: t } });
 const drop = (reason: SpoofReason): NftStatement[] => [{ counter: reason }, { drop: null }];
 
-function rule(expr: NftStatement[]): NftRule {
-  return { ...base(), chain: GUARD_CHAIN, expr };
+function rule(expr: NftStatement[], chain = GUARD_CHAIN): NftRule {
+  return { ...base(), chain, expr };
+}
+
+function forwardRule(): NftRule {
+  return rule(
+    [
+      { match: { op: '==', left: { meta: { key: 'oifname' } }, right: `@${POLICED_SET}` } },
+      etherType('ip'),
+      { match: { op: '==', left: { meta: { key: 'pkttype' } }, right: { set: ['broadcast', 'multicast'] } } },
+      { counter: BROADCAST_COUNTER },
+      { drop: null },
+    ],
+    GUARD_FORWARD_CHAIN,
+  );
 }
 
 const macKey = (p: GuardedPort): NftConcatExpr => ({ concat: [p.ifname, p.mac.toLowerCase()] });
@@ -71,31 +96,39 @@ function rules(): NftRule[] {
     ]),
     rule([etherType('arp'), { match: { op: '!=', left: { concat: [iifname, arp('saddr ether')] }, right: '@mac-src' } }, ...drop('arp')]),
     rule([etherType('ip'), { match: { op: '!=', left: { concat: [iifname, ether('saddr'), { payload: { protocol: 'ip', field: 'saddr' } }] }, right: '@ip-src' } }, ...drop('ip')]),
-    rule([
-      etherType('ip6'),
-      { match: { op: '!=', left: { payload: { protocol: 'ip6', field: 'saddr' } }, right: { set: ['::', { prefix: { addr: 'fe80::', len: 10 } }] } } },
-      ...drop('ip6'),
-    ]),
+    // No IPv6 at all: endpoints have no IPv6 addresses, and the policy table judges IPv4 only,
+    // so a link-local IPv6 path would reach every listener bound to :: past any policy.
+    rule([etherType('ip6'), ...drop('ip6')]),
     rule([{ match: { op: '!=', left: ether('type'), right: { set: ['ip', 'arp', 'ip6'] } } }, ...drop('other')]),
   ];
 }
 
 /** The whole table for `ports`, replacing any table of that name in one transaction. */
-export function renderGuard(ports: readonly GuardedPort[]): NftDocument {
+export function renderGuard(ports: readonly GuardedPort[], policed: readonly string[] = []): NftDocument {
   const cmds: NftCommand[] = [...deleteTableCommands(GUARD_FAMILY, GUARD_TABLE), { add: { table: { family: GUARD_FAMILY, name: GUARD_TABLE } } }];
   const macSet = { ...base(), name: 'mac-src', type: ['ifname', 'ether_addr'] as ['ifname', 'ether_addr'] };
   const ipSet = { ...base(), name: 'ip-src', type: ['ifname', 'ether_addr', 'ipv4_addr'] as ['ifname', 'ether_addr', 'ipv4_addr'] };
   cmds.push({ add: { set: ports.length > 0 ? { ...macSet, elem: ports.map(macKey) } : macSet } });
   cmds.push({ add: { set: ports.length > 0 ? { ...ipSet, elem: ports.map(ipKey) } : ipSet } });
-  for (const reason of SPOOF_REASONS) cmds.push({ add: { counter: { ...base(), name: reason } } });
+  const policedSet = { ...base(), name: POLICED_SET, type: 'ifname' as const };
+  cmds.push({ add: { set: policed.length > 0 ? { ...policedSet, elem: [...policed] } : policedSet } });
+  for (const reason of [...SPOOF_REASONS, BROADCAST_COUNTER]) cmds.push({ add: { counter: { ...base(), name: reason } } });
   cmds.push({ add: { chain: { ...base(), name: GUARD_CHAIN, type: 'filter', hook: 'prerouting', prio: GUARD_PRIORITY, policy: 'accept' } } });
   for (const r of rules()) cmds.push({ add: { rule: r } });
+  cmds.push({ add: { chain: { ...base(), name: GUARD_FORWARD_CHAIN, type: 'filter', hook: 'forward', prio: GUARD_PRIORITY, policy: 'accept' } } });
+  cmds.push({ add: { rule: forwardRule() } });
   return { nftables: [{ metainfo: { json_schema_version: 1 } }, ...cmds] };
 }
 
 /** Element changes for one transaction; undefined when there are none. */
-export function diffGuard(add: readonly GuardedPort[], remove: readonly GuardedPort[]): NftDocument | undefined {
+export function diffGuard(
+  add: readonly GuardedPort[],
+  remove: readonly GuardedPort[],
+  policed: { add: readonly string[]; remove: readonly string[] } = { add: [], remove: [] },
+): NftDocument | undefined {
   const cmds: NftCommand[] = [];
+  if (policed.remove.length > 0) cmds.push({ delete: { element: { ...base(), name: POLICED_SET, elem: [...policed.remove] } } });
+  if (policed.add.length > 0) cmds.push({ add: { element: { ...base(), name: POLICED_SET, elem: [...policed.add] } } });
   if (remove.length > 0) {
     cmds.push({ delete: { element: { ...base(), name: 'ip-src', elem: remove.map(ipKey) } } });
     cmds.push({ delete: { element: { ...base(), name: 'mac-src', elem: remove.map(macKey) } } });

@@ -11,12 +11,12 @@ export class NftGuard implements PortGuard {
     return new NftGuard(new NftRunner(netns === undefined ? {} : { netns }));
   }
 
-  async replace(ports: readonly GuardedPort[]): Promise<void> {
-    await this.nft.apply(renderGuard(ports));
+  async replace(ports: readonly GuardedPort[], policed: readonly string[]): Promise<void> {
+    await this.nft.apply(renderGuard(ports, policed));
   }
 
-  async update(add: readonly GuardedPort[], remove: readonly GuardedPort[]): Promise<void> {
-    const doc = diffGuard(add, remove);
+  async update(add: readonly GuardedPort[], remove: readonly GuardedPort[], policed?: { add: readonly string[]; remove: readonly string[] }): Promise<void> {
+    const doc = diffGuard(add, remove, policed);
     if (doc) await this.nft.apply(doc);
   }
 

@@ -38,7 +38,7 @@ export interface NftChain {
 // ---- expressions ---------------------------------------------------------
 
 export interface NftMetaExpr {
-  meta: { key: 'iifname' | 'oifname' | 'iif' | 'oif' | 'mark' | 'l4proto' | 'nfproto' };
+  meta: { key: 'iifname' | 'oifname' | 'iif' | 'oif' | 'mark' | 'l4proto' | 'nfproto' | 'pkttype' };
 }
 
 export interface NftPayloadExpr {

@@ -2,6 +2,7 @@
 // with nft in the agent's host namespace. Each call is one nft transaction.
 import type { PolicyModel } from '../../firewall/policy-compiler.js';
 import type { PolicyTable } from '../policy-table-port.js';
+import { ensureBridgeNetfilter } from '../bridge-netfilter.js';
 import { NftRunner } from './nft-runner.js';
 import { POLICY_FAMILY, POLICY_TABLE, diffPolicyTable, hasPolicyTable, readElementCounters, renderPolicyTable, type ElementCounter } from './policy-ruleset.js';
 
@@ -9,10 +10,15 @@ export class NftPolicyTable implements PolicyTable {
   constructor(
     private readonly nft: Pick<NftRunner, 'apply' | 'list'>,
     private readonly logGroup?: number,
+    private readonly netns?: string,
   ) {}
 
   static at(netns: string | undefined, logGroup?: number): NftPolicyTable {
-    return new NftPolicyTable(new NftRunner(netns === undefined ? {} : { netns }), logGroup);
+    return new NftPolicyTable(new NftRunner(netns === undefined ? {} : { netns }), logGroup, netns);
+  }
+
+  bridgeFilterProblem(): Promise<string | undefined> {
+    return ensureBridgeNetfilter(this.netns);
   }
 
   async replace(model: PolicyModel): Promise<void> {

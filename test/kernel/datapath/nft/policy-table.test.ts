@@ -12,6 +12,8 @@ import type { PlanFirewallPolicy, PlanFirewallRule } from '../../../../model/age
 import { compilePolicies, emptyModel, type PolicyModel } from '../../../../agents/firewall/policy-compiler.js';
 import { NftRunner } from '../../../../agents/datapath/nft/nft-runner.js';
 import { POLICY_TABLE, diffPolicyTable, readPolicyCounters, renderPolicyTable } from '../../../../agents/datapath/nft/policy-ruleset.js';
+import { GUARD_TABLE, renderGuard } from '../../../../agents/datapath/nft/guard-ruleset.js';
+import { existsSync } from 'node:fs';
 
 const execFileP = promisify(execFile);
 const PREFIX = `wt${process.pid}p-`;
@@ -187,5 +189,41 @@ describe('policy table on a real kernel', () => {
     await applyWhole(model([webPolicy([[80, 80]])], { 'applies:web': [IP.b], 'peer:a': [IP.a] }));
     expect(await tcp('c', 'b', 80)).toBe(false);
     await nft.deleteTable(POLICY_TABLE, 'inet');
+  });
+});
+
+/** Send one UDP datagram to the subnet broadcast from `from`; true per workload that received it. */
+async function broadcastReaches(from: W, to: W[]): Promise<Record<string, boolean>> {
+  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const listen = (w: W) =>
+    run('ip', [
+      'netns', 'exec', `${PREFIX}${w}`, python, '-c',
+      'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("0.0.0.0",9999));s.settimeout(1.5)\ntry:\n  s.recvfrom(100);print("got")\nexcept OSError:\n  print("none")',
+    ]).then((out) => out.includes('got'));
+  const results = to.map(listen);
+  await new Promise((r) => setTimeout(r, 300));
+  await run('ip', [
+    'netns', 'exec', `${PREFIX}${from}`, python, '-c',
+    'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.setsockopt(socket.SOL_SOCKET,socket.SO_BROADCAST,1);s.sendto(b"x",("198.18.90.255",9999))',
+  ]);
+  const got = await Promise.all(results);
+  return Object.fromEntries(to.map((w, i) => [w, got[i] === true]));
+}
+
+describe('guard table: IPv4 broadcast and policed ports', () => {
+  test('a port with an ingress policy gets no IPv4 broadcast; others still do', async () => {
+    const ports = [];
+    for (const w of ['a', 'b', 'c'] as const) {
+      const [link] = JSON.parse(await run('ip', ['-n', `${PREFIX}${w}`, '-j', 'link', 'show', 'eth0'])) as [{ address: string }];
+      ports.push({ ifname: `wv-t90${w}`, mac: link.address, ip: IP[w] });
+    }
+    await nft.apply(renderGuard(ports, ['wv-t90b']));
+    try {
+      expect(await broadcastReaches('a', ['b', 'c'])).toEqual({ b: false, c: true });
+      await nft.apply(renderGuard(ports, []));
+      expect(await broadcastReaches('a', ['b', 'c'])).toEqual({ b: true, c: true });
+    } finally {
+      await nft.deleteTable(GUARD_TABLE, 'bridge');
+    }
   });
 });

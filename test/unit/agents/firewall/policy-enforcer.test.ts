@@ -37,6 +37,10 @@ class FakeTable implements PolicyTable {
   async exists(): Promise<boolean> {
     return this.held !== undefined;
   }
+
+  async bridgeFilterProblem(): Promise<string | undefined> {
+    return undefined;
+  }
 }
 
 const log = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined } as never;

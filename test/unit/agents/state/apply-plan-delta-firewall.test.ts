@@ -1,8 +1,8 @@
 // The agent's side of the firewall plan fields: old cached plans load, deltas
 // with and without the firewall lists apply, and a firewall change asks for a
 // full pass. (Standalone: the agents' test harness is being changed.)
-import { applyPlanDelta, firewallTouched, normalizePlan, overlayNetworksTouched } from '../../../../agents/state/apply-plan-delta.js';
-import type { HostPlan, PlanAddressSet, PlanDelta, PlanFirewallPolicy } from '../../../../model/agent-protocol.js';
+import { applyPlanDelta, firewallTouched, keepUnchangedRules, normalizePlan, overlayNetworksTouched } from '../../../../agents/state/apply-plan-delta.js';
+import type { HostPlan, PlanAddressSet, PlanDelta, PlanFirewallPolicy, PlanFirewallRule } from '../../../../model/agent-protocol.js';
 import { emptyPlanDelta } from '../../../../model/plan-delta.js';
 
 const policy = (name: string, generation = 1): PlanFirewallPolicy => ({ name, priority: 1000, generation, appliesTo: `applies:${name}`, egress: { rules: [] } });
@@ -41,4 +41,42 @@ test('a delta that changes the firewall needs a full pass; one that does not kee
   expect(overlayNetworksTouched(p, { ...emptyPlanDelta(), upsertAddressSets: [set('applies:a', '10.0.0.1')] })).toBeUndefined();
   expect(overlayNetworksTouched(p, { ...emptyPlanDelta(), removeFirewallPolicies: ['a'] })).toBeUndefined();
   expect(overlayNetworksTouched(p, emptyPlanDelta())).toEqual(new Set());
+});
+
+describe('a policy upserted whole keeps the rule objects it already had', () => {
+  const rule = (name: string, port: number): PlanFirewallRule => ({ name, action: 'allow', protocol: 'tcp', peers: [{ cidr: '198.18.0.0/24' }], ports: [[port, port]] });
+  const withRules = (generation: number, ingress: PlanFirewallRule[], egress?: PlanFirewallRule[]): PlanFirewallPolicy => {
+    const p: PlanFirewallPolicy = { name: 'big', priority: 1000, generation, appliesTo: 'applies:big', ingress: { defaultAction: 'deny', rules: ingress } };
+    if (egress) p.egress = { rules: egress };
+    return p;
+  };
+  // as the wire delivers it: every object new
+  const parsed = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+  test('a one-rule change: every other rule is the object the plan held, the changed one is the new one', () => {
+    const before = withRules(1, [rule('a', 1), rule('b', 2), rule('c', 3)], [rule('a', 9)]);
+    const upsert = parsed(withRules(2, [rule('a', 1), rule('b', 22), rule('c', 3)], [rule('a', 9)]));
+    const next = applyPlanDelta(plan({ firewallPolicies: [before] }), { ...emptyPlanDelta(), upsertFirewallPolicies: [upsert] }, 2).firewallPolicies[0]!;
+    expect(next).toEqual(upsert);
+    const rules = next.ingress!.rules;
+    expect(rules[0]).toBe(before.ingress!.rules[0]);
+    expect(rules[1]).toBe(upsert.ingress!.rules[1]);
+    expect(rules[2]).toBe(before.ingress!.rules[2]);
+    // by name within a direction, never across directions
+    expect(next.egress!.rules[0]).toBe(before.egress!.rules[0]);
+  });
+
+  test('a rule renamed, moved or new is not taken from the old policy by position', () => {
+    const before = withRules(1, [rule('a', 1), rule('b', 2)]);
+    const upsert = parsed(withRules(2, [rule('b', 2), rule('x', 1)]));
+    const [next] = keepUnchangedRules([before], [upsert]);
+    expect(next!.ingress!.rules[0]).toBe(before.ingress!.rules[1]);
+    expect(next!.ingress!.rules[1]).toBe(upsert.ingress!.rules[1]);
+  });
+
+  test('nothing in common: the upsert itself; a new policy: itself', () => {
+    const upsert = parsed(withRules(2, [rule('z', 1)]));
+    expect(keepUnchangedRules([withRules(1, [rule('a', 1)])], [upsert])[0]).toBe(upsert);
+    expect(keepUnchangedRules([], [upsert])[0]).toBe(upsert);
+  });
 });

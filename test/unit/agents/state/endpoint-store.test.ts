@@ -49,6 +49,29 @@ describe('EndpointStore', () => {
     expect(h.store.get('b')?.origin).toBe('');
   });
 
+  test('a saved plan is written behind: on flushPlan (or a read of this store), and the latest of several only', () => {
+    h = makeHarness({ plan: null });
+    const onDisk = () => {
+      const db = new Database(join(h.dir, 'agent.db'), { readonly: true });
+      try {
+        return (db.prepare('SELECT revision FROM plan WHERE id = 1').get() as { revision: number } | undefined)?.revision;
+      } finally {
+        db.close();
+      }
+    };
+    h.store.savePlan(testPlan({ revision: 3 }));
+    h.store.savePlan(testPlan({ revision: 4 }));
+    expect(onDisk()).toBeUndefined();
+    h.store.flushPlan();
+    expect(onDisk()).toBe(4);
+    h.store.savePlan(testPlan({ revision: 5, blocks: [{ network: 'blue', cidr: '100.64.0.64/26' }] }));
+    expect(h.store.blocks()).toEqual([{ network: 'blue', cidr: '100.64.0.64/26' }]);
+    expect(onDisk()).toBe(5);
+    h.store.savePlan(testPlan({ revision: 6 }));
+    h.store.close();
+    expect(onDisk()).toBe(6);
+  });
+
   test('an agent.db from before the origin column opens, its records with origin ""', () => {
     h = makeHarness({ plan: null });
     h.store.close();

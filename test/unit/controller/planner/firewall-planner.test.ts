@@ -1,5 +1,5 @@
 import {
-  MAX_SET_NAME, appliesSetName, compilePolicy, matchesSelector, peerSetName, planFirewall, resolvePorts, type FirewallEndpoint,
+  CompiledPolicyCache, FirewallPlanner, MAX_SET_NAME, appliesSetName, compilePolicy, matchesSelector, peerSetName, planFirewall, resolvePorts, type FirewallEndpoint,
 } from '../../../../controller/planner/firewall-planner.js';
 import type { FirewallPolicy, FirewallPolicySpec } from '../../../../model/firewall.js';
 
@@ -170,5 +170,41 @@ describe('rule compilation', () => {
     const plan = planFirewall(ps, ENDPOINTS, 'h2');
     expect(planFirewall([...ps].reverse(), [...ENDPOINTS].reverse(), 'h2')).toEqual(plan);
     expect(plan.firewallPolicies.map((p) => p.name)).toEqual(['a', 'z']);
+  });
+});
+
+describe('across planning passes', () => {
+  /** uid null: a policy not from the store */
+  const stored = (generation: number, port: number, uid: string | null = 'u-1'): FirewallPolicy => {
+    const p = policy('web', { appliesTo: { selector: { app: 'web' } }, ingress: { rules: [{ action: 'allow', protocol: 'tcp', ports: [port] }] } }, generation);
+    if (uid !== null) p.metadata.uid = uid;
+    return p;
+  };
+  const compiledFor = (p: FirewallPolicy, cache: CompiledPolicyCache) => new FirewallPlanner([p], ENDPOINTS, cache).planHost('h1').firewallPolicies[0];
+
+  test('a stored policy is compiled once per generation: the next pass gets the same object', () => {
+    const cache = new CompiledPolicyCache();
+    const first = compiledFor(stored(1, 80), cache);
+    // read again from the store: a new object, the same uid and generation
+    expect(compiledFor(stored(1, 80), cache)).toBe(first);
+    const next = compiledFor(stored(2, 81), cache);
+    expect(next).not.toBe(first);
+    expect(next).toEqual(compilePolicy(stored(2, 81)));
+  });
+
+  test('a policy made again (new uid) or one without a uid is compiled afresh', () => {
+    const cache = new CompiledPolicyCache();
+    const first = compiledFor(stored(1, 80), cache);
+    expect(compiledFor(stored(1, 81, 'u-2'), cache)).toEqual(compilePolicy(stored(1, 81)));
+    expect(compiledFor(stored(1, 81, 'u-2'), cache)).not.toBe(first);
+    const loose = compiledFor(stored(1, 80, null), cache);
+    expect(compiledFor(stored(1, 80, null), cache)).not.toBe(loose);
+  });
+
+  test('appliedCounts: every endpoint the policy applies to, per host', () => {
+    const web = policy('web', { appliesTo: { selector: { app: 'web' } } });
+    const planner = new FirewallPlanner([web], ENDPOINTS);
+    expect(planner.appliedCounts('web')).toEqual({ total: 3, byHost: new Map([['h1', 1], ['h2', 2]]) });
+    expect(planner.appliedCounts('missing')).toEqual({ total: 0, byHost: new Map() });
   });
 });
