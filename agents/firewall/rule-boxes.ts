@@ -3,94 +3,12 @@
 // one element of an nftables interval map with the key
 // `ipv4_addr . inet_proto . inet_service` can hold. A rule's boxes are
 // disjoint from each other (its addresses and ports are merged first).
-import type { PlanFirewallRule, PlanPeer } from '../../model/agent-protocol.js';
-import type { FirewallProtocol } from '../../model/firewall.js';
-import { ipv4ToInt, maskOf, parsePrefix4 } from '../../model/ip.js';
+import type { PlanFirewallRule } from '../../model/agent-protocol.js';
+import { peerIntervals, portIntervals, protocolInterval, type Interval } from '../../model/rule-intervals.js';
 
-export type Interval = readonly [number, number];
+export { ANY_ADDRESS, ANY_PORT, ANY_PROTOCOL, cidrInterval, mergeIntervals, peerIntervals, portIntervals, protocolInterval, subtractIntervals, type Interval } from '../../model/rule-intervals.js';
 /** [address, protocol, port] */
 export type Box = readonly [Interval, Interval, Interval];
-
-export const ANY_ADDRESS: Interval = [0, 0xffffffff];
-export const ANY_PROTOCOL: Interval = [0, 255];
-export const ANY_PORT: Interval = [0, 65535];
-
-const PROTOCOL_NUMBERS: Record<Exclude<FirewallProtocol, 'any'>, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 };
-
-export function protocolInterval(p: FirewallProtocol): Interval {
-  if (p === 'any') return ANY_PROTOCOL;
-  const n = PROTOCOL_NUMBERS[p];
-  return [n, n];
-}
-
-/** Sorted, merged (overlapping or adjacent intervals joined). */
-export function mergeIntervals(list: readonly Interval[]): Interval[] {
-  const sorted = [...list].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  const out: Array<[number, number]> = [];
-  for (const [lo, hi] of sorted) {
-    const last = out[out.length - 1];
-    if (last && lo <= last[1] + 1) last[1] = Math.max(last[1], hi);
-    else out.push([lo, hi]);
-  }
-  return out;
-}
-
-/** `outer` minus every interval in `holes`. */
-export function subtractIntervals(outer: Interval, holes: readonly Interval[]): Interval[] {
-  let pieces: Interval[] = [outer];
-  for (const [hlo, hhi] of mergeIntervals(holes)) {
-    const next: Interval[] = [];
-    for (const [lo, hi] of pieces) {
-      if (hhi < lo || hlo > hi) {
-        next.push([lo, hi]);
-        continue;
-      }
-      if (hlo > lo) next.push([lo, hlo - 1]);
-      if (hhi < hi) next.push([hhi + 1, hi]);
-    }
-    pieces = next;
-  }
-  return pieces;
-}
-
-const cidrCache = new Map<string, Interval>();
-const CIDR_CACHE_MAX = 200_000;
-
-/** "a.b.c.d/n" -> its address interval. Cached: plans repeat the same CIDRs across rules and updates. */
-export function cidrInterval(cidr: string): Interval {
-  const hit = cidrCache.get(cidr);
-  if (hit) return hit;
-  const parsed = parsePrefix4(cidr);
-  if (!('prefix' in parsed)) throw new RangeError(`not an IPv4 CIDR: ${JSON.stringify(cidr)} (${parsed.hint})`);
-  const { base, length } = parsed.prefix;
-  const interval: Interval = [base, (base | (~maskOf(length) >>> 0)) >>> 0];
-  if (cidrCache.size >= CIDR_CACHE_MAX) cidrCache.clear();
-  cidrCache.set(cidr, interval);
-  return interval;
-}
-
-/** The addresses of a rule's peers as merged intervals; `sets` resolves `{ set }` peers. */
-export function peerIntervals(peers: readonly PlanPeer[] | undefined, sets: ReadonlyMap<string, readonly string[]>): Interval[] {
-  if (peers === undefined) return [ANY_ADDRESS];
-  const all: Interval[] = [];
-  for (const peer of peers) {
-    if ('set' in peer) {
-      // An unknown set is an empty one: the peer matches nobody (fail closed for allow rules).
-      for (const ip of sets.get(peer.set) ?? []) {
-        const n = ipv4ToInt(ip);
-        all.push([n, n]);
-      }
-    } else {
-      all.push(...subtractIntervals(cidrInterval(peer.cidr), (peer.except ?? []).map(cidrInterval)));
-    }
-  }
-  return mergeIntervals(all);
-}
-
-export function portIntervals(rule: PlanFirewallRule): Interval[] {
-  if (rule.ports === undefined || (rule.protocol !== 'tcp' && rule.protocol !== 'udp')) return [ANY_PORT];
-  return mergeIntervals(rule.ports);
-}
 
 interface CachedBoxes {
   /** the address lists the boxes were made from, by identity (plans replace a set's list when it changes) */
