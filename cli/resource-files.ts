@@ -143,7 +143,13 @@ export function parseDocuments(text: string, file: string): { docs: SourceDoc[];
   if (!Array.isArray(parsed)) return { docs, problems };
   parsed.forEach((doc, index) => {
     if (doc.errors.length > 0) {
+      let tooDeep = false;
       for (const err of doc.errors) {
+        // One overflow can surface at several frames as the composer unwinds
+        // (how many depends on the stack left): the user needs the first.
+        const overflow = /Maximum call stack size exceeded/.test(err.message);
+        if (overflow && tooDeep) continue;
+        tooDeep ||= overflow;
         const opener = unclosedOpener(text, err.message, err.pos[0]);
         const pos = lineCounter.linePos(opener?.offset ?? err.pos[0]);
         const message = syntaxMessage(err.message) + (opener ? `; the ${opener.char} here is never closed` : '');
