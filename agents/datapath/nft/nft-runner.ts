@@ -1,5 +1,8 @@
 // The one place weft runs `nft`: JSON documents on stdin (`nft -j -f -`),
 // each applied by nft as one kernel transaction, and JSON listings back.
+// Small documents (an attach's guard entry, a rule change's element diff) go
+// through libnftables in process instead (see libnftables.ts): same JSON,
+// same transaction, without starting a process.
 // argv arrays and stdin only, never a shell: names in a document cannot
 // become commands. stdin is a memfd rather than a pipe (see memfd.ts).
 //
@@ -11,6 +14,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { withNetns } from '../netlink/netns.js';
+import { libnftablesAvailable, runJsonInProcess } from './libnftables.js';
 import { memfd } from './memfd.js';
 import { NftError, errnoFromNftStderr } from './nft-error.js';
 import { deleteTableCommands, type NftDocument, type NftFamily, type NftListObject, type NftObject } from './nft-json.js';
@@ -22,9 +26,18 @@ export interface NftRunnerOptions {
   binary?: string;
   /** kill nft after this long; a killed nft has not committed (the kernel commits a batch whole) */
   timeoutMs?: number;
+  /**
+   * Documents up to this many bytes run through libnftables in process;
+   * larger ones (whole-table replaces) through the `nft` process, so they
+   * do not hold the event loop. 0: always the process.
+   */
+  inProcessMaxBytes?: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+// ~256 KiB of JSON is a few thousand set elements: a few ms in process,
+// against ~20-25 ms to start `nft` at all.
+const DEFAULT_IN_PROCESS_MAX_BYTES = 256 * 1024;
 // Listings of big tables (large sets) run to megabytes; refuse beyond this.
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 
@@ -32,16 +45,33 @@ export class NftRunner {
   readonly netns: string | undefined;
   private readonly binary: string;
   private readonly timeoutMs: number;
+  private readonly inProcessMaxBytes: number;
 
   constructor(options: NftRunnerOptions = {}) {
     this.netns = options.netns;
     this.binary = options.binary ?? 'nft';
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    // A named binary is a deliberate choice of nft (tests, odd installs): honour it.
+    const inProcess = options.binary === undefined && libnftablesAvailable();
+    this.inProcessMaxBytes = inProcess ? (options.inProcessMaxBytes ?? DEFAULT_IN_PROCESS_MAX_BYTES) : 0;
   }
 
   /** Apply `doc` as one transaction: everything in it takes effect, or nothing does. */
   async apply(doc: NftDocument): Promise<void> {
-    await this.run('apply', this.where(describe(doc)), ['-j', '-f', '-'], JSON.stringify(doc));
+    const text = JSON.stringify(doc);
+    if (text.length <= this.inProcessMaxBytes) {
+      this.applyInProcess(this.where(describe(doc)), text);
+      return;
+    }
+    await this.run('apply', this.where(describe(doc)), ['-j', '-f', '-'], text);
+  }
+
+  private applyInProcess(object: string, text: string): void {
+    // withNetns fails (isNotFound) when the namespace is gone, as the spawn path does.
+    const result = this.netns === undefined ? runJsonInProcess(text) : withNetns(this.netns, () => runJsonInProcess(text));
+    if (!result.ok) {
+      throw new NftError('apply', object, errnoFromNftStderr(result.error), result.error, { cause: new Error('libnftables refused the document') });
+    }
   }
 
   /** The table's objects (table, chains, sets, rules), or undefined when it does not exist. */

@@ -261,6 +261,59 @@ describe('NftRunner on nft 1.0.6', () => {
   });
 });
 
+describe('NftRunner: libnftables in process and the nft process agree', () => {
+  const TABLE = 'weft-lnft-probe';
+  const viaProcess = new NftRunner({ netns: HOST_PATH, inProcessMaxBytes: 0 });
+  const doc = (elements: string[]): NftDocument =>
+    ({
+      nftables: [
+        { add: { table: { family: 'inet', name: TABLE } } },
+        { add: { set: { family: 'inet', table: TABLE, name: 's', type: 'ipv4_addr', flags: ['interval'] } } },
+        ...(elements.length > 0 ? [{ add: { element: { family: 'inet', table: TABLE, name: 's', elem: elements.map((a) => ({ prefix: { addr: a, len: 32 } })) } } }] : []),
+      ],
+    }) as unknown as NftDocument;
+
+  afterEach(async () => {
+    await viaProcess.deleteTable(TABLE);
+  });
+
+  it('the same document leaves the same table, in the lab namespace and not the test\'s own', async () => {
+    await runner.apply(doc(['100.64.0.1', '100.64.0.2']));
+    const inProcess = await viaProcess.list(TABLE);
+    await viaProcess.deleteTable(TABLE);
+    await viaProcess.apply(doc(['100.64.0.1', '100.64.0.2']));
+    const spawned = await viaProcess.list(TABLE);
+    const strip = (l: NftListObject[] | undefined) => JSON.stringify(l).replace(/"handle":\d+,?/g, '');
+    expect(strip(inProcess)).toBe(strip(spawned));
+    expect(JSON.stringify(inProcess)).toContain('100.64.0.2');
+    // Read-only look at the namespace the test itself runs in.
+    await expect(new NftRunner().list(TABLE)).resolves.toBeUndefined();
+  });
+
+  it('a refusal is the same NftError either way, and the failed batch changed nothing', async () => {
+    await runner.apply(doc(['100.64.0.1']));
+    const clash: NftDocument = {
+      nftables: [
+        { add: { element: { family: 'inet', table: TABLE, name: 's', elem: [{ prefix: { addr: '100.64.0.9', len: 32 } }] } } },
+        { create: { element: { family: 'inet', table: TABLE, name: 's', elem: [{ prefix: { addr: '100.64.0.1', len: 32 } }] } } },
+      ],
+    } as unknown as NftDocument;
+    const errors: unknown[] = [];
+    for (const r of [runner, viaProcess]) errors.push(await r.apply(clash).then(() => undefined, (e: unknown) => e));
+    for (const err of errors) {
+      expect(err).toBeInstanceOf(NftError);
+      expect(err).toMatchObject({ op: 'apply', object: `nft table inet ${TABLE} in netns "${HOST_PATH}"`, errno: 'EEXIST' });
+      expect((err as NftError).message).toContain('Could not process rule: File exists');
+    }
+    expect(JSON.stringify(await viaProcess.list(TABLE))).not.toContain('100.64.0.9');
+  });
+
+  it('a namespace that is gone fails as not found in process too', async () => {
+    const gone = new NftRunner({ netns: '/run/netns/weft-no-such-netns' });
+    await expect(gone.apply(doc([]))).rejects.toMatchObject({ errno: 'ENOENT' });
+  });
+});
+
 runFirewallContract('NftFirewall (real kernel, nft 1.0.6)', {
   setUp: async () => {
     // A fresh firewall each test, but the same lab host namespace: start from no table.
