@@ -12,7 +12,7 @@
 import type { PlanFirewallPolicy, PlanFirewallRule } from '../../model/agent-protocol.js';
 import type { DefaultAction, FirewallAction } from '../../model/firewall.js';
 import { createHash } from 'node:crypto';
-import { packBlocks, type PackItem } from './block-packer.js';
+import { Packing, type PackItem } from './block-packer.js';
 import { boxKey, ruleBoxes, type Box } from './rule-boxes.js';
 
 export type Direction = 'ingress' | 'egress';
@@ -107,11 +107,41 @@ function verdictOf(rule: PlanFirewallRule, ref: RuleRef, logChains: Map<string, 
   }
 }
 
+/** A group's packing and the block maps made from it, kept for the next compile. */
+interface GroupPack {
+  packing: Packing<RuleEntry>;
+  /** block maps, by block number: the model shares them, so they are replaced, never changed */
+  maps: Map<string, MapElement>[];
+}
+
+/**
+ * What one compile leaves for the next, so a rule change repacks only its
+ * block (block-packer.ts): a caller that compiles its host's policies again
+ * and again (the agent) keeps one. Group name -> its packing.
+ */
+export class CompileCache {
+  readonly groups = new Map<string, GroupPack>();
+}
+
 /**
  * @param policies the host plan's policies
  * @param sets the host plan's address sets, by name
+ * @param cache the previous compile's packings, updated to this one's
  */
-export function compilePolicies(policies: readonly PlanFirewallPolicy[], sets: ReadonlyMap<string, readonly string[]>): PolicyModel {
+export function compilePolicies(policies: readonly PlanFirewallPolicy[], sets: ReadonlyMap<string, readonly string[]>, cache?: CompileCache): PolicyModel {
+  try {
+    const model = compileWith(policies, sets, cache);
+    // Groups gone from the host go from the cache too.
+    if (cache) for (const name of cache.groups.keys()) if (!model.groups.has(name)) cache.groups.delete(name);
+    return model;
+  } catch (e: unknown) {
+    // Packings may be half edited: the next compile starts afresh.
+    cache?.groups.clear();
+    throw e;
+  }
+}
+
+function compileWith(policies: readonly PlanFirewallPolicy[], sets: ReadonlyMap<string, readonly string[]>, cache: CompileCache | undefined): PolicyModel {
   const model = emptyModel();
   const groupLists = new Map<string, string>();
   const ordered = [...policies].sort((a, b) => a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -136,7 +166,7 @@ export function compilePolicies(policies: readonly PlanFirewallPolicy[], sets: R
       const seen = groupLists.get(name);
       if (seen === undefined) {
         groupLists.set(name, listKey);
-        buildGroup(model, name, direction, list, sets);
+        buildGroup(model, name, direction, list, sets, cache);
       } else if (seen !== listKey) {
         throw collision('group chain', name, `[${seen}]`, `[${listKey}]`);
       }
@@ -181,7 +211,14 @@ function elementOf(entry: RuleEntry, box: Box): MapElement {
   return e;
 }
 
-function buildGroup(model: PolicyModel, name: string, direction: Direction, policies: readonly PlanFirewallPolicy[], sets: ReadonlyMap<string, readonly string[]>): void {
+function buildGroup(
+  model: PolicyModel,
+  name: string,
+  direction: Direction,
+  policies: readonly PlanFirewallPolicy[],
+  sets: ReadonlyMap<string, readonly string[]>,
+  cache: CompileCache | undefined,
+): void {
   const items: PackItem<RuleEntry>[] = [];
   let defaultAction: DefaultAction = 'allow';
   let defaultPolicy: string | undefined;
@@ -204,16 +241,40 @@ function buildGroup(model: PolicyModel, name: string, direction: Direction, poli
       defaultPolicy = p.name;
     }
   }
-  const blocks = packBlocks(items);
-  const maps: string[] = [];
-  blocks.forEach((block, i) => {
+  const pack = packGroup(items, cache?.groups.get(name));
+  cache?.groups.set(name, pack);
+  const maps = pack.maps.map((elements, i) => {
     const mapName = `${name}-${i}`;
-    const elements = new Map<string, MapElement>();
-    for (const { box, value } of block) elements.set(boxKey(box), elementOf(value, box));
     model.maps.set(mapName, elements);
-    maps.push(mapName);
+    return mapName;
   });
   const group: GroupChain = { name, direction, maps, defaultAction };
   if (defaultPolicy !== undefined) group.defaultPolicy = defaultPolicy;
   model.groups.set(name, group);
+}
+
+/** The group's packing and block maps: the previous ones edited where only some rules changed, else made afresh. */
+function packGroup(items: readonly PackItem<RuleEntry>[], previous: GroupPack | undefined): GroupPack {
+  const edits = previous?.packing.update(items);
+  if (previous && edits) {
+    const maps = [...previous.maps];
+    const copied = new Set<number>();
+    for (const { block, removed, added } of edits) {
+      if (!copied.has(block)) {
+        maps[block] = new Map(maps[block]);
+        copied.add(block);
+      }
+      const elements = maps[block] as Map<string, MapElement>;
+      for (const box of removed) elements.delete(boxKey(box));
+      for (const { box, value } of added) elements.set(boxKey(box), elementOf(value, box));
+    }
+    return { packing: previous.packing, maps };
+  }
+  const packing = Packing.of(items);
+  const maps = Array.from({ length: packing.blockCount }, (_, b) => {
+    const elements = new Map<string, MapElement>();
+    for (const { box, value } of packing.block(b)) elements.set(boxKey(box), elementOf(value, box));
+    return elements;
+  });
+  return { packing, maps };
 }

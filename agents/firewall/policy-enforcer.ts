@@ -21,7 +21,7 @@ import type { RuleCounter } from '../../model/firewall.js';
 import { AGENT_LOGGER, type AgentLogger } from '../agent-config.js';
 import { POLICY_TABLE_PORT, type PolicyTable } from '../datapath/policy-table-port.js';
 import { countersDropped, modelRules, ruleKey, type ElementCounter } from '../datapath/nft/policy-ruleset.js';
-import { compilePolicies, type PolicyModel, type RuleRef } from './policy-compiler.js';
+import { CompileCache, compilePolicies, type PolicyModel, type RuleRef } from './policy-compiler.js';
 
 interface Count {
   ref: RuleRef;
@@ -39,6 +39,8 @@ export interface EnforcerState {
 @injectable()
 export class PolicyEnforcer {
   private applied: PolicyModel | undefined;
+  /** the last compile's packings: a rule change repacks only its block */
+  private readonly compiled = new CompileCache();
   private state: EnforcerState = { generations: new Map(), endpoints: new Map() };
   private problem: string | undefined;
   /** what else keeps the policies from being enforced as written (bridge filtering off, guard table failing) */
@@ -75,7 +77,7 @@ export class PolicyEnforcer {
       const sets = new Map(plan.addressSets.map((s) => [s.name, s.addresses]));
       let model: PolicyModel;
       try {
-        model = compilePolicies(plan.firewallPolicies, sets);
+        model = compilePolicies(plan.firewallPolicies, sets, this.compiled);
       } catch (e: unknown) {
         // A plan we cannot compile changes nothing: the rules in force stay.
         this.problem = `cannot compile the firewall policies: ${errorMessage(e)}`;

@@ -1,16 +1,18 @@
 // Benchmark: one firewall rule changes on a host that holds 10,000 rules.
 //
 // weft: what the agent does on a plan update — compile the host's whole new
-// policy list (compilePolicies), diff it against the model in force
-// (diffPolicyTable), apply the diff document with nft in the host namespace.
+// policy list (compilePolicies, with the agent's CompileCache: only the
+// changed rule's block is repacked), diff it against the model in force
+// (diffPolicyTable), apply the diff document in the host namespace (a small
+// document: libnftables in process).
 // Peer 1 (same compiler, naive apply): re-render the whole table
-// (renderPolicyTable) and load it. Peer 2 (reference): a linear chain of one
+// (renderPolicyTable, compiled without a cache) and load it. Peer 2 (reference): a linear chain of one
 // nft rule per firewall rule, changed by replacing the rule (and its reply
 // mirror) by handle.
 //
 // Every change edits a different rule: even changes move its port, odd ones
 // its peer address. The first WARMUP changes are not counted (JIT).
-import { compilePolicies, type PolicyModel } from '../../agents/firewall/policy-compiler.js';
+import { CompileCache, compilePolicies, type PolicyModel } from '../../agents/firewall/policy-compiler.js';
 import { POLICY_TABLE, diffPolicyTable, renderPolicyTable } from '../../agents/datapath/nft/policy-ruleset.js';
 import { isRuleObject, type NftDocument } from '../../agents/datapath/nft/nft-json.js';
 import type { PlanFirewallPolicy } from '../../model/agent-protocol.js';
@@ -49,9 +51,9 @@ export interface FirewallChangeResult {
 const empty = (): ChangeSamples => ({ total: [], compile: [], compileCpu: [], build: [], nft: [], docBytes: [] });
 
 /** compilePolicies, timed by the wall clock and by the process's CPU time. */
-async function compileTimed(policies: PlanFirewallPolicy[], s: Scenario): Promise<{ ms: number; cpuMs: number; value: PolicyModel }> {
+async function compileTimed(policies: PlanFirewallPolicy[], s: Scenario, cache?: CompileCache): Promise<{ ms: number; cpuMs: number; value: PolicyModel }> {
   const cpu0 = process.cpuUsage();
-  const compiled = await timed(() => compilePolicies(policies, s.sets));
+  const compiled = await timed(() => compilePolicies(policies, s.sets, cache));
   const cpu = process.cpuUsage(cpu0);
   return { ...compiled, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
@@ -65,10 +67,17 @@ function commandsOf(doc: NftDocument): string[] {
   return doc.nftables.filter((c) => !('metainfo' in c)).map((c) => `${Object.keys(c)[0]} ${Object.keys(Object.values(c)[0] as object)[0]}`);
 }
 
-/** One change the agent's way: compile, diff, nft. */
-async function changeByDiff(lab: FirewallLab, current: PolicyModel, policies: PlanFirewallPolicy[], s: Scenario, into: ChangeSamples | undefined): Promise<{ model: PolicyModel; doc: NftDocument | undefined }> {
+/** One change the agent's way: compile (with the previous compile's packings), diff, apply. */
+async function changeByDiff(
+  lab: FirewallLab,
+  current: PolicyModel,
+  policies: PlanFirewallPolicy[],
+  s: Scenario,
+  cache: CompileCache,
+  into: ChangeSamples | undefined,
+): Promise<{ model: PolicyModel; doc: NftDocument | undefined }> {
   const t0 = process.hrtime.bigint();
-  const compiled = await compileTimed(policies, s);
+  const compiled = await compileTimed(policies, s, cache);
   const diffed = await timed(() => diffPolicyTable(current, compiled.value));
   const doc = diffed.value;
   const applied = await timed(() => (doc ? lab.nft.apply(doc) : Promise.resolve()));
@@ -121,7 +130,8 @@ export async function benchFirewallChange(lab: FirewallLab, rules: number, chang
   if (WARMUP + changes + reloads > editable.length || replaces > editable.length) throw new Error(`${rules} rules are too few for ${changes} + ${reloads} changes`);
 
   // the table in force: one whole load, as an agent's first apply
-  const c0 = await timed(() => compilePolicies(s.policies, s.sets));
+  const cache = new CompileCache();
+  const c0 = await timed(() => compilePolicies(s.policies, s.sets, cache));
   const r0 = await timed(() => renderPolicyTable(c0.value));
   const n0 = await timed(() => lab.nft.apply(r0.value));
   let current = c0.value;
@@ -142,7 +152,7 @@ export async function benchFirewallChange(lab: FirewallLab, rules: number, chang
   let k = 0;
   for (let i = 0; i < WARMUP + changes; i++, k++) {
     const edited = withRuleEdited(policies, pick(editable, k), k);
-    const { model, doc } = await changeByDiff(lab, current, edited.policies, s, i < WARMUP ? undefined : result.weft);
+    const { model, doc } = await changeByDiff(lab, current, edited.policies, s, cache, i < WARMUP ? undefined : result.weft);
     if (i === WARMUP && doc) result.diffCommands = commandsOf(doc);
     current = model;
     policies = edited.policies;

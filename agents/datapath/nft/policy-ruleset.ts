@@ -270,6 +270,8 @@ export function diffPolicyTable(from: PolicyModel, to: PolicyModel, logGroup = D
   for (const name of to.groups.keys()) if (!from.groups.has(name)) cmds.push(addChain(name), addChain(replyChain(name)));
   // 2. block map elements: stale ones out, then new ones in (a changed verdict is both)
   for (const [name, elements] of to.maps) {
+    // The compiler hands on an unchanged block's map as the same object.
+    if (from.maps.get(name) === elements) continue;
     const old = from.maps.get(name) ?? new Map<string, MapElement>();
     const gone: NftMapElem[] = [];
     const added: NftMapElem[] = [];
@@ -440,6 +442,7 @@ export function countersDropped(from: PolicyModel, to: PolicyModel): string[] {
   const keys: string[] = [];
   for (const [name, elements] of from.maps) {
     const next = to.maps.get(name);
+    if (next === elements) continue;
     for (const [k, e] of elements) {
       const n = next?.get(k);
       if (!n || !sameVerdict(n.verdict, e.verdict)) keys.push(elementCounterKey(name, e.box));

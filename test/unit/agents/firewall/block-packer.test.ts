@@ -1,8 +1,9 @@
 // First-match order kept by packing: rules share a lookup only when no two
 // of their boxes overlap; shadowed boxes are dropped, log boxes never shadow.
 // Checked case by case, against a brute-force first-match evaluator on
-// random rules, and at a scale the overlap index must handle.
-import { packBlocks, type PackedBox, type PackItem } from '../../../../agents/firewall/block-packer.js';
+// random rules (packed afresh, and edited in place rule by rule), and at a
+// scale the overlap index must handle.
+import { Packing, packBlocks, type PackedBox, type PackItem } from '../../../../agents/firewall/block-packer.js';
 import { ANY_ADDRESS, ANY_PORT, ANY_PROTOCOL, mergeIntervals, overlaps, type Box, type Interval } from '../../../../agents/firewall/rule-boxes.js';
 
 const TCP = [6, 6] as const;
@@ -126,6 +127,71 @@ describe('packBlocks against a brute-force first-match evaluator', () => {
     }
     expect(mismatches).toBe(0);
     expect(decided).toBeGreaterThan(10_000); // the packets did meet rules
+  });
+});
+
+/** The blocks of `packing`, each checked to hold no two overlapping boxes. */
+function disjointBlocks(packing: Packing<number>): PackedBox<number>[][] {
+  const blocks = Array.from({ length: packing.blockCount }, (_, b) => packing.block(b));
+  for (const block of blocks) {
+    for (let i = 0; i < block.length; i++) {
+      for (let j = i + 1; j < block.length; j++) expect(overlaps((block[i] as PackedBox<number>).box, (block[j] as PackedBox<number>).box)).toBe(false);
+    }
+  }
+  return blocks;
+}
+
+describe('Packing.update: rules edited in place', () => {
+  test('a rule moved to a port nothing else uses keeps its block; the edit says what left and what came', () => {
+    const items = [item('a', [box([1, 1], [80, 80])]), item('b', [box([2, 2], [80, 80])]), item('c', [box([3, 3], [80, 80])])];
+    const packing = Packing.of(items);
+    const moved = [items[0]!, item('b2', [box([2, 2], [8080, 8080])]), items[2]!];
+    const edits = packing.update(moved);
+    expect(edits).toEqual([{ block: 0, removed: [box([2, 2], [80, 80])], added: [{ box: box([2, 2], [8080, 8080]), value: 'b2' }] }]);
+    expect(values([packing.block(0)])).toEqual([['a', 'c', 'b2']]);
+    expect(packing.update(moved)).toEqual([]); // the same list again: nothing to do
+  });
+
+  test('refused (pack afresh) when the new boxes overlap the block, when the old rule hid a later box, or when rules were added', () => {
+    const items = [item('a', [box([1, 1], [80, 80])]), item('b', [box([2, 2], [80, 80])])];
+    expect(Packing.of(items).update([items[0]!, item('b2', [box([1, 1], [80, 80])])])).toBeUndefined();
+    const hiding = [item('wide', [box([0, 9])]), item('inside', [box([5, 5], [22, 22])])];
+    expect(packBlocks(hiding).map((b) => b.length)).toEqual([1]); // 'inside' is hidden by 'wide'
+    expect(Packing.of(hiding).update([item('narrow', [box([0, 1])]), hiding[1]!])).toBeUndefined();
+    expect(Packing.of(items).update([...items, item('c', [box([3, 3])])])).toBeUndefined();
+  });
+
+  test('random edits, one rule at a time, applied in place or packed afresh: always what first match says, blocks always disjoint', () => {
+    let mismatches = 0;
+    let inPlace = 0;
+    let afresh = 0;
+    for (let trial = 0; trial < 60; trial++) {
+      const rnd = random(1000 + trial);
+      const values = { addrs: Array.from({ length: 20 + rnd(40) }, () => rnd(1 << 16)), ports: Array.from({ length: 8 + rnd(8) }, () => rnd(4096)) };
+      let items = Array.from({ length: 20 + rnd(60) }, (_, i) => randomItem(rnd, values, i));
+      let packing = Packing.of(items);
+      for (let edit = 0; edit < 15; edit++) {
+        const k = rnd(items.length);
+        items = items.map((it, i) => (i === k ? randomItem(rnd, values, k) : it));
+        if (packing.update(items) === undefined) {
+          packing = Packing.of(items);
+          afresh++;
+        } else {
+          inPlace++;
+        }
+        const blocks = disjointBlocks(packing);
+        for (let n = 0; n < 100; n++) {
+          const it = items[rnd(items.length)] as PackItem<number>;
+          const b = it.boxes[rnd(it.boxes.length)] as Box;
+          const pt = n % 2 === 0 ? b.map(([lo, hi]) => lo + rnd(Math.min(hi - lo + 1, 2 ** 31))) : [rnd(1 << 16), [6, 17, 1][rnd(3)] as number, rnd(4200)];
+          if (JSON.stringify(throughBlocks(items, blocks, pt)) !== JSON.stringify(bruteForce(items, pt))) mismatches++;
+        }
+      }
+    }
+    expect(mismatches).toBe(0);
+    // Both paths were taken many times (random rules overlap often).
+    expect(inPlace).toBeGreaterThan(50);
+    expect(afresh).toBeGreaterThan(50);
   });
 });
 

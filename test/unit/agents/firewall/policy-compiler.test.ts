@@ -1,7 +1,7 @@
 // Plan policies -> the model of nft objects: groups per policy list, blocks,
 // verdicts, defaults, and what a label change or a one-rule edit touches.
 import type { PlanFirewallPolicy } from '../../../../model/agent-protocol.js';
-import { compilePolicies, logChainName } from '../../../../agents/firewall/policy-compiler.js';
+import { CompileCache, compilePolicies, logChainName, type PolicyModel } from '../../../../agents/firewall/policy-compiler.js';
 import { ipv4ToInt } from '../../../../model/ip.js';
 
 const sets = (o: Record<string, string[]>) => new Map(Object.entries(o));
@@ -81,5 +81,67 @@ describe('compilePolicies', () => {
     const g = m.groups.get(m.entries.ingress.get('10.0.0.5') as string);
     const rules = [...(m.maps.get(g?.maps[0] as string)?.values() ?? [])].map((e) => e.ref.rule);
     expect(rules).not.toContain('clients');
+  });
+});
+
+describe('compilePolicies with a CompileCache (the agent\'s one-rule changes)', () => {
+  // 300 allow rules, one peer and port each: one block of 300 elements.
+  const many = (edit?: { at: number; port: number }): PlanFirewallPolicy => ({
+    name: 'many',
+    priority: 100,
+    generation: 1,
+    appliesTo: 'applies:many',
+    ingress: {
+      defaultAction: 'deny',
+      rules: Array.from({ length: 300 }, (_, i) => ({
+        name: `r${i}`,
+        action: 'allow' as const,
+        protocol: 'tcp' as const,
+        ports: [[edit?.at === i ? edit.port : 1000 + i, edit?.at === i ? edit.port : 1000 + i]] as [number, number][],
+        peers: [{ cidr: `198.18.${i % 250}.${1 + Math.floor(i / 250)}/32` }],
+      })),
+    },
+  });
+  const s = sets({ 'applies:many': ['10.0.0.5'] });
+  // Rule objects are kept across plans when unchanged (as the agent's plan store does).
+  const edited = (base: PlanFirewallPolicy, at: number, port: number): PlanFirewallPolicy => {
+    const fresh = many({ at, port }).ingress!.rules[at]!;
+    return { ...base, ingress: { ...base.ingress!, rules: base.ingress!.rules.map((r, i) => (i === at ? fresh : r)) } };
+  };
+  const elements = (m: PolicyModel) =>
+    [...m.maps.values()].flatMap((e) => [...e.entries()].map(([k, v]) => `${k} ${v.verdict.kind} ${v.ref.rule}`)).sort();
+
+  test('an edit that fits its block changes that map only, as a new object; the model before it is untouched', () => {
+    const cache = new CompileCache();
+    const before = many();
+    const m1 = compilePolicies([before], s, cache);
+    const snapshot = elements(m1);
+    const after = edited(before, 42, 9042);
+    const m2 = compilePolicies([after], s, cache);
+    expect(elements(m1)).toEqual(snapshot);
+    expect(elements(m2)).toEqual(elements(compilePolicies([after], s)));
+    expect(elements(m2).filter((e) => e.endsWith(' r42'))).toEqual([`${ipv4ToInt('198.18.42.1')}-${ipv4ToInt('198.18.42.1')}/6-6/9042-9042 return r42`]);
+    const [name] = [...m2.maps.keys()];
+    expect(m2.maps.get(name!)).not.toBe(m1.maps.get(name!));
+    // Compiling the same plan again hands on the very same maps (the diff skips them).
+    const m3 = compilePolicies([after], s, cache);
+    expect(m3.maps.get(name!)).toBe(m2.maps.get(name!));
+  });
+
+  test('an edit that overlaps another rule is packed afresh: the same elements as without a cache', () => {
+    const cache = new CompileCache();
+    const before = many();
+    compilePolicies([before], s, cache);
+    // r7 becomes a deny of r8's peer and port: r8 can no longer match, so it holds no element.
+    const clash: PlanFirewallPolicy = {
+      ...before,
+      ingress: {
+        ...before.ingress!,
+        rules: before.ingress!.rules.map((r, i) => (i === 7 ? { ...r, action: 'deny' as const, ports: [[1008, 1008]] as [number, number][], peers: [{ cidr: '198.18.8.1/32' }] } : r)),
+      },
+    };
+    const m = compilePolicies([clash], s, cache);
+    expect(elements(m)).toEqual(elements(compilePolicies([clash], s)));
+    expect(elements(m).filter((e) => / r[78]$/.test(e))).toEqual([`${ipv4ToInt('198.18.8.1')}-${ipv4ToInt('198.18.8.1')}/6-6/1008-1008 drop r7`]);
   });
 });
