@@ -1,12 +1,15 @@
 // Composition root of the controller: resolves options, builds the inversify
 // container (the only place that does), and runs the HTTP server that
-// carries both the REST API and the agent WebSocket.
+// carries the REST API and the WebSockets (agents, the watch stream).
 import 'reflect-metadata';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Container } from 'inversify';
+import { AGENT_CONNECT_PATH } from '../model/agent-protocol.js';
+import { WATCH_PATH } from '../model/watch.js';
 import { createApp } from './api/app.js';
+import { WatchSocket } from './api/watch-socket.js';
 import { AuthTokens, ensureTokens } from './auth/token-files.js';
 import {
   ControllerConfig, DEFAULT_BLOCK_RECLAIM_GRACE_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_HOST_GONE_AFTER_MS, checkTimings, parseListen,
@@ -25,6 +28,8 @@ import { StatusView } from './status/status-view.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import { Store } from './store/store.js';
 import { Logger, createLogger } from './util/logger.js';
+import { routeUpgrades } from './watch/route-upgrades.js';
+import { WatchHub } from './watch/watch-hub.js';
 
 export interface ControllerOptions {
   /** HOST:PORT; port 0 picks a free port. */
@@ -64,6 +69,8 @@ export function buildContainer(config: ControllerConfig, store: Store, tokens: A
   c.bind(AgentHub).toSelf();
   c.bind(BlockReclaimer).toSelf();
   c.bind(GoneHostSweeper).toSelf();
+  c.bind(WatchHub).toSelf();
+  c.bind(WatchSocket).toSelf();
   return c;
 }
 
@@ -101,10 +108,18 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const reclaimer = container.get(BlockReclaimer);
   const sweeper = container.get(GoneHostSweeper);
   const tracker = container.get(ConditionTracker);
+  const watchHub = container.get(WatchHub);
+  const watchSocket = container.get(WatchSocket);
   const app = createApp({ resources: container.get(ResourceService), status: container.get(StatusView), store, tokens, logger });
 
   const server = createServer(app);
-  server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
+  server.on(
+    'upgrade',
+    routeUpgrades([
+      { path: AGENT_CONNECT_PATH, who: 'agents', handle: (req, socket, head) => hub.handleUpgrade(req, socket, head) },
+      { path: WATCH_PATH, who: 'watch clients (the web console)', handle: (req, socket, head) => watchSocket.handleUpgrade(req, socket, head) },
+    ]),
+  );
   try {
     await listen(server, port, host);
   } catch (e: unknown) {
@@ -125,6 +140,8 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       reclaimer.stop();
       sweeper.stop();
       tracker.stop();
+      await watchSocket.close();
+      watchHub.close();
       await hub.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -23,6 +23,9 @@ interface Held {
 
 const keyOf = (kind: Kind, name: string) => `${kind}/${name}`;
 
+/** Told each event as it is recorded (a copy: held events change as repeats count up); must be cheap and must not throw. */
+export type EventListener = (event: WeftEvent) => void;
+
 /** Bound as a constant in main.ts (its constructor takes bounds, not services). */
 export class EventLog {
   private readonly byResource = new Map<string, Held[]>();
@@ -31,16 +34,24 @@ export class EventLog {
   private head = 0;
   private total = 0;
   private seq = 0;
+  private readonly listeners = new Set<EventListener>();
 
   constructor(
     private readonly perResource = EVENTS_PER_RESOURCE,
     private readonly inAll = EVENTS_IN_ALL,
   ) {}
 
+  /** Called after every record, repeats included (count and time moved on). Returns an unsubscribe function. */
+  onRecord(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   record(input: EventInput): void {
     const time = new Date(input.time ?? Date.now()).toISOString();
     const key = keyOf(input.involved.kind, input.involved.name);
     let list = this.byResource.get(key);
+    let recorded: WeftEvent;
     if (!list) {
       list = [];
       this.byResource.set(key, list);
@@ -53,9 +64,11 @@ export class EventLog {
       same.event.count += 1;
       same.event.time = time;
       list.push(same);
+      recorded = same.event;
     } else {
       const event: WeftEvent = { time, firstTime: time, type: input.type, reason: input.reason, message: input.message, involved: { ...input.involved }, count: 1 };
       list.push({ seq, event });
+      recorded = event;
       this.total += 1;
       if (list.length > this.perResource) {
         list.shift();
@@ -66,6 +79,9 @@ export class EventLog {
     while (this.total > this.inAll) this.evictOldest();
     // Evictions advance head: drop the consumed prefix too, or order grows with every event ever recorded.
     if (this.order.length - this.head > 2 * this.inAll || this.head > this.inAll) this.compact();
+    if (this.listeners.size > 0) {
+      for (const l of this.listeners) l({ ...recorded, involved: { ...recorded.involved } });
+    }
   }
 
   /** Oldest first. */

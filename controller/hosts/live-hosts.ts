@@ -39,9 +39,27 @@ export interface StatusExtras {
   firewallVnfs?: Record<string, FirewallVnfReport>;
 }
 
+/** What changed: a heartbeat moves only the host's own lastHeartbeat; the others can move any status that reads live state. */
+export type LiveChange = 'connected' | 'disconnected' | 'heartbeat' | 'sent' | 'status';
+
+/** Told the host whose live state changed and how; called synchronously after the change, so it must be cheap and must not throw. */
+export type LiveHostsListener = (host: string, change: LiveChange) => void;
+
 @injectable()
 export class LiveHosts {
   private readonly hosts = new Map<string, LiveHost>();
+  private readonly listeners = new Set<LiveHostsListener>();
+
+  /**
+   * Called after every change readers can see (connect, disconnect,
+   * heartbeat, sent plan, status report); not for `seen`, which every agent
+   * frame calls and which shows only as staleness, a matter of time that
+   * readers must poll for anyway. Returns an unsubscribe function.
+   */
+  onChange(listener: LiveHostsListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   get(host: string): LiveHost | undefined {
     return this.hosts.get(host);
@@ -54,6 +72,7 @@ export class LiveHosts {
   connected(host: string, now: number, appliedRevision: number): void {
     // A reconnect starts with no readiness: the agent reports it again after the new plan.
     this.hosts.set(host, { connected: true, connectedAt: now, lastSeen: now, lastHeartbeat: now, appliedRevision, networks: {} });
+    this.changed(host, 'connected');
   }
 
   disconnected(host: string, now: number): void {
@@ -61,6 +80,7 @@ export class LiveHosts {
     if (!h) return;
     h.connected = false;
     h.disconnectedAt = now;
+    this.changed(host, 'disconnected');
   }
 
   seen(host: string, now: number): void {
@@ -73,11 +93,14 @@ export class LiveHosts {
     if (!h) return;
     h.lastSeen = now;
     h.lastHeartbeat = now;
+    this.changed(host, 'heartbeat');
   }
 
   sent(host: string, revision: number): void {
     const h = this.hosts.get(host);
-    if (h) h.sentRevision = revision;
+    if (!h) return;
+    h.sentRevision = revision;
+    this.changed(host, 'sent');
   }
 
   status(host: string, now: number, appliedRevision: number, networks: Record<string, NetworkReadiness>, extras: StatusExtras = {}): void {
@@ -91,5 +114,10 @@ export class LiveHosts {
     h.firewall = extras.firewall;
     h.spoofDrops = extras.spoofDrops;
     h.firewallVnfs = extras.firewallVnfs;
+    this.changed(host, 'status');
+  }
+
+  private changed(host: string, change: LiveChange): void {
+    for (const l of this.listeners) l(host, change);
   }
 }

@@ -37,6 +37,14 @@ export interface EndpointQuery {
 
 type PerHost = NonNullable<NetworkStatus['hosts']>[string];
 
+interface NetworkInputs {
+  hosts: Host[];
+  /** network -> endpoints (declared and attached, as listed) */
+  endpoints: Map<string, number>;
+  /** network -> hosts holding an endpoint record on it */
+  carriers: Map<string, Set<string>>;
+}
+
 /** The store's policies and selectable endpoints as read at one revision (each read when first needed). */
 interface PolicySnapshot {
   revision: number;
@@ -102,7 +110,11 @@ export class StatusView {
   }
 
   listNetworks(): Listed<Network> {
-    return this.store.read((r) => ({ revision: r.revision(), items: r.listResources('Network').map((n) => this.networkView(r, n)) }));
+    return this.store.read((r) => {
+      // Read once for all networks: per network, listing every endpoint view cost networks x endpoints (~90 ms at 20 x 500).
+      const inputs = this.networkInputs(r);
+      return { revision: r.revision(), items: r.listResources('Network').map((n) => this.networkView(r, n, inputs)) };
+    });
   }
 
   getNetwork(name: string): Network {
@@ -243,12 +255,24 @@ export class StatusView {
    * that merely could attach later, or is down with nothing on the network,
    * does not hold its condition at NotReady.
    */
-  private networkView(r: StoreReader, net: Network): Network {
+  /** What every network's view needs from one read: hosts, endpoints per network, hosts with a record per network. */
+  private networkInputs(r: StoreReader): NetworkInputs {
+    const endpoints = new Map<string, number>();
+    for (const e of this.endpointViews(r)) endpoints.set(e.spec.network, (endpoints.get(e.spec.network) ?? 0) + 1);
+    const carriers = new Map<string, Set<string>>();
+    for (const e of r.listEndpointRecords()) {
+      const set = carriers.get(e.spec.network) ?? new Set<string>();
+      set.add(e.spec.host);
+      carriers.set(e.spec.network, set);
+    }
+    return { hosts: r.listResources('Host'), endpoints, carriers };
+  }
+
+  private networkView(r: StoreReader, net: Network, inputs: NetworkInputs = this.networkInputs(r)): Network {
     const name = net.metadata.name;
     const vni = r.getVni(name);
-    const hostsRes = r.listResources('Host');
-    const views = this.endpointViews(r).filter((e) => e.spec.network === name);
-    const carriers = new Set(r.listEndpointRecords({ network: name }).map((e) => e.spec.host));
+    const hostsRes = inputs.hosts;
+    const carriers = inputs.carriers.get(name) ?? new Set<string>();
     const { hosts, conditions } = this.realisation(net, vni, hostsRes, carriers, Date.now());
     const mtus = hostsRes.map((h) => networkMtu(net, h.status?.underlayMtu));
     const status: NetworkStatus = {};
@@ -259,7 +283,7 @@ export class StatusView {
     Object.assign(status, {
       mtu: net.spec.mtu ?? (mtus.length > 0 ? Math.min(...mtus) : DEFAULT_UNDERLAY_MTU - VXLAN_OVERHEAD),
       gateway: intToIpv4(addressSpaceOf(net).gateway),
-      endpoints: views.length,
+      endpoints: inputs.endpoints.get(name) ?? 0,
       hosts,
     } satisfies NetworkStatus);
     const observed = this.observedGeneration(net, hosts);

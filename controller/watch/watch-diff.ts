@@ -1,0 +1,43 @@
+// The pure core of the watch stream: objects as GET returns them, held as
+// canonical JSON so "changed" means "reads differently", and the
+// added / modified / deleted changes between two such snapshots.
+import type { AnyResource } from '../../model/kinds.js';
+import { watchKey } from '../../model/watch.js';
+import { canonicalJson } from '../util/canonical-json.js';
+
+export interface WatchEntry {
+  object: AnyResource;
+  /** canonicalJson(object): what two snapshots compare. */
+  json: string;
+}
+
+/** watchKey -> entry, in the order the objects were listed. */
+export type WatchSnapshot = Map<string, WatchEntry>;
+
+export interface WatchChange {
+  type: 'added' | 'modified' | 'deleted';
+  object: AnyResource;
+}
+
+export function snapshotOf(objects: Iterable<AnyResource>): WatchSnapshot {
+  const out: WatchSnapshot = new Map();
+  for (const object of objects) out.set(watchKey(object), { object, json: canonicalJson(object) });
+  return out;
+}
+
+/**
+ * What turns `before` into `after`: added and modified objects in after's
+ * order, then the deleted ones (as they last were) in before's order.
+ */
+export function diffSnapshots(before: WatchSnapshot, after: WatchSnapshot): WatchChange[] {
+  const changes: WatchChange[] = [];
+  for (const [key, entry] of after) {
+    const old = before.get(key);
+    if (old === undefined) changes.push({ type: 'added', object: entry.object });
+    else if (old.json !== entry.json) changes.push({ type: 'modified', object: entry.object });
+  }
+  for (const [key, entry] of before) {
+    if (!after.has(key)) changes.push({ type: 'deleted', object: entry.object });
+  }
+  return changes;
+}
