@@ -63,6 +63,44 @@ function boundaryConfigs() {
   return configs;
 }
 
+/** Names the browser defines, for the web console's code (no `globals` package here: the few it uses). */
+const BROWSER_GLOBALS = Object.fromEntries(
+  [
+    'window', 'document', 'navigator', 'location', 'history', 'sessionStorage', 'localStorage', 'fetch', 'WebSocket', 'CSS',
+    'requestAnimationFrame', 'cancelAnimationFrame', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask',
+    'HTMLElement', 'HTMLInputElement', 'HTMLSelectElement', 'HTMLButtonElement', 'HTMLAnchorElement', 'Element', 'Node', 'Event',
+    'KeyboardEvent', 'EventListener', 'console',
+  ].map((name) => [name, 'readonly']),
+);
+
+/**
+ * controller/console/ is browser code bundled by esbuild: browser globals,
+ * and it may import model/ and itself only (nothing of the Node
+ * controller, no Node built-ins). Last, so its import rule replaces the
+ * controller/ one for these files.
+ */
+function consoleConfigs() {
+  return [
+    { name: 'weft/console/globals', files: ['controller/console/**/*.ts'], languageOptions: { globals: BROWSER_GLOBALS } },
+    {
+      name: 'weft/console/boundaries',
+      files: ['controller/console/**/*.ts'],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              { regex: '^\\.\\./\\.\\./(?!model/)', message: 'the console (browser code) may import model/ only, not the rest of the project' },
+              { regex: '^\\.\\./(?!\\.\\./)', message: 'the console is browser code: it must not import the Node controller' },
+              { regex: '^node:', message: 'the console runs in a browser: no Node built-ins' },
+            ],
+          },
+        ],
+      },
+    },
+  ];
+}
+
 export default defineConfig(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test-artifacts/**', '.weft/**'] },
   tseslint.configs.recommended,
@@ -82,4 +120,5 @@ export default defineConfig(
     },
   },
   boundaryConfigs(),
+  consoleConfigs(),
 );

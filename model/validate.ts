@@ -16,7 +16,19 @@ import {
 } from './ip.js';
 
 const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-const validators = new Map<Kind, ValidateFunction>(KINDS.map((k) => [k, ajv.compile(SCHEMAS[k])]));
+// Compiled on first use: compiling every kind's schema takes ~0.9 s, which
+// every `weft` command (and the console's first paint) would pay at start,
+// most of them without validating anything.
+const validators = new Map<Kind, ValidateFunction>();
+
+function validatorFor(kind: Kind): ValidateFunction {
+  let v = validators.get(kind);
+  if (!v) {
+    v = ajv.compile(SCHEMAS[kind]);
+    validators.set(kind, v);
+  }
+  return v;
+}
 
 function valueAt(doc: unknown, pointer: string): unknown {
   let cur: unknown = doc;
@@ -181,7 +193,7 @@ export function checkShape(doc: unknown): { kind: Kind; issues: FieldIssue[] } |
     });
     return { kind: undefined, issues };
   }
-  const validator = validators.get(kind) as ValidateFunction;
+  const validator = validatorFor(kind);
   if (!validator(doc)) {
     const errors = validator.errors ?? [];
     // Unions at a path: a union of constants is reported once, by itself; for

@@ -8,13 +8,14 @@
 // error. 1 is the CLI's usual status for user errors (EXIT_USER), so here
 // those become EXIT_DIFF_ERROR; usage (2) and unreachable (3) keep theirs.
 import type { Command } from 'commander';
-import { Document, isScalar } from 'yaml';
-import type { ResourceView } from '../../model/rest.js';
+import { resourceDiff } from '../../model/resource-diff.js';
 import { CliError, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_USER } from '../cli-error.js';
 import { addClientOptions } from '../client-options.js';
 import { collect } from '../flags.js';
-import { unifiedDiff } from '../unified-diff.js';
 import { addPruneOptions, loadForApply, pruneRequestFrom, resourceId, sendApply, type PruneFlags } from './apply.js';
+
+// Moved to model/resource-diff.ts (the web console prints the same diffs); still exported from here.
+export { renderView, resourceDiff } from '../../model/resource-diff.js';
 
 /** Differences found: not an error, but not "same" either (kubectl diff's 1). */
 export const EXIT_DIFF_CHANGES = 1;
@@ -23,26 +24,6 @@ export const EXIT_DIFF_ERROR = 4;
 
 interface DiffFlags extends PruneFlags {
   filename?: string[];
-}
-
-/** The YAML lines of a view; fields the controller filled in are marked with a comment. */
-export function renderView(view: ResourceView | undefined): string[] {
-  if (!view) return [];
-  const metadata: ResourceView['metadata'] = { name: view.metadata.name };
-  const labels = view.metadata.labels;
-  if (labels && Object.keys(labels).length > 0) metadata.labels = Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  const doc = new Document({ metadata, spec: view.spec });
-  for (const pointer of view.defaulted ?? []) {
-    const path = pointer.split('/').slice(1);
-    const node = doc.getIn(path, true);
-    if (isScalar(node)) node.comment = path[path.length - 1] === 'vni' ? ' allocated' : ' default';
-  }
-  return doc.toString({ lineWidth: 0 }).replace(/\n$/, '').split('\n');
-}
-
-/** One resource's diff, '' when unchanged. A new resource is all added, a pruned one all removed. */
-export function resourceDiff(id: string, live: ResourceView | undefined, merged: ResourceView | undefined): string {
-  return unifiedDiff(renderView(live), renderView(merged), `live/${id}`, `file/${id}`);
 }
 
 /** Errors that would end with status 1 must not read as "differences found". */

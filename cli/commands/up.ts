@@ -73,6 +73,7 @@ function whatNext(cli: string, c: { url: string; dataDir: string; files: TokenFi
     `  controller   ${c.url}   (state in ${c.dataDir})`,
     `  agent        ${c.agent}, runtime socket ${c.socket}`,
     `  admin token  ${c.files.admin}`,
+    `  console      ${c.url.replace(/\/$/, '')}/   (in a browser on this machine; log in with the admin token)`,
   ];
   if (c.example !== undefined) lines.push(`  network      ${c.example}`);
   lines.push(

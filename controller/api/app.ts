@@ -8,6 +8,7 @@ import type { StatusView } from '../status/status-view.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../util/logger.js';
 import { requireToken } from './auth-middleware.js';
+import { consoleRoutes, type ConsoleOptions } from './console-routes.js';
 import { errorMiddleware, notFound } from './error-middleware.js';
 import { applyRoutes } from './routes/apply-routes.js';
 import { endpointRoutes } from './routes/endpoint-routes.js';
@@ -24,6 +25,8 @@ export interface AppDeps {
   store: Store;
   tokens: AuthTokens;
   logger: Logger;
+  /** Where the web console's files are (tests); default dist/console beside the compiled controller. */
+  console?: ConsoleOptions;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -49,6 +52,9 @@ export function createApp(deps: AppDeps): Express {
   // Any content type is read as JSON: curl's default form type should not make a valid body "missing".
   app.use(API_PREFIX, express.json({ limit: MAX_BODY_BYTES, type: () => true, strict: true }));
   app.use(API_PREFIX, networkRoutes(deps), endpointRoutes(deps), hostRoutes(deps), firewallPolicyRoutes(deps), firewallRoutes(deps), applyRoutes(deps), schemaRoutes(deps), eventRoutes(deps));
+
+  // The web console at /: public files, the data behind /api/v1 needs the token.
+  app.use(consoleRoutes(deps.console));
 
   app.use(notFound);
   app.use(errorMiddleware(deps.logger));

@@ -3,10 +3,11 @@
 //
 // Knobs: WEFT_BENCH_COUNT (attach and cni) and WEFT_BENCH_LARGE (attach),
 // WEFT_BENCH_ROUNDS (overlay convergence), WEFT_BENCH_SKIP: a comma list of
-// attach, cni, convergence, throughput, apply, firewall, firewall-e2e.
+// attach, cni, convergence, throughput, apply, firewall, firewall-e2e, console.
 import { benchApplyScale, printApplyScale } from './apply-scale.js';
 import { benchAttach, printAttach } from './attach-latency.js';
 import { benchCniPlugin, printCniPlugin } from './cni-plugin.js';
+import { benchConsoleLoad, printConsoleLoad, stopConsoleLoad } from './console-load.js';
 import { benchFirewall, benchFirewallEndToEnd, stopFirewallLabNow } from './firewall-bench.js';
 import { benchConvergence, printConvergence } from './overlay-convergence.js';
 import { startOverlayLab, stopOverlayLab, type OverlayLab } from './overlay-lab.js';
@@ -15,7 +16,7 @@ import { benchThroughput, printThroughput } from './overlay-throughput.js';
 const COUNT = Number(process.env.WEFT_BENCH_COUNT ?? 200);
 const LARGE = Number(process.env.WEFT_BENCH_LARGE ?? 500);
 const ROUNDS = Number(process.env.WEFT_BENCH_ROUNDS ?? 50);
-const BENCHES = ['attach', 'cni', 'convergence', 'throughput', 'apply', 'firewall', 'firewall-e2e'];
+const BENCHES = ['attach', 'cni', 'convergence', 'throughput', 'apply', 'firewall', 'firewall-e2e', 'console'];
 const SKIP = new Set((process.env.WEFT_BENCH_SKIP ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
 
 /** The lab of the overlay benchmarks while it is up, so a signal can take it down too. */
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
     printAttach(r, COUNT);
   }
   if (!SKIP.has('cni')) printCniPlugin(await benchCniPlugin(COUNT), COUNT);
+  if (!SKIP.has('console')) printConsoleLoad(await benchConsoleLoad());
   await overlay();
   if (!SKIP.has('apply')) printApplyScale(await benchApplyScale());
   const agentOnly = SKIP.has('firewall') ? undefined : await benchFirewall();
@@ -59,7 +61,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     stopFirewallLabNow();
     const o = overlayLab;
     overlayLab = undefined;
-    void (o ? stopOverlayLab(o) : Promise.resolve())
+    void Promise.all([o ? stopOverlayLab(o) : Promise.resolve(), stopConsoleLoad()])
       .catch((e: unknown) => console.error(`bench: tearing down the lab failed: ${e instanceof Error ? e.message : String(e)}`))
       .finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
   });

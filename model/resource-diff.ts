@@ -1,0 +1,27 @@
+// What `weft diff` prints for one resource: the unified diff of its view
+// (labels and effective spec) before and after an apply, as YAML, with the
+// fields the controller filled in marked by a comment. Shared by the CLI and
+// the web console so both show the same text.
+import { Document, isScalar } from 'yaml';
+import type { ResourceView } from './rest.js';
+import { unifiedDiff } from './unified-diff.js';
+
+/** The YAML lines of a view; fields the controller filled in are marked with a comment. */
+export function renderView(view: ResourceView | undefined): string[] {
+  if (!view) return [];
+  const metadata: ResourceView['metadata'] = { name: view.metadata.name };
+  const labels = view.metadata.labels;
+  if (labels && Object.keys(labels).length > 0) metadata.labels = Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const doc = new Document({ metadata, spec: view.spec });
+  for (const pointer of view.defaulted ?? []) {
+    const path = pointer.split('/').slice(1);
+    const node = doc.getIn(path, true);
+    if (isScalar(node)) node.comment = path[path.length - 1] === 'vni' ? ' allocated' : ' default';
+  }
+  return doc.toString({ lineWidth: 0 }).replace(/\n$/, '').split('\n');
+}
+
+/** One resource's diff, '' when unchanged. A new resource is all added, a pruned one all removed. */
+export function resourceDiff(id: string, live: ResourceView | undefined, merged: ResourceView | undefined): string {
+  return unifiedDiff(renderView(live), renderView(merged), `live/${id}`, `file/${id}`);
+}

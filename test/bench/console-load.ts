@@ -1,0 +1,126 @@
+// Benchmark: does an open web console slow down attaches? A 1-host lab holds
+// 500 endpoints; then rounds of attaches run with no console open and with
+// the console open (headless Chromium in the lab namespace, logged in,
+// watching and drawing all 500+ endpoints), taking turns round by round so
+// both see the same machine. Printed: attach p50/p99 without and with the
+// console, their ratio, and how long a new endpoint takes to show up in the
+// console.
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { Lab, LAB_CONTROLLER_URL, labPrefix } from '../lab/index.js';
+import { launchInNetns, type NetnsBrowser } from '../support/console-browser.js';
+import { fmtMs, summarize, type Summary } from './stats.js';
+
+const NETWORK = { name: 'bench', subnet: '100.65.0.0/21' };
+
+/** The lab and browser while the benchmark runs, so a signal can take them down too. */
+let running: { lab: Lab; prefix: string; dir: string; nb?: NetnsBrowser } | undefined;
+
+/** Take down what a running benchmark made (a signal handler; nothing when none runs). */
+export async function stopConsoleLoad(): Promise<void> {
+  const r = running;
+  running = undefined;
+  if (!r) return;
+  await r.nb?.close();
+  await r.lab.down({ prefix: r.prefix }).catch(() => undefined);
+  if (existsSync(r.dir)) rmSync(r.dir, { recursive: true, force: true });
+}
+
+export interface ConsoleLoadResult {
+  background: number;
+  closed: Summary;
+  open: Summary;
+  /** attach returned -> the endpoint drawn in the console */
+  shown: Summary;
+  /** what the console drew at the end */
+  drawnEndpoints: number;
+}
+
+interface ConsolePage {
+  __weftGraph?: { nodes(): Array<{ kind: string; label: string }> };
+}
+
+async function openConsole(nb: NetnsBrowser, token: string, expectEndpoints: number): Promise<Page> {
+  const page = await nb.browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(`${LAB_CONTROLLER_URL}/`);
+  await page.locator('[data-testid="login-token"]').fill(token);
+  await page.locator('[data-testid="login-submit"]').click();
+  await page.waitForFunction(
+    (n) => ((globalThis as unknown as ConsolePage).__weftGraph?.nodes() ?? []).filter((x) => x.kind === 'Endpoint').length >= (n as number),
+    expectEndpoints,
+    { timeout: 60_000, polling: 200 },
+  );
+  return page;
+}
+
+async function endpointsDrawn(page: Page): Promise<number> {
+  return page.evaluate(() => ((globalThis as unknown as ConsolePage).__weftGraph?.nodes() ?? []).filter((x) => x.kind === 'Endpoint').length);
+}
+
+/**
+ * @param background endpoints attached before measuring
+ * @param rounds rounds of `perRound` attaches, alternately without and with the console open
+ */
+export async function benchConsoleLoad(background = 500, rounds = 6, perRound = 25): Promise<ConsoleLoadResult> {
+  const prefix = labPrefix('K');
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const lab = new Lab({ dir });
+  running = { lab, prefix, dir };
+  try {
+    await lab.up({ hosts: 1, prefix, networks: [NETWORK] });
+    const token = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
+    let n = 0;
+    const attach = async (): Promise<{ ms: number; name: string }> => {
+      const name = `e${n++}`;
+      const w = await lab.workload('h1', name);
+      const t0 = process.hrtime.bigint();
+      await lab.attach('h1', { network: NETWORK.name, containerId: name, netns: w.path });
+      return { ms: Number(process.hrtime.bigint() - t0) / 1e6, name };
+    };
+    for (let i = 0; i < background; i++) await attach();
+
+    const nb = await launchInNetns(`/run/netns/${lab.labNetns}`);
+    running.nb = nb;
+    const closed: number[] = [];
+    const open: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const page = r % 2 === 1 ? await openConsole(nb, token, n) : undefined;
+      for (let i = 0; i < perRound; i++) (page ? open : closed).push((await attach()).ms);
+      await page?.close();
+    }
+
+    // How long until an attach shows in an open console.
+    const page = await openConsole(nb, token, n);
+    const shown: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const { name } = await attach();
+      const t0 = process.hrtime.bigint();
+      await page.waitForFunction(
+        (label) => ((globalThis as unknown as ConsolePage).__weftGraph?.nodes() ?? []).some((x) => x.kind === 'Endpoint' && x.label.includes(label as string)),
+        name,
+        { timeout: 20_000, polling: 10 },
+      );
+      shown.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    const drawnEndpoints = await endpointsDrawn(page);
+    await page.close();
+    return { background, closed: summarize(closed), open: summarize(open), shown: summarize(shown), drawnEndpoints };
+  } finally {
+    await stopConsoleLoad();
+  }
+}
+
+export function printConsoleLoad(r: ConsoleLoadResult): void {
+  console.log(`\n# attach latency with the web console open (1 host, ${r.background} endpoints attached first; rounds with and without the console take turns)`);
+  const rows = [
+    ['', 'p50', 'p99', 'samples'],
+    ['attach, console closed', fmtMs(r.closed.p50), fmtMs(r.closed.p99), String(r.closed.n)],
+    ['attach, console open', fmtMs(r.open.p50), fmtMs(r.open.p99), String(r.open.n)],
+  ];
+  const widths = (rows[0] as string[]).map((_, c) => Math.max(...rows.map((row) => (row[c] as string).length)));
+  for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c] as number)).join('  '));
+  console.log(`open / closed (p50): ${(r.open.p50 / r.closed.p50).toFixed(2)} (1.00 = no effect; this VM's run-to-run noise is about ±20%)`);
+  console.log(`attach returned -> endpoint drawn in the console: p50 ${fmtMs(r.shown.p50)}, max ${fmtMs(r.shown.p99)} (${r.shown.n} attaches); the console drew ${r.drawnEndpoints} endpoints`);
+}
