@@ -93,6 +93,9 @@ export async function benchAttach(count = 200, large = 500): Promise<AttachBench
       for (let i = 0; i < large; i++) await callAgent(sock, 'detach', { containerId: `L${i}` });
       await waitFor('veths gone', async () => (await lab.hostLinks()).filter((l) => l.ifname.startsWith('wv-')).length === 0, 120_000, 200);
     }
+    // Veths can also go because the kernel finished deleting them after the agent died: figures from a dead agent are no figures.
+    const agent = lab.agent?.child;
+    if (agent && (agent.exitCode !== null || agent.signalCode !== null)) throw new Error(`the agent exited (${agent.exitCode ?? agent.signalCode}) during the benchmark: see its log`);
 
     const result: AttachBenchResult = { weftAttach: summarize(attach), weftDetach: summarize(detach), agentRssMiB };
     if (peer) {

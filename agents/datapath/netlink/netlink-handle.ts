@@ -21,11 +21,19 @@ import {
 } from './link-codec.js';
 import { openNetns, withNetnsFd } from './netns.js';
 import { LinkReaper } from './link-reaper.js';
+import { RequestWindow } from './request-window.js';
 import { writeSysctl } from './sysctl.js';
 
 const { createRtNetlink, FlagsNew, rt: rtValues } = netlink;
 
 export const DEFAULT_TIMEOUT_MS = 5000;
+/**
+ * Ordinary requests outstanding on one socket at most (see request-window.ts):
+ * their replies must fit the receive buffer even when none is read until the
+ * last has been sent. The default 208 KiB held ~250 delete acks here; 32
+ * replies stay far below that, and 32 is what node_netlink reads per turn.
+ */
+export const DEFAULT_MAX_INFLIGHT = 32;
 
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -64,6 +72,8 @@ export interface NetlinkHandleOptions {
    * handles in the compiled agent; needs the compiled worker file.
    */
   offloadDeletes?: boolean;
+  /** ordinary requests outstanding at once (default DEFAULT_MAX_INFLIGHT); 1 sends each after the previous one's answer */
+  maxInflight?: number;
 }
 
 function familyCode(family: 4 | 6): number {
@@ -123,14 +133,14 @@ export class NetlinkHandle implements NetnsHandle {
   private dumping: Promise<void> = Promise.resolve();
   /** set while a dump owns the socket (see dump()) */
   private activeDump: Promise<void> | undefined;
-  /** ordinary requests in flight, and dumps waiting for them to finish */
-  private inflight = 0;
-  private drainWaiters: Array<() => void> = [];
+  /** ordinary requests in flight (bounded), and dumps waiting for them to finish */
+  private readonly window: RequestWindow;
 
   private constructor(ns: string, sock: RtNetlinkSocket, opts: NetlinkHandleOptions) {
     this.ns = ns;
     this.sock = sock;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.window = new RequestWindow(opts.maxInflight ?? DEFAULT_MAX_INFLIGHT);
     this.reaper = opts.offloadDeletes ? new LinkReaper(ns, this.timeoutMs) : undefined;
     // node_netlink emits socket failures as 'error' events; unheard, one
     // would crash the agent. Pending requests still end by their timeout.
@@ -171,7 +181,7 @@ export class NetlinkHandle implements NetnsHandle {
       let release = () => {};
       this.activeDump = new Promise<void>((r) => (release = r));
       try {
-        while (this.inflight > 0) await new Promise<void>((r) => this.drainWaiters.push(r));
+        await this.window.idle();
         return await this.call(op, object, fn, true);
       } finally {
         this.activeDump = undefined;
@@ -185,18 +195,29 @@ export class NetlinkHandle implements NetnsHandle {
     return run;
   }
 
-  /** Run one request with the timeout, turning any failure into a DatapathError. */
+  /**
+   * Run one request with the timeout, turning any failure into a
+   * DatapathError. Ordinary requests take a slot of the window first (when
+   * one is free, in this same tick, so requests issued back to back still
+   * reach the kernel in order); the timeout starts once the request has its
+   * slot, not while it waits for one.
+   */
   private async call<T>(op: string, object: string, fn: (s: RtNetlinkSocket, timeout: number) => Promise<T>, isDump = false): Promise<T> {
-    if (!isDump) while (this.activeDump) await this.activeDump;
-    if (this.closed) throw new DatapathError(op, object, 'EBADF');
-    if (this.broken !== undefined) throw fromNetlink(op, object, this.broken);
-    if (!isDump) this.inflight++;
+    if (!isDump) {
+      while (this.activeDump) await this.activeDump;
+      const turn = this.window.enter();
+      if (turn) await turn;
+    }
     try {
-      return await fn(this.sock, this.timeoutMs);
-    } catch (err: unknown) {
-      throw fromNetlink(op, object, err);
+      if (this.closed) throw new DatapathError(op, object, 'EBADF');
+      if (this.broken !== undefined) throw fromNetlink(op, object, this.broken);
+      try {
+        return await fn(this.sock, this.timeoutMs);
+      } catch (err: unknown) {
+        throw fromNetlink(op, object, err);
+      }
     } finally {
-      if (!isDump && --this.inflight === 0) for (const wake of this.drainWaiters.splice(0)) wake();
+      if (!isDump) this.window.leave();
     }
   }
 

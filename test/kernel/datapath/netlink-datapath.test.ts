@@ -252,6 +252,45 @@ describe('NetlinkDatapath: iproute2 agrees, and packets flow', () => {
 });
 
 /**
+ * Hundreds of requests at once on one handle (a runtime detaching a whole
+ * node): every veth delete holds the sending thread in the kernel for
+ * ~15-20 ms, and unbounded, the acks overran the socket's receive buffer
+ * (~250 of them fit) before any was read; node_netlink then aborted the
+ * process on the socket error. The handle keeps a bounded window.
+ */
+describe('a burst of link deletions on one handle', () => {
+  const BURST = 400;
+  const dp = new NetlinkDatapath();
+  const name = `${PREFIX}burst`;
+
+  afterEach(async () => {
+    await dp.deleteNamedNetns(name).catch(() => undefined);
+  });
+
+  afterAll(() => dp.close());
+
+  it(`${BURST} veth deletions issued together all succeed and leave no veth behind`, async () => {
+    const path = await dp.createNamedNetns(name);
+    const batch = Array.from({ length: BURST }, (_, i) => `link add wv-b${i} type veth peer name wp-b${i}\n`).join('');
+    await new Promise<void>((resolve, reject) => {
+      const child = execFile('ip', ['-n', name, '-b', '-'], (err) => (err ? reject(err) : resolve()));
+      child.stdin?.end(batch);
+    });
+    const h = await dp.at(path);
+    try {
+      const veths = (await h.listLinks()).filter((l) => l.name.startsWith('wv-b'));
+      expect(veths).toHaveLength(BURST);
+      const results = await Promise.allSettled(veths.map((l) => h.removeLink(l.index)));
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    } finally {
+      h.close();
+    }
+    const left = await ipJson<IpLink[]>(['-n', name, '-j', 'link', 'show']);
+    expect(left.filter((l) => l.ifname.startsWith('wv-b') || l.ifname.startsWith('wp-b'))).toEqual([]);
+  }, 60_000);
+});
+
+/**
  * Two "hosts" joined by a veth underlay (198.18.0.11 <-> .12), each with a
  * bridge, a VXLAN device on it (VNI 42, learning off, ARP proxy on) and one
  * workload (100.64.0.2 on h1, .3 on h2). Forwarding is programmed, not
