@@ -1,14 +1,8 @@
-// The list filters: a label selector as `weft get -l` takes it (k=v,
-// k!=v, k), a network, a host and free text. What "on a network" or "on a
+// The list filters: a label selector as the API and kubectl take it (k=v,
+// k!=v, k, !k), a network, a host and free text. What "on a network" or "on a
 // host" means depends on the kind (see relatesTo*). Pure.
 import type { AnyResource } from '../../model/kinds.js';
-
-export interface LabelTerm {
-  key: string;
-  /** '=' has the value, '!=' does not, 'exists' carries the key at all. */
-  op: '=' | '!=' | 'exists';
-  value?: string;
-}
+import { matchesLabelTerms, parseLabelSelectorTerms, type LabelTerm } from '../../model/label-selector.js';
 
 export type SelectorParse = { ok: true; terms: LabelTerm[] } | { ok: false; error: string };
 
@@ -21,36 +15,10 @@ export interface ListFilter {
   text?: string;
 }
 
-const KEY = /^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/;
-const VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
-
+/** The selector as the API reads it (model/label-selector.ts), but empty terms are skipped: "tier=web," is half-way to the next term. */
 export function parseSelector(text: string): SelectorParse {
-  const terms: LabelTerm[] = [];
-  for (const raw of text.split(',')) {
-    const part = raw.trim();
-    if (part === '') continue;
-    const m = /^([^=!]+?)\s*(!=|==|=)\s*(.*)$/.exec(part);
-    const key = (m ? m[1] : part)?.trim() ?? '';
-    if (!KEY.test(key)) return { ok: false, error: `"${part}": a label key is letters, digits, "-", "_", "." and "/"` };
-    if (!m) {
-      terms.push({ key, op: 'exists' });
-      continue;
-    }
-    const value = (m[3] ?? '').trim();
-    if (!VALUE.test(value)) return { ok: false, error: `"${part}": a label value is letters, digits, "-", "_" and "."` };
-    terms.push({ key, op: m[2] === '!=' ? '!=' : '=', value });
-  }
-  return { ok: true, terms };
-}
-
-export function matchesLabels(labels: Record<string, string> | undefined, terms: LabelTerm[]): boolean {
-  const l = labels ?? {};
-  return terms.every((t) => {
-    const has = Object.prototype.hasOwnProperty.call(l, t.key);
-    if (t.op === 'exists') return has;
-    if (t.op === '=') return has && l[t.key] === t.value;
-    return !has || l[t.key] !== t.value;
-  });
+  const parsed = parseLabelSelectorTerms(text, { skipEmpty: true });
+  return parsed.ok ? parsed : { ok: false, error: `"${parsed.term}": ${parsed.message}` };
 }
 
 /** Whether an object belongs to a network: its own name, the network it sits on, guards or applies to. */
@@ -107,7 +75,7 @@ export function compileFilter(f: ListFilter): CompiledFilter {
 
 export function matchesFilter(o: AnyResource, f: CompiledFilter): boolean {
   if (f.error !== undefined) return false;
-  if (!matchesLabels(o.metadata.labels, f.terms)) return false;
+  if (!matchesLabelTerms(o.metadata.labels, f.terms)) return false;
   if (f.network !== undefined && !relatesToNetwork(o, f.network)) return false;
   if (f.host !== undefined && !relatesToHost(o, f.host)) return false;
   if (f.text !== undefined && !o.metadata.name.toLowerCase().includes(f.text)) return false;

@@ -133,16 +133,28 @@ function route(focus: boolean): void {
   if (focus) pages.get(page)?.querySelector<HTMLElement>('h2')?.focus();
 }
 
+// At most one render per RENDER_EVERY_MS: the watch can bring dozens of
+// changes a second (an attach storm, every host's heartbeat), and redrawing
+// 500 endpoints for each would keep a core busy on the machine that may also
+// run the controller and an agent. Changes wait at most this long.
+const RENDER_EVERY_MS = 500;
 let renderQueued = false;
+let lastRender = -Infinity;
 function scheduleRender(): void {
   if (renderQueued) return;
   renderQueued = true;
-  requestAnimationFrame(() => {
-    renderQueued = false;
-    topology.render();
-    if (page === 'lists') lists.render();
-    details.render();
-  });
+  const wait = Math.max(0, lastRender + RENDER_EVERY_MS - performance.now());
+  setTimeout(
+    () =>
+      requestAnimationFrame(() => {
+        renderQueued = false;
+        lastRender = performance.now();
+        topology.render();
+        if (page === 'lists') lists.render();
+        details.render();
+      }),
+    wait,
+  );
 }
 store.subscribe(() => scheduleRender());
 

@@ -87,15 +87,7 @@ export class WatchClient {
   }
 
   stop(): void {
-    this.stopped = true;
-    this.clearTimers();
-    const s = this.socket;
-    this.socket = undefined;
-    if (s) {
-      s.onclose = null;
-      s.onmessage = null;
-      s.close(1000, 'logout');
-    }
+    this.halt('logout');
     this.opts.onState('stopped', { attempt: 0 });
   }
 
@@ -169,15 +161,21 @@ export class WatchClient {
   }
 
   private giveUp(message: string): void {
+    this.halt('unauthorized');
+    this.opts.onUnauthorized(message);
+  }
+
+  /** Stop for good: no retry, no ping, and the socket closed without its handlers, so nothing it still delivers comes back here. */
+  private halt(reason: string): void {
     this.stopped = true;
     this.clearTimers();
     const s = this.socket;
     this.socket = undefined;
     if (s) {
       s.onclose = null;
-      s.close(1000, 'unauthorized');
+      s.onmessage = null;
+      s.close(1000, reason);
     }
-    this.opts.onUnauthorized(message);
   }
 
   private scheduleRetry(reason: string): void {

@@ -11,12 +11,13 @@
 // burst (an attach storm, ten agents reporting at once) cost one pass.
 //
 // A full pass costs what GET of every list costs (see the recompute-cost
-// test: ~100 ms at 500 endpoints, mostly listNetworks), and it runs on the
+// test: ~25 ms at 500 endpoints), and it runs on the
 // event loop the API shares. So what only time or heartbeats can move is
 // checked cheaply first: the Hosts alone are re-read, and the rest only when
 // some host's state (Ready / NotReady / Gone) changed, which is all the other
 // kinds read of the clock. And passes keep a distance proportional to their
-// cost, so watching takes at most about a quarter of the loop.
+// cost, so watching takes at most about a sixth of the loop; a burst of
+// changes (an attach storm) reaches consoles at most four times a second.
 //
 // It works only while someone watches: nothing until the first subscriber,
 // and a retention time after the last one leaves, so a console that
@@ -50,7 +51,7 @@ export interface WatchHubOptions {
 export const WatchHubOptions = Symbol('WatchHubOptions');
 
 export const DEFAULT_WATCH_HUB_OPTIONS: WatchHubOptions = {
-  coalesceMs: 100,
+  coalesceMs: 250,
   tickMs: 2_000,
   retentionMs: 5 * 60_000,
   ringSize: 10_000,
@@ -58,7 +59,7 @@ export const DEFAULT_WATCH_HUB_OPTIONS: WatchHubOptions = {
 };
 
 /** A pass waits at least this many times the last full pass's duration after it: passes take at most 1 / (1 + this) of the loop. */
-const PASS_SPACING = 3;
+const PASS_SPACING = 5;
 
 type ChangeMessage = Extract<WatchMessage, { type: 'added' | 'modified' | 'deleted' }>;
 

@@ -20,21 +20,37 @@ describe('list filters', () => {
     ['tier=web', [{ key: 'tier', op: '=', value: 'web' }]],
     ['tier==web, team!=b', [{ key: 'tier', op: '=', value: 'web' }, { key: 'team', op: '!=', value: 'b' }]],
     ['weft.dev/applyset', [{ key: 'weft.dev/applyset', op: 'exists' }]],
+    ['!team', [{ key: 'team', op: 'absent' }]],
+    ['tier=web,', [{ key: 'tier', op: '=', value: 'web' }]],
     ['  ', []],
   ])('parses the selector %j', (text, terms) => {
     expect(parseSelector(text)).toEqual({ ok: true, terms });
   });
 
-  test.each(['tier=we b', '=web', 'a=b=c'])('refuses the malformed selector %j with a reason', (text) => {
+  test.each(['tier=we b', '=web', 'a=b=c', '!tier=web', 'tier!'])('refuses the malformed selector %j with a reason', (text) => {
     const r = parseSelector(text);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error).toContain(text.split(',')[0]?.trim());
+  });
+
+  test.each([
+    ['tier=we b', '"tier=we b": a label value is'],
+    ['=web', '"=web": a label key is'],
+    ['ok=1, !tier=web', '"!tier=web": "!key" takes no value'],
+  ])('says which term of %j is wrong and why', (text, start) => {
+    const r = parseSelector(text);
+    expect(r.ok ? undefined : r.error.slice(0, start.length)).toBe(start);
   });
 
   test('label selector: equality, inequality (absent counts as different) and existence', () => {
     expect(matching({ selector: 'tier=web' })).toEqual(['Network/web', 'Endpoint/web-1']);
     expect(matching({ selector: 'tier!=web' })).toEqual(['Network/db', 'Endpoint/db-1', 'Host/h1', 'Firewall/edge', 'FirewallPolicy/all', 'FirewallPolicy/db-only']);
     expect(matching({ selector: 'team' })).toEqual(['Network/web']);
+  });
+
+  test('label selector: !key matches what lacks the label, as on the API and in kubectl', () => {
+    expect(matching({ selector: '!tier' })).toEqual(['Endpoint/db-1', 'Host/h1', 'Firewall/edge', 'FirewallPolicy/all', 'FirewallPolicy/db-only']);
+    expect(matching({ selector: 'tier,!team' })).toEqual(['Network/db', 'Endpoint/web-1']);
   });
 
   test('network: the network itself, its endpoints, firewalls guarding it, hosts with a block on it, policies applying to it', () => {

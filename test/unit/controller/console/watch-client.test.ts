@@ -182,6 +182,16 @@ describe('watch client', () => {
     expect(last().closedWith).toBe(1000);
   });
 
+  test('once it has given up, messages still arriving on the socket go nowhere', () => {
+    const { client, last, store } = setup();
+    client.start();
+    last().open();
+    last().receive({ type: 'synced', position: 'e1.0', revision: 0 });
+    last().receive({ type: 'error', code: 'Unauthorized', message: 'wrong or malformed bearer token' });
+    last().receive({ type: 'added', position: 'e1.1', object: net('late') });
+    expect(store.list('Network')).toEqual([]);
+  });
+
   test('pings while open, and gives up on a silent connection', () => {
     const { client, last, timers, sockets } = setup();
     client.start();

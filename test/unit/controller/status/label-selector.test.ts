@@ -28,3 +28,23 @@ describe('parseLabelSelector', () => {
     expect(() => parseLabelSelector(sel)).toThrow(WeftError);
   });
 });
+
+describe('parseLabelSelector refusals', () => {
+  test('name the bad term, the whole selector and the grammar', () => {
+    let thrown: unknown;
+    try {
+      parseLabelSelector('app=web,!tier=db');
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(WeftError);
+    const e = thrown as WeftError;
+    expect(e.code).toBe('Invalid');
+    expect(e.message).toBe('labelSelector term "!tier=db" is not valid');
+    expect(e.details).toEqual([{ path: 'labelSelector', message: 'cannot parse "!tier=db"', value: 'app=web,!tier=db', allowed: 'comma-separated key=value, key!=value, key or !key' }]);
+  });
+
+  test('an empty term is refused, as at the end of "app=web,"', () => {
+    expect(() => parseLabelSelector('app=web,')).toThrow('labelSelector term "" is not valid');
+  });
+});
