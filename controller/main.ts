@@ -28,7 +28,7 @@ import { StatusView } from './status/status-view.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import { Store } from './store/store.js';
 import { Logger, createLogger } from './util/logger.js';
-import { routeUpgrades } from './watch/route-upgrades.js';
+import { routeUpgrades } from './api/route-upgrades.js';
 import { WatchHub } from './watch/watch-hub.js';
 
 export interface ControllerOptions {

@@ -14,9 +14,6 @@ import { addClientOptions } from '../client-options.js';
 import { collect } from '../flags.js';
 import { addPruneOptions, loadForApply, pruneRequestFrom, resourceId, sendApply, type PruneFlags } from './apply.js';
 
-// Moved to model/resource-diff.ts (the web console prints the same diffs); still exported from here.
-export { renderView, resourceDiff } from '../../model/resource-diff.js';
-
 /** Differences found: not an error, but not "same" either (kubectl diff's 1). */
 export const EXIT_DIFF_CHANGES = 1;
 /** Validation, conflict, not found, rejected, anything but usage or an unreachable controller. */

@@ -24,7 +24,7 @@ import { AuthTokens } from '../auth/token-files.js';
 import { Logger } from '../util/logger.js';
 import { WatchHub, type WatchSubscription } from '../watch/watch-hub.js';
 import { parseWatchRequest } from '../watch/watch-request.js';
-import { rejectUpgrade } from '../watch/route-upgrades.js';
+import { rejectUpgrade } from './route-upgrades.js';
 
 export interface WatchSocketOptions {
   /** How long a client without an Authorization header has to send `auth`. */
@@ -72,6 +72,14 @@ interface WatchClient {
   ending: boolean;
   /** Cuts the connection if the close handshake does not finish. */
   killTimer: NodeJS.Timeout | undefined;
+  /**
+   * Unsent bytes tolerated beyond maxBufferedBytes: what catching up queued
+   * at once (the whole state on a first connect), which no client can read
+   * before it is queued. Without it a state larger than the limit would
+   * close every connect before `synced`, and the client would loop.
+   */
+  catchUpBytes: number;
+  catchingUp: boolean;
 }
 
 @injectable()
@@ -130,7 +138,7 @@ export class WatchSocket {
 
   private accept(ws: WebSocket, req: IncomingMessage, authenticated: boolean, querySince: string | undefined): void {
     const client: WatchClient = {
-      ws, remote: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`, querySince, authenticated, authTimer: undefined, subscription: undefined, alive: true, ending: false, killTimer: undefined,
+      ws, remote: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`, querySince, authenticated, authTimer: undefined, subscription: undefined, alive: true, ending: false, killTimer: undefined, catchUpBytes: 0, catchingUp: false,
     };
     this.clients.add(client);
     this.startHeartbeat();
@@ -195,14 +203,17 @@ export class WatchSocket {
 
   private follow(client: WatchClient, since: string | undefined): void {
     let subscription: WatchSubscription;
+    client.catchingUp = true;
     try {
       subscription = this.hub.subscribe(since, (m) => this.send(client, m));
+      client.catchUpBytes = client.ws.bufferedAmount;
     } catch (e: unknown) {
       this.log.error({ err: e, remote: client.remote }, 'cannot start a watch');
       this.fail(client, 'Internal', 'the controller cannot read its state for the watch; see its log', 1011);
       return;
     }
-    // Catching up may already have closed it (too slow for the full state).
+    client.catchingUp = false;
+    // Catching up may already have closed it (the socket went away meanwhile).
     if (client.ending) subscription.close();
     else client.subscription = subscription;
     this.log.debug({ remote: client.remote, since }, 'watch client following');
@@ -211,7 +222,7 @@ export class WatchSocket {
   private send(client: WatchClient, m: WatchMessage): void {
     if (client.ending || client.ws.readyState !== client.ws.OPEN) return;
     client.ws.send(JSON.stringify(m));
-    if (client.ws.bufferedAmount > this.options.maxBufferedBytes) {
+    if (!client.catchingUp && client.ws.bufferedAmount > this.options.maxBufferedBytes + client.catchUpBytes) {
       this.log.info({ remote: client.remote, buffered: client.ws.bufferedAmount }, 'watch client too slow; closing it (it resumes on reconnect)');
       this.fail(client, 'TooSlow', `more than ${this.options.maxBufferedBytes} bytes unread; reconnect with your last position to resume`, WATCH_CLOSE.tooSlow);
     }

@@ -110,6 +110,14 @@ export class ApplyPanel {
     );
   }
 
+  /** A word about why nothing was sent, where results go. */
+  showNotice(text: string): void {
+    this.result.hidden = false;
+    this.result.removeAttribute('aria-busy');
+    this.result.className = 'apply-result notice';
+    replaceChildren(this.result, h('p', { role: 'status' }, text));
+  }
+
   /** The controller's error: its message, and every detail (those placed in the text are also marked there). */
   showError(panel: 'review' | 'result', what: string, message: string, body: ErrorBody | undefined, placed: string[]): void {
     const el = panel === 'review' ? this.review : this.result;

@@ -7,6 +7,7 @@ import type { AnyResource, Endpoint, Firewall, FirewallPolicy, Host } from '../.
 import { stringify } from 'yaml';
 import { ago, h, replaceChildren } from './dom.js';
 import { HEALTH_GLYPH, HEALTH_WORD, healthOf } from './health.js';
+import { hostEntry } from './filters.js';
 import { compareNames } from './names.js';
 import type { StateStore } from './state-store.js';
 
@@ -289,7 +290,7 @@ function realisation(o: AnyResource, store: StateStore): HTMLElement | false {
 /** An endpoint is realised by its one host; a host realises plan revisions. */
 function hostRealisation(o: Endpoint | Host, store: StateStore): HTMLElement {
   if (o.kind === 'Host') {
-    const carried = store.list('Network').filter((n) => n.status?.hosts?.[o.metadata.name] !== undefined);
+    const carried = store.list('Network').filter((n) => hostEntry(n.status?.hosts, o.metadata.name) !== undefined);
     if (carried.length === 0) return section('Networks carried', 'none', 'realisation');
     return section(
       'Networks carried',
@@ -301,7 +302,7 @@ function hostRealisation(o: Endpoint | Host, store: StateStore): HTMLElement {
           'tbody',
           {},
           ...carried.map((n) => {
-            const v = n.status?.hosts?.[o.metadata.name];
+            const v = hostEntry(n.status?.hosts, o.metadata.name);
             return h('tr', {}, h('td', {}, n.metadata.name), h('td', { class: v?.ready ? 'cond-True' : 'cond-False' }, v?.ready ? '✓ yes' : '✕ not yet'), h('td', {}, String(v?.revision ?? '')));
           }),
         ),

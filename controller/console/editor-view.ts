@@ -19,6 +19,8 @@ import { TEMPLATES } from './resource-yaml.js';
 /** Wait this long after the last keystroke before checking (parsing 1 MB takes a while). */
 const CHECK_DELAY_MS = 200;
 
+const CHANGED_WHILE_CONFIRMING = 'The text changed while the confirmation was open, so nothing was applied. Press Apply again to apply the text as it is now.';
+
 export interface EditorViewOptions {
   api: ApiClient;
   onUnauthorized: (message: string) => void;
@@ -130,6 +132,11 @@ export class EditorPage {
     this.serverProblems = [];
     this.check = undefined;
     this.panel.markReviewStale();
+    if (this.panel.confirming) {
+      // The confirmation was for the text as it was: confirming now would apply something else.
+      this.panel.hideConfirm();
+      this.panel.showNotice(CHANGED_WHILE_CONFIRMING);
+    }
     this.updateButtons();
     this.status.textContent = 'Checking…';
     if (this.timer !== undefined) clearTimeout(this.timer);
@@ -191,6 +198,8 @@ export class EditorPage {
     await this.send('review', items, async () => {
       const res = await this.opts.api.apply({ items: items.map((r) => r.resource), dryRun: true, diff: true });
       this.panel.showReview(res);
+      // Typed while the dry run was under way: this diff is of the old text.
+      if (this.getText() !== text) this.panel.markReviewStale();
       this.reviewedText = text;
       this.reviewedSummary = countActions(res.results);
     });
@@ -205,7 +214,11 @@ export class EditorPage {
   }
 
   private async apply(items: LoadedResource[], text: string): Promise<void> {
-    if (this.getText() !== text) return; // changed while the confirmation was open: the user confirms again
+    // textChanged closes the confirmation, so this is a safety net: never send text other than what was confirmed.
+    if (this.getText() !== text) {
+      this.panel.showNotice(CHANGED_WHILE_CONFIRMING);
+      return;
+    }
     await this.send('result', items, async () => {
       const res = await this.opts.api.apply({ items: items.map((r) => r.resource) });
       this.panel.showResult(res);

@@ -8,6 +8,12 @@ import { EventFeed } from './event-feed.js';
 /** Rows drawn; the feed keeps more for the details panel. */
 const SHOWN = 50;
 
+export interface EventsViewOptions {
+  onSelect: (key: string) => void;
+  /** Ask for a redraw soon (batched with the other views'); `render` draws. */
+  requestRender: () => void;
+}
+
 export class EventsView {
   readonly element: HTMLElement;
   readonly feed = new EventFeed();
@@ -16,7 +22,7 @@ export class EventsView {
   /** New events came while the keyboard was inside the list: redraw when it leaves, not under the user's feet. */
   private deferred = false;
 
-  constructor(private readonly onSelect: (key: string) => void) {
+  constructor(private readonly opts: EventsViewOptions) {
     this.list = h('ol', { class: 'event-list', 'aria-label': 'Recent events, newest first' });
     this.list.addEventListener('focusout', (ev) => {
       if (this.deferred && !this.list.contains(ev.relatedTarget as Node | null)) this.render();
@@ -30,10 +36,11 @@ export class EventsView {
     );
   }
 
+  /** Keep new events; the list is redrawn at the next batched render, not once per event. */
   add(events: WeftEvent[]): void {
     let changed = false;
     for (const e of events) changed = this.feed.add(e) || changed;
-    if (changed) this.render();
+    if (changed) this.opts.requestRender();
   }
 
   clear(): void {
@@ -63,7 +70,7 @@ export class EventsView {
           ' ',
           h('time', { datetime: e.time, title: e.time }, ago(e.time)),
           ' ',
-          h('button', { type: 'button', class: 'link', onclick: () => this.onSelect(key) }, `${e.involved.kind.toLowerCase()}/${e.involved.name}`),
+          h('button', { type: 'button', class: 'link', onclick: () => this.opts.onSelect(key) }, `${e.involved.kind.toLowerCase()}/${e.involved.name}`),
           ' ',
           h('strong', {}, e.reason),
           `: ${e.message}`,

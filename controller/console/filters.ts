@@ -49,8 +49,16 @@ export function relatesToHost(o: AnyResource, host: string): boolean {
       return o.spec.host === host;
     case 'Network':
     case 'FirewallPolicy':
-      return (o.status?.hosts ?? {})[host] !== undefined;
+      return hostEntry(o.status?.hosts, host) !== undefined;
   }
+}
+
+/**
+ * A host's entry in a per-host status map. Own keys only: host names come
+ * from users, and `hosts["constructor"]` on a plain object is a function.
+ */
+export function hostEntry<T>(hosts: Record<string, T> | undefined, host: string): T | undefined {
+  return hosts !== undefined && Object.hasOwn(hosts, host) ? hosts[host] : undefined;
 }
 
 export interface CompiledFilter {

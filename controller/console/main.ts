@@ -12,6 +12,7 @@ import { EditorPage } from './editor-view.js';
 import { EventsView } from './events-view.js';
 import { ListsView } from './lists-view.js';
 import { LoginView } from './login-view.js';
+import { RenderBatcher } from './render-batcher.js';
 import { editableYaml } from './resource-yaml.js';
 import { session } from './session.js';
 import { StateStore } from './state-store.js';
@@ -46,7 +47,7 @@ let detailsOpener: HTMLElement | undefined;
 const conn = new ConnIndicator(() => watch.retryNow());
 const topology = new TopologyView({ store, onSelect: (key) => openDetails(key) });
 const lists = new ListsView({ store, onSelect: (key) => openDetails(key) });
-const events = new EventsView((key) => openDetails(key));
+const events = new EventsView({ onSelect: (key) => openDetails(key), requestRender: () => renders.request('events') });
 const editor = new EditorPage({ api, onUnauthorized: (m) => logout(refusedMessage(m)) });
 const details = new DetailsView({
   store,
@@ -133,30 +134,21 @@ function route(focus: boolean): void {
   if (focus) pages.get(page)?.querySelector<HTMLElement>('h2')?.focus();
 }
 
-// At most one render per RENDER_EVERY_MS: the watch can bring dozens of
-// changes a second (an attach storm, every host's heartbeat), and redrawing
-// 500 endpoints for each would keep a core busy on the machine that may also
-// run the controller and an agent. Changes wait at most this long.
+// At most one redraw per RENDER_EVERY_MS for everything the watch feeds
+// (render-batcher.ts says why). Changes wait at most this long.
 const RENDER_EVERY_MS = 500;
-let renderQueued = false;
-let lastRender = -Infinity;
-function scheduleRender(): void {
-  if (renderQueued) return;
-  renderQueued = true;
-  const wait = Math.max(0, lastRender + RENDER_EVERY_MS - performance.now());
-  setTimeout(
-    () =>
-      requestAnimationFrame(() => {
-        renderQueued = false;
-        lastRender = performance.now();
-        topology.render();
-        if (page === 'lists') lists.render();
-        details.render();
-      }),
-    wait,
-  );
-}
-store.subscribe(() => scheduleRender());
+const renders = new RenderBatcher(
+  {
+    objects: () => {
+      topology.render();
+      if (page === 'lists') lists.render();
+      details.render();
+    },
+    events: () => events.render(),
+  },
+  RENDER_EVERY_MS,
+);
+store.subscribe(() => renders.request('objects'));
 
 function openDetails(key: string): void {
   const active = document.activeElement;
@@ -183,15 +175,26 @@ function editObject(o: AnyResource): void {
 
 // ---- data: a REST snapshot first (and while the watch is down), then the watch ----
 
+/** A function, not `connState === 'connected'` inline: TypeScript would keep its narrowing across the await. */
+function watchIsUp(): boolean {
+  return connState === 'connected';
+}
+
 async function loadSnapshot(): Promise<void> {
   try {
-    const lists = await Promise.all(KINDS.map((k) => api.list(k)));
-    // The watch may have delivered a newer full state meanwhile; it wins.
-    if (connState !== 'connected') {
-      store.replaceAll(
-        lists.flatMap((l) => l.items as AnyResource[]),
-        Math.max(...lists.map((l) => l.revision)),
-      );
+    // A snapshot is only for while the watch is down. The store refuses the
+    // reply when the watch changed anything (a `synced` included) after the
+    // ticket was taken, or a newer snapshot got there first.
+    if (!watchIsUp()) {
+      const ticket = store.beginSnapshot();
+      const lists = await Promise.all(KINDS.map((k) => api.list(k)));
+      if (!watchIsUp()) {
+        store.replaceAll(
+          ticket,
+          lists.flatMap((l) => l.items as AnyResource[]),
+          Math.max(...lists.map((l) => l.revision)),
+        );
+      }
     }
     if (events.feed.list().length === 0) events.add((await api.events(50)).items);
   } catch (e) {

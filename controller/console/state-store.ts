@@ -5,6 +5,13 @@
 // A full state (after `resync`, or on a connect without a position) is
 // collected aside and replaces the old one only at `synced`, so the screen
 // never shows a half-loaded network; objects missing from it are dropped.
+//
+// REST snapshots (the first load, polling while the watch is down) are a
+// second source, read at some unknown point of the history. So that the
+// watch still misses nothing, a snapshot that replaces the state forgets the
+// watch position (the next connect asks for a full state, which replaces
+// everything again), and a snapshot is refused when the watch changed the
+// store after it was requested, or a newer snapshot was applied first.
 import type { AnyResource, Kind } from '../../model/kinds.js';
 import { watchKey, type WatchMessage } from '../../model/watch.js';
 import { compareNames } from './names.js';
@@ -22,6 +29,10 @@ export class StateStore {
   private incoming: Map<string, AnyResource> | undefined;
   private listeners = new Set<StoreListener>();
   private lastPosition: string | undefined;
+  /** Tickets handed out by `beginSnapshot` so far. */
+  private snapshotsBegun = 0;
+  /** Snapshots with a lower ticket are out of date: the watch or a newer snapshot came after them. */
+  private snapshotsValidFrom = 0;
   /** Store revision of the last `synced` or REST snapshot. */
   revision: number | undefined;
   /** Bumped on every change, so views can tell whether they are current. */
@@ -73,6 +84,14 @@ export class StateStore {
 
   /** Apply one watch message; returns true when the store changed. */
   apply(msg: WatchMessage): boolean {
+    // The watch moves the store on (even a `deleted` of an object the store
+    // lacks: a snapshot under way may still show it), so a snapshot requested
+    // before now may be older than what the store holds.
+    if (msg.type === 'added' || msg.type === 'modified' || msg.type === 'deleted' || msg.type === 'synced') this.snapshotsValidFrom = this.snapshotsBegun;
+    return this.applyWatch(msg);
+  }
+
+  private applyWatch(msg: WatchMessage): boolean {
     switch (msg.type) {
       case 'resync':
         this.beginFullState();
@@ -110,14 +129,31 @@ export class StateStore {
   }
 
   /**
-   * Replace everything with a REST snapshot (the first load, or polling
-   * while the watch is down). The watch position is kept: resuming replays
-   * changes the snapshot may already show, which end in the same state.
+   * A REST snapshot is about to be requested: returns its ticket for
+   * `replaceAll`. Ask before sending the requests, so that anything the
+   * watch applies while they are under way invalidates the reply.
    */
-  replaceAll(objects: AnyResource[], revision?: number): void {
+  beginSnapshot(): number {
+    return this.snapshotsBegun++;
+  }
+
+  /**
+   * Replace everything with the REST snapshot of `ticket`, unless the watch
+   * changed the store (a `synced` included) or a newer snapshot was applied
+   * since the ticket was taken; returns whether it was applied. The watch
+   * position is forgotten: the snapshot may show changes the watch has not
+   * delivered, and lacks objects created and deleted in between, so
+   * resuming from the old position could leave an object that no `deleted`
+   * ever removes. The next connect gets a full state instead.
+   */
+  replaceAll(ticket: number, objects: AnyResource[], revision?: number): boolean {
+    if (ticket < this.snapshotsValidFrom) return false;
+    this.snapshotsValidFrom = ticket + 1;
     this.objects = new Map(objects.map((o) => [watchKey(o), o]));
+    this.lastPosition = undefined;
     if (revision !== undefined) this.revision = revision;
     this.emit([{ type: 'reset' }]);
+    return true;
   }
 
   clear(): void {
@@ -125,6 +161,7 @@ export class StateStore {
     this.incoming = undefined;
     this.lastPosition = undefined;
     this.revision = undefined;
+    this.snapshotsValidFrom = this.snapshotsBegun; // replies to requests sent before a logout are not applied after it
     this.emit([{ type: 'reset' }]);
   }
 

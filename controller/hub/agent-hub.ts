@@ -6,10 +6,11 @@
 // Ordering an agent can rely on: `plan` is the first message after hello; a
 // `blockGranted` / `staticGranted` comes after the delta that already holds
 // that block / reservation; per-endpoint `error`s of a hello follow the plan.
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { inject, injectable, optional } from 'inversify';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { rejectUpgrade } from '../api/route-upgrades.js';
 import { AGENT_CONNECT_PATH, type AgentHello, type AgentMessage } from '../../model/agent-protocol.js';
 import { WeftError, isWeftError } from '../../model/errors.js';
 import { isEmptyPlanDelta } from '../../model/plan-delta.js';
@@ -315,10 +316,3 @@ export class AgentHub {
   }
 }
 
-function rejectUpgrade(socket: Duplex, err: WeftError): void {
-  const body = JSON.stringify(err.toJSON());
-  const extra = err.code === 'Unauthorized' ? 'WWW-Authenticate: Bearer realm="weft"\r\n' : '';
-  socket.end(
-    `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
-  );
-}

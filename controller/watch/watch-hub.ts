@@ -151,7 +151,13 @@ export class WatchHub {
     this.retention = undefined;
     const sub: Subscriber = { send, closed: false };
     this.subscribers.add(sub);
-    this.catchUp(sub, since);
+    try {
+      this.catchUp(sub, since);
+    } catch (e: unknown) {
+      // The caller gets no subscription to close: do not keep it (nor the hub) running.
+      this.unsubscribe(sub);
+      throw e;
+    }
     return { close: () => this.unsubscribe(sub) };
   }
 

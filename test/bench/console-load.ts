@@ -1,10 +1,12 @@
-// Benchmark: does an open web console slow down attaches? A 1-host lab holds
-// 500 endpoints; then rounds of attaches run with no console open and with
-// the console open (headless Chromium in the lab namespace, logged in,
-// watching and drawing all 500+ endpoints), taking turns round by round so
-// both see the same machine. Printed: attach p50/p99 without and with the
-// console, their ratio, and how long a new endpoint takes to show up in the
-// console.
+// Benchmark: does an open web console slow down attaches or the API? A
+// 1-host lab holds 500 endpoints; then attaches run first with no console
+// ever opened (the controller's watch has never started), then with the
+// console open (headless Chromium in the lab namespace, logged in, watching
+// and drawing all 500+ endpoints). After every attach a REST GET of the
+// networks is timed too. Printed: attach and GET p50/p99 without and with
+// the console, their ratios, and how long a new endpoint takes to show up
+// in the console. (Closed rounds cannot follow open ones: the watch keeps
+// running for minutes after the last console leaves, to let it resume.)
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +34,9 @@ export interface ConsoleLoadResult {
   background: number;
   closed: Summary;
   open: Summary;
+  /** GET /api/v1/networks, through the lab's API relay */
+  getClosed: Summary;
+  getOpen: Summary;
   /** attach returned -> the endpoint drawn in the console */
   shown: Summary;
   /** what the console drew at the end */
@@ -85,9 +90,20 @@ export async function benchConsoleLoad(background = 500, rounds = 6, perRound = 
     running.nb = nb;
     const closed: number[] = [];
     const open: number[] = [];
+    const getClosed: number[] = [];
+    const getOpen: number[] = [];
+    const timedGet = async (): Promise<number> => {
+      const t0 = process.hrtime.bigint();
+      await lab.api('GET', '/api/v1/networks');
+      return Number(process.hrtime.bigint() - t0) / 1e6;
+    };
     for (let r = 0; r < rounds; r++) {
-      const page = r % 2 === 1 ? await openConsole(nb, token, n) : undefined;
-      for (let i = 0; i < perRound; i++) (page ? open : closed).push((await attach()).ms);
+      const withConsole = r >= rounds / 2;
+      const page = withConsole ? await openConsole(nb, token, n) : undefined;
+      for (let i = 0; i < perRound; i++) {
+        (withConsole ? open : closed).push((await attach()).ms);
+        (withConsole ? getOpen : getClosed).push(await timedGet());
+      }
       await page?.close();
     }
 
@@ -106,21 +122,25 @@ export async function benchConsoleLoad(background = 500, rounds = 6, perRound = 
     }
     const drawnEndpoints = await endpointsDrawn(page);
     await page.close();
-    return { background, closed: summarize(closed), open: summarize(open), shown: summarize(shown), drawnEndpoints };
+    return { background, closed: summarize(closed), open: summarize(open), getClosed: summarize(getClosed), getOpen: summarize(getOpen), shown: summarize(shown), drawnEndpoints };
   } finally {
     await stopConsoleLoad();
   }
 }
 
 export function printConsoleLoad(r: ConsoleLoadResult): void {
-  console.log(`\n# attach latency with the web console open (1 host, ${r.background} endpoints attached first; rounds with and without the console take turns)`);
+  console.log(`\n# attach and API latency with the web console open (1 host, ${r.background} endpoints attached first; first without a console, then with one)`);
   const rows = [
     ['', 'p50', 'p99', 'samples'],
-    ['attach, console closed', fmtMs(r.closed.p50), fmtMs(r.closed.p99), String(r.closed.n)],
+    ['attach, no console', fmtMs(r.closed.p50), fmtMs(r.closed.p99), String(r.closed.n)],
     ['attach, console open', fmtMs(r.open.p50), fmtMs(r.open.p99), String(r.open.n)],
+    ['GET /networks, no console', fmtMs(r.getClosed.p50), fmtMs(r.getClosed.p99), String(r.getClosed.n)],
+    ['GET /networks, console open', fmtMs(r.getOpen.p50), fmtMs(r.getOpen.p99), String(r.getOpen.n)],
   ];
   const widths = (rows[0] as string[]).map((_, c) => Math.max(...rows.map((row) => (row[c] as string).length)));
   for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c] as number)).join('  '));
-  console.log(`open / closed (p50): ${(r.open.p50 / r.closed.p50).toFixed(2)} (1.00 = no effect; this VM's run-to-run noise is about ±20%)`);
+  console.log(
+    `console open / no console (p50): attach ${(r.open.p50 / r.closed.p50).toFixed(2)}, GET ${(r.getOpen.p50 / r.getClosed.p50).toFixed(2)} (1.00 = no effect; this VM's run-to-run noise is about ±20%)`,
+  );
   console.log(`attach returned -> endpoint drawn in the console: p50 ${fmtMs(r.shown.p50)}, max ${fmtMs(r.shown.p99)} (${r.shown.n} attaches); the console drew ${r.drawnEndpoints} endpoints`);
 }

@@ -1,5 +1,5 @@
 import type { AnyResource } from '../../../../model/kinds.js';
-import { compileFilter, matchesFilter, parseSelector } from '../../../../controller/console/filters.js';
+import { compileFilter, hostEntry, matchesFilter, parseSelector } from '../../../../controller/console/filters.js';
 
 const objects: AnyResource[] = [
   { apiVersion: 'weft.dev/v1', kind: 'Network', metadata: { name: 'web', labels: { tier: 'web', team: 'a' } }, spec: { subnet: '10.1.0.0/24' }, status: { hosts: { h1: { ready: true, revision: 3 } } } },
@@ -60,6 +60,17 @@ describe('list filters', () => {
   test('host: the host itself, what runs on it, and what it carries', () => {
     expect(matching({ host: 'h1' })).toEqual(['Network/web', 'Endpoint/web-1', 'Host/h1']);
     expect(matching({ host: 'h2' })).toEqual(['Endpoint/db-1', 'Firewall/edge']);
+  });
+
+  test.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])('host %j: a name Object.prototype has matches only what really names it', (name) => {
+    expect(matching({ host: name })).toEqual([]);
+  });
+
+  test('hostEntry reads own entries only', () => {
+    const hosts = { h1: { ready: true, revision: 3 } };
+    expect(hostEntry(hosts, 'h1')).toEqual({ ready: true, revision: 3 });
+    expect(hostEntry(hosts, 'constructor')).toBeUndefined();
+    expect(hostEntry(undefined, 'h1')).toBeUndefined();
   });
 
   test('filters combine, and free text matches names case-insensitively', () => {

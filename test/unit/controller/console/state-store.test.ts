@@ -76,13 +76,68 @@ describe('console state store', () => {
     expect(store.position).toBe('e1.4');
   });
 
-  test('a REST snapshot replaces the objects and keeps the watch position', () => {
+  test('a REST snapshot replaces the objects and forgets the watch position, so the next connect asks for a full state', () => {
     const store = new StateStore();
     store.apply({ type: 'added', position: 'e1.1', object: net('gone') });
-    store.replaceAll([net('a'), net('b')] as AnyResource[], 12);
+    expect(store.replaceAll(store.beginSnapshot(), [net('a'), net('b')] as AnyResource[], 12)).toBe(true);
     expect(names(store)).toEqual(['a', 'b']);
-    expect(store.position).toBe('e1.1');
+    expect(store.position).toBeUndefined();
     expect(store.revision).toBe(12);
+  });
+
+  test('an object created and deleted between two watch passes, seen only by a snapshot, is gone after the next full state', () => {
+    const store = new StateStore();
+    store.beginFullState();
+    store.apply({ type: 'synced', position: 'e1.1', revision: 1 });
+    store.replaceAll(store.beginSnapshot(), [net('brief')] as AnyResource[], 2);
+    // The reconnect has no position to resume from: it gets a full state without the object.
+    expect(store.position).toBeUndefined();
+    store.beginFullState();
+    store.apply({ type: 'added', position: 'e1.3', object: net('other') });
+    store.apply({ type: 'synced', position: 'e1.3', revision: 3 });
+    expect(names(store)).toEqual(['other']);
+  });
+
+  test('a snapshot requested before a synced is not applied: the watch state is newer', () => {
+    const store = new StateStore();
+    const ticket = store.beginSnapshot();
+    store.beginFullState();
+    store.apply({ type: 'added', position: 'e1.5', object: net('new', '10.5.0.0/24') });
+    store.apply({ type: 'synced', position: 'e1.5', revision: 5 });
+    const seen = recording(store);
+    expect(store.replaceAll(ticket, [net('new', '10.1.0.0/24')] as AnyResource[], 1)).toBe(false);
+    expect(store.get('Network', 'new')?.spec.subnet).toBe('10.5.0.0/24');
+    expect(store.position).toBe('e1.5');
+    expect(store.revision).toBe(5);
+    expect(seen).toEqual([]);
+  });
+
+  test('a snapshot requested before a live change is not applied', () => {
+    const store = new StateStore();
+    store.beginFullState();
+    store.apply({ type: 'synced', position: 'e1.1', revision: 1 });
+    const ticket = store.beginSnapshot();
+    store.apply({ type: 'deleted', position: 'e1.2', object: net('ghost') });
+    expect(store.replaceAll(ticket, [net('ghost')] as AnyResource[])).toBe(false);
+    expect(names(store)).toEqual([]);
+  });
+
+  test('an older snapshot answering after a newer one is not applied', () => {
+    const store = new StateStore();
+    const older = store.beginSnapshot();
+    const newer = store.beginSnapshot();
+    expect(store.replaceAll(newer, [net('a', '10.2.0.0/24')] as AnyResource[], 2)).toBe(true);
+    expect(store.replaceAll(older, [net('a', '10.1.0.0/24')] as AnyResource[], 1)).toBe(false);
+    expect(store.get('Network', 'a')?.spec.subnet).toBe('10.2.0.0/24');
+    expect(store.revision).toBe(2);
+  });
+
+  test('a snapshot requested before clear (a logout) is not applied after it', () => {
+    const store = new StateStore();
+    const ticket = store.beginSnapshot();
+    store.clear();
+    expect(store.replaceAll(ticket, [net('a')] as AnyResource[])).toBe(false);
+    expect(store.size).toBe(0);
   });
 
   test('pong, event and error messages do not touch the objects', () => {
@@ -94,7 +149,7 @@ describe('console state store', () => {
 
   test('lists sort names as people read them', () => {
     const store = new StateStore();
-    store.replaceAll([net('h10'), net('h2'), net('h1')]);
+    store.replaceAll(store.beginSnapshot(), [net('h10'), net('h2'), net('h1')]);
     expect(names(store)).toEqual(['h1', 'h2', 'h10']);
   });
 });

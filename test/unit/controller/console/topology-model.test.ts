@@ -19,7 +19,7 @@ const endpoint = (name: string, onHost: string, s: 'True' | 'False'): Endpoint =
 
 describe('topology model', () => {
   const store = new StateStore();
-  store.replaceAll([host('h1', 'Ready'), host('h2', 'NotReady'), network, endpoint('a', 'h1', 'True'), endpoint('bb', 'h2', 'False'), endpoint('ccc', 'h9', 'True')] as AnyResource[]);
+  store.replaceAll(store.beginSnapshot(), [host('h1', 'Ready'), host('h2', 'NotReady'), network, endpoint('a', 'h1', 'True'), endpoint('bb', 'h2', 'False'), endpoint('ccc', 'h9', 'True')] as AnyResource[]);
   const model = buildTopology(store);
   const node = (id: string) => model.nodes.find((n) => n.id === id);
 

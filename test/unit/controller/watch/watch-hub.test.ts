@@ -41,6 +41,17 @@ describe('WatchHub', () => {
     expect(events.map((m) => (m.type === 'event' ? `${m.event.reason} ${m.event.involved.kind}/${m.event.involved.name}` : ''))).toContain('Created Network/web');
   });
 
+  test('a subscriber whose send throws while catching up is not kept (the caller has nothing to close)', () => {
+    h = watchHarness();
+    h.createNetwork('web', '10.1.0.0/16');
+    expect(() =>
+      h.hub.subscribe(undefined, () => {
+        throw new Error('socket gone');
+      }),
+    ).toThrow('socket gone');
+    expect(h.hub.stats().subscribers).toBe(0);
+  });
+
   test('a network created, changed and deleted is added, modified, deleted at increasing positions', () => {
     h = watchHarness();
     const w = h.watch();

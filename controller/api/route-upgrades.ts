@@ -1,10 +1,7 @@
 // WebSocket upgrades on the controller's one HTTP server, sent by path to
 // the endpoint that serves it (agents, watch clients); any other path is
-// refused with a 404 that names the paths there are.
-//
-// It lives here rather than beside the agent hub only because the hub's own
-// private copy of rejectUpgrade predates a second endpoint; the hub could
-// use this one.
+// refused with a 404 that names the paths there are. rejectUpgrade is how
+// every endpoint refuses an upgrade (agent hub, watch socket).
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WeftError } from '../../model/errors.js';

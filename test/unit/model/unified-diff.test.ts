@@ -1,4 +1,4 @@
-import { diffLines, unifiedDiff } from '../../../cli/unified-diff.js';
+import { diffLines, unifiedDiff } from '../../../model/unified-diff.js';
 
 describe('unifiedDiff', () => {
   test('equal texts give no diff', () => {
