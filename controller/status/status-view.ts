@@ -103,6 +103,8 @@ export class StatusView {
   private readonly realised = new Map<string, { uid: string | undefined; generation: number }>();
   /** See policySnapshot. */
   private policiesAt: PolicySnapshot | undefined;
+  /** See endpointViews. */
+  private endpointsAt: { revision: number; views: Endpoint[] } | undefined;
 
   /** Recent events, oldest first (GET /api/v1/events). */
   listEvents(q: EventQuery = {}): WeftEvent[] {
@@ -226,12 +228,39 @@ export class StatusView {
   }
 
   /** Declared endpoints merged with the records agents reported; records nobody declared follow. */
+  /**
+   * Every endpoint as GET shows it. They depend on the store alone, so one
+   * list serves every read at the same revision (a watch pass lists networks
+   * and endpoints; REST reads between commits). Callers never change them.
+   */
   private endpointViews(r: StoreReader): Endpoint[] {
+    const revision = r.revision();
+    if (this.endpointsAt?.revision === revision) return this.endpointsAt.views;
+    const views = this.buildEndpointViews(r);
+    this.endpointsAt = { revision, views };
+    return views;
+  }
+
+  private buildEndpointViews(r: StoreReader): Endpoint[] {
     const records = r.listEndpointRecords();
+    // Candidates per (network, host): a declaration is realised by a record of its name or of its container on its host.
+    const byName = new Map(records.map((x) => [x.metadata.name, x]));
+    const order = new Map(records.map((x, i) => [x, i]));
+    const byPlace = new Map<string, Endpoint[]>();
+    for (const x of records) {
+      const k = `${x.spec.network}\u0000${x.spec.host}`;
+      const list = byPlace.get(k);
+      if (list) list.push(x);
+      else byPlace.set(k, [x]);
+    }
     const used = new Set<string>();
     const out: Endpoint[] = [];
     for (const d of r.listResources('Endpoint')) {
-      const rec = records.find((x) => !used.has(x.metadata.name) && recordRealises(x, d));
+      const named = byName.get(d.metadata.name);
+      const near = byPlace.get(`${d.spec.network}\u0000${d.spec.host}`) ?? [];
+      // In the records' own order, as a scan of all of them would find it.
+      const candidates = named ? [named, ...near].sort((a, b) => (order.get(a) as number) - (order.get(b) as number)) : near;
+      const rec = candidates.find((x) => !used.has(x.metadata.name) && recordRealises(x, d));
       if (rec) {
         used.add(rec.metadata.name);
         out.push({ ...withRecordLabels(d, rec), status: { ...rec.status, conditions: [condition('True', 'Attached', `attached on host "${rec.spec.host}"`, rec.metadata.creationTimestamp)] } });

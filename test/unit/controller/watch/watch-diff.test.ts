@@ -16,9 +16,15 @@ describe('diffSnapshots', () => {
     expect(diffSnapshots(before, after).map((c) => c.type)).toEqual(['modified']);
   });
 
-  test('key order and undefined fields are no change', () => {
-    const before = snapshotOf([{ spec: { mtu: 1400, subnet: '10.1.0.0/24' }, metadata: { name: 'a', labels: undefined }, kind: 'Network', apiVersion: 'weft.dev/v1' } as Network]);
+  test('undefined fields are no change; the same view built again is no change', () => {
+    const before = snapshotOf([{ ...net('a', { subnet: '10.1.0.0/24', mtu: 1400 }), metadata: { name: 'a', labels: undefined } } as Network]);
     const after = snapshotOf([net('a', { subnet: '10.1.0.0/24', mtu: 1400 })]);
     expect(diffSnapshots(before, after)).toEqual([]);
+  });
+
+  test('keys in another order read differently: at worst a needless modified, never a missed change', () => {
+    const before = snapshotOf([{ spec: { mtu: 1400, subnet: '10.1.0.0/24' }, metadata: { name: 'a' }, kind: 'Network', apiVersion: 'weft.dev/v1' } as Network]);
+    const after = snapshotOf([net('a', { subnet: '10.1.0.0/24', mtu: 1400 })]);
+    expect(diffSnapshots(before, after).map((c) => c.type)).toEqual(['modified']);
   });
 });
