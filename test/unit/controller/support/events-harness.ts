@@ -5,21 +5,13 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { pino } from 'pino';
 import { runCli } from '../../../../cli/program.js';
 import { createApp } from '../../../../controller/api/app.js';
 import type { ControllerConfig } from '../../../../controller/config.js';
 import { ConditionTracker } from '../../../../controller/events/condition-tracker.js';
-import { EventLog } from '../../../../controller/events/event-log.js';
-import { EventRecordingStore } from '../../../../controller/events/recording-store.js';
-import { LiveHosts } from '../../../../controller/hosts/live-hosts.js';
-import { AgentHandler } from '../../../../controller/hub/agent-handler.js';
-import { Ipam } from '../../../../controller/ipam/ipam.js';
-import { ResourceService } from '../../../../controller/resources/resource-service.js';
-import { StatusView } from '../../../../controller/status/status-view.js';
-import { SqliteStore } from '../../../../controller/store/sqlite-store.js';
 import type { EndpointReport } from '../../../../model/agent-protocol.js';
 import { TOKENS } from './harness.js';
+import { controllerParts } from './controller-parts.js';
 
 export interface CliRun {
   code: number;
@@ -49,18 +41,7 @@ async function cli(argv: string[]): Promise<CliRun> {
 }
 
 export async function eventsHarness(overrides: Partial<ControllerConfig> = {}) {
-  const raw = new SqliteStore(':memory:');
-  const events = new EventLog();
-  const store = new EventRecordingStore(raw, events);
-  const ipam = new Ipam();
-  const live = new LiveHosts();
-  const config: ControllerConfig = {
-    dataDir: '/nonexistent', heartbeatTimeoutMs: 15_000, hostGoneAfterMs: 60_000, blockReclaimGraceMs: 600_000, startedAt: Date.now(), ...overrides,
-  };
-  const logger = pino({ level: 'silent' });
-  const resources = new ResourceService(store, ipam);
-  const status = new StatusView(store, live, config, events);
-  const handler = new AgentHandler(store, ipam);
+  const { raw, events, store, live, config, logger, resources, status, handler } = controllerParts(overrides);
   const tracker = new ConditionTracker(store, status, live, events, logger);
   tracker.check();
   const app = createApp({ resources, status, store: raw, tokens: TOKENS, logger });

@@ -2,33 +2,14 @@
 // events, StatusView reads live agent state), with the pieces tests drive:
 // resources (REST writes), handler + live (agents), events.
 import 'reflect-metadata';
-import { pino } from 'pino';
 import type { ControllerConfig } from '../../../../controller/config.js';
-import { EventLog } from '../../../../controller/events/event-log.js';
-import { EventRecordingStore } from '../../../../controller/events/recording-store.js';
-import { LiveHosts } from '../../../../controller/hosts/live-hosts.js';
-import { AgentHandler } from '../../../../controller/hub/agent-handler.js';
-import { Ipam } from '../../../../controller/ipam/ipam.js';
-import { ResourceService } from '../../../../controller/resources/resource-service.js';
-import { StatusView } from '../../../../controller/status/status-view.js';
-import { SqliteStore } from '../../../../controller/store/sqlite-store.js';
 import { WatchHub, type WatchHubOptions } from '../../../../controller/watch/watch-hub.js';
 import type { EndpointReport } from '../../../../model/agent-protocol.js';
 import type { WatchMessage } from '../../../../model/watch.js';
+import { controllerParts } from '../support/controller-parts.js';
 
 export function watchHarness(options: Partial<WatchHubOptions> = {}, overrides: Partial<ControllerConfig> = {}) {
-  const raw = new SqliteStore(':memory:');
-  const events = new EventLog();
-  const store = new EventRecordingStore(raw, events);
-  const ipam = new Ipam();
-  const live = new LiveHosts();
-  const config: ControllerConfig = {
-    dataDir: '/nonexistent', heartbeatTimeoutMs: 15_000, hostGoneAfterMs: 60_000, blockReclaimGraceMs: 600_000, startedAt: Date.now(), ...overrides,
-  };
-  const logger = pino({ level: 'silent' });
-  const resources = new ResourceService(store, ipam);
-  const status = new StatusView(store, live, config, events);
-  const handler = new AgentHandler(store, ipam);
+  const { raw, events, store, live, config, logger, resources, status, handler } = controllerParts(overrides);
   const hub = new WatchHub(status, store, live, events, logger, { coalesceMs: 10, tickMs: 2_000, retentionMs: 60_000, ringSize: 1_000, recentEvents: 50, ...options });
 
   const createNetwork = (name: string, subnet: string, extra: Record<string, unknown> = {}) =>
