@@ -9,7 +9,7 @@ import { MAX_BODY_BYTES } from '../model/rest.js';
 import { parseDocuments, validateDocuments, type LoadedResource, type LoadResult, type Problem, type SourceDoc } from '../model/resource-text.js';
 
 export {
-  formatProblem, identifyDocuments, locateIssue, locateServerError, parseDocuments, quote, validateDocuments,
+  formatProblem, identifyDocuments, locateIssue, locateServerError, parseDocuments, quote, sortForApply, validateDocuments,
   type LoadedResource, type LoadResult, type Problem, type SourceDoc,
 } from '../model/resource-text.js';
 

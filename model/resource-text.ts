@@ -39,6 +39,15 @@ export interface LoadedResource {
   source: SourceDoc;
 }
 
+/** In apply order: networks before hosts before endpoints (KINDS order), so results show dependencies first; file order within a kind. */
+export function sortForApply(resources: LoadedResource[]): LoadedResource[] {
+  const order = (k: Kind) => KINDS.indexOf(k);
+  return resources
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => order(a.r.resource.kind) - order(b.r.resource.kind) || a.i - b.i)
+    .map(({ r }) => r);
+}
+
 export interface LoadResult {
   resources: LoadedResource[];
   problems: Problem[];

@@ -6,7 +6,7 @@
 // transaction it rolls back.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { isWeftError } from '../../model/errors.js';
-import { KINDS, type Kind } from '../../model/kinds.js';
+import type { Kind } from '../../model/kinds.js';
 import { LABEL_VALUE_PATTERN } from '../../model/meta.js';
 import { APPLYSET_LABEL, type ApplyItemResult, type ApplyResult, type PrunedItem, type PruneRequest, type ResourceView } from '../../model/rest.js';
 import type { ApplyOptions } from '../api-client.js';
@@ -14,7 +14,7 @@ import { CliError, usageError } from '../cli-error.js';
 import { addClientOptions, apiClientFor } from '../client-options.js';
 import { collect, collectLabels } from '../flags.js';
 import { progress } from '../progress.js';
-import { formatProblem, loadResourceFiles, locateServerError, type LoadedResource, type Problem } from '../resource-files.js';
+import { formatProblem, loadResourceFiles, locateServerError, sortForApply, type LoadedResource, type Problem } from '../resource-files.js';
 
 export const DRY_RUN_MODES = ['none', 'client', 'server'] as const;
 export type DryRunMode = (typeof DRY_RUN_MODES)[number];
@@ -72,18 +72,6 @@ export function pruneRequestFrom(flags: PruneFlags): PruneRequest | undefined {
   if (flags.applyset !== undefined) req.applyset = flags.applyset;
   if (flags.cascade) req.cascade = true;
   return req;
-}
-
-/** Networks before hosts before endpoints, so a reader of the results sees dependencies first. */
-function kindOrder(kind: Kind): number {
-  return KINDS.indexOf(kind);
-}
-
-export function sortForApply(resources: LoadedResource[]): LoadedResource[] {
-  return resources
-    .map((r, i) => ({ r, i }))
-    .sort((a, b) => kindOrder(a.r.resource.kind) - kindOrder(b.r.resource.kind) || a.i - b.i)
-    .map(({ r }) => r);
 }
 
 export function problemsError(problems: Problem[], what: string): CliError {

@@ -3,8 +3,7 @@
 // range the editor marks. Parsing and checks are the CLI's own
 // (model/resource-text.ts), so the console and `weft apply` agree. Pure.
 import type { WeftError } from '../../model/errors.js';
-import { KINDS } from '../../model/kinds.js';
-import { locateServerError, parseResourceText, type LoadedResource, type Problem } from '../../model/resource-text.js';
+import { locateServerError, parseResourceText, sortForApply, type LoadedResource, type Problem } from '../../model/resource-text.js';
 
 /** The name problems carry; the editor shows line and column, not this. */
 export const EDITOR_FILE = 'editor';
@@ -56,12 +55,7 @@ export function markProblems(text: string, problems: Problem[]): EditorProblem[]
 
 export function checkEditorText(text: string): EditorCheck {
   const loaded = parseResourceText(text, EDITOR_FILE);
-  const order = (k: string) => (KINDS as readonly string[]).indexOf(k);
-  const resources = loaded.resources
-    .map((r, i) => ({ r, i }))
-    .sort((a, b) => order(a.r.resource.kind) - order(b.r.resource.kind) || a.i - b.i)
-    .map(({ r }) => r);
-  return { resources, problems: markProblems(text, loaded.problems), documents: loaded.documents };
+  return { resources: sortForApply(loaded.resources), problems: markProblems(text, loaded.problems), documents: loaded.documents };
 }
 
 /** A server error placed in the text, when its details point into the items sent (same rules as the CLI). */
