@@ -116,20 +116,10 @@ function open(sid, ip, port, ms) {
     sess.waiters.push(check);
   });
 }
+/** Send a token on a session and wait until it comes back (the echo arrives in a later event). */
 function send(sid, token, ms) {
-  return new Promise((res) => {
-    const sess = sessions.get(sid);
-    if (!sess) return res({ outcome: 'error:no-session', ms: 0 });
-    let check;
-    const fin = finisher(res, () => { sess.waiters = sess.waiters.filter((w) => w !== check); }, ms);
-    check = () => {
-      if (sess.buf.includes(token)) fin('open');
-      else if (sess.closed) fin('refused', sess.closed);
-    };
-    sess.waiters.push(check);
-    sess.s.write(token + '\n');
-    check();
-  });
+  sessions.get(sid)?.s.write(token + '\n');
+  return awaitEcho(sid, token, ms);
 }
 /** Wait (without sending) until a token sent earlier comes back. */
 function awaitEcho(sid, token, ms) {

@@ -25,6 +25,7 @@ import type { NetnsHandle } from '../../../agents/datapath/port.js';
 import type { EndpointRecord } from '../../../agents/state/endpoint-store.js';
 import { EndpointRoutes } from '../../../agents/vnf/endpoint-routes.js';
 import { FirewallVnfHost } from '../../../agents/vnf/firewall-host.js';
+import { netnsAdd } from '../../support/test-lab.js';
 
 const execFileP = promisify(execFile);
 const PREFIX = `wt${process.pid % 100000}fv-`;
@@ -48,9 +49,8 @@ async function run(cmd: string, args: string[]): Promise<string> {
 }
 
 async function addNetns(name: string): Promise<void> {
-  await run('ip', ['netns', 'add', name]);
-  created.push(name);
-  await run('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+  created.push(name); // removed in afterAll, also when what follows fails
+  await netnsAdd(name);
 }
 
 function network(name: string, vni: number, third: number): PlanNetwork {

@@ -14,6 +14,7 @@ import { NftRunner } from '../../../../agents/datapath/nft/nft-runner.js';
 import { POLICY_TABLE, diffPolicyTable, readPolicyCounters, renderPolicyTable } from '../../../../agents/datapath/nft/policy-ruleset.js';
 import { GUARD_TABLE, renderGuard } from '../../../../agents/datapath/nft/guard-ruleset.js';
 import { existsSync } from 'node:fs';
+import { netnsAdd } from '../../../support/test-lab.js';
 
 const execFileP = promisify(execFile);
 const PREFIX = `wt${process.pid}p-`;
@@ -34,9 +35,8 @@ async function run(cmd: string, args: string[]): Promise<string> {
 }
 
 async function addNetns(name: string): Promise<void> {
-  await run('ip', ['netns', 'add', name]);
-  created.push(name);
-  await run('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+  created.push(name); // removed in afterAll, also when what follows fails
+  await netnsAdd(name);
 }
 
 async function addWorkload(w: W): Promise<void> {
