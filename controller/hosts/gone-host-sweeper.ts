@@ -54,7 +54,7 @@ export class GoneHostSweeper {
   /** One pass; returns the names of the endpoints withdrawn, per host. */
   sweep(now = Date.now()): Map<string, string[]> {
     // Read first: nearly every pass finds nothing, and then takes no write lock.
-    const gone = this.store.read((r) => r.listResources('Host').filter((h) => this.isGone(h.metadata.name, h.status?.lastHeartbeat, now) && r.listEndpointRecords({ host: h.metadata.name }).length > 0));
+    const gone = this.store.read((r) => r.listResources('Host').filter((h) => this.isGone(h.metadata.name, h.status?.lastHeartbeat, now) && r.countEndpointRecords({ host: h.metadata.name }) > 0));
     const withdrawn = new Map<string, string[]>();
     if (gone.length === 0) return withdrawn;
     this.store.write((tx) => {

@@ -1,6 +1,7 @@
 // Reads what the planner needs from the store in one snapshot. Endpoint
 // labels (what firewall selectors match) are the record's with its
 // declaration's over them, as the endpoint views show them.
+import type { Endpoint } from '../../model/kinds.js';
 import { declarationsOf, endpointLabels } from '../hub/endpoint-record.js';
 import type { StoreReader } from '../store/store.js';
 import type { PlanEndpointInfo, PlanHostInfo, PlanInput } from './host-planner.js';
@@ -37,9 +38,13 @@ export function readPlanInput(r: StoreReader): PlanInput {
 
 /** Attached endpoints (agent records) with what forwarding and firewall selectors need. */
 export function readPlanEndpoints(r: StoreReader): PlanEndpointInfo[] {
+  return planEndpointsOf(r.listEndpointRecords(), r.listResources('Endpoint'));
+}
+
+/** readPlanEndpoints from records and declarations already read. */
+export function planEndpointsOf(records: readonly Endpoint[], declared: readonly Endpoint[]): PlanEndpointInfo[] {
   const endpoints: PlanEndpointInfo[] = [];
-  const records = r.listEndpointRecords();
-  const declarations = declarationsOf(records, r.listResources('Endpoint'));
+  const declarations = declarationsOf(records, declared);
   for (const rec of records) {
     const ip = rec.spec.ip ?? rec.status?.ip;
     const mac = rec.status?.mac;

@@ -17,7 +17,7 @@ import { addressSpaceOf } from '../ipam/address-space.js';
 import { FirewallPlanner, type FirewallEndpoint } from '../planner/firewall-planner.js';
 import { DEFAULT_UNDERLAY_MTU, VXLAN_OVERHEAD, networkMtu } from '../planner/host-planner.js';
 import { hostsTooSmallFor } from '../planner/mtu-limit.js';
-import { readPlanEndpoints } from '../planner/plan-input.js';
+import { planEndpointsOf } from '../planner/plan-input.js';
 import { Store, type StoreReader } from '../store/store.js';
 import { firewallPolicyStatus, type PolicyCarrier } from './firewall-policy-status.js';
 import { firewallVnfInputs, firewallVnfStatus } from './firewall-vnf-status.js';
@@ -105,6 +105,10 @@ export class StatusView {
   private policiesAt: PolicySnapshot | undefined;
   /** See endpointViews. */
   private endpointsAt: { revision: number; views: Endpoint[] } | undefined;
+  /** See endpointRecords. */
+  private readonly recordCopies = new Map<string, { revision: number; record: Endpoint }>();
+  /** See cachedView. */
+  private readonly viewCopies = new Map<string, { key: string; view: Endpoint }>();
 
   /** Recent events, oldest first (GET /api/v1/events). */
   listEvents(q: EventQuery = {}): WeftEvent[] {
@@ -160,7 +164,9 @@ export class StatusView {
       const at = this.policySnapshot(r);
       at.all ??= r.listResources('FirewallPolicy');
       const policies = at.all.filter((p) => selector?.(p.metadata.labels) ?? true);
-      const planner = new FirewallPlanner(policies, (at.endpoints ??= readPlanEndpoints(r)));
+      // No policy, nothing to plan: the endpoints are not even read (the watch lists policies on every pass).
+      if (policies.length === 0) return { revision: r.revision(), items: [] };
+      const planner = new FirewallPlanner(policies, (at.endpoints ??= this.planEndpoints(r)));
       const hosts = r.listResources('Host');
       return { revision: r.revision(), items: policies.map((p) => this.firewallPolicyView(p, planner, hosts)) };
     });
@@ -172,7 +178,7 @@ export class StatusView {
       if (!at.byName.has(name)) at.byName.set(name, at.all ? at.all.find((x) => x.metadata.name === name) : r.getResource('FirewallPolicy', name));
       const p = at.byName.get(name);
       if (!p) throw new WeftError('NotFound', `firewallpolicy "${name}" does not exist`);
-      return this.firewallPolicyView(p, new FirewallPlanner([p], (at.endpoints ??= readPlanEndpoints(r))), r.listResources('Host'));
+      return this.firewallPolicyView(p, new FirewallPlanner([p], (at.endpoints ??= this.planEndpoints(r))), r.listResources('Host'));
     });
   }
 
@@ -184,6 +190,14 @@ export class StatusView {
    * inside a write; the stored objects are only spread into views, never
    * changed.
    */
+  /** The planner's endpoints (plan-input.ts), from the records parsed once (endpointRecords). */
+  private planEndpoints(r: StoreReader): readonly FirewallEndpoint[] {
+    return planEndpointsOf(
+      this.endpointRecords(r).map((x) => x.record),
+      r.listResources('Endpoint'),
+    );
+  }
+
   private policySnapshot(r: StoreReader): PolicySnapshot {
     const revision = r.revision();
     if (this.policiesAt?.revision !== revision) this.policiesAt = { revision, byName: new Map() };
@@ -241,8 +255,51 @@ export class StatusView {
     return views;
   }
 
+  /**
+   * All endpoint records, as listEndpointRecords gives them, but parsed only
+   * when written since the last read: at 500 endpoints, parsing them all
+   * was most of a read, and the watch and GET read after every attach. The
+   * copies are this view's own, only ever spread into views, never changed.
+   */
+  private endpointRecords(r: StoreReader): Array<{ record: Endpoint; revision: number }> {
+    const out: Array<{ record: Endpoint; revision: number }> = [];
+    const present = new Set<string>();
+    for (const { name, revision } of r.listEndpointRecordRevisions()) {
+      present.add(name);
+      let copy = this.recordCopies.get(name);
+      if (copy?.revision !== revision) {
+        const record = r.getEndpointRecord(name);
+        if (!record) continue; // not possible within one read; skipped rather than trusted
+        copy = { revision, record };
+        this.recordCopies.set(name, copy);
+      }
+      out.push(copy);
+    }
+    for (const name of this.recordCopies.keys()) if (!present.has(name)) this.recordCopies.delete(name);
+    return out;
+  }
+
+  /**
+   * The view last built under `id` when it was built from the same inputs
+   * (`key`: their revisions), else a new one. The same inputs give the same
+   * view, and handing out the same object lets the watch see "unchanged"
+   * without serializing it again. Only views of this build are kept.
+   */
+  private cachedView(id: string, key: string, build: () => Endpoint, kept: Map<string, { key: string; view: Endpoint }>): Endpoint {
+    const old = this.viewCopies.get(id);
+    const entry = old?.key === key ? old : { key, view: build() };
+    kept.set(id, entry);
+    return entry.view;
+  }
+
   private buildEndpointViews(r: StoreReader): Endpoint[] {
-    const records = r.listEndpointRecords();
+    const revisionOf = new Map<Endpoint, number>();
+    const records = this.endpointRecords(r).map(({ record, revision }) => {
+      revisionOf.set(record, revision);
+      return record;
+    });
+    const kept = new Map<string, { key: string; view: Endpoint }>();
+    const declKey = (d: Endpoint) => `d:${d.metadata.uid ?? ''}:${d.metadata.resourceVersion ?? ''}`;
     // Candidates per (network, host): a declaration is realised by a record of its name or of its container on its host.
     const byName = new Map(records.map((x) => [x.metadata.name, x]));
     const order = new Map(records.map((x, i) => [x, i]));
@@ -263,17 +320,27 @@ export class StatusView {
       const rec = candidates.find((x) => !used.has(x.metadata.name) && recordRealises(x, d));
       if (rec) {
         used.add(rec.metadata.name);
-        out.push({ ...withRecordLabels(d, rec), status: { ...rec.status, conditions: [condition('True', 'Attached', `attached on host "${rec.spec.host}"`, rec.metadata.creationTimestamp)] } });
+        const key = `${declKey(d)}|r:${rec.metadata.name}:${revisionOf.get(rec) as number}`;
+        out.push(
+          this.cachedView(`declared/${d.metadata.name}`, key, () => ({ ...withRecordLabels(d, rec), status: { ...rec.status, conditions: [condition('True', 'Attached', `attached on host "${rec.spec.host}"`, rec.metadata.creationTimestamp)] } }), kept),
+        );
       } else {
-        const status: Endpoint['status'] = { conditions: [condition('False', 'NotAttached', `declared; waiting for container ${d.spec.containerId} to attach on host "${d.spec.host}"`, d.metadata.creationTimestamp)] };
-        if (d.spec.ip !== undefined) status.ip = d.spec.ip;
-        out.push({ ...d, status });
+        out.push(
+          this.cachedView(`declared/${d.metadata.name}`, declKey(d), () => {
+            const status: Endpoint['status'] = { conditions: [condition('False', 'NotAttached', `declared; waiting for container ${d.spec.containerId} to attach on host "${d.spec.host}"`, d.metadata.creationTimestamp)] };
+            if (d.spec.ip !== undefined) status.ip = d.spec.ip;
+            return { ...d, status };
+          }, kept),
+        );
       }
     }
     for (const rec of records) {
       if (used.has(rec.metadata.name)) continue;
-      out.push({ ...rec, status: { ...rec.status, conditions: [condition('True', 'Attached', `attached on host "${rec.spec.host}"`, rec.metadata.creationTimestamp)] } });
+      const key = `r:${revisionOf.get(rec) as number}`;
+      out.push(this.cachedView(`record/${rec.metadata.name}`, key, () => ({ ...rec, status: { ...rec.status, conditions: [condition('True', 'Attached', `attached on host "${rec.spec.host}"`, rec.metadata.creationTimestamp)] } }), kept));
     }
+    this.viewCopies.clear();
+    for (const [id, entry] of kept) this.viewCopies.set(id, entry);
     return out.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
   }
 
@@ -289,10 +356,10 @@ export class StatusView {
     const endpoints = new Map<string, number>();
     for (const e of this.endpointViews(r)) endpoints.set(e.spec.network, (endpoints.get(e.spec.network) ?? 0) + 1);
     const carriers = new Map<string, Set<string>>();
-    for (const e of r.listEndpointRecords()) {
-      const set = carriers.get(e.spec.network) ?? new Set<string>();
-      set.add(e.spec.host);
-      carriers.set(e.spec.network, set);
+    for (const { network, host } of r.listEndpointPlacements()) {
+      const set = carriers.get(network) ?? new Set<string>();
+      set.add(host);
+      carriers.set(network, set);
     }
     return { hosts: r.listResources('Host'), endpoints, carriers };
   }
@@ -427,7 +494,7 @@ export class StatusView {
     if (live?.appliedRevision !== undefined) status.appliedRevision = live.appliedRevision;
     if (live) status.lastHeartbeat = new Date(live.lastHeartbeat).toISOString();
     if (live?.spoofDrops !== undefined) status.spoofDrops = { ...live.spoofDrops };
-    status.endpoints = r.listEndpointRecords({ host: name }).length;
+    status.endpoints = r.countEndpointRecords({ host: name });
     status.blocks = r.listBlocks({ host: name }).map((b) => ({ network: b.network, cidr: b.cidr }));
     const since = status.lastHeartbeat ?? host.metadata.creationTimestamp;
     status.conditions = [

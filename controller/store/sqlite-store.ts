@@ -177,6 +177,9 @@ class SqliteTx implements StoreTx {
       deleteReservation: p('DELETE FROM reservations WHERE network = ? AND ip = ?'),
       getEndpoint: p('SELECT json FROM endpoints WHERE name = ?'),
       listEndpoints: p('SELECT json FROM endpoints WHERE (@network IS NULL OR network = @network) AND (@host IS NULL OR host = @host) ORDER BY name'),
+      endpointRevisions: p('SELECT name, revision FROM endpoints ORDER BY name'),
+      endpointPlacements: p('SELECT DISTINCT network, host FROM endpoints ORDER BY network, host'),
+      countEndpoints: p('SELECT count(*) AS n FROM endpoints WHERE (@network IS NULL OR network = @network) AND (@host IS NULL OR host = @host)'),
       endpointByIp: p('SELECT json FROM endpoints WHERE network = ? AND ip = ?'),
       putEndpoint: p('INSERT INTO endpoints (name, network, host, ip, revision, json) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET network = excluded.network, host = excluded.host, ip = excluded.ip, revision = excluded.revision, json = excluded.json'),
       deleteEndpoint: p('DELETE FROM endpoints WHERE name = ?'),
@@ -224,6 +227,18 @@ class SqliteTx implements StoreTx {
 
   listEndpointRecords(filter: EndpointFilter = {}): Endpoint[] {
     return (this.q.listEndpoints.all(byNetworkHost(filter)) as { json: string }[]).map((r) => JSON.parse(r.json) as Endpoint);
+  }
+
+  countEndpointRecords(filter: EndpointFilter = {}): number {
+    return (this.q.countEndpoints.get(byNetworkHost(filter)) as { n: number }).n;
+  }
+
+  listEndpointRecordRevisions(): Array<{ name: string; revision: number }> {
+    return this.q.endpointRevisions.all() as Array<{ name: string; revision: number }>;
+  }
+
+  listEndpointPlacements(): Array<{ network: string; host: string }> {
+    return this.q.endpointPlacements.all() as Array<{ network: string; host: string }>;
   }
 
   findEndpointRecordByIp(network: string, ip: string): Endpoint | undefined {

@@ -51,6 +51,16 @@ export interface StoreReader {
   /** Endpoints agents reported (attached), as Endpoint resources with status. */
   getEndpointRecord(name: string): Endpoint | undefined;
   listEndpointRecords(filter?: EndpointFilter): Endpoint[];
+  /** How many listEndpointRecords(filter) would list, without reading them. */
+  countEndpointRecords(filter?: EndpointFilter): number;
+  /**
+   * Every endpoint record's name and the revision it was last written at,
+   * by name: which records changed since a copy was read, without reading
+   * them all (a revision names one committed write of one record).
+   */
+  listEndpointRecordRevisions(): Array<{ name: string; revision: number }>;
+  /** The (network, host) pairs that hold at least one endpoint record. */
+  listEndpointPlacements(): Array<{ network: string; host: string }>;
   findEndpointRecordByIp(network: string, ip: string): Endpoint | undefined;
 }
 

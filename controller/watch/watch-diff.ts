@@ -22,9 +22,26 @@ export interface WatchChange {
   object: AnyResource;
 }
 
+/**
+ * The JSON of objects already serialized. StatusView hands out the same
+ * view object while its inputs are unchanged (most endpoints, most
+ * passes), and views are never changed once built, so an object seen
+ * before needs no second JSON.stringify.
+ */
+const serialized = new WeakMap<object, string>();
+
+function jsonOf(object: AnyResource): string {
+  let json = serialized.get(object);
+  if (json === undefined) {
+    json = JSON.stringify(object);
+    serialized.set(object, json);
+  }
+  return json;
+}
+
 export function snapshotOf(objects: Iterable<AnyResource>): WatchSnapshot {
   const out: WatchSnapshot = new Map();
-  for (const object of objects) out.set(watchKey(object), { object, json: JSON.stringify(object) });
+  for (const object of objects) out.set(watchKey(object), { object, json: jsonOf(object) });
   return out;
 }
 

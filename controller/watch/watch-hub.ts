@@ -19,9 +19,13 @@
 // cost, so watching takes at most about a sixth of the loop; a burst of
 // changes (an attach storm) reaches consoles at most four times a second.
 //
-// It works only while someone watches: nothing until the first subscriber,
-// and a retention time after the last one leaves, so a console that
-// reloads or loses its network for a moment resumes instead of starting over.
+// It works only while someone watches: nothing until the first subscriber.
+// When the last one leaves, the hub pauses: no triggers, no passes, so a
+// console closed costs the API nothing. It keeps its state and its changes
+// for a retention time, and the next subscriber's first pass numbers what
+// changed meanwhile as one diff, so a console that reloads or loses its
+// network for a moment still resumes instead of starting over (it misses
+// only states that came and went while nobody watched).
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { inject, injectable, optional } from 'inversify';
@@ -76,7 +80,10 @@ export interface WatchSubscription {
 }
 
 export interface WatchHubStats {
+  /** Holding state: from the first subscriber until the retention time after the last one left. */
   running: boolean;
+  /** Running, but no subscriber: nothing is recomputed until one comes. */
+  paused: boolean;
   subscribers: number;
   /** The position of the newest change (of the state held, when running). */
   position: string;
@@ -105,6 +112,8 @@ export class WatchHub {
   /** Store revision the snapshot was read at. */
   private revision = 0;
   private running = false;
+  /** Running with the triggers and the tick off (no subscribers): see resumeTracking. */
+  private paused = false;
   private untrigger: (() => void)[] = [];
   private pass: NodeJS.Timeout | undefined;
   private dirty: Dirty | undefined;
@@ -147,6 +156,7 @@ export class WatchHub {
    */
   subscribe(since: string | undefined, send: WatchSend): WatchSubscription {
     if (!this.running) this.start();
+    else if (this.paused) this.resumeTracking();
     if (this.retention) clearTimeout(this.retention);
     this.retention = undefined;
     const sub: Subscriber = { send, closed: false };
@@ -164,6 +174,7 @@ export class WatchHub {
   stats(): WatchHubStats {
     return {
       running: this.running,
+      paused: this.paused,
       subscribers: this.subscribers.size,
       position: formatPosition(this.epoch, this.ring.last),
       recomputes: this.recomputes,
@@ -192,6 +203,13 @@ export class WatchHub {
     this.snapshot = snapshot;
     this.revision = revision;
     this.running = true;
+    this.follow();
+    this.log.debug({ epoch: this.epoch, objects: snapshot.size }, 'watch started');
+  }
+
+  /** Turn on what marks the state dirty: commits, agents' reports, events, and the clock's tick. */
+  private follow(): void {
+    this.paused = false;
     this.untrigger = [
       this.store.onCommit(() => this.mark('all')),
       this.live.onChange((_host, change) => this.mark(change === 'heartbeat' ? 'hosts' : 'all')),
@@ -203,17 +221,40 @@ export class WatchHub {
     ];
     this.tick = setInterval(() => this.mark('hosts'), this.options.tickMs);
     this.tick.unref();
-    this.log.debug({ epoch: this.epoch, objects: snapshot.size }, 'watch started');
+  }
+
+  /** Turn follow() off again, and drop a queued pass. */
+  private unfollow(): void {
+    for (const off of this.untrigger) off();
+    this.untrigger = [];
+    if (this.pass) clearTimeout(this.pass);
+    if (this.tick) clearInterval(this.tick);
+    this.pass = this.tick = undefined;
+    this.dirty = undefined;
+  }
+
+  /** The last subscriber left: keep the state and the changes, but do no work until the next one comes. */
+  private pause(): void {
+    this.unfollow();
+    this.paused = true;
+  }
+
+  /**
+   * A subscriber came to a paused hub: bring the state up to date first, in
+   * one pass whose changes are numbered like any other, so a position held
+   * from before the pause resumes to the current state.
+   */
+  private resumeTracking(): void {
+    this.full();
+    this.follow();
   }
 
   private stop(): void {
     this.running = false;
-    for (const off of this.untrigger) off();
-    this.untrigger = [];
-    for (const t of [this.pass, this.retention]) if (t) clearTimeout(t);
-    if (this.tick) clearInterval(this.tick);
-    this.pass = this.tick = this.retention = undefined;
-    this.dirty = undefined;
+    this.unfollow();
+    this.paused = false;
+    if (this.retention) clearTimeout(this.retention);
+    this.retention = undefined;
     this.snapshot = new Map();
     // Changes are not followed from here on: no position held until now can resume.
     this.ring.restart();
@@ -225,6 +266,7 @@ export class WatchHub {
     sub.closed = true;
     this.subscribers.delete(sub);
     if (this.subscribers.size > 0 || !this.running) return;
+    this.pause();
     this.retention = setTimeout(() => {
       this.retention = undefined;
       if (this.subscribers.size === 0) this.stop();

@@ -101,6 +101,24 @@ describe('SqliteStore', () => {
     expect(store.read((r) => r.findEndpointRecordByIp('a', '10.0.0.9'))?.metadata.name).toBe('x');
   });
 
+  test('counting endpoint records agrees with listing them, for every filter', () => {
+    const ep = (name: string, network: string, host: string, ip: string) => ({
+      apiVersion: 'weft.dev/v1' as const,
+      kind: 'Endpoint' as const,
+      metadata: { name },
+      spec: { network, host, containerId: name, ifname: 'eth0', ip },
+    });
+    store.write((tx) => {
+      tx.putEndpointRecord(ep('a1', 'a', 'h1', '10.0.0.1'));
+      tx.putEndpointRecord(ep('a2', 'a', 'h2', '10.0.0.2'));
+      tx.putEndpointRecord(ep('b1', 'b', 'h1', '10.0.1.1'));
+    });
+    const filters = [{}, { host: 'h1' }, { host: 'h2' }, { host: 'h3' }, { network: 'a' }, { network: 'b', host: 'h1' }, { network: 'b', host: 'h2' }];
+    const counts = store.read((r) => filters.map((f) => r.countEndpointRecords(f)));
+    expect(counts).toEqual([3, 2, 1, 0, 2, 1, 0]);
+    expect(counts).toEqual(store.read((r) => filters.map((f) => r.listEndpointRecords(f).length)));
+  });
+
   test('all state survives closing and reopening the database file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'weft-store-'));
     try {

@@ -222,8 +222,41 @@ describe('WatchHub', () => {
     w.sub.close();
     h.createNetwork('a', '10.1.0.0/16');
     jest.advanceTimersByTime(5_000);
-    expect(h.hub.stats()).toMatchObject({ running: true, subscribers: 0 });
+    expect(h.hub.stats()).toMatchObject({ running: true, paused: true, subscribers: 0 });
     expect(changesOf(h.watch(at).take())).toEqual(['added Network/a']);
+  });
+
+  test('does no work while nobody watches: the next subscriber gets what changed meanwhile as one diff', () => {
+    h = watchHarness({ retentionMs: 60_000 });
+    h.createNetwork('gone', '10.9.0.0/16');
+    const w = h.watch();
+    const synced = w.take().find((m) => m.type === 'synced');
+    const at = (synced as { position: string }).position;
+    w.sub.close();
+    const reads = jest.spyOn(h.status, 'listNetworks');
+    const hostReads = jest.spyOn(h.status, 'listHosts');
+    const { recomputes, hostPasses } = h.hub.stats();
+    h.createNetwork('a', '10.1.0.0/16');
+    h.createNetwork('brief', '10.2.0.0/16');
+    h.resources.deleteNetwork('brief');
+    h.resources.deleteNetwork('gone');
+    h.connect('h1');
+    h.events.record({ type: 'Normal', reason: 'Test', message: 'x', involved: { kind: 'Host', name: 'h1' } });
+    jest.advanceTimersByTime(30_000); // many ticks' worth
+    expect(reads).not.toHaveBeenCalled();
+    expect(hostReads).not.toHaveBeenCalled();
+    expect(h.hub.stats()).toMatchObject({ running: true, paused: true, recomputes, hostPasses });
+    // The resume gets the net change, numbered after its position; "brief" came and went unseen.
+    const back = h.watch(at);
+    const got = back.take();
+    expect(changesOf(got).sort()).toEqual(['added Host/h1', 'added Network/a', 'deleted Network/gone']);
+    expect(got[0]).not.toMatchObject({ type: 'resync' });
+    expect(got.every((m) => !('position' in m) || seqOf(m.position) > seqOf(at))).toBe(true);
+    expect(h.hub.stats()).toMatchObject({ paused: false, recomputes: recomputes + 1 });
+    // And it follows again.
+    h.createNetwork('b', '10.3.0.0/16');
+    jest.advanceTimersByTime(1_000);
+    expect(changesOf(back.take())).toEqual(['added Network/b']);
   });
 
   test('stops when the retention time runs out: no more passes, and a later resume resyncs', () => {
