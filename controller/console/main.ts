@@ -12,11 +12,12 @@ import { EditorPage } from './editor-view.js';
 import { EventsView } from './events-view.js';
 import { ListsView } from './lists-view.js';
 import { LoginView } from './login-view.js';
-import { RenderBatcher } from './render-batcher.js';
+import { governFrames, type FrameWindow } from './frame-governor.js';
+import { RenderBatcher, type RenderTimers } from './render-batcher.js';
 import { editableYaml } from './resource-yaml.js';
 import { session } from './session.js';
 import { StateStore } from './state-store.js';
-import { TopologyView, type DrawnNode } from './topology-view.js';
+import { TopologyView, type DrawCost, type DrawnNode } from './topology-view.js';
 import { WatchClient, type ConnState, type SocketLike } from './watch-client.js';
 
 type Page = 'topology' | 'lists' | 'editor';
@@ -28,11 +29,16 @@ const POLL_MS = 10_000;
 declare global {
   interface Window {
     /** For end-to-end tests: what the topology draws. */
-    __weftGraph?: { nodes(): DrawnNode[]; select(id: string): void };
+    __weftGraph?: { nodes(): DrawnNode[]; select(id: string): void; cost(): DrawCost };
     /** For end-to-end tests: the editor's text. */
     __weftEditor?: { getText(): string; setText(text: string): void };
   }
 }
+
+// Before anything asks for animation frames (frame-governor.ts says why).
+const frames = governFrames(window as unknown as FrameWindow);
+/** How long frames run at full rate after a redraw: cytoscape draws a change over the next few frames. */
+const DRAW_FRAMES_MS = 150;
 
 const root = document.getElementById('app') ?? document.body;
 const store = new StateStore();
@@ -134,8 +140,8 @@ function route(focus: boolean): void {
   if (focus) pages.get(page)?.querySelector<HTMLElement>('h2')?.focus();
 }
 
-// At most one redraw per RENDER_EVERY_MS for everything the watch feeds
-// (render-batcher.ts says why). Changes wait at most this long.
+// At most one redraw per RENDER_EVERY_MS for everything the watch feeds, and
+// less often when redraws are costly (render-batcher.ts says why).
 const RENDER_EVERY_MS = 500;
 const renders = new RenderBatcher(
   {
@@ -147,6 +153,16 @@ const renders = new RenderBatcher(
     events: () => events.render(),
   },
   RENDER_EVERY_MS,
+  {
+    setTimeout: (fn, ms) => setTimeout(fn, ms),
+    frame: (fn) => {
+      frames.wake(DRAW_FRAMES_MS);
+      requestAnimationFrame(() => fn());
+    },
+    now: () => performance.now(),
+  } satisfies RenderTimers,
+  // cytoscape draws in its own animation frames: charge those to the flush that changed the graph.
+  { drawnElsewhereMs: () => topology.cost().frameMs },
 );
 store.subscribe(() => renders.request('objects'));
 
@@ -236,7 +252,7 @@ document.addEventListener('keydown', (ev) => {
   if (details.openKey !== undefined) closeDetails();
 });
 
-window.__weftGraph = { nodes: () => topology.nodes(), select: (id) => openDetails(id) };
+window.__weftGraph = { nodes: () => topology.nodes(), select: (id) => openDetails(id), cost: () => topology.cost() };
 window.__weftEditor = { getText: () => editor.getText(), setText: (t) => editor.setText(t) };
 
 if (session.token() !== undefined) startSession();

@@ -30,19 +30,19 @@ export interface TopologyInput {
   firewalls: Array<{ name: string; host: string; networks: string[] }>;
 }
 
-export type PlacedKind = 'host' | 'network' | 'endpoint' | 'firewall' | 'anchor';
+export type PlacedKind = 'host' | 'network' | 'endpoint' | 'firewall';
 
 export interface PlacedNode {
   id: string;
   kind: PlacedKind;
-  /** Name of the object (the host's name for its anchors). */
+  /** Name of the object. */
   name: string;
   /** Centre. */
   x: number;
   y: number;
   width: number;
   height: number;
-  /** The host column an endpoint, firewall or anchor sits in (its compound parent). */
+  /** The host column an endpoint or firewall sits in. */
   host?: string;
 }
 
@@ -84,7 +84,6 @@ export const ids = {
   network: (name: string) => `Network/${name}`,
   endpoint: (name: string) => `Endpoint/${name}`,
   firewall: (name: string) => `Firewall/${name}`,
-  anchor: (host: string, corner: 'top' | 'bottom') => `anchor/${host}/${corner}`,
 };
 
 
@@ -189,10 +188,8 @@ export function layoutTopology(input: TopologyInput, memory?: LayoutMemory): Top
 
   hostOrder.forEach((h, i) => {
     const left = columnLeft(i);
+    // The whole column: a box drawn behind what sits in it.
     nodes.push({ id: ids.host(h), kind: 'host', name: h, x: left + COLUMN_W / 2, y: (top + bottom) / 2, width: COLUMN_W, height: bottom - top });
-    // Invisible corners make the compound box span the whole column, whatever it holds.
-    nodes.push({ id: ids.anchor(h, 'top'), kind: 'anchor', name: h, host: h, x: left + 0.5, y: top + 0.5, width: 1, height: 1 });
-    nodes.push({ id: ids.anchor(h, 'bottom'), kind: 'anchor', name: h, host: h, x: left + COLUMN_W - 0.5, y: bottom - 0.5, width: 1, height: 1 });
     (firewallsByHost.get(h) ?? []).forEach((f, k) => {
       const c = slotCentre(left, bandTop - ROW_GAP / 2, k);
       nodes.push({ id: ids.firewall(f), kind: 'firewall', name: f, host: h, x: c.x, y: c.y, width: FIREWALL_SIZE, height: FIREWALL_SIZE });

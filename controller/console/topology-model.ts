@@ -4,7 +4,7 @@
 // the view only hands this to cytoscape.
 import type { AnyResource, Endpoint, Kind } from '../../model/kinds.js';
 import { HEALTH_GLYPH, healthOf, type Health } from './health.js';
-import { ids, layoutTopology, type LayoutMemory, type PlacedNode } from './topology-layout.js';
+import { ids, layoutTopology, type LayoutMemory } from './topology-layout.js';
 
 export interface GraphNode {
   id: string;
@@ -16,8 +16,6 @@ export interface GraphNode {
   shortLabel: string;
   health: Health;
   healthText: string;
-  /** Host compound a node sits in. */
-  parent?: string;
   /** Objects named by others but not (yet) known to the console: a host no agent reported, a network not declared. */
   missing?: boolean;
   x: number;
@@ -40,8 +38,6 @@ export interface TopologySource {
 
 export interface TopologyModel {
   nodes: GraphNode[];
-  /** Invisible corners that stretch each host box over its whole column. */
-  anchors: PlacedNode[];
   edges: GraphEdge[];
   memory: LayoutMemory;
   bounds: { x1: number; y1: number; x2: number; y2: number };
@@ -86,13 +82,9 @@ export function buildTopology(source: TopologySource, memory?: LayoutMemory): To
   const firewallBy = new Map(firewalls.map((f) => [f.metadata.name, f]));
 
   const nodes: GraphNode[] = [];
-  const anchors: PlacedNode[] = [];
   for (const p of layout.nodes) {
     const place = { x: p.x, y: p.y, width: p.width, height: p.height };
     switch (p.kind) {
-      case 'anchor':
-        anchors.push(p);
-        break;
       case 'host': {
         const h = hostBy.get(p.name);
         const health = h ? healthOf(h) : { health: 'unknown' as const, text: 'Not registered: endpoints name this host, the controller has no Host for it' };
@@ -113,14 +105,14 @@ export function buildTopology(source: TopologySource, memory?: LayoutMemory): To
         if (!e) break;
         const health = healthOf(e);
         const label = `${shortName(p.name)}\n${endpointAddress(e)}`;
-        nodes.push({ id: p.id, kind: 'Endpoint', name: p.name, label, shortLabel: label, health: health.health, healthText: health.text, parent: ids.host(e.spec.host), ...place });
+        nodes.push({ id: p.id, kind: 'Endpoint', name: p.name, label, shortLabel: label, health: health.health, healthText: health.text, ...place });
         break;
       }
       case 'firewall': {
         const f = firewallBy.get(p.name);
         if (!f) break;
         const health = healthOf(f);
-        nodes.push({ id: p.id, kind: 'Firewall', name: p.name, label: p.name, shortLabel: p.name, health: health.health, healthText: health.text, parent: ids.host(f.spec.host), ...place });
+        nodes.push({ id: p.id, kind: 'Firewall', name: p.name, label: p.name, shortLabel: p.name, health: health.health, healthText: health.text, ...place });
         break;
       }
     }
@@ -136,5 +128,5 @@ export function buildTopology(source: TopologySource, memory?: LayoutMemory): To
       edges.push({ id: `guards/${f.metadata.name}/${n}`, source: ids.firewall(f.metadata.name), target: ids.network(n), kind: 'guards' });
     }
   }
-  return { nodes, anchors, edges, memory: layout.memory, bounds: layout.bounds };
+  return { nodes, edges, memory: layout.memory, bounds: layout.bounds };
 }

@@ -1,4 +1,4 @@
-import { RenderBatcher, type RenderTimers } from '../../../../controller/console/render-batcher.js';
+import { CHARGE_WINDOW_MS, MAX_WAIT_MS, RenderBatcher, SPACING, type RenderTimers } from '../../../../controller/console/render-batcher.js';
 
 /** Timers run by hand: `advance` fires what is due, then the frames it queued. */
 function fakeTimers() {
@@ -19,7 +19,11 @@ function fakeTimers() {
     frames = [];
     for (const f of run) f();
   };
-  return { timers, advance };
+  /** Time passing inside a draw (what it costs), without firing anything. */
+  const spend = (ms: number) => {
+    now += ms;
+  };
+  return { timers, advance, spend };
 }
 
 function setup() {
@@ -58,5 +62,90 @@ describe('render batcher', () => {
     expect(drawn).toEqual(['objects']);
     advance(1);
     expect(drawn).toEqual(['objects', 'events']);
+  });
+
+  describe('spacing by cost', () => {
+    /** A batcher whose `objects` draw takes `cost.own` ms and leaves `cost.elsewhere` ms of drawing in the frames after it. */
+    function costly() {
+      const { timers, advance, spend } = fakeTimers();
+      const drawn: number[] = [];
+      const cost = { own: 0, elsewhere: 0 };
+      let elsewhereTotal = 0;
+      let owed = 0;
+      const batcher = new RenderBatcher(
+        {
+          objects: () => {
+            drawn.push(timers.now());
+            spend(cost.own);
+            owed += cost.elsewhere;
+          },
+        },
+        500,
+        timers,
+        { drawnElsewhereMs: () => elsewhereTotal },
+      );
+      /** The frames after a flush draw what it left (as a canvas library does in its own frames). */
+      const drawOwed = () => {
+        elsewhereTotal += owed;
+        owed = 0;
+      };
+      return { batcher, drawn, advance, cost, drawOwed, draws: () => drawn.length };
+    }
+
+    test('a costly flush keeps the next one SPACING times its cost away', () => {
+      const { batcher, advance, cost, draws } = costly();
+      cost.own = 100;
+      batcher.request('objects');
+      advance(0);
+      expect(draws()).toBe(1);
+      batcher.request('objects');
+      advance(SPACING * 100 - 1);
+      expect(draws()).toBe(1);
+      advance(1);
+      expect(draws()).toBe(2);
+    });
+
+    test('drawing elsewhere right after a flush is charged to it, even when the next request came before it was seen', () => {
+      const { batcher, advance, cost, drawOwed, draws } = costly();
+      cost.own = 10;
+      cost.elsewhere = 60;
+      batcher.request('objects');
+      advance(0);
+      batcher.request('objects'); // queued with only the flush's own 10 ms known
+      advance(16);
+      drawOwed(); // the next animation frame draws what the flush changed
+      advance(CHARGE_WINDOW_MS);
+      advance(500 - 16 - CHARGE_WINDOW_MS); // the plain interval has passed ...
+      expect(draws()).toBe(1); // ... but 70 ms of cost asks for 700
+      advance(SPACING * 70 - 500 - 1);
+      expect(draws()).toBe(1);
+      advance(1);
+      expect(draws()).toBe(2);
+    });
+
+    test('drawing elsewhere later than the window (a user panning) is not charged to the flush', () => {
+      const { batcher, advance, cost, drawOwed, draws } = costly();
+      cost.own = 10;
+      cost.elsewhere = 5_000;
+      batcher.request('objects');
+      advance(0);
+      advance(CHARGE_WINDOW_MS + 1);
+      drawOwed();
+      batcher.request('objects');
+      advance(500);
+      expect(draws()).toBe(2);
+    });
+
+    test('however costly, the next flush comes within MAX_WAIT_MS', () => {
+      const { batcher, advance, cost, draws } = costly();
+      cost.own = MAX_WAIT_MS;
+      batcher.request('objects');
+      advance(0);
+      batcher.request('objects');
+      advance(MAX_WAIT_MS - 1);
+      expect(draws()).toBe(1);
+      advance(1);
+      expect(draws()).toBe(2);
+    });
   });
 });

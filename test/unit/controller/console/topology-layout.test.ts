@@ -17,7 +17,7 @@ function bigInput(): TopologyInput {
   return { hosts, networks, endpoints, firewalls };
 }
 
-const visible = (nodes: PlacedNode[]) => nodes.filter((n) => n.kind !== 'anchor' && n.kind !== 'host');
+const visible = (nodes: PlacedNode[]) => nodes.filter((n) => n.kind !== 'host');
 
 function overlaps(a: PlacedNode, b: PlacedNode): boolean {
   return Math.abs(a.x - b.x) * 2 < a.width + b.width && Math.abs(a.y - b.y) * 2 < a.height + b.height;
@@ -96,7 +96,7 @@ describe('topology layout', () => {
     const input = bigInput();
     const before = layoutTopology(input);
     const after = layoutTopology({ ...input, endpoints: [...input.endpoints, { name: 'ep000-new', host, network }] }, before.memory);
-    const moved = [...positions(before.nodes)].filter(([id, p]) => positions(after.nodes).get(id) !== p && !id.startsWith('Host/') && !id.startsWith('anchor/'));
+    const moved = [...positions(before.nodes)].filter(([id, p]) => positions(after.nodes).get(id) !== p && !id.startsWith('Host/'));
     expect(moved).toEqual([]);
     expect(after.nodes.some((n) => n.id === 'Endpoint/ep000-new')).toBe(true);
   });

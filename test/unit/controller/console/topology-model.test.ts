@@ -3,7 +3,7 @@ import type { WeftEvent } from '../../../../model/events.js';
 import { EventFeed, MAX_EVENTS } from '../../../../controller/console/event-feed.js';
 import { healthOf } from '../../../../controller/console/health.js';
 import { StateStore } from '../../../../controller/console/state-store.js';
-import { buildTopology, drawnLabel, shortName } from '../../../../controller/console/topology-model.js';
+import { buildTopology, drawnLabel, shortName, type GraphNode } from '../../../../controller/console/topology-model.js';
 
 const ready = (status: 'True' | 'False' | 'Unknown', reason = 'R') => ({ conditions: [{ type: 'Ready', status, reason, message: 'm', lastTransitionTime: '2026-01-01T00:00:00Z' }] });
 
@@ -28,9 +28,13 @@ describe('topology model', () => {
     expect(node('Host/h9')).toMatchObject({ label: 'h9 (not registered)', missing: true });
   });
 
-  test('a network shows its subnet and VNI; an endpoint its name and address, and its host as parent', () => {
+  test("a network shows its subnet and VNI; an endpoint its name and address, inside its host's box", () => {
     expect(node('Network/web')?.label).toBe('web\n10.1.0.0/24 · VNI 4096');
-    expect(node('Endpoint/bb')).toMatchObject({ label: 'bb\n10.1.0.2', parent: 'Host/h2', health: 'bad' });
+    expect(node('Endpoint/bb')).toMatchObject({ label: 'bb\n10.1.0.2', health: 'bad' });
+    const inside = (n: GraphNode | undefined, box: GraphNode | undefined) =>
+      n !== undefined && box !== undefined && Math.abs(n.x - box.x) + n.width / 2 <= box.width / 2 && Math.abs(n.y - box.y) + n.height / 2 <= box.height / 2;
+    expect(inside(node('Endpoint/bb'), node('Host/h2'))).toBe(true);
+    expect(inside(node('Endpoint/bb'), node('Host/h1'))).toBe(false);
   });
 
   test('a long endpoint name is cut short under its node', () => {
