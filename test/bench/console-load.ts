@@ -1,23 +1,32 @@
 // Benchmark: does an open web console slow down attaches or the API? A
-// 1-host lab holds 500 endpoints; then attaches run first with no console
-// ever opened (the controller's watch has never started), then with the
+// 1-host lab holds 500 endpoints; attaches then run in four kinds of round:
+// no console; a bare watch socket (the controller's share alone); the
 // console open (headless Chromium in the lab namespace, logged in, watching
-// and drawing all 500+ endpoints). After every attach a REST GET of the
-// networks is timed too, then the endpoint is detached again, so every
-// phase runs at the same size. Printed: attach and GET p50/p99 without and with
-// the console, their ratios, and how long a new endpoint takes to show up
-// in the console. (Closed rounds cannot follow open ones: the watch keeps
-// running for minutes after the last console leaves, to let it resume.)
+// and drawing all 500+ endpoints); and no console again, a control that
+// measures this run's noise. The kinds take turns, round after round, in a
+// rotating order, so drift (a warming cache, a busy neighbour) falls on all
+// of them alike; a closed console costs nothing (the watch pauses while no
+// one watches), so a "no console" round after an open one is fair. After
+// every attach a REST GET of the networks is timed too, then the endpoint is
+// detached again, so every round runs at the same size. Printed: attach and
+// GET p50/p99 per kind, their ratios to "no console", the control's ratio
+// (the noise), the CPU each process group used per round trip, and how long
+// a new endpoint takes to show up in the console.
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { WATCH_PATH } from '../../model/watch.js';
-import { Lab, LAB_CONTROLLER_URL, labPrefix } from '../lab/index.js';
+import { Lab, LAB_CONTROLLER_URL, labPrefix, pidsInNetns } from '../lab/index.js';
 import { launchInNetns, type NetnsBrowser } from '../support/console-browser.js';
-import { fmtMs, summarize, type Summary } from './stats.js';
+import { ProcessCpu, type CpuSample } from './process-cpu.js';
+import { fmtMs, medianShift, summarize, type Interval, type Summary } from './stats.js';
+
+type Shift = { shift: number; interval: Interval };
 
 const NETWORK = { name: 'bench', subnet: '100.65.0.0/21' };
+/** Wait after opening a round's page (or not opening one) before measuring. */
+const SETTLE_MS = 1_500;
 
 /** The lab and browser while the benchmark runs, so a signal can take them down too. */
 let running: { lab: Lab; prefix: string; dir: string; nb?: NetnsBrowser } | undefined;
@@ -42,10 +51,25 @@ export interface ConsoleLoadResult {
   getClosed: Summary;
   getWatchOnly: Summary;
   getOpen: Summary;
+  /** no console again, measured alongside: the run's noise */
+  control: Summary;
+  getControl: Summary;
+  /** p50 of each kind against both kinds of "no console" round together, with 95% intervals; and the control against no console */
+  shifts: Array<{ what: string; watchOnly: Shift; open: Shift; control: Shift }>;
   /** attach returned -> the endpoint drawn in the console */
   shown: Summary;
   /** what the console drew at the end */
   drawnEndpoints: number;
+  /** CPU ms per attach round trip (attach, GET, detach) by process group, per phase */
+  cpu: { closed: CpuSample; watchOnly: CpuSample; open: CpuSample; control: CpuSample };
+}
+
+/** The processes the bench charges CPU to, by their command lines. */
+function classify(cmdline: string[]): string | undefined {
+  const argv0 = cmdline[0] ?? '';
+  if (/chrom/.test(argv0)) return 'browser';
+  for (const g of ['controller', 'agent', 'api-relay']) if (cmdline.includes(g)) return g;
+  return undefined;
 }
 
 interface ConsolePage {
@@ -92,9 +116,9 @@ async function endpointsDrawn(page: Page): Promise<number> {
 
 /**
  * @param background endpoints attached before measuring
- * @param roundsPerPhase rounds of `perRound` attaches in each phase (no console, bare watch socket, console open)
+ * @param rounds rounds of `perRound` attaches of each kind (no console, bare watch socket, console open, no console again)
  */
-export async function benchConsoleLoad(background = 500, roundsPerPhase = 3, perRound = 25): Promise<ConsoleLoadResult> {
+export async function benchConsoleLoad(background = 500, rounds = 8, perRound = 15): Promise<ConsoleLoadResult> {
   const prefix = labPrefix('K');
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const lab = new Lab({ dir });
@@ -114,33 +138,43 @@ export async function benchConsoleLoad(background = 500, roundsPerPhase = 3, per
 
     const nb = await launchInNetns(`/run/netns/${lab.labNetns}`);
     running.nb = nb;
-    const closed: number[] = [];
-    const open: number[] = [];
-    const getClosed: number[] = [];
-    const getOpen: number[] = [];
     const timedGet = async (): Promise<number> => {
       const t0 = process.hrtime.bigint();
       await lab.api('GET', '/api/v1/networks');
       return Number(process.hrtime.bigint() - t0) / 1e6;
     };
-    const watchOnly: number[] = [];
-    const getWatchOnly: number[] = [];
-    const phases = [
-      { attach: closed, get: getClosed, open: async () => undefined },
+    const cpuOf = () => new ProcessCpu(() => [...pidsInNetns(`/run/netns/${lab.labNetns}`), ...pidsInNetns(`/run/netns/${lab.host('h1').netns}`)], classify);
+    const phase = (open: () => Promise<Page | undefined>) => ({ attach: [] as number[][], get: [] as number[][], cpu: new Map() as CpuSample, open });
+    const phases = {
+      closed: phase(async () => undefined),
       // The controller's share alone: a bare WebSocket following the watch, drawing nothing.
-      { attach: watchOnly, get: getWatchOnly, open: () => openBareWatch(nb, token) },
-      { attach: open, get: getOpen, open: () => openConsole(nb, token, background) },
-    ];
-    for (const phase of phases) {
-      for (let r = 0; r < roundsPerPhase; r++) {
-        const page = await phase.open();
+      watchOnly: phase(() => openBareWatch(nb, token)),
+      open: phase(() => openConsole(nb, token, background)),
+      // The same as `closed`, measured alongside it: how far two measurements of the same thing differ in this run.
+      control: phase(async () => undefined),
+    };
+    const order = Object.values(phases);
+    for (let r = 0; r < rounds; r++) {
+      for (let k = 0; k < order.length; k++) {
+        const p = order[(r + k) % order.length] as (typeof order)[number];
+        const page = await p.open();
+        // Let a page just opened finish its first drawing (and the rounds without one wait alike).
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+        const cpu = cpuOf();
+        cpu.start();
+        const attaches: number[] = [];
+        const gets: number[] = [];
+        p.attach.push(attaches);
+        p.get.push(gets);
         for (let i = 0; i < perRound; i++) {
           const { ms, name } = await attach();
-          phase.attach.push(ms);
-          phase.get.push(await timedGet());
-          // Back to `background` endpoints: every phase measures at the same size (the phases run one after the other).
+          attaches.push(ms);
+          gets.push(await timedGet());
+          // Back to `background` endpoints: every round measures at the same size.
           await lab.agent('h1', 'detach', { containerId: name });
         }
+        cpu.poll();
+        for (const [g, ms] of cpu.used()) p.cpu.set(g, (p.cpu.get(g) ?? 0) + ms / (rounds * perRound));
         await page?.close();
       }
     }
@@ -162,14 +196,27 @@ export async function benchConsoleLoad(background = 500, roundsPerPhase = 3, per
     await page.close();
     return {
       background,
-      closed: summarize(closed),
-      watchOnly: summarize(watchOnly),
-      open: summarize(open),
-      getClosed: summarize(getClosed),
-      getWatchOnly: summarize(getWatchOnly),
-      getOpen: summarize(getOpen),
+      closed: summarize(phases.closed.attach.flat()),
+      watchOnly: summarize(phases.watchOnly.attach.flat()),
+      open: summarize(phases.open.attach.flat()),
+      control: summarize(phases.control.attach.flat()),
+      getClosed: summarize(phases.closed.get.flat()),
+      getWatchOnly: summarize(phases.watchOnly.get.flat()),
+      getOpen: summarize(phases.open.get.flat()),
+      getControl: summarize(phases.control.get.flat()),
+      shifts: (['attach', 'get'] as const).map((what) => {
+        const baseline = [...phases.closed[what], ...phases.control[what]];
+        return {
+          what: what === 'attach' ? 'attach' : 'GET /networks',
+          watchOnly: medianShift(phases.watchOnly[what], baseline),
+          open: medianShift(phases.open[what], baseline),
+          // Two measurements of the same thing: its interval should hold 0, and shows the noise.
+          control: medianShift(phases.control[what], phases.closed[what]),
+        };
+      }),
       shown: summarize(shown),
       drawnEndpoints,
+      cpu: { closed: phases.closed.cpu, watchOnly: phases.watchOnly.cpu, open: phases.open.cpu, control: phases.control.cpu },
     };
   } finally {
     await stopConsoleLoad();
@@ -177,22 +224,30 @@ export async function benchConsoleLoad(background = 500, roundsPerPhase = 3, per
 }
 
 export function printConsoleLoad(r: ConsoleLoadResult): void {
-  console.log(`\n# attach and API latency with the web console open (1 host, ${r.background} endpoints attached first; first without a console, then with one)`);
+  console.log(`\n# attach and API latency with the web console open (1 host, ${r.background} endpoints attached first; the kinds of round take turns)`);
+  const kinds: Array<[string, Summary, Summary, CpuSample]> = [
+    ['no console', r.closed, r.getClosed, r.cpu.closed],
+    ['bare watch socket', r.watchOnly, r.getWatchOnly, r.cpu.watchOnly],
+    ['console open', r.open, r.getOpen, r.cpu.open],
+    ['no console again (control)', r.control, r.getControl, r.cpu.control],
+  ];
   const rows = [
-    ['', 'p50', 'p99', 'samples'],
-    ['attach, no console', fmtMs(r.closed.p50), fmtMs(r.closed.p99), String(r.closed.n)],
-    ['attach, bare watch socket', fmtMs(r.watchOnly.p50), fmtMs(r.watchOnly.p99), String(r.watchOnly.n)],
-    ['attach, console open', fmtMs(r.open.p50), fmtMs(r.open.p99), String(r.open.n)],
-    ['GET /networks, no console', fmtMs(r.getClosed.p50), fmtMs(r.getClosed.p99), String(r.getClosed.n)],
-    ['GET /networks, bare watch socket', fmtMs(r.getWatchOnly.p50), fmtMs(r.getWatchOnly.p99), String(r.getWatchOnly.n)],
-    ['GET /networks, console open', fmtMs(r.getOpen.p50), fmtMs(r.getOpen.p99), String(r.getOpen.n)],
+    ['', 'attach p50', 'attach p99', 'GET p50', 'GET p99', 'samples'],
+    ...kinds.map(([label, attach, get]) => [label, fmtMs(attach.p50), fmtMs(attach.p99), fmtMs(get.p50), fmtMs(get.p99), String(attach.n)]),
   ];
   const widths = (rows[0] as string[]).map((_, c) => Math.max(...rows.map((row) => (row[c] as string).length)));
   for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c] as number)).join('  '));
-  console.log(
-    `vs no console (p50): bare watch socket: attach ${(r.watchOnly.p50 / r.closed.p50).toFixed(2)}, GET ${(r.getWatchOnly.p50 / r.getClosed.p50).toFixed(2)}; ` +
-      `console open: attach ${(r.open.p50 / r.closed.p50).toFixed(2)}, GET ${(r.getOpen.p50 / r.getClosed.p50).toFixed(2)} (1.00 = no effect; this VM's run-to-run noise is about ±20%)`,
-  );
+  const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+  const shown = (s: Shift) => `${pct(s.shift)} (95% interval ${pct(s.interval.low)} to ${pct(s.interval.high)}${s.interval.low <= 0 && s.interval.high >= 0 ? ', holds 0: within noise' : ''})`;
+  console.log('p50 against no console (both kinds of no-console round together), resampling whole rounds:');
+  for (const s of r.shifts) {
+    console.log(`  ${s.what}: bare watch socket ${shown(s.watchOnly)}`);
+    console.log(`  ${s.what}: console open ${shown(s.open)}`);
+    console.log(`  ${s.what}: control, no console against no console ${shown(s.control)}`);
+  }
+  const groups = ['controller', 'agent', 'api-relay', 'browser'];
+  console.log('CPU ms per round trip (attach, GET, detach), by process:');
+  for (const [label, , , cpu] of kinds) console.log(`  ${label.padEnd(27)} ${groups.map((g) => `${g} ${(cpu.get(g) ?? 0).toFixed(1)}`).join(', ')}`);
   console.log('(the browser runs on the same 2 vCPUs as the controller and the agent here: "console open" includes its drawing)');
   console.log(`attach returned -> endpoint drawn in the console: p50 ${fmtMs(r.shown.p50)}, max ${fmtMs(r.shown.p99)} (${r.shown.n} attaches); the console drew ${r.drawnEndpoints} endpoints`);
 }

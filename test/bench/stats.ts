@@ -45,3 +45,35 @@ export function printVersus(firstColumn: string, peerName: string, rows: VersusR
   const widths = (table[0] as string[]).map((_, c) => Math.max(...table.map((row) => (row[c] as string).length)));
   for (const row of table) console.log(row.map((cell, c) => cell.padEnd(widths[c] as number)).join('  '));
 }
+
+/** A 95% interval, as fractions (-0.05 = 5% lower). */
+export interface Interval {
+  low: number;
+  high: number;
+}
+
+/**
+ * How far the median of `a` lies from the median of `b`, as a fraction
+ * (0.1 = 10% higher), with a 95% bootstrap interval. Samples come in rounds
+ * (a round's samples share its conditions: what else ran, the caches), so
+ * whole rounds are resampled, not samples: the interval then shows how much
+ * the figure moves from one set of rounds to another, which is the noise a
+ * reader should compare it with. Seeded: the same samples give the same
+ * interval.
+ */
+export function medianShift(a: number[][], b: number[][], iterations = 2_000, seed = 1): { shift: number; interval: Interval } {
+  const median = (rounds: number[][]) => percentile([...rounds.flat()].sort((x, y) => x - y), 50);
+  let state = seed >>> 0 || 1;
+  const random = (n: number) => {
+    // xorshift32: enough for resampling, and repeatable.
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) % n;
+  };
+  const resample = (rounds: number[][]) => rounds.map(() => rounds[random(rounds.length)] as number[]);
+  const shifts: number[] = [];
+  for (let i = 0; i < iterations; i++) shifts.push(median(resample(a)) / median(resample(b)) - 1);
+  shifts.sort((x, y) => x - y);
+  return { shift: median(a) / median(b) - 1, interval: { low: percentile(shifts, 2.5), high: percentile(shifts, 97.5) } };
+}
