@@ -35,6 +35,12 @@ const MIN_FIRST_ZOOM = 0.15;
 const SHORT_LABEL_ZOOM = 0.6;
 /** Endpoint labels (8 px) are drawn from this zoom on, where they are 7 px or more on screen. */
 const ENDPOINT_LABEL_ZOOM = 0.875;
+/**
+ * Below this zoom the lines from networks to their endpoints are not drawn:
+ * an endpoint sits in its network's row anyway, and hundreds of lines that
+ * small are a smear that costs most of a frame to draw.
+ */
+const MEMBER_EDGE_ZOOM = 0.35;
 
 function labelFont(zoom: number): number {
   return Math.min(48, Math.max(11, SCREEN_FONT_PX / zoom));
@@ -139,6 +145,7 @@ function stylesheet(zoom = 1): StylesheetJson {
         'z-index': Z.edge,
       },
     },
+    ...(zoom < MEMBER_EDGE_ZOOM ? [{ selector: 'edge.member', style: { display: 'none' as const } }] : []),
     { selector: 'edge.guards', style: { 'line-color': '#9a6700', 'line-style': 'dashed', width: 2, 'taxi-direction': 'vertical' } },
     { selector: 'edge.near', style: { 'line-color': '#0969da', width: 3, 'z-index': Z.nearEdge } },
     {
@@ -340,7 +347,7 @@ export class TopologyView {
       const cy = this.cy;
       if (!cy) return;
       const zoom = cy.zoom();
-      const key = `${Math.round(labelFont(zoom))}/${zoom < SHORT_LABEL_ZOOM}/${zoom >= ENDPOINT_LABEL_ZOOM}`;
+      const key = `${Math.round(labelFont(zoom))}/${zoom < SHORT_LABEL_ZOOM}/${zoom >= ENDPOINT_LABEL_ZOOM}/${zoom < MEMBER_EDGE_ZOOM}`;
       if (key === this.styledFor) return;
       this.styledFor = key;
       cy.style(stylesheet(zoom));
