@@ -19,6 +19,16 @@ import type { AnyResource, Kind } from './kinds.js';
 
 export const WATCH_PATH = '/api/v1/watch';
 
+/**
+ * A text frame from the controller holds one WatchMessage (a JSON object),
+ * or several sent together (a JSON array of them, in order): a batch of
+ * changes goes out as one frame. The messages of a frame, in order.
+ */
+export function watchMessagesOf(frame: string): WatchMessage[] {
+  const parsed = JSON.parse(frame) as WatchMessage | WatchMessage[];
+  return Array.isArray(parsed) ? parsed : [parsed];
+}
+
 /** Kinds the stream carries, in the order a full state is sent. */
 export const WATCH_KINDS: readonly Kind[] = ['Host', 'Network', 'Endpoint', 'FirewallPolicy', 'Firewall'];
 
@@ -43,7 +53,11 @@ export type WatchMessage =
   | { type: 'resync'; reason: string }
   /** the client holds the whole state as of `position` (after a full state, or after catching up on a resume) */
   | { type: 'synced'; position: string; revision: number }
-  /** a controller event (as GET /api/v1/events lists them), as it is recorded; the recent ones follow `synced` on connect */
+  /**
+   * a controller event (as GET /api/v1/events lists them), sent with the next batch of changes after it is
+   * recorded (within about a quarter second), after them; the recent ones follow `synced` on connect, so one
+   * recorded just then may come twice (same firstTime, involved object, type, reason and message: the same event)
+   */
   | { type: 'event'; event: WeftEvent }
   | { type: 'pong' }
   /**

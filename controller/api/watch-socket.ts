@@ -10,6 +10,11 @@
 // URL: URLs end up in proxy logs and browser history. `since` is no secret
 // and may come as `?since=`.
 //
+// What the hub sends in one go (a pass's changes and events, a catch-up)
+// leaves as one frame, a JSON array, up to FRAME_CHARS: a browser spends
+// more per message than per byte, and an attach storm sends a few small
+// messages a pass.
+//
 // A client that does not read fast enough is closed (WATCH_CLOSE.tooSlow)
 // rather than buffered for without bound: it reconnects with its last
 // position and resumes, which costs less than the memory.
@@ -58,8 +63,15 @@ const HARD_MAX_PAYLOAD = 1024 * 1024;
 /** As the agent hub gives its peers. */
 const SHUTDOWN_GRACE_MS = 1_000;
 
+/** A frame holds messages up to about this many characters of JSON; more go in the next frame. */
+const FRAME_CHARS = 256 * 1024;
+
 interface WatchClient {
   ws: WebSocket;
+  /** Messages (JSON) to go out together at the end of this turn of the event loop. */
+  outbox: string[];
+  outboxChars: number;
+  flushQueued: boolean;
   remote: string;
   /** `since` from the query string, used unless the auth message names one. */
   querySince: string | undefined;
@@ -138,7 +150,7 @@ export class WatchSocket {
 
   private accept(ws: WebSocket, req: IncomingMessage, authenticated: boolean, querySince: string | undefined): void {
     const client: WatchClient = {
-      ws, remote: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`, querySince, authenticated, authTimer: undefined, subscription: undefined, alive: true, ending: false, killTimer: undefined, catchUpBytes: 0, catchingUp: false,
+      ws, outbox: [], outboxChars: 0, flushQueued: false, remote: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`, querySince, authenticated, authTimer: undefined, subscription: undefined, alive: true, ending: false, killTimer: undefined, catchUpBytes: 0, catchingUp: false,
     };
     this.clients.add(client);
     this.startHeartbeat();
@@ -206,6 +218,8 @@ export class WatchSocket {
     client.catchingUp = true;
     try {
       subscription = this.hub.subscribe(since, (m) => this.send(client, m));
+      // Written now, while catching up: what it queues is what the too-slow limit allows on top.
+      this.flush(client);
       client.catchUpBytes = client.ws.bufferedAmount;
     } catch (e: unknown) {
       this.log.error({ err: e, remote: client.remote }, 'cannot start a watch');
@@ -219,9 +233,30 @@ export class WatchSocket {
     this.log.debug({ remote: client.remote, since }, 'watch client following');
   }
 
+  /** Queue `m` for the frame that leaves at the end of this turn (or now, when that frame is full). */
   private send(client: WatchClient, m: WatchMessage): void {
     if (client.ending || client.ws.readyState !== client.ws.OPEN) return;
-    client.ws.send(JSON.stringify(m));
+    const json = JSON.stringify(m);
+    client.outbox.push(json);
+    client.outboxChars += json.length;
+    if (client.outboxChars >= FRAME_CHARS) this.flush(client);
+    else if (!client.flushQueued) {
+      client.flushQueued = true;
+      queueMicrotask(() => {
+        client.flushQueued = false;
+        this.flush(client);
+      });
+    }
+  }
+
+  /** Write what is queued as one frame: the message alone, or several as a JSON array. */
+  private flush(client: WatchClient): void {
+    const out = client.outbox;
+    if (out.length === 0) return;
+    client.outbox = [];
+    client.outboxChars = 0;
+    if (client.ending || client.ws.readyState !== client.ws.OPEN) return;
+    client.ws.send(out.length === 1 ? (out[0] as string) : `[${out.join(',')}]`);
     if (!client.catchingUp && client.ws.bufferedAmount > this.options.maxBufferedBytes + client.catchUpBytes) {
       this.log.info({ remote: client.remote, buffered: client.ws.bufferedAmount }, 'watch client too slow; closing it (it resumes on reconnect)');
       this.fail(client, 'TooSlow', `more than ${this.options.maxBufferedBytes} bytes unread; reconnect with your last position to resume`, WATCH_CLOSE.tooSlow);
@@ -231,6 +266,9 @@ export class WatchSocket {
   /** Tell the client why (an `error` with `code`, a catalogue code or TooSlow), then close with `closeCode`. */
   private fail(client: WatchClient, code: string, message: string, closeCode: number): void {
     if (client.ending) return;
+    // What was queued before goes first (unless this is the too-slow close itself: then it is dropped).
+    if (code !== 'TooSlow') this.flush(client);
+    client.outbox = [];
     if (client.ws.readyState === client.ws.OPEN) client.ws.send(JSON.stringify({ type: 'error', code, message } satisfies WatchMessage));
     this.end(client, closeCode, code);
   }

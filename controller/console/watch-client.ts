@@ -4,7 +4,7 @@
 // the position to resume from, and reconnect with backoff when the socket
 // closes. The socket and the timers are injected, so tests drive it
 // without a browser.
-import { WATCH_CLOSE, type WatchMessage, type WatchRequest } from '../../model/watch.js';
+import { WATCH_CLOSE, watchMessagesOf, type WatchMessage, type WatchRequest } from '../../model/watch.js';
 
 export type ConnState = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'stopped';
 
@@ -130,12 +130,19 @@ export class WatchClient {
 
   private receive(data: unknown): void {
     this.lastHeard = this.timers.now();
-    let msg: WatchMessage;
+    let messages: WatchMessage[];
     try {
-      msg = JSON.parse(String(data)) as WatchMessage;
+      messages = watchMessagesOf(String(data));
     } catch {
       return; // not ours to judge; the controller only sends JSON
     }
+    for (const msg of messages) {
+      if (this.stopped) return; // stopped, or gave up (a refused token), on an earlier one
+      this.handle(msg);
+    }
+  }
+
+  private handle(msg: WatchMessage): void {
     if (msg.type === 'error' && msg.code === 'Unauthorized') {
       this.giveUp(msg.message);
       return;

@@ -29,6 +29,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { inject, injectable, optional } from 'inversify';
+import type { WeftEvent } from '../../model/events.js';
 import type { AnyResource, Kind } from '../../model/kinds.js';
 import { WATCH_KINDS, formatPosition, parsePosition, watchKey, type WatchMessage } from '../../model/watch.js';
 import { EventLog } from '../events/event-log.js';
@@ -121,6 +122,8 @@ export class WatchHub {
   private lastPassEnd = -Infinity;
   private tick: NodeJS.Timeout | undefined;
   private retention: NodeJS.Timeout | undefined;
+  /** Events recorded since the last pass: sent with the next one (see follow). */
+  private pendingEvents: WeftEvent[] = [];
   private recomputes = 0;
   private hostPasses = 0;
   private lastRecomputeMs: number | undefined;
@@ -214,8 +217,10 @@ export class WatchHub {
       this.store.onCommit(() => this.mark('all')),
       this.live.onChange((_host, change) => this.mark(change === 'heartbeat' ? 'hosts' : 'all')),
       this.events.onRecord((event) => {
-        this.broadcast({ type: 'event', event });
-        // Events change no object; but one may tell of a host state the clock changed (ConditionTracker): show it now.
+        // Sent with the next pass, after its changes: an attach's event and its endpoint travel together, and a
+        // browser takes one message instead of one per event (each costs it more than its size).
+        this.pendingEvents.push(event);
+        // Events change no object; but one may tell of a host state the clock changed (ConditionTracker): show it soon.
         this.mark('hosts');
       }),
     ];
@@ -231,6 +236,8 @@ export class WatchHub {
     if (this.tick) clearInterval(this.tick);
     this.pass = this.tick = undefined;
     this.dirty = undefined;
+    // Nobody to send them to; a subscriber gets the recent ones from the log.
+    this.pendingEvents = [];
   }
 
   /** The last subscriber left: keep the state and the changes, but do no work until the next one comes. */
@@ -324,6 +331,10 @@ export class WatchHub {
     } catch (e: unknown) {
       // The next trigger or tick tries again; subscribers keep the last good state meanwhile.
       this.log.error({ err: e }, 'watch pass failed: cannot read the current state');
+    } finally {
+      const events = this.pendingEvents;
+      this.pendingEvents = [];
+      for (const event of events) this.broadcast({ type: 'event', event });
     }
   }
 

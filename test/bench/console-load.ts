@@ -100,8 +100,11 @@ async function openBareWatch(nb: NetnsBrowser, token: string): Promise<Page> {
         g.watched = 0;
         ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', token: t }));
         ws.onmessage = (e) => {
-          g.watched = (g.watched ?? 0) + 1;
-          if ((JSON.parse(e.data) as { type: string }).type === 'synced') resolve();
+          // A frame holds one message or an array of them (model/watch.ts).
+          const parsed = JSON.parse(e.data) as { type: string } | Array<{ type: string }>;
+          const messages = Array.isArray(parsed) ? parsed : [parsed];
+          g.watched = (g.watched ?? 0) + messages.length;
+          if (messages.some((m) => m.type === 'synced')) resolve();
         };
         ws.onerror = () => reject(new Error('watch socket failed'));
       }),

@@ -25,6 +25,10 @@ class FakeSocket implements SocketLike {
   receive(msg: WatchMessage): void {
     this.onmessage?.({ data: JSON.stringify(msg) });
   }
+  /** Several messages in one frame, as the controller sends what goes out together. */
+  receiveFrame(msgs: WatchMessage[]): void {
+    this.onmessage?.({ data: JSON.stringify(msgs) });
+  }
   drop(code = 1006, reason = ''): void {
     this.readyState = 3;
     this.onclose?.({ code, reason });
@@ -180,6 +184,32 @@ describe('watch client', () => {
     last().receive({ type: 'error', code: 'Unauthorized', message: 'wrong or malformed bearer token' });
     expect(refused).toEqual(['wrong or malformed bearer token']);
     expect(last().closedWith).toBe(1000);
+  });
+
+  test('a frame of several messages is taken in order, as if they came one by one', () => {
+    const { client, last, states, store } = setup();
+    client.start();
+    last().open();
+    last().receiveFrame([
+      { type: 'added', position: 'e1.1', object: net('web') },
+      { type: 'added', position: 'e1.2', object: net('db') },
+      { type: 'synced', position: 'e1.2', revision: 2 },
+      { type: 'deleted', position: 'e1.3', object: net('web') },
+    ]);
+    expect(states).toEqual(['connecting', 'connected']);
+    expect(store.list('Network').map((n) => n.metadata.name)).toEqual(['db']);
+  });
+
+  test('a refusal inside a frame stops it there: the messages after it go nowhere', () => {
+    const { client, last, store, refused } = setup();
+    client.start();
+    last().open();
+    last().receiveFrame([
+      { type: 'error', code: 'Unauthorized', message: 'wrong or malformed bearer token' },
+      { type: 'added', position: 'e1.1', object: net('late') },
+    ]);
+    expect(refused).toEqual(['wrong or malformed bearer token']);
+    expect(store.list('Network')).toEqual([]);
   });
 
   test('once it has given up, messages still arriving on the socket go nowhere', () => {

@@ -1,7 +1,7 @@
 // A watch client for socket tests: a ws client that keeps every message
 // the controller sends, so a test can wait for one and then look at all.
 import WebSocket from 'ws';
-import { WATCH_PATH, type WatchMessage } from '../../../../model/watch.js';
+import { WATCH_PATH, watchMessagesOf, type WatchMessage } from '../../../../model/watch.js';
 
 export interface ConnectOptions {
   /** Sent as Authorization: Bearer on the upgrade. */
@@ -14,12 +14,15 @@ export interface ConnectOptions {
 
 export class WatchTestClient {
   readonly got: WatchMessage[] = [];
+  /** How many frames the messages came in. */
+  frames = 0;
   closeCode: number | undefined;
   private waiters: Array<() => void> = [];
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      this.got.push(JSON.parse(String(data)) as WatchMessage);
+      this.frames += 1;
+      this.got.push(...watchMessagesOf(String(data)));
       this.wake();
     });
     ws.on('close', (code) => {

@@ -275,11 +275,16 @@ describe('WatchHub', () => {
     expect(changesOf(got)).toEqual(['added Network/b']);
   });
 
-  test('events are forwarded as they are recorded', () => {
+  test('events are sent with the next pass, after its changes', () => {
     h = watchHarness();
     const w = h.watch();
     w.take();
     h.events.record({ type: 'Warning', reason: 'Test', message: 'something', involved: { kind: 'Host', name: 'h1' } });
-    expect(w.take()).toEqual([{ type: 'event', event: expect.objectContaining({ reason: 'Test', message: 'something', count: 1 }) }]);
+    h.createNetwork('a', '10.1.0.0/16'); // records its own Created event
+    expect(w.take()).toEqual([]);
+    jest.advanceTimersByTime(10); // the harness's coalesceMs
+    const got = w.take();
+    expect(got.map((m) => (m.type === 'event' ? `event ${m.event.reason}` : changesOf([m])[0]))).toEqual(['added Network/a', 'event Test', 'event Created']);
+    expect(got[1]).toEqual({ type: 'event', event: expect.objectContaining({ reason: 'Test', message: 'something', count: 1 }) });
   });
 });

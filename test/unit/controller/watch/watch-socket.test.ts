@@ -186,6 +186,21 @@ describe('watch socket', () => {
     expect(m).toMatchObject({ object: { kind: 'Network', metadata: { name: 'later' }, status: { endpoints: 0 } } });
   });
 
+  test('what one pass sends (changes, then the events recorded meanwhile) comes in one frame, a JSON array', async () => {
+    await start();
+    const c = await connect({ header: TOKENS.admin });
+    await c.until(isSynced, 'synced');
+    const framesBefore = c.frames;
+    const before = c.got.length;
+    h.createNetwork('a', '10.1.0.0/16');
+    h.createNetwork('b', '10.2.0.0/16');
+    await c.until((x) => x.type === 'event' && x.event.involved.name === 'b', 'the event of b');
+    const got = c.got.slice(before);
+    expect(changesOf(got)).toEqual(['added Network/a', 'added Network/b']);
+    expect(got.filter((m) => m.type === 'event').map((m) => (m as { event: { involved: { name: string } } }).event.involved.name)).toEqual(['a', 'b']);
+    expect(c.frames - framesBefore).toBe(1);
+  });
+
   test('catching up is exempt from the buffer limit; a client behind on live changes is closed 4408 and unsubscribed (limit below zero: any unsent byte is too much)', async () => {
     await start({ maxBufferedBytes: -1 });
     for (let i = 0; i < 20; i++) h.createNetwork(`n${i}`, `10.${i}.0.0/16`);
