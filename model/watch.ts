@@ -24,7 +24,7 @@ export const WATCH_PATH = '/api/v1/watch';
  * or several sent together (a JSON array of them, in order): a batch of
  * changes goes out as one frame. The messages of a frame, in order.
  */
-export function watchMessagesOf(frame: string): WatchMessage[] {
+export function parseWatchFrame(frame: string): WatchMessage[] {
   const parsed = JSON.parse(frame) as WatchMessage | WatchMessage[];
   return Array.isArray(parsed) ? parsed : [parsed];
 }

@@ -244,7 +244,15 @@ export class WatchSocket {
       client.flushQueued = true;
       queueMicrotask(() => {
         client.flushQueued = false;
-        this.flush(client);
+        try {
+          this.flush(client);
+        } catch (e: unknown) {
+          // Nothing above would catch it here (a microtask): drop this client, keep the controller.
+          this.log.warn({ err: e, remote: client.remote }, 'watch client: cannot write to it; cutting it off');
+          client.ending = true;
+          this.release(client);
+          client.ws.terminate();
+        }
       });
     }
   }

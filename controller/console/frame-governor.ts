@@ -35,7 +35,7 @@ export interface FrameWindow {
 }
 
 /** What wakes the frames: anything the user does to the page. */
-const INPUT_EVENTS = ['pointerdown', 'pointermove', 'wheel', 'keydown', 'touchstart', 'resize', 'focus'];
+const INPUT_EVENTS = ['pointerdown', 'pointermove', 'wheel', 'keydown', 'touchstart', 'resize', 'focus', 'scroll', 'input', 'drop'];
 
 export interface FrameGovernor {
   /** Frames at full rate for `ms` (default: as after input), e.g. for a change about to be drawn. */

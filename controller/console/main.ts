@@ -157,7 +157,11 @@ const renders = new RenderBatcher(
     setTimeout: (fn, ms) => setTimeout(fn, ms),
     frame: (fn) => {
       frames.wake(DRAW_FRAMES_MS);
-      requestAnimationFrame(() => fn());
+      requestAnimationFrame(() => {
+        fn();
+        // Again after the update (it may have taken a while): cytoscape draws it in the frames that follow.
+        frames.wake(DRAW_FRAMES_MS);
+      });
     },
     now: () => performance.now(),
   } satisfies RenderTimers,

@@ -25,7 +25,7 @@ const browserTimers: RenderTimers = {
 };
 
 /** A flush waits at least this many times the last one's cost after it. */
-export const SPACING = 10;
+export const SPACING = 20;
 /** Drawing elsewhere this soon after a flush is charged to it. */
 export const CHARGE_WINDOW_MS = 100;
 /** However costly the last flush, the next waits no longer than this. */

@@ -4,7 +4,7 @@
 // the position to resume from, and reconnect with backoff when the socket
 // closes. The socket and the timers are injected, so tests drive it
 // without a browser.
-import { WATCH_CLOSE, watchMessagesOf, type WatchMessage, type WatchRequest } from '../../model/watch.js';
+import { WATCH_CLOSE, parseWatchFrame, type WatchMessage, type WatchRequest } from '../../model/watch.js';
 
 export type ConnState = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'stopped';
 
@@ -132,13 +132,18 @@ export class WatchClient {
     this.lastHeard = this.timers.now();
     let messages: WatchMessage[];
     try {
-      messages = watchMessagesOf(String(data));
+      messages = parseWatchFrame(String(data));
     } catch {
       return; // not ours to judge; the controller only sends JSON
     }
     for (const msg of messages) {
       if (this.stopped) return; // stopped, or gave up (a refused token), on an earlier one
-      this.handle(msg);
+      try {
+        this.handle(msg);
+      } catch (e: unknown) {
+        // One message the console cannot take must not cost it the rest of the frame.
+        console.error('weft console: a watch message could not be taken', msg, e);
+      }
     }
   }
 

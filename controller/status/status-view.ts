@@ -182,6 +182,11 @@ export class StatusView {
     });
   }
 
+  /** The planner's endpoints (plan-input.ts), from the records parsed once (endpointRecords). */
+  private planEndpoints(r: StoreReader): readonly FirewallEndpoint[] {
+    return planEndpointsOf(this.endpointRecords(r).map((x) => x.record), r.listResources('Endpoint'));
+  }
+
   /**
    * What policy views read from the store, kept for one store revision:
    * pollers (`weft wait`) read a policy of thousands of rules again and
@@ -190,14 +195,6 @@ export class StatusView {
    * inside a write; the stored objects are only spread into views, never
    * changed.
    */
-  /** The planner's endpoints (plan-input.ts), from the records parsed once (endpointRecords). */
-  private planEndpoints(r: StoreReader): readonly FirewallEndpoint[] {
-    return planEndpointsOf(
-      this.endpointRecords(r).map((x) => x.record),
-      r.listResources('Endpoint'),
-    );
-  }
-
   private policySnapshot(r: StoreReader): PolicySnapshot {
     const revision = r.revision();
     if (this.policiesAt?.revision !== revision) this.policiesAt = { revision, byName: new Map() };
@@ -355,13 +352,18 @@ export class StatusView {
   private networkInputs(r: StoreReader): NetworkInputs {
     const endpoints = new Map<string, number>();
     for (const e of this.endpointViews(r)) endpoints.set(e.spec.network, (endpoints.get(e.spec.network) ?? 0) + 1);
+    return { hosts: r.listResources('Host'), endpoints, carriers: this.carriersOf(r) };
+  }
+
+  /** network -> the hosts with an endpoint record on it (which realise it), read without reading the records. */
+  private carriersOf(r: StoreReader): Map<string, Set<string>> {
     const carriers = new Map<string, Set<string>>();
     for (const { network, host } of r.listEndpointPlacements()) {
       const set = carriers.get(network) ?? new Set<string>();
       set.add(host);
       carriers.set(network, set);
     }
-    return { hosts: r.listResources('Host'), endpoints, carriers };
+    return carriers;
   }
 
   private networkView(r: StoreReader, net: Network, inputs: NetworkInputs = this.networkInputs(r)): Network {
@@ -416,12 +418,7 @@ export class StatusView {
   networkConditions(): Map<string, Condition> {
     return this.store.read((r) => {
       const hostsRes = r.listResources('Host');
-      const carriers = new Map<string, Set<string>>();
-      for (const e of r.listEndpointRecords()) {
-        const set = carriers.get(e.spec.network) ?? new Set<string>();
-        set.add(e.spec.host);
-        carriers.set(e.spec.network, set);
-      }
+      const carriers = this.carriersOf(r);
       const now = Date.now();
       const out = new Map<string, Condition>();
       for (const net of r.listResources('Network')) {

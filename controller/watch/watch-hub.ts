@@ -45,7 +45,7 @@ export interface WatchHubOptions {
   coalesceMs: number;
   /** A pass this often regardless, for status that moves with time (a silent host turning NotReady, then Gone). */
   tickMs: number;
-  /** Keep tracking this long after the last subscriber leaves, so it can resume. */
+  /** Keep the state and its changes this long after the last subscriber leaves (paused), so it can resume. */
   retentionMs: number;
   /** Changes held for resuming. */
   ringSize: number;
@@ -99,6 +99,8 @@ export interface WatchHubStats {
 interface Subscriber {
   send: WatchSend;
   closed: boolean;
+  /** Events still waiting for the next pass that its catch-up already sent (the recent ones): not sent twice. */
+  caughtUp?: Set<WeftEvent>;
 }
 
 @injectable()
@@ -153,16 +155,18 @@ export class WatchHub {
   /**
    * Start following: the changes after `since` when they are all held,
    * else (`resync` first when a position was given) the whole state as
-   * `added`; then `synced`, the recent events, and every change and event
-   * as it comes. Messages are sent synchronously from here and from the
-   * hub's passes; `send` must not block.
+   * `added`; then `synced`, the recent events, and from then on each
+   * pass's changes followed by the events recorded since the pass before.
+   * Messages are sent synchronously from here and from the hub's passes;
+   * `send` must not block.
    */
   subscribe(since: string | undefined, send: WatchSend): WatchSubscription {
     if (!this.running) this.start();
     else if (this.paused) this.resumeTracking();
     if (this.retention) clearTimeout(this.retention);
     this.retention = undefined;
-    const sub: Subscriber = { send, closed: false };
+    // The pending events are the newest, so the catch-up's recent events hold them.
+    const sub: Subscriber = { send, closed: false, caughtUp: new Set(this.pendingEvents.slice(-this.options.recentEvents)) };
     this.subscribers.add(sub);
     try {
       this.catchUp(sub, since);
@@ -334,7 +338,8 @@ export class WatchHub {
     } finally {
       const events = this.pendingEvents;
       this.pendingEvents = [];
-      for (const event of events) this.broadcast({ type: 'event', event });
+      for (const event of events) this.broadcast({ type: 'event', event }, (s) => !s.caughtUp?.has(event));
+      for (const s of this.subscribers) s.caughtUp = undefined;
     }
   }
 
@@ -390,9 +395,10 @@ export class WatchHub {
     return { revision, snapshot: snapshotOf(objects) };
   }
 
-  private broadcast(m: WatchMessage): void {
+  /** Send `m` to every subscriber (`to` says which, when not all). */
+  private broadcast(m: WatchMessage, to: (s: Subscriber) => boolean = () => true): void {
     for (const s of [...this.subscribers]) {
-      if (s.closed) continue;
+      if (s.closed || !to(s)) continue;
       try {
         s.send(m);
       } catch (e: unknown) {

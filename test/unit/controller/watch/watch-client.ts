@@ -1,7 +1,7 @@
 // A watch client for socket tests: a ws client that keeps every message
 // the controller sends, so a test can wait for one and then look at all.
 import WebSocket from 'ws';
-import { WATCH_PATH, watchMessagesOf, type WatchMessage } from '../../../../model/watch.js';
+import { WATCH_PATH, parseWatchFrame, type WatchMessage } from '../../../../model/watch.js';
 
 export interface ConnectOptions {
   /** Sent as Authorization: Bearer on the upgrade. */
@@ -22,7 +22,7 @@ export class WatchTestClient {
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
       this.frames += 1;
-      this.got.push(...watchMessagesOf(String(data)));
+      this.got.push(...parseWatchFrame(String(data)));
       this.wake();
     });
     ws.on('close', (code) => {

@@ -275,6 +275,18 @@ describe('WatchHub', () => {
     expect(changesOf(got)).toEqual(['added Network/b']);
   });
 
+  test('an event still waiting for its pass when a client joins comes once: in the catch-up, not again with the pass', () => {
+    h = watchHarness();
+    const first = h.watch();
+    h.events.record({ type: 'Normal', reason: 'Early', message: 'before the join', involved: { kind: 'Host', name: 'h1' } });
+    const late = h.watch(); // its catch-up sends the recent events, "Early" among them
+    h.events.record({ type: 'Normal', reason: 'Later', message: 'after the join', involved: { kind: 'Host', name: 'h1' } });
+    jest.advanceTimersByTime(10);
+    const reasons = (w: { got: WatchMessage[] }) => w.got.flatMap((m) => (m.type === 'event' ? [m.event.reason] : []));
+    expect(reasons(late)).toEqual(['Early', 'Later']);
+    expect(reasons(first)).toEqual(['Early', 'Later']);
+  });
+
   test('events are sent with the next pass, after its changes', () => {
     h = watchHarness();
     const w = h.watch();

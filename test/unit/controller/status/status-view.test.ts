@@ -7,7 +7,7 @@ import { watchHarness } from '../watch/watch-harness.js';
 
 type Harness = ReturnType<typeof watchHarness>;
 
-describe('endpoint views, cached', () => {
+describe('StatusView: endpoint views, cached', () => {
   let h: Harness;
   afterEach(() => h.close());
 
