@@ -3,15 +3,16 @@
 // no console; a bare watch socket (the controller's share alone); the
 // console open (headless Chromium in the lab namespace, logged in, watching
 // and drawing all 500+ endpoints); and no console again, a control that
-// measures this run's noise. The kinds take turns, round after round, in a
-// rotating order, so drift (a warming cache, a busy neighbour) falls on all
-// of them alike; a closed console costs nothing (the watch pauses while no
-// one watches), so a "no console" round after an open one is fair. After
-// every attach a REST GET of the networks is timed too, then the endpoint is
-// detached again, so every round runs at the same size. Printed: attach and
-// GET p50/p99 per kind, their ratios to "no console", the control's ratio
-// (the noise), the CPU each process group used per round trip, and how long
-// a new endpoint takes to show up in the console.
+// shows this run's noise. The kinds take turns, block after block, in a
+// balanced order (TURNS), so drift (a warming cache, a busy neighbour) falls
+// on all of them alike; a closed console costs nothing (the watch pauses
+// while no one watches), so a "no console" round after an open one is fair.
+// After every attach a REST GET of the networks is timed too, then the
+// endpoint is detached again, so every round runs at the same size.
+// Printed: attach and GET p50/p99 per kind, each kind's p50 against no
+// console with a 95% interval (whole blocks resampled), the control's, the
+// CPU each process group used per round trip, and how long a new endpoint
+// takes to show up in the console.
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,19 @@ type Shift = { shift: number; interval: Interval };
 const NETWORK = { name: 'bench', subnet: '100.65.0.0/21' };
 /** Wait after opening a round's page (or not opening one) before measuring. */
 const SETTLE_MS = 1_500;
+/**
+ * The order of the four kinds of round in successive blocks (indices into
+ * no console, bare watch, console open, control): a balanced Latin square,
+ * so over four blocks each kind comes first once and follows each other
+ * kind once, and what a round leaves behind (a browser page closing, the
+ * watch pausing) falls on all kinds alike.
+ */
+const TURNS = [
+  [0, 1, 3, 2],
+  [1, 2, 0, 3],
+  [2, 3, 1, 0],
+  [3, 0, 2, 1],
+];
 
 /** The lab and browser while the benchmark runs, so a signal can take them down too. */
 let running: { lab: Lab; prefix: string; dir: string; nb?: NetnsBrowser } | undefined;
@@ -121,7 +135,7 @@ async function endpointsDrawn(page: Page): Promise<number> {
  * @param background endpoints attached before measuring
  * @param rounds rounds of `perRound` attaches of each kind (no console, bare watch socket, console open, no console again)
  */
-export async function benchConsoleLoad(background = 500, rounds = 8, perRound = 15): Promise<ConsoleLoadResult> {
+export async function benchConsoleLoad(background = 500, rounds = 12, perRound = 12): Promise<ConsoleLoadResult> {
   const prefix = labPrefix('K');
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const lab = new Lab({ dir });
@@ -156,10 +170,10 @@ export async function benchConsoleLoad(background = 500, rounds = 8, perRound = 
       // The same as `closed`, measured alongside it: how far two measurements of the same thing differ in this run.
       control: phase(async () => undefined),
     };
-    const order = Object.values(phases);
+    const kinds = [phases.closed, phases.watchOnly, phases.open, phases.control];
     for (let r = 0; r < rounds; r++) {
-      for (let k = 0; k < order.length; k++) {
-        const p = order[(r + k) % order.length] as (typeof order)[number];
+      for (const k of TURNS[r % TURNS.length] as number[]) {
+        const p = kinds[k] as (typeof kinds)[number];
         const page = await p.open();
         // Let a page just opened finish its first drawing (and the rounds without one wait alike).
         await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
@@ -208,7 +222,8 @@ export async function benchConsoleLoad(background = 500, rounds = 8, perRound = 
       getOpen: summarize(phases.open.get.flat()),
       getControl: summarize(phases.control.get.flat()),
       shifts: (['attach', 'get'] as const).map((what) => {
-        const baseline = [...phases.closed[what], ...phases.control[what]];
+        // Block by block: the two no-console rounds of a block together.
+        const baseline = phases.closed[what].map((round, i) => [...round, ...(phases.control[what][i] as number[])]);
         return {
           what: what === 'attach' ? 'attach' : 'GET /networks',
           watchOnly: medianShift(phases.watchOnly[what], baseline),

@@ -54,15 +54,18 @@ export interface Interval {
 
 /**
  * How far the median of `a` lies from the median of `b`, as a fraction
- * (0.1 = 10% higher), with a 95% bootstrap interval. Samples come in rounds
- * (a round's samples share its conditions: what else ran, the caches), so
- * whole rounds are resampled, not samples: the interval then shows how much
- * the figure moves from one set of rounds to another, which is the noise a
- * reader should compare it with. Seeded: the same samples give the same
- * interval.
+ * (0.1 = 10% higher), with a 95% bootstrap interval. Samples come in
+ * blocks: a[i] and b[i] were measured in the same block (one round of
+ * every kind, taking turns), under the same conditions (what else ran,
+ * the caches), so whole blocks are resampled, the same ones for both:
+ * the interval then shows how much the figure moves from one set of
+ * blocks to another, which is the noise to compare it with. A percentile
+ * interval over a dozen blocks is a little narrow; read it as an
+ * estimate. Seeded: the same samples give the same interval.
  */
 export function medianShift(a: number[][], b: number[][], iterations = 2_000, seed = 1): { shift: number; interval: Interval } {
-  const median = (rounds: number[][]) => percentile([...rounds.flat()].sort((x, y) => x - y), 50);
+  if (a.length !== b.length || a.length === 0) throw new Error(`medianShift: ${a.length} and ${b.length} blocks; give both the same, at least one`);
+  const median = (blocks: number[][]) => percentile([...blocks.flat()].sort((x, y) => x - y), 50);
   let state = seed >>> 0 || 1;
   const random = (n: number) => {
     // xorshift32: enough for resampling, and repeatable.
@@ -71,9 +74,11 @@ export function medianShift(a: number[][], b: number[][], iterations = 2_000, se
     state ^= state << 5;
     return (state >>> 0) % n;
   };
-  const resample = (rounds: number[][]) => rounds.map(() => rounds[random(rounds.length)] as number[]);
   const shifts: number[] = [];
-  for (let i = 0; i < iterations; i++) shifts.push(median(resample(a)) / median(resample(b)) - 1);
+  for (let i = 0; i < iterations; i++) {
+    const picked = a.map(() => random(a.length));
+    shifts.push(median(picked.map((k) => a[k] as number[])) / median(picked.map((k) => b[k] as number[])) - 1);
+  }
   shifts.sort((x, y) => x - y);
   return { shift: median(a) / median(b) - 1, interval: { low: percentile(shifts, 2.5), high: percentile(shifts, 97.5) } };
 }

@@ -34,4 +34,8 @@ describe('medianShift', () => {
     const b = rounds(10, 6, 10, 8);
     expect(medianShift(a, b)).toEqual(medianShift(a, b));
   });
+
+  test('blocks are paired: the two sides must have as many', () => {
+    expect(() => medianShift(rounds(10, 3, 5, 1), rounds(10, 4, 5, 2))).toThrow(/3 and 4 blocks/);
+  });
 });
