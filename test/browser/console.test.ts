@@ -1,13 +1,14 @@
 // The web console end to end, in headless Chromium against a running lab
 // (3 hosts, 2 networks, a few workloads): log in, see the topology, watch a
 // workload attached by `weft run` appear without a reload, review and apply
-// a YAML change, see an invalid document refused at its line, and a wrong
-// token refused. The browser runs inside the lab's namespace, where the
-// controller listens, so every request it makes stays in the lab.
+// a YAML change, see an invalid document refused at its line, a wrong token
+// refused, and the watch resume after its connection is cut. The browser
+// runs inside the lab's namespace, where the controller listens, so every
+// request it makes stays in the lab.
 //
 // Screenshots of the topology and of a detail page go to
 // test-artifacts/console/ (not committed) for a reviewer to look at.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,8 @@ import { jest } from '@jest/globals';
 import type { Page } from 'playwright-core';
 import type { Endpoint, Network } from '../../model/kinds.js';
 import type { ResourceList } from '../../model/rest.js';
-import { Lab, LAB_CONTROLLER_URL, labPrefix } from '../lab/index.js';
+import { parseWatchFrame, type WatchMessage } from '../../model/watch.js';
+import { Lab, LAB_CONTROLLER_ADDRESS, LAB_CONTROLLER_URL, labPrefix } from '../lab/index.js';
 import { launchInNetns, type NetnsBrowser } from '../support/console-browser.js';
 import { CLI, REPO } from '../support/test-lab.js';
 
@@ -207,6 +209,35 @@ test('applying from the editor shows the diff first, then the new network appear
   expect(await networks()).toContain('red');
   await byTestId('nav-topology').click();
   await waitForNode('Network', 'red');
+});
+
+test('a cut watch connection: the console reconnects, resumes from its position, and misses nothing', async () => {
+  const sent: string[] = [];
+  const received: string[] = [];
+  let sockets = 0;
+  page.on('websocket', (ws) => {
+    sockets++;
+    ws.on('framesent', (f) => sent.push(String(f.payload)));
+    ws.on('framereceived', (f) => received.push(String(f.payload)));
+  });
+  // Kill the TCP connections to the controller inside the lab namespace (the console's watch among them).
+  const [address, port] = LAB_CONTROLLER_ADDRESS.split(':') as [string, string];
+  const cut = spawnSync('nsenter', [`--net=/run/netns/${lab.labNetns}`, 'ss', '-K', 'dst', address, 'dport', '=', `:${port}`], { encoding: 'utf8' });
+  expect(cut.status).toBe(0);
+  // A change right away, while the console is down or reconnecting (its first retry waits at least 500 ms).
+  await lab.createNetwork('amber', '100.64.40.0/24');
+  await waitForNode('Network', 'amber');
+  await page.locator('[data-testid="conn-state"][data-state="connected"]').waitFor({ timeout: 20_000 });
+  expect(sockets).toBeGreaterThanOrEqual(1);
+  // It asked to resume from where it was, and was not sent the whole state again.
+  const auth = sent.map((s) => JSON.parse(s) as { type: string; since?: string }).find((m) => m.type === 'auth');
+  expect(auth?.since).toMatch(/^[0-9a-z]+\.\d+$/);
+  const messages: WatchMessage[] = received.flatMap((f) => parseWatchFrame(f));
+  expect(messages.some((m) => m.type === 'resync')).toBe(false);
+  expect(messages.filter((m) => m.type === 'added').map((m) => (m as { object: { kind: string; metadata: { name: string } } }).object)).toContainEqual(
+    expect.objectContaining({ kind: 'Network', metadata: expect.objectContaining({ name: 'amber' }) }),
+  );
+  expect(messages.filter((m) => m.type === 'added').length).toBeLessThan((await drawn()).length);
 });
 
 test('narrow window: the console stays usable (no sideways scrolling)', async () => {
