@@ -14,16 +14,25 @@ interface ProcStat {
   startTime: string;
 }
 
-/** Fields of /proc/PID/stat after the command name (which may hold spaces and parentheses). */
-function procStat(pid: number): ProcStat | undefined {
+/**
+ * The fields of /proc/PID/stat after the command name (which may hold
+ * spaces and parentheses): [0] is field 3 (state), [n] is field n + 3.
+ * Undefined when the process is gone.
+ */
+export function procStatFields(pid: number): string[] | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return undefined;
   }
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // rest[0] is field 3 (state); the start time is field 22.
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
+function procStat(pid: number): ProcStat | undefined {
+  const rest = procStatFields(pid);
+  if (!rest) return undefined;
+  // The start time is field 22.
   const state = rest[0];
   const startTime = rest[19];
   return state === undefined || startTime === undefined ? undefined : { state, startTime };

@@ -6,7 +6,7 @@ import { callAgent } from '../../runtime/agent-client.js';
 import { createNetns, deleteNetns } from '../../runtime/netns.js';
 import { SingleHostLab, waitFor } from '../support/test-lab.js';
 import { cniPeerAvailable, makeCniPeer } from './cni-bridge-peer.js';
-import { fmtMs, printVersus, summarize, type Summary } from './stats.js';
+import { fmtMs, printVersus, summarize, timed, type Summary } from './stats.js';
 
 export interface AttachBenchResult {
   weftAttach: Summary;
@@ -22,11 +22,6 @@ function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t0) / 1e6;
-}
 
 export async function benchAttach(count = 200, large = 500): Promise<AttachBenchResult> {
   const lab = new SingleHostLab('b');
@@ -63,14 +58,14 @@ export async function benchAttach(count = 200, large = 500): Promise<AttachBench
     const attach: number[] = [];
     const add: number[] = [];
     for (let i = 0; i < count; i++) {
-      attach.push(await timed(() => callAgent(sock, 'attach', { network: 'bench', containerId: `b${i}`, netns: weftNs[i] as string })));
+      attach.push((await timed(() => callAgent(sock, 'attach', { network: 'bench', containerId: `b${i}`, netns: weftNs[i] as string }))).ms);
       if (peer) add.push(await peer.add(`p${i}`, peerNs[i] as string));
     }
     const agentRssMiB = lab.agent?.child.pid ? rssMiB(lab.agent.child.pid) : NaN;
     const detach: number[] = [];
     const del: number[] = [];
     for (let i = 0; i < count; i++) {
-      detach.push(await timed(() => callAgent(sock, 'detach', { containerId: `b${i}` })));
+      detach.push((await timed(() => callAgent(sock, 'detach', { containerId: `b${i}` }))).ms);
       if (peer) del.push(await peer.del(`p${i}`, peerNs[i] as string));
     }
     // let background veth deletions finish before the next phase
@@ -86,7 +81,7 @@ export async function benchAttach(count = 200, large = 500): Promise<AttachBench
       const big = Array.from({ length: large }, (_, i) => mkns(`${lab.prefix}L${i}`));
       const samples: number[] = [];
       for (let i = 0; i < large; i++) {
-        const ms = await timed(() => callAgent(sock, 'attach', { network: 'bench', containerId: `L${i}`, netns: big[i] as string }));
+        const ms = (await timed(() => callAgent(sock, 'attach', { network: 'bench', containerId: `L${i}`, netns: big[i] as string }))).ms;
         if (i >= large - 50) samples.push(ms); // the last 50: bridge at 450-500 ports
       }
       attachAt500 = summarize(samples);

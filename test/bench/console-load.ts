@@ -21,7 +21,7 @@ import { WATCH_PATH } from '../../model/watch.js';
 import { Lab, LAB_CONTROLLER_URL, labPrefix, pidsInNetns } from '../lab/index.js';
 import { launchInNetns, type NetnsBrowser } from '../support/console-browser.js';
 import { ProcessCpu, type CpuSample } from './process-cpu.js';
-import { fmtMs, medianShift, summarize, type Interval, type Summary } from './stats.js';
+import { fmtMs, medianShift, summarize, timed, type Interval, type Summary } from './stats.js';
 
 type Shift = { shift: number; interval: Interval };
 
@@ -147,19 +147,14 @@ export async function benchConsoleLoad(background = 500, rounds = 12, perRound =
     const attach = async (): Promise<{ ms: number; name: string }> => {
       const name = `e${n++}`;
       const w = await lab.workload('h1', name);
-      const t0 = process.hrtime.bigint();
-      await lab.attach('h1', { network: NETWORK.name, containerId: name, netns: w.path });
-      return { ms: Number(process.hrtime.bigint() - t0) / 1e6, name };
+      const { ms } = await timed(() => lab.attach('h1', { network: NETWORK.name, containerId: name, netns: w.path }));
+      return { ms, name };
     };
     for (let i = 0; i < background; i++) await attach();
 
     const nb = await launchInNetns(`/run/netns/${lab.labNetns}`);
     running.nb = nb;
-    const timedGet = async (): Promise<number> => {
-      const t0 = process.hrtime.bigint();
-      await lab.api('GET', '/api/v1/networks');
-      return Number(process.hrtime.bigint() - t0) / 1e6;
-    };
+    const timedGet = async (): Promise<number> => (await timed(() => lab.api('GET', '/api/v1/networks'))).ms;
     const cpuOf = () => new ProcessCpu(() => [...pidsInNetns(`/run/netns/${lab.labNetns}`), ...pidsInNetns(`/run/netns/${lab.host('h1').netns}`)], classify);
     const phase = (open: () => Promise<Page | undefined>) => ({ attach: [] as number[][], get: [] as number[][], cpu: new Map() as CpuSample, open });
     const phases = {
@@ -201,13 +196,14 @@ export async function benchConsoleLoad(background = 500, rounds = 12, perRound =
     const shown: number[] = [];
     for (let i = 0; i < 10; i++) {
       const { name } = await attach();
-      const t0 = process.hrtime.bigint();
-      await page.waitForFunction(
-        (label) => ((globalThis as unknown as ConsolePage).__weftGraph?.nodes() ?? []).some((x) => x.kind === 'Endpoint' && x.label.includes(label as string)),
-        name,
-        { timeout: 20_000, polling: 10 },
+      const drawn = await timed(() =>
+        page.waitForFunction(
+          (label) => ((globalThis as unknown as ConsolePage).__weftGraph?.nodes() ?? []).some((x) => x.kind === 'Endpoint' && x.label.includes(label as string)),
+          name,
+          { timeout: 20_000, polling: 10 },
+        ),
       );
-      shown.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      shown.push(drawn.ms);
     }
     const drawnEndpoints = await endpointsDrawn(page);
     await page.close();

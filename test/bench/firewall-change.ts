@@ -16,9 +16,9 @@ import { CompileCache, compilePolicies, type PolicyModel } from '../../agents/fi
 import { POLICY_TABLE, diffPolicyTable, renderPolicyTable } from '../../agents/datapath/nft/policy-ruleset.js';
 import { isRuleObject, type NftDocument } from '../../agents/datapath/nft/nft-json.js';
 import type { PlanFirewallPolicy } from '../../model/agent-protocol.js';
-import { timed, type FirewallLab } from './firewall-lab.js';
+import type { FirewallLab } from './firewall-lab.js';
 import { NAIVE_CHAIN, NAIVE_REPLY_CHAIN, NAIVE_TABLE, editableRules, renderNaiveReplace, renderNaiveTable, scenario, withRuleEdited, type Scenario } from './firewall-rules.js';
-import { percentile } from './stats.js';
+import { percentile, timed } from './stats.js';
 
 const WARMUP = 3;
 

@@ -166,8 +166,3 @@ export async function iperf(lab: FirewallLab, seconds: number, omit: number): Pr
   }
 }
 
-export async function timed<T>(fn: () => Promise<T> | T): Promise<{ ms: number; value: T }> {
-  const t0 = process.hrtime.bigint();
-  const value = await fn();
-  return { ms: Number(process.hrtime.bigint() - t0) / 1e6, value };
-}

@@ -13,8 +13,9 @@
 import { compilePolicies } from '../../agents/firewall/policy-compiler.js';
 import { POLICY_TABLE, readPolicyCounters, renderPolicyTable } from '../../agents/datapath/nft/policy-ruleset.js';
 import { isRuleObject } from '../../agents/datapath/nft/nft-json.js';
-import { iperf, timed, type FirewallLab } from './firewall-lab.js';
+import { iperf, type FirewallLab } from './firewall-lab.js';
 import { LAST_RULE, NAIVE_CHAIN, NAIVE_REPLY_CHAIN, NAIVE_TABLE, renderNaiveTable, scenario } from './firewall-rules.js';
+import { timed } from './stats.js';
 
 export interface ThroughputRow {
   rules: number;

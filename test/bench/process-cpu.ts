@@ -3,7 +3,7 @@
 // compares "with X" against "without X" prints where the CPU went, so a
 // difference can be laid at the right door (the controller, the agent, a
 // browser sharing the same CPUs).
-import { readFileSync } from 'node:fs';
+import { procStatFields, processArgv } from '../lab/index.js';
 
 /** Linux's USER_HZ, the unit of utime/stime: 100 on every architecture Linux supports today. */
 const TICKS_PER_SECOND = 100;
@@ -21,19 +21,13 @@ interface ProcessTimes {
 }
 
 function readProcess(pid: number, classify: ProcessClassifier): ProcessTimes | undefined {
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((s) => s !== '');
-    const group = classify(cmdline);
-    if (group === undefined) return undefined;
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: the fields after it start past the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return { group, ms: (ticks * 1000) / TICKS_PER_SECOND };
-  } catch {
-    return undefined; // exited meanwhile
-  }
+  const group = classify(processArgv(pid));
+  if (group === undefined) return undefined;
+  const fields = procStatFields(pid);
+  if (!fields) return undefined; // exited meanwhile
+  // utime and stime are fields 14 and 15.
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return { group, ms: (ticks * 1000) / TICKS_PER_SECOND };
 }
 
 /**

@@ -18,6 +18,13 @@ export function summarize(samples: number[]): Summary {
   return { n: samples.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean };
 }
 
+/** How long `fn` took (wall clock, ms), and what it gave. */
+export async function timed<T>(fn: () => Promise<T> | T): Promise<{ ms: number; value: T }> {
+  const t0 = process.hrtime.bigint();
+  const value = await fn();
+  return { ms: Number(process.hrtime.bigint() - t0) / 1e6, value };
+}
+
 export function fmtMs(v: number): string {
   return `${v.toFixed(2)} ms`;
 }
