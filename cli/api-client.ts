@@ -1,7 +1,7 @@
 // The controller's REST API as the CLI uses it. Errors come back as
 // WeftError (from the catalogue's ErrorBody); a controller that cannot be
 // reached at all is a CliError with exit status 3.
-import { WeftError, type ErrorBody, type ErrorCode } from '../model/errors.js';
+import { isErrorBody, WeftError, type ErrorCode } from '../model/errors.js';
 import { KIND_NAMES, type AnyResource, type Kind } from '../model/kinds.js';
 import type { ApplyRequest, ApplyResult } from '../model/rest.js';
 import { CliError, EXIT_UNREACHABLE } from './cli-error.js';
@@ -24,10 +24,6 @@ export type ApplyResponse = ApplyResult;
 export type ApplyOptions = Omit<ApplyRequest, 'items'>;
 
 type Fetch = typeof fetch;
-
-function isErrorBody(v: unknown): v is ErrorBody {
-  return typeof v === 'object' && v !== null && typeof (v as ErrorBody).code === 'string' && typeof (v as ErrorBody).message === 'string';
-}
 
 function codeForStatus(status: number): ErrorCode {
   if (status === 401 || status === 403) return 'Unauthorized';

@@ -73,6 +73,11 @@ export class WeftError extends Error {
   }
 }
 
+/** Whether `v` (parsed JSON) is an error body as the API and the agent send them. */
+export function isErrorBody(v: unknown): v is ErrorBody {
+  return typeof v === 'object' && v !== null && typeof (v as ErrorBody).code === 'string' && typeof (v as ErrorBody).message === 'string';
+}
+
 export function isWeftError(e: unknown): e is WeftError {
   return e instanceof WeftError;
 }

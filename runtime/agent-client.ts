@@ -2,7 +2,7 @@
 // JSON over a unix socket, responses matched to requests by id. Used by
 // `weft run`; the CNI shim speaks the same protocol from C.
 import { connect, type Socket } from 'node:net';
-import { WeftError, type ErrorBody } from '../model/errors.js';
+import { isErrorBody, WeftError } from '../model/errors.js';
 import { DEFAULT_AGENT_SOCKET, MAX_RPC_LINE, type RpcMethod, type RpcMethods } from '../model/agent-rpc.js';
 
 export const DEFAULT_RPC_TIMEOUT_MS = 30_000;
@@ -40,10 +40,6 @@ function connectError(path: string, err: NodeJS.ErrnoException): WeftError {
     default:
       return new WeftError('NotReady', `cannot connect to the agent socket ${path}: ${err.message}`, { cause: err });
   }
-}
-
-function isErrorBody(v: unknown): v is ErrorBody {
-  return typeof v === 'object' && v !== null && typeof (v as ErrorBody).code === 'string' && typeof (v as ErrorBody).message === 'string';
 }
 
 export class AgentClient {

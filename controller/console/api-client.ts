@@ -1,7 +1,7 @@
 // REST calls of the console: same origin, the admin token as a bearer
 // header on every request (never in a URL), the controller's JSON error
 // body (model/errors.ts) kept whole so the editor can place its details.
-import type { ErrorBody } from '../../model/errors.js';
+import { isErrorBody, type ErrorBody } from '../../model/errors.js';
 import type { EventList } from '../../model/events.js';
 import { KIND_NAMES, type AnyResource, type Kind } from '../../model/kinds.js';
 import { API_PREFIX, type ApplyRequest, type ApplyResult, type ResourceList } from '../../model/rest.js';
@@ -27,10 +27,6 @@ export type FetchLike = (input: string, init: { method: string; headers: Record<
   ok: boolean;
   text(): Promise<string>;
 }>;
-
-function isErrorBody(v: unknown): v is ErrorBody {
-  return typeof v === 'object' && v !== null && typeof (v as ErrorBody).code === 'string' && typeof (v as ErrorBody).message === 'string';
-}
 
 export class ApiClient {
   constructor(

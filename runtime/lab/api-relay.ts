@@ -10,7 +10,7 @@
 import { chmodSync, unlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { WeftError, type ErrorBody } from '../../model/errors.js';
+import { isErrorBody, WeftError } from '../../model/errors.js';
 
 /** Serve the relay until the process ends; resolves once the socket accepts connections. */
 export function serveApiRelay(socketPath: string, target: { host: string; port: number }): Promise<Server> {
@@ -50,10 +50,6 @@ export interface RelayRequest {
   /** Host header: the controller's own address, as a direct client would send. */
   host: string;
   timeoutMs?: number;
-}
-
-function isErrorBody(v: unknown): v is ErrorBody {
-  return typeof v === 'object' && v !== null && typeof (v as ErrorBody).code === 'string' && typeof (v as ErrorBody).message === 'string';
 }
 
 /** One HTTP request through the relay socket; JSON in, JSON out; API errors come back as WeftError. */
