@@ -238,7 +238,6 @@ export class StatusView {
     });
   }
 
-  /** Declared endpoints merged with the records agents reported; records nobody declared follow. */
   /**
    * Every endpoint as GET shows it. They depend on the store alone, so one
    * list serves every read at the same revision (a watch pass lists networks
@@ -289,20 +288,21 @@ export class StatusView {
     return entry.view;
   }
 
+  /** Declared endpoints merged with the records agents reported; records nobody declared follow. */
   private buildEndpointViews(r: StoreReader): Endpoint[] {
-    const revisionOf = new Map<Endpoint, number>();
-    const records = this.endpointRecords(r).map(({ record, revision }) => {
-      revisionOf.set(record, revision);
-      return record;
-    });
+    const records = this.endpointRecords(r);
     const kept = new Map<string, { key: string; view: Endpoint }>();
     const declKey = (d: Endpoint) => `d:${d.metadata.uid ?? ''}:${d.metadata.resourceVersion ?? ''}`;
+    const attached = (base: Endpoint, rec: Endpoint): Endpoint => ({
+      ...base,
+      status: { ...rec.status, conditions: [condition('True', 'Attached', `attached on host "${rec.spec.host}"`, rec.metadata.creationTimestamp)] },
+    });
     // Candidates per (network, host): a declaration is realised by a record of its name or of its container on its host.
-    const byName = new Map(records.map((x) => [x.metadata.name, x]));
+    const byName = new Map(records.map((x) => [x.record.metadata.name, x]));
     const order = new Map(records.map((x, i) => [x, i]));
-    const byPlace = new Map<string, Endpoint[]>();
+    const byPlace = new Map<string, typeof records>();
     for (const x of records) {
-      const k = `${x.spec.network}\u0000${x.spec.host}`;
+      const k = `${x.record.spec.network}\u0000${x.record.spec.host}`;
       const list = byPlace.get(k);
       if (list) list.push(x);
       else byPlace.set(k, [x]);
@@ -314,13 +314,12 @@ export class StatusView {
       const near = byPlace.get(`${d.spec.network}\u0000${d.spec.host}`) ?? [];
       // In the records' own order, as a scan of all of them would find it.
       const candidates = named ? [named, ...near].sort((a, b) => (order.get(a) as number) - (order.get(b) as number)) : near;
-      const rec = candidates.find((x) => !used.has(x.metadata.name) && recordRealises(x, d));
-      if (rec) {
+      const found = candidates.find((x) => !used.has(x.record.metadata.name) && recordRealises(x.record, d));
+      if (found) {
+        const rec = found.record;
         used.add(rec.metadata.name);
-        const key = `${declKey(d)}|r:${rec.metadata.name}:${revisionOf.get(rec) as number}`;
-        out.push(
-          this.cachedView(`declared/${d.metadata.name}`, key, () => ({ ...withRecordLabels(d, rec), status: { ...rec.status, conditions: [condition('True', 'Attached', `attached on host "${rec.spec.host}"`, rec.metadata.creationTimestamp)] } }), kept),
-        );
+        const key = `${declKey(d)}|r:${rec.metadata.name}:${found.revision}`;
+        out.push(this.cachedView(`declared/${d.metadata.name}`, key, () => attached(withRecordLabels(d, rec), rec), kept));
       } else {
         out.push(
           this.cachedView(`declared/${d.metadata.name}`, declKey(d), () => {
@@ -331,23 +330,15 @@ export class StatusView {
         );
       }
     }
-    for (const rec of records) {
+    for (const { record: rec, revision } of records) {
       if (used.has(rec.metadata.name)) continue;
-      const key = `r:${revisionOf.get(rec) as number}`;
-      out.push(this.cachedView(`record/${rec.metadata.name}`, key, () => ({ ...rec, status: { ...rec.status, conditions: [condition('True', 'Attached', `attached on host "${rec.spec.host}"`, rec.metadata.creationTimestamp)] } }), kept));
+      out.push(this.cachedView(`record/${rec.metadata.name}`, `r:${revision}`, () => attached(rec, rec), kept));
     }
     this.viewCopies.clear();
     for (const [id, entry] of kept) this.viewCopies.set(id, entry);
     return out.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
   }
 
-  /**
-   * Per-host readiness covers the hosts that carry the network (have an
-   * endpoint on it): only they realise it (bridge, VXLAN device, forwarding
-   * entries), so "ready on host X" means something only there, and a host
-   * that merely could attach later, or is down with nothing on the network,
-   * does not hold its condition at NotReady.
-   */
   /** What every network's view needs from one read: hosts, endpoints per network, hosts with a record per network. */
   private networkInputs(r: StoreReader): NetworkInputs {
     const endpoints = new Map<string, number>();
@@ -366,6 +357,13 @@ export class StatusView {
     return carriers;
   }
 
+  /**
+   * Per-host readiness covers the hosts that carry the network (have an
+   * endpoint on it): only they realise it (bridge, VXLAN device, forwarding
+   * entries), so "ready on host X" means something only there, and a host
+   * that merely could attach later, or is down with nothing on the network,
+   * does not hold its condition at NotReady.
+   */
   private networkView(r: StoreReader, net: Network, inputs: NetworkInputs = this.networkInputs(r)): Network {
     const name = net.metadata.name;
     const vni = r.getVni(name);

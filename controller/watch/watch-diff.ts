@@ -1,5 +1,5 @@
-// The pure core of the watch stream: objects as GET returns them, held as
-// JSON so "changed" means "reads differently", and the added / modified /
+// The pure core of the watch stream: objects as GET returns them, compared
+// as JSON so "changed" means "reads differently", and the added / modified /
 // deleted changes between two such snapshots. Plain JSON.stringify, not a
 // key-sorted canonical form (a third of a pass at 500 endpoints): the views
 // are built by the same code every pass, so their keys come in the same
@@ -8,14 +8,8 @@
 import type { AnyResource } from '../../model/kinds.js';
 import { watchKey } from '../../model/watch.js';
 
-export interface WatchEntry {
-  object: AnyResource;
-  /** JSON.stringify(object): what two snapshots compare. */
-  json: string;
-}
-
-/** watchKey -> entry, in the order the objects were listed. */
-export type WatchSnapshot = Map<string, WatchEntry>;
+/** watchKey -> object, in the order the objects were listed. */
+export type WatchSnapshot = Map<string, AnyResource>;
 
 export interface WatchChange {
   type: 'added' | 'modified' | 'deleted';
@@ -41,7 +35,7 @@ function jsonOf(object: AnyResource): string {
 
 export function snapshotOf(objects: Iterable<AnyResource>): WatchSnapshot {
   const out: WatchSnapshot = new Map();
-  for (const object of objects) out.set(watchKey(object), { object, json: jsonOf(object) });
+  for (const object of objects) out.set(watchKey(object), object);
   return out;
 }
 
@@ -51,13 +45,13 @@ export function snapshotOf(objects: Iterable<AnyResource>): WatchSnapshot {
  */
 export function diffSnapshots(before: WatchSnapshot, after: WatchSnapshot): WatchChange[] {
   const changes: WatchChange[] = [];
-  for (const [key, entry] of after) {
+  for (const [key, object] of after) {
     const old = before.get(key);
-    if (old === undefined) changes.push({ type: 'added', object: entry.object });
-    else if (old.json !== entry.json) changes.push({ type: 'modified', object: entry.object });
+    if (old === undefined) changes.push({ type: 'added', object });
+    else if (old !== object && jsonOf(old) !== jsonOf(object)) changes.push({ type: 'modified', object });
   }
-  for (const [key, entry] of before) {
-    if (!after.has(key)) changes.push({ type: 'deleted', object: entry.object });
+  for (const [key, object] of before) {
+    if (!after.has(key)) changes.push({ type: 'deleted', object });
   }
   return changes;
 }
