@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import { inject, injectable, optional } from 'inversify';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { rejectUpgrade } from '../api/route-upgrades.js';
-import { AGENT_CONNECT_PATH, type AgentHello, type AgentMessage } from '../../model/agent-protocol.js';
+import type { AgentHello, AgentMessage } from '../../model/agent-protocol.js';
 import { WeftError, isWeftError } from '../../model/errors.js';
 import { isEmptyPlanDelta } from '../../model/plan-delta.js';
 import { bearerMatches } from '../auth/bearer.js';
@@ -75,13 +75,8 @@ export class AgentHub {
     return [...this.byHost.keys()];
   }
 
-  /** The HTTP server's 'upgrade' handler: path and token are checked before the WebSocket handshake. */
+  /** An upgrade to AGENT_CONNECT_PATH (routeUpgrades sends only those): the token is checked before the WebSocket handshake. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const path = new URL(req.url ?? '/', 'http://weft').pathname;
-    if (path !== AGENT_CONNECT_PATH) {
-      rejectUpgrade(socket, new WeftError('NotFound', `no WebSocket endpoint at ${path}; agents connect to ${AGENT_CONNECT_PATH}`));
-      return;
-    }
     if (this.closing) {
       rejectUpgrade(socket, new WeftError('NotReady', 'the controller is shutting down'));
       return;
