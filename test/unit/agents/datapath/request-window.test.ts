@@ -64,10 +64,13 @@ describe('RequestWindow', () => {
 
   test('a request that fails gives its slot back to the next in line', async () => {
     const w = new RequestWindow(1);
+    let fail: () => void = () => {};
+    const failed = new Promise<void>((r) => (fail = r));
     const first = (async () => {
       const turn = w.enter();
       if (turn) await turn;
       try {
+        await failed;
         throw new Error('ETIMEDOUT');
       } finally {
         w.leave();
@@ -75,9 +78,15 @@ describe('RequestWindow', () => {
     })();
     const log: string[] = [];
     const second = request(w, 2, log);
+    await tick();
+    // The second is in line behind the first, which holds the only slot.
+    expect(log).toEqual([]);
+    expect(w.waiting).toBe(1);
+    fail();
     await expect(first).rejects.toThrow('ETIMEDOUT');
     await tick();
     expect(log).toEqual(['send 2']);
+    expect(w.waiting).toBe(0);
     second.finish();
     await second.run;
     expect(w.inflight).toBe(0);

@@ -143,7 +143,8 @@ describe('console state store', () => {
   test('pong, event and error messages do not touch the objects', () => {
     const store = new StateStore();
     const before = store.version;
-    for (const m of [{ type: 'pong' }, { type: 'error', code: 'x', message: 'y' }] as WatchMessage[]) expect(store.apply(m)).toBe(false);
+    const event = { type: 'event', event: { time: 't', firstTime: 't', type: 'Normal', reason: 'Created', message: 'm', involved: { kind: 'Network', name: 'a' }, count: 1 } };
+    for (const m of [{ type: 'pong' }, event, { type: 'error', code: 'x', message: 'y' }] as WatchMessage[]) expect(store.apply(m)).toBe(false);
     expect(store.version).toBe(before);
   });
 

@@ -89,6 +89,10 @@ describe('event feed', () => {
   test('keeps at most MAX_EVENTS, dropping the oldest', () => {
     const feed = new EventFeed();
     for (let i = 0; i < MAX_EVENTS + 5; i++) feed.add({ ...event(1), firstTime: `t${i}`, time: `2026-01-02T00:00:00.${String(i).padStart(3, '0')}Z` });
-    expect(feed.list()).toHaveLength(MAX_EVENTS);
+    const kept = feed.list().map((e) => e.firstTime);
+    expect(kept).toHaveLength(MAX_EVENTS);
+    for (let i = 0; i < 5; i++) expect(kept).not.toContain(`t${i}`);
+    expect(kept).toContain(`t${MAX_EVENTS + 4}`);
+    expect(kept).toContain('t5');
   });
 });

@@ -204,12 +204,14 @@ describe('watch client', () => {
     const { client, last, store, refused } = setup();
     client.start();
     last().open();
+    last().receive({ type: 'synced', position: 'e1.0', revision: 0 }); // from here on an `added` goes straight into the store
     last().receiveFrame([
+      { type: 'added', position: 'e1.1', object: net('before') },
       { type: 'error', code: 'Unauthorized', message: 'wrong or malformed bearer token' },
-      { type: 'added', position: 'e1.1', object: net('late') },
+      { type: 'added', position: 'e1.2', object: net('late') },
     ]);
     expect(refused).toEqual(['wrong or malformed bearer token']);
-    expect(store.list('Network')).toEqual([]);
+    expect(store.list('Network').map((n) => n.metadata.name)).toEqual(['before']);
   });
 
   test('once it has given up, messages still arriving on the socket go nowhere', () => {
