@@ -3,7 +3,7 @@
 // fields the controller filled in marked by a comment. Shared by the CLI and
 // the web console so both show the same text.
 import { Document, isScalar } from 'yaml';
-import type { ResourceView } from './rest.js';
+import type { ApplyResult, ResourceView } from './rest.js';
 import { unifiedDiff } from './unified-diff.js';
 
 /** The YAML lines of a view; fields the controller filled in are marked with a comment. */
@@ -19,6 +19,17 @@ export function renderView(view: ResourceView | undefined): string[] {
     if (isScalar(node)) node.comment = path[path.length - 1] === 'vni' ? ' allocated' : ' default';
   }
   return doc.toString({ lineWidth: 0 }).replace(/\n$/, '').split('\n');
+}
+
+/** How a resource is named in apply output and diffs: kind in lower case, slash, name (network/blue). */
+export const resourceId = (r: { kind: string; name: string }): string => `${r.kind.toLowerCase()}/${r.name}`;
+
+/** Each resource of a dry-run apply with `diff`, with its action and diff ('' when unchanged): the results, then what the prune removes. */
+export function applyDiffs(res: Pick<ApplyResult, 'results' | 'pruned'>): Array<{ id: string; action: string; diff: string }> {
+  return [
+    ...res.results.map((r) => ({ id: resourceId(r), action: r.action as string, diff: resourceDiff(resourceId(r), r.live, r.merged) })),
+    ...(res.pruned ?? []).map((p) => ({ id: resourceId(p), action: 'pruned', diff: resourceDiff(resourceId(p), p.live, undefined) })),
+  ];
 }
 
 /** One resource's diff, '' when unchanged. A new resource is all added, a pruned one all removed. */

@@ -6,9 +6,9 @@
 // transaction it rolls back.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { isWeftError } from '../../model/errors.js';
-import type { Kind } from '../../model/kinds.js';
 import { LABEL_VALUE_PATTERN } from '../../model/meta.js';
 import { APPLYSET_LABEL, type ApplyItemResult, type ApplyResult, type PrunedItem, type PruneRequest, type ResourceView } from '../../model/rest.js';
+import { resourceId } from '../../model/resource-diff.js';
 import type { ApplyOptions } from '../api-client.js';
 import { CliError, usageError } from '../cli-error.js';
 import { addClientOptions, apiClientFor } from '../client-options.js';
@@ -123,7 +123,6 @@ export async function sendApply(command: Command, ordered: LoadedResource[], opt
   }
 }
 
-export const resourceId = (r: { kind: Kind; name: string }): string => `${r.kind.toLowerCase()}/${r.name}`;
 
 /** Leaf values of a view as `labels.k` / `spec.f` -> value. */
 function flatten(view: ResourceView | undefined): Map<string, unknown> {

@@ -8,11 +8,11 @@
 // error. 1 is the CLI's usual status for user errors (EXIT_USER), so here
 // those become EXIT_DIFF_ERROR; usage (2) and unreachable (3) keep theirs.
 import type { Command } from 'commander';
-import { resourceDiff } from '../../model/resource-diff.js';
+import { applyDiffs } from '../../model/resource-diff.js';
 import { CliError, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_USER } from '../cli-error.js';
 import { addClientOptions } from '../client-options.js';
 import { collect } from '../flags.js';
-import { addPruneOptions, loadForApply, pruneRequestFrom, resourceId, sendApply, type PruneFlags } from './apply.js';
+import { addPruneOptions, loadForApply, pruneRequestFrom, sendApply, type PruneFlags } from './apply.js';
 
 /** Differences found: not an error, but not "same" either (kubectl diff's 1). */
 export const EXIT_DIFF_CHANGES = 1;
@@ -49,10 +49,9 @@ export function registerDiff(program: Command, outcome: { exitCode: number }): v
         const ordered = loadForApply(flags.filename ?? [], 'compared');
         const options = prune ? { dryRun: true, diff: true, prune } : { dryRun: true, diff: true };
         const response = await sendApply(command, ordered, options, 'compared');
-        const diffs = [
-          ...response.results.map((r) => resourceDiff(resourceId(r), r.live, r.merged)),
-          ...(response.pruned ?? []).map((p) => resourceDiff(resourceId(p), p.live, undefined)),
-        ].filter((d) => d !== '');
+        const diffs = applyDiffs(response)
+          .map((d) => d.diff)
+          .filter((d) => d !== '');
         for (const d of diffs) process.stdout.write(d);
         outcome.exitCode = diffs.length > 0 ? EXIT_DIFF_CHANGES : 0;
       } catch (e) {

@@ -4,10 +4,9 @@
 // details. DOM only; the editor decides when each is shown.
 import type { ErrorBody } from '../../model/errors.js';
 import type { ApplyItemResult, ApplyResult } from '../../model/rest.js';
-import { resourceDiff } from '../../model/resource-diff.js';
+import { applyDiffs, resourceId } from '../../model/resource-diff.js';
 import { h, replaceChildren } from './dom.js';
 
-export const resourceId = (r: { kind: string; name: string }): string => `${r.kind.toLowerCase()}/${r.name}`;
 
 /** "2 created, 1 configured" */
 export function countActions(results: ApplyItemResult[]): string {
@@ -74,10 +73,7 @@ export class ApplyPanel {
     this.review.hidden = false;
     this.review.removeAttribute('aria-busy');
     this.review.classList.remove('stale');
-    const items = [
-      ...res.results.map((r) => ({ id: resourceId(r), action: r.action as string, diff: resourceDiff(resourceId(r), r.live, r.merged) })),
-      ...(res.pruned ?? []).map((p) => ({ id: resourceId(p), action: 'pruned', diff: resourceDiff(resourceId(p), p.live, undefined) })),
-    ];
+    const items = applyDiffs(res);
     replaceChildren(
       this.review,
       h('h3', { id: 'review-title' }, `Review: ${countActions(res.results)} (dry run, nothing stored)`),

@@ -3,6 +3,7 @@
 // realised (status.hosts), so a user sees a change converge host by host.
 // Re-rendered from the store on every change while open.
 import type { WeftEvent } from '../../model/events.js';
+import { DEFAULT_FIREWALL_ACTION } from '../../model/firewall-vnf.js';
 import type { AnyResource, Endpoint, Firewall, FirewallPolicy, Host } from '../../model/kinds.js';
 import { stringify } from 'yaml';
 import { ago, h, replaceChildren } from './dom.js';
@@ -197,7 +198,7 @@ function summaryRows(o: AnyResource, store: StateStore, onSelect: (key: string) 
       return [
         ['Host', link(`Host/${o.spec.host}`, o.spec.host, onSelect)],
         ['Networks', o.spec.networks.map((n) => n.network).join(', ')],
-        ['Default action', o.spec.defaultAction ?? 'deny'],
+        ['Default action', o.spec.defaultAction ?? DEFAULT_FIREWALL_ACTION],
         ['Rules', o.spec.rules?.length ?? 0],
         ['Interfaces', o.status?.interfaces?.map((i) => `${i.network} ${i.ip} (${i.mac})`).join(', ')],
       ];

@@ -1,5 +1,6 @@
 // The lists page: one table per kind, filtered by label selector, network,
 // host and name (filters.ts). A name opens the object's details.
+import { DEFAULT_FIREWALL_ACTION } from '../../model/firewall-vnf.js';
 import type { AnyResource, Kind } from '../../model/kinds.js';
 import { ago, h, replaceChildren } from './dom.js';
 import { appliesTo } from './details-view.js';
@@ -77,7 +78,7 @@ const COLUMNS: { [K in Kind]: Column<Extract<AnyResource, { kind: K }>>[] } = {
   Firewall: [
     { title: 'Host', value: (o) => o.spec.host },
     { title: 'Networks', value: (o) => o.spec.networks.map((n) => n.network).join(', ') },
-    { title: 'Default', value: (o) => o.spec.defaultAction ?? 'deny' },
+    { title: 'Default', value: (o) => o.spec.defaultAction ?? DEFAULT_FIREWALL_ACTION },
     { title: 'Rules', value: (o) => o.spec.rules?.length ?? 0 },
     { title: 'Hosts ready', value: (o) => perHostReady(o.status?.hosts) },
     { title: 'Labels', value: labelsText },
