@@ -2,6 +2,8 @@
 // container. Start-up order matters: the socket is served only after the
 // first reconcile pass, which uses the controller's plan when it answers in
 // time and the cached plan otherwise.
+import { join } from 'node:path';
+import { PROCESS_SUPERVISOR, type ProcessSupervisor } from './datapath/process-supervisor.js';
 import 'reflect-metadata';
 import { Container } from 'inversify';
 import { pino } from 'pino';
@@ -25,7 +27,8 @@ import { DEFAULT_LOG_GROUP } from './datapath/nft/policy-ruleset.js';
 import { SpoofGuard } from './firewall/spoof-guard.js';
 import { CniService } from './cni/cni-service.js';
 import { EndpointService } from './endpoints/endpoint-service.js';
-import { HostReconciler } from './host-reconciler.js';
+import { ReconcileLoop, SUB_RECONCILERS } from './reconcile/reconcile-loop.js';
+import { SUB_RECONCILER_CLASSES } from './reconcile/sub-reconcilers.js';
 import { BlockAllocator } from './ipam/block-allocator.js';
 import { OverlayManager } from './overlay/overlay-manager.js';
 import { Underlay } from './overlay/underlay.js';
@@ -33,8 +36,9 @@ import { AgentRpcHandlers, RPC_HANDLERS } from './rpc/rpc-handlers.js';
 import { RpcServer } from './rpc/rpc-server.js';
 import { EndpointStore } from './state/endpoint-store.js';
 import { PlanState } from './state/plan-state.js';
-import { EndpointRoutes } from './vnf/endpoint-routes.js';
-import { FirewallVnfHost, VNF_HOST_NFT, type VnfNft } from './vnf/firewall-host.js';
+import { EndpointRoutes } from './endpoints/endpoint-routes.js';
+import { VNF_HOST_NFT, VNF_NFT_FACTORY, VnfHost, type VnfNft, type VnfNftFactory } from './vnf/vnf-host.js';
+import { VnfProcesses } from './vnf/vnf-processes.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -127,8 +131,13 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       // FirewallPolicy enforcement and anti-spoofing: nftables in the bridge namespace, our own datapath only.
       tables.policies = (await import('./datapath/nft/nft-policy-table.js')).NftPolicyTable.at(opts.hostNetns);
       tables.guard = (await import('./datapath/nft/nft-guard.js')).NftGuard.at(opts.hostNetns);
-      // Firewall VNFs: their port table in the bridge namespace (vnf/firewall/render-port-table.ts).
-      tables.vnfHostNft = new (await import('./datapath/nft/nft-runner.js')).NftRunner(opts.hostNetns === undefined ? {} : { netns: opts.hostNetns });
+      // VNFs: their port table in the bridge namespace (vnf/port-table.ts), and nft inside their namespaces.
+      const { NftRunner } = await import('./datapath/nft/nft-runner.js');
+      tables.vnfHostNft = new NftRunner(opts.hostNetns === undefined ? {} : { netns: opts.hostNetns });
+      tables.vnfNft = (path) => new NftRunner({ netns: path });
+      // VNF processes (HAProxy, dnsmasq, ...): real ones, adopted across agent restarts by their pidfiles here.
+      const { LinuxProcessSupervisor } = await import('./datapath/process/linux-supervisor.js');
+      tables.processes = new LinuxProcessSupervisor({ stateDir: join(config.stateDir, 'processes') });
       const problem = await ensureBridgeNetfilter(opts.hostNetns);
       if (problem !== undefined) logger.error(problem);
     }
@@ -141,7 +150,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   const store = c.get(EndpointStore);
   const plan = c.get(PlanState);
   const link = c.get(ControllerLink);
-  const reconciler = c.get(HostReconciler);
+  const reconciler = c.get(ReconcileLoop);
   const endpoints = c.get(EndpointService);
   const rpc = c.get(RpcServer);
 
@@ -152,6 +161,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     await reconciler.stop();
     await endpoints.drain();
     await link.stop();
+    // The VNFs' processes go on running without us: the next agent adopts them.
+    if (c.isBound(PROCESS_SUPERVISOR)) await c.get<ProcessSupervisor>(PROCESS_SUPERVISOR).close();
     store.close();
     if (opts.hostNetns || agentHandle) hostHandle.close();
     ownDatapath?.close();
@@ -196,6 +207,8 @@ interface FirewallTables {
   policies?: PolicyTable;
   guard?: PortGuard;
   vnfHostNft?: VnfNft;
+  vnfNft?: VnfNftFactory;
+  processes?: ProcessSupervisor;
 }
 
 function buildContainer(config: AgentConfig, logger: AgentLogger, datapath: DatapathFactory, hostHandle: NetnsHandle, tables: FirewallTables): Container {
@@ -220,9 +233,14 @@ function buildContainer(config: AgentConfig, logger: AgentLogger, datapath: Data
   c.bind(EndpointService).toSelf();
   c.bind(CniService).toSelf();
   if (tables.vnfHostNft) c.bind(VNF_HOST_NFT).toConstantValue(tables.vnfHostNft);
-  c.bind(FirewallVnfHost).toSelf();
+  if (tables.vnfNft) c.bind(VNF_NFT_FACTORY).toConstantValue(tables.vnfNft);
+  if (tables.processes) c.bind(PROCESS_SUPERVISOR).toConstantValue(tables.processes);
+  c.bind(VnfProcesses).toSelf();
+  c.bind(VnfHost).toSelf();
   c.bind(EndpointRoutes).toSelf();
-  c.bind(HostReconciler).toSelf();
+  for (const cls of SUB_RECONCILER_CLASSES) c.bind(cls).toSelf();
+  c.bind(SUB_RECONCILERS).toDynamicValue((ctx) => SUB_RECONCILER_CLASSES.map((cls) => ctx.get(cls)));
+  c.bind(ReconcileLoop).toSelf();
   c.bind(RPC_HANDLERS).to(AgentRpcHandlers);
   c.bind(RpcServer).toSelf();
   return c;

@@ -2,7 +2,7 @@
 // (/api/v1/agents/connect, `Authorization: Bearer <agent token>`).
 // JSON text frames, one message each.
 import type { DefaultAction, FirewallAction, FirewallProtocol, RuleCounter } from './firewall.js';
-import type { FirewallVnfReport, PlanFirewallVnf, PlanNetworkRoute, PlanNetworkRouteKey } from './vnf-protocol.js';
+import type { PlanNetworkRoute, PlanNetworkRouteKey, PlanVnf, VnfKey, VnfReport } from './vnf-protocol.js';
 
 /** A network as a host must realise it. */
 export interface PlanNetwork {
@@ -114,10 +114,10 @@ export interface HostPlan {
   firewallPolicies: PlanFirewallPolicy[];
   /** every address set those policies name */
   addressSets: PlanAddressSet[];
-  /** Firewall VNFs this host runs (vnf-protocol.ts); absent from older controllers: none */
-  firewallVnfs?: PlanFirewallVnf[];
-  /** extra routes of the guarded networks' endpoints (via a Firewall VNF); absent: none */
-  networkRoutes?: PlanNetworkRoute[];
+  /** the VNFs this host runs, every kind (vnf-protocol.ts), sorted by kind/name */
+  vnfs: PlanVnf[];
+  /** extra routes of endpoints through VNFs (e.g. between the networks a Firewall guards), sorted by key */
+  networkRoutes: PlanNetworkRoute[];
 }
 
 export interface PlanDelta {
@@ -132,17 +132,17 @@ export interface PlanDelta {
   upsertRemoteEndpoints: PlanRemoteEndpoint[];
   /** names */
   removeRemoteEndpoints: string[];
-  upsertFirewallPolicies?: PlanFirewallPolicy[];
+  upsertFirewallPolicies: PlanFirewallPolicy[];
   /** names */
-  removeFirewallPolicies?: string[];
-  upsertAddressSets?: PlanAddressSet[];
+  removeFirewallPolicies: string[];
+  upsertAddressSets: PlanAddressSet[];
   /** names */
-  removeAddressSets?: string[];
-  upsertFirewallVnfs?: PlanFirewallVnf[];
-  /** names */
-  removeFirewallVnfs?: string[];
-  upsertNetworkRoutes?: PlanNetworkRoute[];
-  removeNetworkRoutes?: PlanNetworkRouteKey[];
+  removeAddressSets: string[];
+  /** VNFs of any kind, whole */
+  upsertVnfs: PlanVnf[];
+  removeVnfs: VnfKey[];
+  upsertNetworkRoutes: PlanNetworkRoute[];
+  removeNetworkRoutes: PlanNetworkRouteKey[];
 }
 
 /** What an agent reports for each endpoint it has attached. */
@@ -214,12 +214,12 @@ export type AgentMessage =
       type: 'status';
       appliedRevision: number;
       networks: Record<string, { ready: boolean; message?: string }>;
-      /** per policy this host enforces; absent from agents that predate the firewall */
+      /** per policy this host enforces; absent when the agent enforces no policies */
       firewall?: Record<string, FirewallPolicyReport>;
       /** anti-spoofing drops on this host by reason (ip, mac, arp, ip6, other) */
       spoofDrops?: Record<string, number>;
-      /** per Firewall VNF this host runs; absent from agents that predate it */
-      firewallVnfs?: Record<string, FirewallVnfReport>;
+      /** every VNF this host runs, any kind; absent when it runs none */
+      vnfs?: VnfReport[];
     }
   | { type: 'firewallLog'; entries: FirewallLogEntry[] }
   | { type: 'heartbeat' }

@@ -8,7 +8,7 @@
 // expands is counted here instead: a perimeter rule's elements are sources x
 // destinations x ports, which neither half sees. Whether the networks
 // exist and the addresses fit their subnets needs the store: the writer
-// checks that (controller/resources/firewall-writer.ts).
+// checks that (controller/resources/vnf-writer.ts).
 import type { FieldIssue } from './errors.js';
 import { checkFirewallPolicySpec, checkRuleSizes, countPeerPieces, countPortPieces, type RuleSize } from './firewall-validate.js';
 import { isIPv4 } from './ip.js';

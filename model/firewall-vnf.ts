@@ -8,29 +8,28 @@
 //   network's subnet (every address on the segment the firewall guards); a
 //   peer with a `selector` stands for the matching endpoints' addresses.
 // - Packets no rule decides get spec.defaultAction (deny unless set).
-// - Until the L3 router exists the firewall also routes: the endpoints of
-//   each guarded network get a route to the other guarded networks' subnets
-//   via the firewall's address on their own network.
+// - The firewall also routes between the networks it guards: the endpoints
+//   of each guarded network get a route to the other guarded networks'
+//   subnets via the firewall's address on their own network.
+//
+// On the VNF platform (vnf-protocol.ts) a Firewall is a PlanVnf whose spec
+// is a PlanFirewallSpec; its driver is vnf/firewall/.
 import { Type, type Static } from '@sinclair/typebox';
-import { DEFAULT_ACTIONS, PerimeterRule, PortSets, MAX_RULES_PER_DIRECTION } from './firewall.js';
+import type { PlanAddressSet, PlanPeer } from './agent-protocol.js';
+import { DEFAULT_ACTIONS, PerimeterRule, PortSets, MAX_RULES_PER_DIRECTION, type DefaultAction, type FirewallAction, type FirewallProtocol } from './firewall.js';
 import { Condition, DNS_LABEL_PATTERN, objectMeta, resourceSchema, type Resource } from './meta.js';
+import { VnfNetworkAttachment, vnfHostField } from './vnf-resource.js';
 
 export const MIN_GUARDED_NETWORKS = 2;
 export const MAX_GUARDED_NETWORKS = 8;
 export const DEFAULT_FIREWALL_ACTION = 'deny';
 
-export const FirewallNetwork = Type.Object(
-  {
-    network: Type.String({ pattern: DNS_LABEL_PATTERN, maxLength: 63, description: 'A network the firewall guards (it gets an interface on it).' }),
-    ip: Type.Optional(Type.String({ description: "The firewall's IPv4 address on the network; default: allocated by the controller." })),
-  },
-  { additionalProperties: false },
-);
+export const FirewallNetwork = VnfNetworkAttachment('firewall');
 export type FirewallNetwork = Static<typeof FirewallNetwork>;
 
 export const FirewallSpec = Type.Object(
   {
-    host: Type.String({ pattern: DNS_LABEL_PATTERN, maxLength: 63, description: 'Host the firewall runs on.' }),
+    host: vnfHostField('firewall'),
     networks: Type.Array(FirewallNetwork, {
       minItems: MIN_GUARDED_NETWORKS,
       maxItems: MAX_GUARDED_NETWORKS,
@@ -49,6 +48,7 @@ export const FirewallSpec = Type.Object(
 );
 export type FirewallSpec = Static<typeof FirewallSpec>;
 
+/** A firewall's address and MAC on one network (model/vnf-protocol.ts VnfInterfaceStatus). */
 export const FirewallInterfaceStatus = Type.Object(
   { network: Type.String(), ip: Type.String(), mac: Type.String() },
   { additionalProperties: false },
@@ -91,3 +91,26 @@ export const FirewallSchema = resourceSchema(
   'A stateful filter between networks: a namespace on spec.host with an interface on each guarded network.',
 );
 export type Firewall = Resource<'Firewall', FirewallSpec, FirewallStatus>;
+
+/** A perimeter rule as the firewall enforces it: ports resolved, peers as CIDRs or address sets. */
+export interface PlanPerimeterRule {
+  /** the rule's name, or its position as a string */
+  name: string;
+  action: FirewallAction;
+  log?: boolean;
+  /** undefined: any source */
+  from?: PlanPeer[];
+  /** undefined: any destination */
+  to?: PlanPeer[];
+  protocol: FirewallProtocol;
+  /** inclusive destination port ranges (port sets resolved); undefined: every port */
+  ports?: Array<[number, number]>;
+}
+
+/** The Firewall's part of its PlanVnf (PlanVnf<PlanFirewallSpec>). */
+export interface PlanFirewallSpec {
+  defaultAction: DefaultAction;
+  rules: PlanPerimeterRule[];
+  /** the address sets the rules name (selector peers resolved to endpoint addresses), sorted by name */
+  addressSets: PlanAddressSet[];
+}

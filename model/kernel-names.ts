@@ -4,6 +4,8 @@
 // its objects from anyone else's.
 
 export const IFNAME_MAX = 15;
+/** Where named network namespaces live (iproute2's convention): /run/netns/NAME. */
+export const NETNS_RUN_DIR = '/run/netns';
 export const BRIDGE_PREFIX = 'wb-';
 export const VETH_PREFIX = 'wv-';
 export const VXLAN_PREFIX = 'wx-';

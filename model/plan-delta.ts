@@ -2,13 +2,12 @@
 // message, and the controller's tests use it to check that
 // diff(old, new) applied to old gives new. Keys: networks by name, blocks by
 // network + cidr, reservations by network + ip, flood entries by network +
-// vtep, remote endpoints, firewall policies and address sets by name. The
-// firewall fields are optional in a delta (older controllers send none): a
-// missing list is an empty one.
+// vtep, remote endpoints, firewall policies and address sets by name, VNFs
+// and endpoint routes as vnf-plan-delta.ts says.
 import type {
   HostPlan, PlanAddressSet, PlanBlock, PlanDelta, PlanFirewallPolicy, PlanFloodEntry, PlanNetwork, PlanRemoteEndpoint, PlanReservation,
 } from './agent-protocol.js';
-import { applyVnfDelta, isEmptyVnfDelta } from './vnf-plan-delta.js';
+import { applyVnfDelta, vnfTouched } from './vnf-plan-delta.js';
 
 export const blockKey = (b: PlanBlock): string => `${b.network}\u0000${b.cidr}`;
 export const reservationKey = (r: { network: string; ip: string }): string => `${r.network}\u0000${r.ip}`;
@@ -30,6 +29,10 @@ export function emptyPlanDelta(): PlanDelta {
     removeFirewallPolicies: [],
     upsertAddressSets: [],
     removeAddressSets: [],
+    upsertVnfs: [],
+    removeVnfs: [],
+    upsertNetworkRoutes: [],
+    removeNetworkRoutes: [],
   };
 }
 
@@ -45,11 +48,11 @@ export function isEmptyPlanDelta(d: PlanDelta): boolean {
     d.removeFlood.length === 0 &&
     d.upsertRemoteEndpoints.length === 0 &&
     d.removeRemoteEndpoints.length === 0 &&
-    (d.upsertFirewallPolicies?.length ?? 0) === 0 &&
-    (d.removeFirewallPolicies?.length ?? 0) === 0 &&
-    (d.upsertAddressSets?.length ?? 0) === 0 &&
-    (d.removeAddressSets?.length ?? 0) === 0 &&
-    isEmptyVnfDelta(d)
+    d.upsertFirewallPolicies.length === 0 &&
+    d.removeFirewallPolicies.length === 0 &&
+    d.upsertAddressSets.length === 0 &&
+    d.removeAddressSets.length === 0 &&
+    !vnfTouched(d)
   );
 }
 
@@ -80,9 +83,8 @@ export function applyPlanDelta(plan: HostPlan, delta: PlanDelta, revision: numbe
     reservations: merge<PlanReservation>(plan.reservations, delta.removeReservations.map(reservationKey), delta.upsertReservations, reservationKey),
     flood: merge<PlanFloodEntry>(plan.flood, delta.removeFlood.map(floodKey), delta.upsertFlood, floodKey),
     remoteEndpoints: merge<PlanRemoteEndpoint>(plan.remoteEndpoints, delta.removeRemoteEndpoints, delta.upsertRemoteEndpoints, nameOf),
-    firewallPolicies: merge<PlanFirewallPolicy>(plan.firewallPolicies ?? [], delta.removeFirewallPolicies ?? [], delta.upsertFirewallPolicies ?? [], nameOf),
-    addressSets: merge<PlanAddressSet>(plan.addressSets ?? [], delta.removeAddressSets ?? [], delta.upsertAddressSets ?? [], nameOf),
-    // Firewall VNFs and their routes (vnf-plan-delta.ts): absent when there are none.
+    firewallPolicies: merge<PlanFirewallPolicy>(plan.firewallPolicies, delta.removeFirewallPolicies, delta.upsertFirewallPolicies, nameOf),
+    addressSets: merge<PlanAddressSet>(plan.addressSets, delta.removeAddressSets, delta.upsertAddressSets, nameOf),
     ...applyVnfDelta(plan, delta),
   };
 }

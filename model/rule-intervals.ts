@@ -1,6 +1,6 @@
-// Interval arithmetic of firewall rules, shared by the distributed policy
-// (agents/firewall/rule-boxes.ts: boxes of one peer, protocol and port) and
-// the perimeter firewall (vnf/firewall/perimeter-boxes.ts: two peers). Pure;
+// Interval arithmetic of firewall rules, and a rule as boxes (ruleBoxes):
+// the distributed policy's have one peer field (agents/firewall/), the
+// perimeter firewall's two (vnf/firewall/); box-packer.ts packs both. Pure;
 // model/ so both sides may import it.
 import type { PlanPeer } from './agent-protocol.js';
 import type { FirewallProtocol } from './firewall.js';
@@ -88,4 +88,26 @@ export function peerIntervals(peers: readonly PlanPeer[] | undefined, sets: Read
 export function portIntervals(rule: { protocol: FirewallProtocol; ports?: Array<[number, number]> }): Interval[] {
   if (rule.ports === undefined || (rule.protocol !== 'tcp' && rule.protocol !== 'udp')) return [ANY_PORT];
   return mergeIntervals(rule.ports);
+}
+
+/** A rule's box: one interval per peer list (in the order given), then the protocol's, then the destination port's. */
+export type RuleBox<P extends readonly unknown[]> = readonly [...{ [K in keyof P]: Interval }, Interval, Interval];
+
+/**
+ * A rule as boxes: every combination of its peer lists' address intervals,
+ * its protocol and its destination ports, which is what the elements of an
+ * nftables interval map keyed `ipv4_addr . ... . inet_proto . inet_service`
+ * hold. A rule's boxes are disjoint from each other (each field's intervals
+ * are merged first). `sets` resolves `{ set }` peers.
+ */
+export function ruleBoxes<const P extends ReadonlyArray<readonly PlanPeer[] | undefined>>(
+  peers: P,
+  rule: { protocol: FirewallProtocol; ports?: Array<[number, number]> },
+  sets: ReadonlyMap<string, readonly string[]>,
+): RuleBox<P>[] {
+  const fields = [...peers.map((p) => peerIntervals(p, sets)), [protocolInterval(rule.protocol)], portIntervals(rule)];
+  let boxes: Interval[][] = [[]];
+  for (const field of fields) boxes = boxes.flatMap((head) => field.map((iv) => [...head, iv]));
+  // One interval per field: P's length plus protocol and port, which is what RuleBox<P> says.
+  return boxes as unknown as RuleBox<P>[];
 }

@@ -1,74 +1,94 @@
-// Deterministic names of the kernel objects of a Firewall VNF, shared by the
-// controller (which puts them in the plan and tells other hosts the MACs)
-// and the agent (which creates, adopts and sweeps them).
+// Deterministic names of the kernel objects of a VNF, any kind, shared by
+// the controller (which puts them in the plan and tells other hosts the
+// MACs) and the agent (which creates, adopts and sweeps them).
 //
 // - Namespace: /run/netns is machine-wide, and several agents may share a
-//   machine (the lab), so the name carries the host: `wfw.<host>.<name>`.
-//   Host and firewall names are DNS labels, which have no dots, so the name
-//   parses back unambiguously and an agent sweeps only its own.
+//   machine (the lab), so the name carries the host:
+//   `wn.<host>.<kind>.<name>` (kind in lower case). Host and resource names
+//   are DNS labels and kinds are letters, none has a dot, so the name parses
+//   back unambiguously and an agent sweeps only its own.
 // - Host-side veths: prefix `wf-` (not `wv-`): they are not endpoint ports,
 //   so neither the endpoint reconciler nor the per-endpoint anti-spoofing
-//   guard (which only knows `wv-*`) touches them; the firewall forwards
-//   other hosts' addresses by design.
-// - MAC: derived from firewall and network, so the controller can program
+//   guard (which only knows `wv-*`) touches them; a VNF forwards other
+//   hosts' addresses by design.
+// - MAC: derived from kind, name and network, so the controller can program
 //   it on other hosts before the interface exists.
 import { OWNER_ALIAS_PREFIX, fnv1a32 } from './kernel-names.js';
+import type { VnfKey } from './vnf-protocol.js';
 
-export const FIREWALL_NETNS_PREFIX = 'wfw.';
-export const FIREWALL_VETH_PREFIX = 'wf-';
-/** nft table inside a firewall namespace. */
-export const FIREWALL_VNF_TABLE = 'weft-vnf-firewall';
-/** nft table in the agent's host namespace for the firewalls' ports (vnf/firewall/render-port-table.ts). */
-export const FIREWALL_PORT_TABLE = 'weft-vnf-ports';
+export const VNF_NETNS_PREFIX = 'wn.';
+export const VNF_VETH_PREFIX = 'wf-';
+/** nft table in the agent's host namespace for the VNFs' ports (vnf/port-table.ts). */
+export const VNF_PORT_TABLE = 'weft-vnf-ports';
 
 const hex8 = (text: string) => fnv1a32(text).toString(16).padStart(8, '0');
+const tag = (kind: string) => kind.toLowerCase();
 
-export function firewallNetnsName(host: string, firewall: string): string {
-  return `${FIREWALL_NETNS_PREFIX}${host}.${firewall}`;
+export function vnfNetnsName(host: string, vnf: VnfKey): string {
+  return `${VNF_NETNS_PREFIX}${host}.${tag(vnf.kind)}.${vnf.name}`;
 }
 
-/** The firewall a namespace name belongs to, when it is one of `host`'s. */
-export function parseFirewallNetnsName(host: string, netns: string): string | undefined {
-  const prefix = `${FIREWALL_NETNS_PREFIX}${host}.`;
+/** The VNF a namespace name belongs to (kind in lower case), when it is one of `host`'s. */
+export function parseVnfNetnsName(host: string, netns: string): { kind: string; name: string } | undefined {
+  const prefix = `${VNF_NETNS_PREFIX}${host}.`;
   if (!netns.startsWith(prefix)) return undefined;
-  const name = netns.slice(prefix.length);
-  return name === '' || name.includes('.') ? undefined : name;
+  const [kind, name, ...rest] = netns.slice(prefix.length).split('.');
+  if (!kind || !name || rest.length > 0) return undefined;
+  return { kind, name };
 }
 
-/** Host side of the firewall's veth on `network` (on the network's bridge). */
-export function firewallHostVethName(firewall: string, network: string): string {
-  return `${FIREWALL_VETH_PREFIX}${hex8(`${firewall}/${network}`)}`;
+/** Host side of the VNF's veth on `network` (on the network's bridge). */
+export function vnfHostVethName(vnf: VnfKey, network: string): string {
+  return `${VNF_VETH_PREFIX}${hex8(`${tag(vnf.kind)}/${vnf.name}/${network}`)}`;
 }
 
 /**
- * The interface inside the firewall namespace: `n-<network>` when that fits
+ * The interface inside the VNF's namespace: `n-<network>` when that fits
  * in 15 bytes, else `h-<hash>` (the two forms cannot collide).
  */
-export function firewallIfname(network: string): string {
+export function vnfIfname(network: string): string {
   return network.length <= 13 ? `n-${network}` : `h-${hex8(network)}`;
 }
 
 /** Locally administered unicast (first octet 0x0a), distinct from the gateway MACs (0x02:77:66). */
-export function firewallMac(firewall: string, network: string): string {
-  const h = fnv1a32(`mac/${firewall}/${network}`);
+export function vnfMac(vnf: VnfKey, network: string): string {
+  const h = fnv1a32(`mac/${tag(vnf.kind)}/${vnf.name}/${network}`);
   const b = [0x0a, 0x77, (h >>> 24) & 255, (h >>> 16) & 255, (h >>> 8) & 255, h & 255];
   return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
-export function firewallAlias(firewall: string, network: string): string {
-  return `${OWNER_ALIAS_PREFIX}fw:${firewall}/${network}`;
+export function vnfAlias(vnf: VnfKey, network: string): string {
+  return `${OWNER_ALIAS_PREFIX}vnf:${tag(vnf.kind)}/${vnf.name}/${network}`;
 }
 
-/** The firewall and network an alias names, for `wf-*` links. */
-export function parseFirewallAlias(alias: string | undefined): { firewall: string; network: string } | undefined {
-  const prefix = `${OWNER_ALIAS_PREFIX}fw:`;
+/** The VNF (kind in lower case) and network an alias names, for `wf-*` links. */
+export function parseVnfAlias(alias: string | undefined): { kind: string; name: string; network: string } | undefined {
+  const prefix = `${OWNER_ALIAS_PREFIX}vnf:`;
   if (!alias?.startsWith(prefix)) return undefined;
-  const [firewall, network, ...rest] = alias.slice(prefix.length).split('/');
-  if (!firewall || !network || rest.length > 0) return undefined;
-  return { firewall, network };
+  const [kind, name, network, ...rest] = alias.slice(prefix.length).split('/');
+  if (!kind || !name || !network || rest.length > 0) return undefined;
+  return { kind, name, network };
 }
 
-/** Owner of the IPAM reservations of a firewall's addresses: no container ID can look like this (':' is not allowed there). */
-export function firewallAddressOwner(firewall: string): string {
-  return `firewall:${firewall}`;
+/** The same VNF, whatever the case of the kind (names parsed back carry it in lower case). */
+export function sameVnf(a: VnfKey, b: VnfKey): boolean {
+  return a.name === b.name && tag(a.kind) === tag(b.kind);
+}
+
+/**
+ * Owner of the IPAM reservations of a VNF's addresses, e.g. `firewall:fw1`:
+ * no container ID can look like this (':' is not allowed there).
+ */
+export function vnfAddressOwner(vnf: VnfKey): string {
+  return `${tag(vnf.kind)}:${vnf.name}`;
+}
+
+/** ReservationRow.ref of a VNF's addresses: not an endpoint name (no Endpoint can have a '/'). */
+export function vnfReservationRef(vnf: VnfKey): string {
+  return `${tag(vnf.kind)}/${vnf.name}`;
+}
+
+/** Name of a VNF interface where the overlay lists endpoints (no endpoint name can contain ':' or '/'). */
+export function vnfInterfaceEndpointName(vnf: VnfKey, network: string): string {
+  return `${tag(vnf.kind)}:${vnf.name}/${network}`;
 }

@@ -1,67 +1,54 @@
-// The Firewall VNF's part of the controller -> agent protocol: what a host
-// plan carries for a perimeter firewall it runs, the routes that send the
-// guarded networks' traffic through it, and what the agent reports back.
-// agent-protocol.ts holds the optional HostPlan / PlanDelta / status fields
-// that use these (older controllers and agents send none of them).
-import type { PlanAddressSet, PlanPeer } from './agent-protocol.js';
-import type { DefaultAction, FirewallAction, FirewallProtocol } from './firewall.js';
-import type { FirewallInterfaceStatus, PerimeterRuleCounter } from './firewall-vnf.js';
+// What every virtual network function looks like on the wire between the
+// controller and an agent, whatever its kind: a namespace on one host with
+// one interface per network (an address from that network's IPAM, a MAC,
+// a port on its bridge) and a kind-specific part that only the kind's
+// driver (vnf/KIND/) reads. The plan carries `vnfs: PlanVnf[]`, the delta
+// one upsert/remove pair for all kinds, the agent's status one report per
+// VNF. A new kind adds nothing here.
 
-/** A perimeter rule as the firewall enforces it: ports resolved, peers as CIDRs or address sets. */
-export interface PlanPerimeterRule {
-  /** the rule's name, or its position as a string */
-  name: string;
-  action: FirewallAction;
-  log?: boolean;
-  /** undefined: any source */
-  from?: PlanPeer[];
-  /** undefined: any destination */
-  to?: PlanPeer[];
-  protocol: FirewallProtocol;
-  /** inclusive destination port ranges (port sets resolved); undefined: every port */
-  ports?: Array<[number, number]>;
-}
-
-/** The firewall's interface on one guarded network. */
-export interface PlanFirewallInterface {
+/** One interface of a VNF, as the host must realise it. */
+export interface PlanVnfInterface {
   network: string;
   ip: string;
   prefixLength: number;
   mac: string;
   mtu: number;
-  /** host side, on the network's bridge (vnf-names firewallHostVethName) */
+  /** host side, on the network's bridge (vnf-names vnfHostVethName) */
   hostIfname: string;
-  /** inside the firewall's namespace (vnf-names firewallIfname) */
+  /** inside the VNF's namespace (vnf-names vnfIfname) */
   ifname: string;
 }
 
 /**
- * A Firewall VNF this host runs. Key: name. Only spec.host's plan has it;
- * an interface whose network or address is missing is left out (the
- * Firewall's status says why).
+ * A VNF this host runs. Key: kind + name. Only its host's plan has it; an
+ * interface whose network or address is missing is left out (the
+ * resource's status says why). `spec` is the kind's planned part
+ * (e.g. PlanFirewallSpec), opaque to everything but the kind's driver.
  */
-export interface PlanFirewallVnf {
+export interface PlanVnf<S = unknown> {
+  kind: string;
   name: string;
   generation: number;
-  /** name under /run/netns (vnf-names firewallNetnsName) */
+  /** name under /run/netns (vnf-names vnfNetnsName) */
   netns: string;
-  interfaces: PlanFirewallInterface[];
-  defaultAction: DefaultAction;
-  rules: PlanPerimeterRule[];
-  /** the address sets the rules name (selector peers resolved to endpoint addresses), sorted by name */
-  addressSets: PlanAddressSet[];
+  interfaces: PlanVnfInterface[];
+  spec: S;
 }
+
+export type VnfKey = Pick<PlanVnf, 'kind' | 'name'>;
+
+export const vnfKey = (v: VnfKey): string => `${v.kind}/${v.name}`;
 
 /**
  * A route the endpoints of `network` get besides their default route:
- * `dst` via `via` (a firewall's address on `network`). Every host's plan has
- * them (endpoints of a guarded network may be anywhere). Key: network + dst.
+ * `dst` via `via` (a VNF's address on `network`). Every host's plan has
+ * them (endpoints of a network may be anywhere). Key: network + dst.
  */
 export interface PlanNetworkRoute {
   network: string;
   dst: string;
   via: string;
-  /** the Firewall that asked for it */
+  /** the VNF that asked for it (vnfKey) */
   owner: string;
 }
 
@@ -69,13 +56,25 @@ export type PlanNetworkRouteKey = Pick<PlanNetworkRoute, 'network' | 'dst'>;
 
 export const networkRouteKey = (r: PlanNetworkRouteKey): string => `${r.network}\u0000${r.dst}`;
 
-/** How the host runs one Firewall VNF, in the agent's status. */
-export interface FirewallVnfReport {
-  /** generation of the firewall the namespace's table enforces */
+/** A VNF's address and MAC on one network, as reported and shown in its status. */
+export interface VnfInterfaceStatus {
+  network: string;
+  ip: string;
+  mac: string;
+}
+
+/** One counter row of a VNF (a rule, a backend, ...): flat, its fields the kind's. */
+export type VnfCounter = Record<string, string | number>;
+
+/** How the host runs one VNF, in the agent's status. */
+export interface VnfReport {
+  kind: string;
+  name: string;
+  /** generation of the resource the namespace realises */
   generation: number;
   ready: boolean;
-  interfaces: FirewallInterfaceStatus[];
-  /** per rule, in rule order, then "default" */
-  counters: PerimeterRuleCounter[];
   message?: string;
+  interfaces: VnfInterfaceStatus[];
+  /** the kind's counters (its driver reads them back from the data plane) */
+  counters?: VnfCounter[];
 }

@@ -20,7 +20,7 @@ import { SpoofGuard } from '../firewall/spoof-guard.js';
 import { isAlreadyExists, isNotFound } from '../datapath/errors.js';
 import { EndpointStore, toReport, type EndpointRecord } from '../state/endpoint-store.js';
 import { PlanState } from '../state/plan-state.js';
-import { endpointRoutesFor } from '../vnf/endpoint-routes.js';
+import { endpointRoutesFor } from './endpoint-routes.js';
 import { parseAttachParams, parseDetachParams, parseListParams } from './endpoint-params.js';
 import { KeyedMutex } from './keyed-mutex.js';
 

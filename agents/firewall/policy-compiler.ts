@@ -4,16 +4,16 @@
 //
 // Endpoints with the same policies in the same order share one "group" per
 // direction: a chain whose rules look the packet up in the group's block maps
-// (block-packer.ts) in order, then apply the default action. Two entry maps
+// (model/box-packer.ts) in order, then apply the default action. Two entry maps
 // send a packet to the group chain of its endpoint: by destination address
 // for ingress, by source address for egress. The group's name is a hash of
 // its policy list, so editing a policy's rules changes map elements, and a
 // label change changes entry elements or address-set elements, never chains.
 import type { PlanFirewallPolicy, PlanFirewallRule } from '../../model/agent-protocol.js';
+import { boxKey, Packing, type PackItem } from '../../model/box-packer.js';
 import type { DefaultAction, FirewallAction } from '../../model/firewall.js';
 import { createHash } from 'node:crypto';
-import { Packing, type PackItem } from './block-packer.js';
-import { boxKey, ruleBoxes, type Box } from './rule-boxes.js';
+import { policyRuleBoxes, type PolicyBox } from './rule-boxes.js';
 
 export type Direction = 'ingress' | 'egress';
 
@@ -28,7 +28,7 @@ export interface RuleRef {
 }
 
 export interface MapElement {
-  box: Box;
+  box: PolicyBox;
   verdict: Verdict;
   ref: RuleRef;
 }
@@ -109,14 +109,14 @@ function verdictOf(rule: PlanFirewallRule, ref: RuleRef, logChains: Map<string, 
 
 /** A group's packing and the block maps made from it, kept for the next compile. */
 interface GroupPack {
-  packing: Packing<RuleEntry>;
+  packing: Packing<RuleEntry, PolicyBox>;
   /** block maps, by block number: the model shares them, so they are replaced, never changed */
   maps: Map<string, MapElement>[];
 }
 
 /**
  * What one compile leaves for the next, so a rule change repacks only its
- * block (block-packer.ts): a caller that compiles its host's policies again
+ * block (model/box-packer.ts): a caller that compiles its host's policies again
  * and again (the agent) keeps one. Group name -> its packing.
  */
 export class CompileCache {
@@ -182,7 +182,7 @@ interface RuleEntry {
   ref: RuleRef;
   log?: LogChain;
   /** map element per box of the rule, made once */
-  elements: WeakMap<Box, MapElement>;
+  elements: WeakMap<PolicyBox, MapElement>;
 }
 
 // Per rule object: what it compiles to apart from its boxes (cached in
@@ -202,7 +202,7 @@ function ruleEntry(rule: PlanFirewallRule, policy: string, direction: Direction)
   return entry;
 }
 
-function elementOf(entry: RuleEntry, box: Box): MapElement {
+function elementOf(entry: RuleEntry, box: PolicyBox): MapElement {
   let e = entry.elements.get(box);
   if (!e) {
     e = { box, verdict: entry.verdict, ref: entry.ref };
@@ -219,7 +219,7 @@ function buildGroup(
   sets: ReadonlyMap<string, readonly string[]>,
   cache: CompileCache | undefined,
 ): void {
-  const items: PackItem<RuleEntry>[] = [];
+  const items: PackItem<RuleEntry, PolicyBox>[] = [];
   let defaultAction: DefaultAction = 'allow';
   let defaultPolicy: string | undefined;
   for (const p of policies) {
@@ -234,7 +234,7 @@ function buildGroup(
         model.logChains.set(entry.log.name, entry.log);
       }
       model.rules.set(`${p.name}\u0000${direction}\u0000${rule.name}`, entry.ref);
-      items.push({ boxes: ruleBoxes(rule, sets), final: rule.action !== 'log', value: entry });
+      items.push({ boxes: policyRuleBoxes(rule, sets), final: rule.action !== 'log', value: entry });
     }
     if (defaultPolicy === undefined && dir.defaultAction !== undefined) {
       defaultAction = dir.defaultAction;
@@ -254,7 +254,7 @@ function buildGroup(
 }
 
 /** The group's packing and block maps: the previous ones edited where only some rules changed, else made afresh. */
-function packGroup(items: readonly PackItem<RuleEntry>[], previous: GroupPack | undefined): GroupPack {
+function packGroup(items: readonly PackItem<RuleEntry, PolicyBox>[], previous: GroupPack | undefined): GroupPack {
   const edits = previous?.packing.update(items);
   if (previous && edits) {
     const maps = [...previous.maps];

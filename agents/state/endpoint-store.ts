@@ -241,9 +241,11 @@ export class EndpointStore {
     const row = this.stmts.getPlan.get();
     if (!row) return undefined;
     try {
-      return JSON.parse(row.body) as HostPlan;
+      const plan = JSON.parse(row.body) as unknown;
+      // A damaged cache, or one of another layout, is no plan: wait for the controller.
+      return isHostPlanShaped(plan) ? plan : undefined;
     } catch {
-      return undefined; // a damaged cache is no plan: wait for the controller
+      return undefined;
     }
   }
 
@@ -309,4 +311,12 @@ export class EndpointStore {
     }
     this.db.close();
   }
+}
+
+const PLAN_LISTS = ['networks', 'blocks', 'reservations', 'flood', 'remoteEndpoints', 'firewallPolicies', 'addressSets', 'vnfs', 'networkRoutes'] as const;
+
+function isHostPlanShaped(v: unknown): v is HostPlan {
+  if (typeof v !== 'object' || v === null) return false;
+  const p = v as Record<string, unknown>;
+  return typeof p.host === 'string' && typeof p.revision === 'number' && PLAN_LISTS.every((k) => Array.isArray(p[k]));
 }

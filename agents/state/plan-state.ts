@@ -4,7 +4,7 @@
 // deltas can be applied without a full pass.
 import { inject, injectable } from 'inversify';
 import type { HostPlan, PlanBlock, PlanDelta, PlanNetwork } from '../../model/agent-protocol.js';
-import { applyPlanDelta, keepUnchangedRules, normalizePlan, withBlock } from './apply-plan-delta.js';
+import { applyDeltaKeepingRules, keepUnchangedRules, withBlock } from './plan-changes.js';
 import { EndpointStore } from './endpoint-store.js';
 
 export type PlanSource = 'cache' | 'controller';
@@ -27,8 +27,7 @@ export class PlanState {
   appliedRevision = 0;
 
   constructor(@inject(EndpointStore) private readonly store: EndpointStore) {
-    const cached = store.loadPlan();
-    this.plan = cached && normalizePlan(cached);
+    this.plan = store.loadPlan();
     if (this.plan) this.planSource = 'cache';
   }
 
@@ -54,10 +53,9 @@ export class PlanState {
   }
 
   replace(plan: HostPlan): void {
-    const next = normalizePlan(plan);
     // A full plan (after a reconnect) repeats the policies in force: their unchanged rules stay the objects they were.
-    const firewallPolicies = keepUnchangedRules(this.plan?.firewallPolicies ?? [], next.firewallPolicies);
-    this.set({ ...next, firewallPolicies }, 'controller', { kind: 'replace' });
+    const firewallPolicies = keepUnchangedRules(this.plan?.firewallPolicies ?? [], plan.firewallPolicies);
+    this.set({ ...plan, firewallPolicies }, 'controller', { kind: 'replace' });
   }
 
   /**
@@ -67,7 +65,7 @@ export class PlanState {
   applyDelta(fromRevision: number, revision: number, delta: PlanDelta): boolean {
     const previous = this.plan;
     if (!previous || previous.revision !== fromRevision) return false;
-    this.set(applyPlanDelta(previous, delta, revision), 'controller', { kind: 'delta', delta, previous });
+    this.set(applyDeltaKeepingRules(previous, delta, revision), 'controller', { kind: 'delta', delta, previous });
     return true;
   }
 

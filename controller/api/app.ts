@@ -14,7 +14,7 @@ import { applyRoutes } from './routes/apply-routes.js';
 import { endpointRoutes } from './routes/endpoint-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { firewallPolicyRoutes } from './routes/firewall-policy-routes.js';
-import { firewallRoutes } from './routes/firewall-routes.js';
+import { vnfRoutes } from './routes/vnf-routes.js';
 import { hostRoutes } from './routes/host-routes.js';
 import { networkRoutes } from './routes/network-routes.js';
 import { schemaRoutes } from './routes/schema-routes.js';
@@ -51,7 +51,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(API_PREFIX, requireToken([deps.tokens.admin]));
   // Any content type is read as JSON: curl's default form type should not make a valid body "missing".
   app.use(API_PREFIX, express.json({ limit: MAX_BODY_BYTES, type: () => true, strict: true }));
-  app.use(API_PREFIX, networkRoutes(deps), endpointRoutes(deps), hostRoutes(deps), firewallPolicyRoutes(deps), firewallRoutes(deps), applyRoutes(deps), schemaRoutes(deps), eventRoutes(deps));
+  app.use(API_PREFIX, networkRoutes(deps), endpointRoutes(deps), hostRoutes(deps), firewallPolicyRoutes(deps), vnfRoutes(deps), applyRoutes(deps), schemaRoutes(deps), eventRoutes(deps));
 
   // The web console at /: public files, the data behind /api/v1 needs the token.
   app.use(consoleRoutes(deps.console));

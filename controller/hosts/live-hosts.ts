@@ -4,7 +4,7 @@
 // store's revision; a restarted controller relearns it as agents reconnect.
 import { injectable } from 'inversify';
 import type { FirewallPolicyReport } from '../../model/agent-protocol.js';
-import type { FirewallVnfReport } from '../../model/vnf-protocol.js';
+import { vnfKey, type VnfReport } from '../../model/vnf-protocol.js';
 
 export interface NetworkReadiness {
   ready: boolean;
@@ -28,15 +28,15 @@ export interface LiveHost {
   firewall?: Record<string, FirewallPolicyReport>;
   /** Anti-spoofing drops by reason, from its last status. */
   spoofDrops?: Record<string, number>;
-  /** How the host runs each Firewall VNF, from its last status (absent: none reported). */
-  firewallVnfs?: Record<string, FirewallVnfReport>;
+  /** How the host runs each VNF, by kind/name (vnfKey), from its last status (absent: none reported). */
+  vnfs?: Map<string, VnfReport>;
 }
 
-/** The parts of a status report beyond network readiness (agents that predate the firewall send neither). */
+/** The parts of a status report beyond network readiness. */
 export interface StatusExtras {
-  firewall?: Record<string, FirewallPolicyReport>;
-  spoofDrops?: Record<string, number>;
-  firewallVnfs?: Record<string, FirewallVnfReport>;
+  firewall?: Record<string, FirewallPolicyReport> | undefined;
+  spoofDrops?: Record<string, number> | undefined;
+  vnfs?: VnfReport[] | undefined;
 }
 
 /** What changed: a heartbeat moves only the host's own lastHeartbeat; the others can move any status that reads live state. */
@@ -113,7 +113,7 @@ export class LiveHosts {
     // Each status replaces the last: a report without them means the agent has none now.
     h.firewall = extras.firewall;
     h.spoofDrops = extras.spoofDrops;
-    h.firewallVnfs = extras.firewallVnfs;
+    h.vnfs = extras.vnfs && new Map(extras.vnfs.map((v) => [vnfKey(v), v]));
     this.changed(host, 'status');
   }
 

@@ -148,7 +148,7 @@ export class AgentHub {
         this.live.heartbeat(host, now);
         return;
       case 'status':
-        this.live.status(host, now, msg.appliedRevision, msg.networks, { firewall: msg.firewall, spoofDrops: msg.spoofDrops, firewallVnfs: msg.firewallVnfs });
+        this.live.status(host, now, msg.appliedRevision, msg.networks, { firewall: msg.firewall, spoofDrops: msg.spoofDrops, vnfs: msg.vnfs });
         return;
       case 'firewallLog': {
         const out = this.firewallLog.record(host, msg.entries, now);

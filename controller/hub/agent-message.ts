@@ -39,13 +39,17 @@ const FirewallPolicyReport = Type.Object({
   message: Type.Optional(Str),
 });
 
-/** One Firewall VNF as its host runs it (model/vnf-protocol.ts FirewallVnfReport). */
-const FirewallVnfReport = Type.Object({
+/** One VNF as its host runs it, any kind (model/vnf-protocol.ts VnfReport). */
+const VnfReport = Type.Object({
+  kind: Type.String({ minLength: 1, maxLength: 63, pattern: '^[A-Z][A-Za-z0-9]*$' }),
+  name: Name,
   generation: Type.Integer({ minimum: 0 }),
   ready: Type.Boolean(),
   interfaces: Type.Array(Type.Object({ network: Name, ip: Str, mac: Str }), { maxItems: 64 }),
-  // every rule and the default
-  counters: Type.Array(Type.Object({ rule: RuleName, packets: Count, bytes: Count }), { maxItems: MAX_RULES_PER_DIRECTION + 1 }),
+  // flat rows, the kind's fields (a firewall: every rule and the default)
+  counters: Type.Optional(
+    Type.Array(Type.Record(Type.String({ maxLength: 63 }), Type.Union([Type.String({ maxLength: 253 }), Type.Number()]), { maxProperties: 32 }), { maxItems: MAX_RULES_PER_DIRECTION + 1 }),
+  ),
   message: Type.Optional(Str),
 });
 
@@ -82,7 +86,7 @@ const SCHEMAS: Record<AgentMessage['type'], TSchema> = {
     networks: Type.Record(Type.String(), Type.Object({ ready: Type.Boolean(), message: Type.Optional(Str) })),
     firewall: Type.Optional(Type.Record(Type.String(), FirewallPolicyReport)),
     spoofDrops: Type.Optional(Type.Record(Type.String(), Count)),
-    firewallVnfs: Type.Optional(Type.Record(Type.String(), FirewallVnfReport, { maxProperties: 1024 })),
+    vnfs: Type.Optional(Type.Array(VnfReport, { maxItems: 1024 })),
   }),
   firewallLog: Type.Object({ type: Type.Literal('firewallLog'), entries: Type.Array(FirewallLogEntry, { maxItems: 10_000 }) }),
   heartbeat: Type.Object({ type: Type.Literal('heartbeat') }),

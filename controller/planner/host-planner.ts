@@ -12,9 +12,9 @@ import { addressSpaceOf, parseBlock, parseIp, systemAddresses } from '../ipam/ad
 import type { BlockRow, ReservationRow } from '../store/store.js';
 import { sameJson } from '../util/canonical-json.js';
 import { FirewallPlanner, type CompiledPolicyCache } from './firewall-planner.js';
-import { firewallInterfaceEndpoints, planFirewallVnfs } from './firewall-vnf-planner.js';
-import type { Firewall } from '../../model/firewall-vnf.js';
 import { diffVnfPlan } from '../../model/vnf-plan-delta.js';
+import type { VnfResource } from '../../model/vnf-resource.js';
+import { planVnfs, vnfInterfaceEndpoints } from './vnf-planner.js';
 
 export const DEFAULT_UNDERLAY_MTU = 1500;
 /** Outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8. */
@@ -51,8 +51,8 @@ export interface PlanInput {
   endpoints: PlanEndpointInfo[];
   /** FirewallPolicy resources; absent: none. */
   firewallPolicies?: FirewallPolicy[];
-  /** Firewall (VNF) resources; absent: none. Their addresses are reservations (owner firewall:<name>). */
-  firewalls?: Firewall[];
+  /** VNF resources of every kind. Their addresses are reservations (owner vnf-names vnfAddressOwner). */
+  vnfs: VnfResource[];
 }
 
 /**
@@ -118,8 +118,8 @@ function overlayIndex(input: PlanInput): OverlayIndex {
   let idx = indexes.get(input);
   if (idx) return idx;
   idx = { carriers: new Map(), carried: new Map() };
-  // A firewall's interface is an endpoint of its host as far as forwarding goes (firewall-vnf-planner.ts).
-  for (const ep of [...input.endpoints, ...firewallInterfaceEndpoints(input)]) {
+  // A VNF's interface is an endpoint of its host as far as forwarding goes (vnf-planner.ts).
+  for (const ep of [...input.endpoints, ...vnfInterfaceEndpoints(input)]) {
     let byHost = idx.carriers.get(ep.network);
     if (!byHost) idx.carriers.set(ep.network, (byHost = new Map()));
     let list = byHost.get(ep.host);
@@ -250,7 +250,7 @@ export function planHost(input: PlanInput, host: string, compiled?: CompiledPoli
     reservations: [...reservations.values()].sort((a, b) => compare(reservationKey(a), reservationKey(b))),
     ...planOverlay(input, host),
     ...firewallPlannerOf(input, compiled).planHost(host),
-    ...planFirewallVnfs(input, host, networks),
+    ...planVnfs(input, host, networks),
   };
 }
 
@@ -285,7 +285,6 @@ export function diffPlans(old: HostPlan, next: HostPlan): PlanDelta {
     removeFirewallPolicies: old.firewallPolicies.filter((p) => !nextPolicies.has(p.name)).map((p) => p.name),
     upsertAddressSets: next.addressSets.filter((s) => !sameJson(oldSets.get(s.name), s)),
     removeAddressSets: old.addressSets.filter((s) => !nextSets.has(s.name)).map((s) => s.name),
-    // Firewall VNFs and the routes through them: only non-empty lists (model/vnf-plan-delta.ts).
     ...diffVnfPlan(old, next),
   };
 }

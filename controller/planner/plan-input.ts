@@ -5,6 +5,7 @@ import type { Endpoint } from '../../model/kinds.js';
 import { declarationsOf, endpointLabels } from '../hub/endpoint-record.js';
 import type { StoreReader } from '../store/store.js';
 import type { PlanEndpointInfo, PlanHostInfo, PlanInput } from './host-planner.js';
+import { VNF_KIND_NAMES } from './vnf-kinds.js';
 
 export function readPlanInput(r: StoreReader): PlanInput {
   const vnis = r.listVnis();
@@ -32,7 +33,7 @@ export function readPlanInput(r: StoreReader): PlanInput {
     reservations: r.listReservations(),
     endpoints: readPlanEndpoints(r),
     firewallPolicies: r.listResources('FirewallPolicy'),
-    firewalls: r.listResources('Firewall'),
+    vnfs: VNF_KIND_NAMES.flatMap((kind) => r.listResources(kind)),
   };
 }
 

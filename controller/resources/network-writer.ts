@@ -10,7 +10,7 @@ import type { Ipam } from '../ipam/ipam.js';
 import { assignVni } from '../ipam/vni-allocator.js';
 import { mtuLimit, mtuTooLargeMessage } from '../planner/mtu-limit.js';
 import type { StoreTx, WriteAction } from '../store/store.js';
-import { firewallsGuarding } from './firewall-writer.js';
+import { vnfsOnNetwork } from './vnf-writer.js';
 import { checkResourceVersion, requireMode, type WriteMode } from './write-guards.js';
 
 /** Up to `max` names, then "(and N more)". */
@@ -102,10 +102,10 @@ export function deleteNetwork(tx: StoreTx, name: string): Network {
       { details: unique.slice(0, 20).map((n) => ({ path: '/status/endpoints', message: `endpoint "${n}" is on this network`, value: n })) },
     );
   }
-  // A firewall's interface lives on the network (its address is a reservation that would go with it).
-  const guards = firewallsGuarding(tx, name);
-  if (guards.length > 0) {
-    throw new WeftError('Conflict', `network "${name}" is guarded by firewall ${someNames(guards)}; remove the network from ${guards.length === 1 ? 'its' : 'their'} spec.networks (or delete ${guards.length === 1 ? 'it' : 'them'}) first`);
+  // A VNF's interface lives on the network (its address is a reservation that would go with it).
+  const vnfs = vnfsOnNetwork(tx, name);
+  if (vnfs.length > 0) {
+    throw new WeftError('Conflict', `network "${name}" is used by ${vnfs.slice(0, 5).join(', ')}${vnfs.length > 5 ? ` (and ${vnfs.length - 5} more)` : ''}; remove the network from ${vnfs.length === 1 ? 'its' : 'their'} spec.networks (or delete ${vnfs.length === 1 ? 'it' : 'them'}) first`);
   }
   for (const b of tx.listBlocks({ network: name })) tx.deleteBlock(b.network, b.cidr);
   for (const r of tx.listReservations({ network: name })) tx.deleteReservation(r.network, r.ip);

@@ -10,7 +10,7 @@ import { APPLYSET_LABEL, type PrunedItem } from '../../model/rest.js';
 import type { StoreTx } from '../store/store.js';
 import { deleteDeclaredEndpoint } from './endpoint-writer.js';
 import { deleteFirewallPolicy } from './firewall-policy-writer.js';
-import { deleteFirewall } from './firewall-writer.js';
+import { deleteVnf } from './vnf-writer.js';
 import { deleteNetwork } from './network-writer.js';
 import { viewOf } from './resource-view.js';
 
@@ -114,7 +114,7 @@ export function pruneResources(tx: StoreTx, plan: PrunePlan, applied: Set<string
   for (const net of networks) record(net);
   for (const item of out) {
     if (item.kind === 'FirewallPolicy') deleteFirewallPolicy(tx, item.name);
-    if (item.kind === 'Firewall') deleteFirewall(tx, item.name);
+    if (item.kind === 'Firewall') deleteVnf(tx, item.kind, item.name);
   }
   for (const item of out) {
     if (item.kind === 'Endpoint') deleteDeclaredEndpoint(tx, item.name);

@@ -3,15 +3,16 @@
 // touched; the writes of one request share one transaction.
 import { inject, injectable } from 'inversify';
 import { WeftError, invalid, isWeftError, type FieldIssue } from '../../model/errors.js';
-import type { AnyResource, Endpoint, Firewall, FirewallPolicy, Kind, Network } from '../../model/kinds.js';
+import type { AnyResource, Endpoint, FirewallPolicy, Kind, Network } from '../../model/kinds.js';
+import type { VnfKindName } from '../../model/vnf-resource.js';
 import { API_VERSION, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN } from '../../model/meta.js';
 import { APPLYSET_LABEL, type ApplyAction, type ApplyItemResult, type ApplyResult } from '../../model/rest.js';
 import { parseResource } from '../../model/validate.js';
 import { Ipam } from '../ipam/ipam.js';
-import { Store, type StoreTx } from '../store/store.js';
+import { Store, type ResourceOf, type StoreTx } from '../store/store.js';
 import { deleteDeclaredEndpoint, writeDeclaredEndpoint } from './endpoint-writer.js';
 import { deleteFirewallPolicy, writeFirewallPolicy } from './firewall-policy-writer.js';
-import { deleteFirewall, writeFirewall } from './firewall-writer.js';
+import { deleteVnf, writeVnf } from './vnf-writer.js';
 import { writeHost } from './host-writer.js';
 import { deleteNetwork, writeNetwork } from './network-writer.js';
 import { keyOf, pruneResources, type PrunePlan } from './prune.js';
@@ -65,18 +66,19 @@ export class ResourceService {
     return this.store.write((tx) => deleteFirewallPolicy(tx, name));
   }
 
-  createFirewall(body: unknown): Firewall {
-    const doc = this.parseOne(body, 'Firewall');
-    return this.store.write((tx) => writeFirewall(tx, this.ipam, doc, 'create').resource);
+  /** A VNF of any kind (vnf-writer.ts). */
+  createVnf<K extends VnfKindName>(kind: K, body: unknown): ResourceOf<K> {
+    const doc = this.parseOne(body, kind) as ResourceOf<K>;
+    return this.store.write((tx) => writeVnf(tx, this.ipam, doc, 'create').resource);
   }
 
-  updateFirewall(name: string, body: unknown): Firewall {
-    const doc = this.parseOne(body, 'Firewall', name);
-    return this.store.write((tx) => writeFirewall(tx, this.ipam, doc, 'update').resource);
+  updateVnf<K extends VnfKindName>(kind: K, name: string, body: unknown): ResourceOf<K> {
+    const doc = this.parseOne(body, kind, name) as ResourceOf<K>;
+    return this.store.write((tx) => writeVnf(tx, this.ipam, doc, 'update').resource);
   }
 
-  deleteFirewall(name: string): Firewall {
-    return this.store.write((tx) => deleteFirewall(tx, name));
+  deleteVnf<K extends VnfKindName>(kind: K, name: string): ResourceOf<K> {
+    return this.store.write((tx) => deleteVnf(tx, kind, name));
   }
 
   /**
@@ -131,7 +133,7 @@ export class ResourceService {
       case 'FirewallPolicy':
         return writeFirewallPolicy(tx, doc, mode).action;
       case 'Firewall':
-        return writeFirewall(tx, this.ipam, doc, mode).action;
+        return writeVnf(tx, this.ipam, doc, mode).action;
     }
   }
 

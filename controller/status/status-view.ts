@@ -18,10 +18,10 @@ import { FirewallPlanner, type FirewallEndpoint } from '../planner/firewall-plan
 import { DEFAULT_UNDERLAY_MTU, VXLAN_OVERHEAD, networkMtu } from '../planner/host-planner.js';
 import { hostsTooSmallFor } from '../planner/mtu-limit.js';
 import { planEndpointsOf } from '../planner/plan-input.js';
-import { Store, type StoreReader } from '../store/store.js';
+import { Store, type ResourceOf, type StoreReader } from '../store/store.js';
 import { firewallPolicyStatus, type PolicyCarrier } from './firewall-policy-status.js';
-import { firewallVnfInputs, firewallVnfStatus } from './firewall-vnf-status.js';
-import type { Firewall } from '../../model/firewall-vnf.js';
+import { vnfInputs, vnfStatus } from './vnf-status.js';
+import type { VnfKindName, VnfResource } from '../../model/vnf-resource.js';
 import type { LabelPredicate } from './label-selector.js';
 
 export interface Listed<T> {
@@ -201,29 +201,26 @@ export class StatusView {
     return this.policiesAt;
   }
 
-  /** Firewall VNFs with their status (see firewall-vnf-status.ts). */
-  listFirewalls(selector?: LabelPredicate): Listed<Firewall> {
+  /** VNFs of one kind with their status (see vnf-status.ts). */
+  listVnfs<K extends VnfKindName>(kind: K, selector?: LabelPredicate): Listed<ResourceOf<K>> {
     return this.store.read((r) => ({
       revision: r.revision(),
-      items: r
-        .listResources('Firewall')
-        .filter((f) => selector?.(f.metadata.labels) ?? true)
-        .map((f) => this.firewallView(r, f)),
+      items: (r.listResources(kind) as VnfResource[]).filter((v) => selector?.(v.metadata.labels) ?? true).map((v) => this.vnfView(r, v) as ResourceOf<K>),
     }));
   }
 
-  getFirewall(name: string): Firewall {
+  getVnf<K extends VnfKindName>(kind: K, name: string): ResourceOf<K> {
     return this.store.read((r) => {
-      const f = r.getResource('Firewall', name);
-      if (!f) throw new WeftError('NotFound', `firewall "${name}" does not exist`);
-      return this.firewallView(r, f);
+      const v = r.getResource(kind, name) as VnfResource | undefined;
+      if (!v) throw new WeftError('NotFound', `${kind.toLowerCase()} "${name}" does not exist`);
+      return this.vnfView(r, v) as ResourceOf<K>;
     });
   }
 
-  private firewallView(r: StoreReader, fw: Firewall): Firewall {
-    const host = r.getResource('Host', fw.spec.host);
+  private vnfView<R extends VnfResource>(r: StoreReader, vnf: R): R {
+    const host = r.getResource('Host', vnf.spec.host);
     const gone = host !== undefined && this.stateOf(host) === 'Gone';
-    return { ...fw, status: firewallVnfStatus(fw, firewallVnfInputs(r, fw, this.live.get(fw.spec.host), gone)) };
+    return { ...vnf, status: vnfStatus(vnf, vnfInputs(r, vnf, this.live.get(vnf.spec.host), gone)) };
   }
 
   /** Ready / NotReady / Gone for one host. */

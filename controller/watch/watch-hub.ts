@@ -26,6 +26,8 @@
 // changed meanwhile as one diff, so a console that reloads or loses its
 // network for a moment still resumes instead of starting over (it misses
 // only states that came and went while nobody watched).
+import { VNF_KIND_NAMES } from '../planner/vnf-kinds.js';
+import type { VnfKindName } from '../../model/vnf-resource.js';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { inject, injectable, optional } from 'inversify';
@@ -148,7 +150,7 @@ export class WatchHub {
       Network: () => status.listNetworks(),
       Endpoint: () => status.listEndpoints(),
       FirewallPolicy: () => status.listFirewallPolicies(),
-      Firewall: () => status.listFirewalls(),
+      ...(Object.fromEntries(VNF_KIND_NAMES.map((kind) => [kind, () => status.listVnfs(kind)])) as Record<VnfKindName, () => Listed<AnyResource>>),
     };
   }
 

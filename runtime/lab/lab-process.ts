@@ -3,7 +3,7 @@
 // by PID — from any process — only after checking, through the start time
 // in /proc, that the PID still names the process we started.
 import { closeSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { spawnInNetns } from '../netns.js';
+import { spawnInNetns } from '../../sys/netns.js';
 import type { ProcessRecord } from './lab-state.js';
 
 const STOP_GRACE_MS = 5_000;

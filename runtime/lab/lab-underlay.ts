@@ -1,13 +1,13 @@
 // The lab's wiring: a lab namespace with the underlay bridge, and one veth
 // per host namespace into it. This is test and demo infrastructure, not the
 // datapath, so it drives iproute2 (argv arrays, never a shell); namespaces
-// themselves come from runtime/netns.ts like `weft run`'s do.
+// themselves come from sys/netns.ts like `weft run`'s do.
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { WeftError } from '../../model/errors.js';
-import { createNetns, NETNS_DIR } from '../netns.js';
+import { createNetns, NETNS_DIR } from '../../sys/netns.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -3,7 +3,7 @@
 // reference bridge plugin's ADD/DEL measured in the same run.
 import { readFileSync } from 'node:fs';
 import { callAgent } from '../../runtime/agent-client.js';
-import { createNetns, deleteNetns } from '../../runtime/netns.js';
+import { createNetns, deleteNetns } from '../../sys/netns.js';
 import { SingleHostLab, waitFor } from '../support/test-lab.js';
 import { cniPeerAvailable, makeCniPeer } from './cni-bridge-peer.js';
 import { fmtMs, printVersus, summarize, timed, type Summary } from './stats.js';

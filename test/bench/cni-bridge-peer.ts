@@ -5,7 +5,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnInNetns } from '../../runtime/netns.js';
+import { spawnInNetns } from '../../sys/netns.js';
 
 export const CNI_BIN_DIR = '/usr/lib/cni';
 

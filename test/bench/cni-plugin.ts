@@ -5,8 +5,8 @@
 // way. Both take turns container by container, so they see the same number
 // of namespaces and bridge ports. The caller's view: spawn to exit.
 import { join } from 'node:path';
-import { createNetns, deleteNetns } from '../../runtime/netns.js';
 import { installShim } from '../../runtime/cni/install.js';
+import { createNetns, deleteNetns } from '../../sys/netns.js';
 import { SingleHostLab, waitFor } from '../support/test-lab.js';
 import { CNI_BIN_DIR, cniPeerAvailable, makeCniPeer, type CniExec } from './cni-bridge-peer.js';
 import { printVersus, summarize, type Summary } from './stats.js';

@@ -14,7 +14,7 @@
 // its peer address. The first WARMUP changes are not counted (JIT).
 import { CompileCache, compilePolicies, type PolicyModel } from '../../agents/firewall/policy-compiler.js';
 import { POLICY_TABLE, diffPolicyTable, renderPolicyTable } from '../../agents/datapath/nft/policy-ruleset.js';
-import { isRuleObject, type NftDocument } from '../../agents/datapath/nft/nft-json.js';
+import { isRuleObject, type NftDocument } from '../../model/nft-json.js';
 import type { PlanFirewallPolicy } from '../../model/agent-protocol.js';
 import type { FirewallLab } from './firewall-lab.js';
 import { NAIVE_CHAIN, NAIVE_REPLY_CHAIN, NAIVE_TABLE, editableRules, renderNaiveReplace, renderNaiveTable, scenario, withRuleEdited, type Scenario } from './firewall-rules.js';

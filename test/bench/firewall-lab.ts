@@ -10,7 +10,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { NftRunner } from '../../agents/datapath/nft/nft-runner.js';
-import { NETNS_DIR } from '../../runtime/netns.js';
+import { NETNS_DIR } from '../../sys/netns.js';
 import { labPrefix } from '../lab/index.js';
 import { CLIENT_IP, IPERF_PORT, SERVER_IP, WORKLOAD_PREFIX_LEN } from './firewall-rules.js';
 import { sleep, spawnIn, type LabChild } from './overlay-lab.js';

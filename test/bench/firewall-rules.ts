@@ -20,7 +20,7 @@
 // packet, replies included, by its connection's first packet.
 import type { PlanFirewallPolicy, PlanFirewallRule, PlanPeer } from '../../model/agent-protocol.js';
 import { intToIpv4, ipv4ToInt } from '../../model/ip.js';
-import { deleteTableCommands, type NftCommand, type NftDocument, type NftExpr, type NftRule, type NftStatement } from '../../agents/datapath/nft/nft-json.js';
+import { deleteTableCommands, type NftCommand, type NftDocument, type NftExpr, type NftRule, type NftStatement } from '../../model/nft-json.js';
 
 export const SERVER_IP = '100.127.250.12';
 export const CLIENT_IP = '100.127.250.11';

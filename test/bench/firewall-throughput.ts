@@ -12,7 +12,7 @@
 // counted the flow, or the figure would be of a table the packets skipped.
 import { compilePolicies } from '../../agents/firewall/policy-compiler.js';
 import { POLICY_TABLE, readPolicyCounters, renderPolicyTable } from '../../agents/datapath/nft/policy-ruleset.js';
-import { isRuleObject } from '../../agents/datapath/nft/nft-json.js';
+import { isRuleObject } from '../../model/nft-json.js';
 import { iperf, type FirewallLab } from './firewall-lab.js';
 import { LAST_RULE, NAIVE_CHAIN, NAIVE_REPLY_CHAIN, NAIVE_TABLE, renderNaiveTable, scenario } from './firewall-rules.js';
 import { timed } from './stats.js';

@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnInNetns } from '../../runtime/netns.js';
+import { spawnInNetns } from '../../sys/netns.js';
 import { Lab, labPrefix, type Workload } from '../lab/index.js';
 
 export const OVERLAY_NETWORK = { name: 'bench', subnet: '100.64.40.0/24' };

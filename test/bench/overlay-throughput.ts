@@ -3,7 +3,7 @@
 // Debian's iperf3. Every iperf3 runs in a lab namespace; each test is bounded
 // (-t), each server ends after one test (-1), and any iperf3 still running
 // when something fails is killed by PID.
-import { NETNS_DIR } from '../../runtime/netns.js';
+import { NETNS_DIR } from '../../sys/netns.js';
 import type { Lab } from '../lab/index.js';
 import { sleep, spawnIn, type LabChild } from './overlay-lab.js';
 

@@ -7,7 +7,7 @@
 // Synchronous on purpose: the plugin talks to an agent in another process,
 // and the caller times from spawn to exit.
 import { createRequire } from 'node:module';
-import { withNetns } from '../../runtime/netns.js';
+import { withNetns } from '../../sys/netns.js';
 
 interface Libc {
   pipe2(fds: number[], flags: number): number;

@@ -9,7 +9,7 @@
 // line, and ends it by PID (stop()).
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { spawnInNetns } from '../../runtime/netns.js';
+import { spawnInNetns } from '../../sys/netns.js';
 
 /** What a probe saw: a reply, an active refusal (TCP RST, ICMP unreachable/prohibited), or nothing before the timeout. */
 export type Outcome = 'open' | 'refused' | 'silent';

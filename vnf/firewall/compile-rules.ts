@@ -2,10 +2,16 @@
 // enforce them: interval verdict maps (blocks, looked up in order), one log
 // chain per logging rule, and the default action. Pure; render-table.ts
 // turns the model into an nft document.
+import { packBlocks, type PackItem } from '../../model/box-packer.js';
 import type { DefaultAction, FirewallAction } from '../../model/firewall.js';
-import type { PlanFirewallVnf, PlanPerimeterRule } from '../../model/vnf-protocol.js';
-import { packBlocks, type PackItem } from './box-packer.js';
-import { ruleBoxes, type Box } from './perimeter-boxes.js';
+import type { PlanFirewallSpec, PlanPerimeterRule } from '../../model/firewall-vnf.js';
+import { ruleBoxes, type RuleBox } from '../../model/rule-intervals.js';
+
+/**
+ * [source, destination, protocol, destination port]: one element of an
+ * interval map keyed `ipv4_addr . ipv4_addr . inet_proto . inet_service`.
+ */
+type Box = RuleBox<[PlanPerimeterRule['from'], PlanPerimeterRule['to']]>;
 
 export type Verdict = { kind: 'accept' } | { kind: 'drop' } | { kind: 'jump' | 'goto'; target: string };
 
@@ -61,18 +67,18 @@ function verdictOf(rule: PlanPerimeterRule, logChains: LogChain[]): Verdict {
   }
 }
 
-export function compileFirewallRules(fw: Pick<PlanFirewallVnf, 'rules' | 'addressSets' | 'defaultAction'>): FirewallModel {
+export function compileFirewallRules(fw: PlanFirewallSpec): FirewallModel {
   const sets = new Map(fw.addressSets.map((s) => [s.name, s.addresses]));
   const logChains: LogChain[] = [];
-  const items: PackItem<{ verdict: Verdict; rule: string }>[] = fw.rules.map((rule) => ({
-    boxes: ruleBoxes(rule, sets),
+  const items: PackItem<{ verdict: Verdict; rule: string }, Box>[] = fw.rules.map((rule) => ({
+    boxes: ruleBoxes([rule.from, rule.to], rule, sets),
     final: rule.action !== 'log',
     value: { verdict: verdictOf(rule, logChains), rule: rule.name },
   }));
   const maps = packBlocks(items).map(
     (block, i): BlockMap => ({
       name: `${BLOCK_MAP_PREFIX}${i}`,
-      elements: block.map(({ box, value }) => ({ box: box as Box, verdict: value.verdict, rule: value.rule })),
+      elements: block.map(({ box, value }) => ({ box, verdict: value.verdict, rule: value.rule })),
     }),
   );
   return { maps, logChains, defaultAction: fw.defaultAction, rules: fw.rules.map((r) => r.name) };

@@ -3,10 +3,11 @@
 // element's counter is credited to the rule the model says owns that
 // element, the default rules' counters (one per direction) to "default".
 // Pure and defensive: the listing is whatever nft printed.
+import { boxKey } from '../../model/box-packer.js';
 import type { PerimeterRuleCounter } from '../../model/firewall-vnf.js';
 import { ipv4ToInt, isIPv4 } from '../../model/ip.js';
+import type { Interval } from '../../model/rule-intervals.js';
 import type { FirewallModel } from './compile-rules.js';
-import { boxKey, type Interval } from './perimeter-boxes.js';
 import { DEFAULT_COMMENT, JUDGE_CHAIN, JUDGE_REPLY_CHAIN } from './render-table.js';
 
 const PROTO_NAMES: Record<string, number> = { icmp: 1, igmp: 2, tcp: 6, udp: 17, 'ipv6-icmp': 58, icmpv6: 58, sctp: 132, dccp: 33, gre: 47, esp: 50, ah: 51 };

@@ -27,11 +27,12 @@
 // Packets conntrack cannot track (none here: nothing sets notrack) meet the
 // chain's drop policy: fail closed.
 import type { DefaultAction } from '../../model/firewall.js';
-import { FIREWALL_VNF_TABLE } from '../../model/vnf-names.js';
+import type { NftCommand, NftDocument, NftExpr, NftMap, NftMapElem, NftRule, NftStatement, NftVerdict } from '../../model/nft-json.js';
+import type { Interval } from '../../model/rule-intervals.js';
 import { REJECT_CHAIN, type FirewallModel, type LogChain, type MapElement, type Verdict } from './compile-rules.js';
-import type { Interval } from './perimeter-boxes.js';
-import type { VnfNftCommand, VnfNftDocument, VnfNftExpr, VnfNftMap, VnfNftRule, VnfNftStatement, VnfNftVerdict } from './nft-doc.js';
 
+/** The firewall's one table, inside its namespace. */
+export const FIREWALL_VNF_TABLE = 'weft-vnf-firewall';
 export const FIREWALL_FAMILY = 'inet';
 export const FORWARD_CHAIN = 'forward';
 export const JUDGE_CHAIN = 'judge';
@@ -45,16 +46,16 @@ export const FORWARD_PRIORITY = 0;
 export const DEFAULT_VNF_LOG_GROUP = 4713;
 
 const base = () => ({ family: FIREWALL_FAMILY, table: FIREWALL_VNF_TABLE }) as const;
-const ip = (field: 'saddr' | 'daddr'): VnfNftExpr => ({ payload: { protocol: 'ip', field } });
-const th = (field: 'sport' | 'dport'): VnfNftExpr => ({ payload: { protocol: 'th', field } });
-const l4proto: VnfNftExpr = { meta: { key: 'l4proto' } };
+const ip = (field: 'saddr' | 'daddr'): NftExpr => ({ payload: { protocol: 'ip', field } });
+const th = (field: 'sport' | 'dport'): NftExpr => ({ payload: { protocol: 'th', field } });
+const l4proto: NftExpr = { meta: { key: 'l4proto' } };
 
 /** Original direction: the packet's own fields; replies: mirrored. */
-function keyExpr(reply: boolean): VnfNftExpr {
+function keyExpr(reply: boolean): NftExpr {
   return reply ? { concat: [ip('daddr'), ip('saddr'), l4proto, th('sport')] } : { concat: [ip('saddr'), ip('daddr'), l4proto, th('dport')] };
 }
 
-function verdictJson(v: Verdict): VnfNftVerdict {
+function verdictJson(v: Verdict): NftVerdict {
   switch (v.kind) {
     case 'accept':
       return { accept: null };
@@ -77,23 +78,23 @@ function prefixLength(lo: number, hi: number): number | undefined {
   return Number.isInteger(bits) ? 32 - bits : undefined;
 }
 
-function addressJson([lo, hi]: Interval): VnfNftExpr {
+function addressJson([lo, hi]: Interval): NftExpr {
   if (lo === hi) return dotted(lo);
   const len = prefixLength(lo, hi);
   return len === undefined ? { range: [dotted(lo), dotted(hi)] } : { prefix: { addr: dotted(lo), len } };
 }
 
-function numberJson([lo, hi]: Interval): VnfNftExpr {
+function numberJson([lo, hi]: Interval): NftExpr {
   return lo === hi ? lo : { range: [lo, hi] };
 }
 
-function elementJson(e: MapElement): [VnfNftExpr, VnfNftVerdict] {
+function elementJson(e: MapElement): NftMapElem {
   const [src, dst, proto, port] = e.box;
   return [{ concat: [addressJson(src), addressJson(dst), numberJson(proto), numberJson(port)] }, verdictJson(e.verdict)];
 }
 
-function blockMap(name: string, elements: readonly MapElement[]): VnfNftMap {
-  const m: VnfNftMap = {
+function blockMap(name: string, elements: readonly MapElement[]): NftMap {
+  const m: NftMap = {
     ...base(),
     name,
     type: ['ipv4_addr', 'ipv4_addr', 'inet_proto', 'inet_service'],
@@ -105,14 +106,14 @@ function blockMap(name: string, elements: readonly MapElement[]): VnfNftMap {
   return m;
 }
 
-function rule(chain: string, expr: VnfNftStatement[], comment?: string): VnfNftRule {
-  const r: VnfNftRule = { ...base(), chain, expr };
+function rule(chain: string, expr: NftStatement[], comment?: string): NftRule {
+  const r: NftRule = { ...base(), chain, expr };
   if (comment !== undefined) r.comment = comment;
   return r;
 }
 
-function forwardRules(): VnfNftRule[] {
-  const ctDirection = (dir: 'original' | 'reply'): VnfNftStatement => ({ match: { op: '==', left: { ct: { key: 'direction' } }, right: dir } });
+function forwardRules(): NftRule[] {
+  const ctDirection = (dir: 'original' | 'reply'): NftStatement => ({ match: { op: '==', left: { ct: { key: 'direction' } }, right: dir } });
   return [
     rule(FORWARD_CHAIN, [{ match: { op: 'in', left: { ct: { key: 'state' } }, right: 'invalid' } }, { counter: null }, { drop: null }], INVALID_COMMENT),
     // ICMP errors about a connection carry a router's address; they belong to a connection already judged.
@@ -126,20 +127,20 @@ function forwardRules(): VnfNftRule[] {
   ];
 }
 
-function defaultVerdict(action: DefaultAction): VnfNftStatement {
+function defaultVerdict(action: DefaultAction): NftStatement {
   if (action === 'allow') return { accept: null };
   if (action === 'deny') return { drop: null };
   return { jump: { target: REJECT_CHAIN } };
 }
 
-function judgeRules(model: FirewallModel, reply: boolean): VnfNftRule[] {
+function judgeRules(model: FirewallModel, reply: boolean): NftRule[] {
   const chain = reply ? JUDGE_REPLY_CHAIN : JUDGE_CHAIN;
   const rules = model.maps.map((m) => rule(chain, [{ vmap: { key: keyExpr(reply), data: `@${m.name}` } }]));
   rules.push(rule(chain, [{ counter: null }, defaultVerdict(model.defaultAction)], DEFAULT_COMMENT));
   return rules;
 }
 
-function logRules(l: LogChain, firewall: string, group: number): VnfNftRule[] {
+function logRules(l: LogChain, firewall: string, group: number): NftRule[] {
   const r = [
     rule(l.name, [
       { match: { op: 'in', left: { ct: { key: 'state' } }, right: 'new' } },
@@ -153,24 +154,24 @@ function logRules(l: LogChain, firewall: string, group: number): VnfNftRule[] {
   return r;
 }
 
-function rejectRules(): VnfNftRule[] {
+function rejectRules(): NftRule[] {
   return [
     rule(REJECT_CHAIN, [{ match: { op: '==', left: l4proto, right: 'tcp' } }, { reject: { type: 'tcp reset' } }]),
     rule(REJECT_CHAIN, [{ reject: { type: 'icmpx', expr: 'admin-prohibited' } }]),
   ];
 }
 
-const addChain = (name: string): VnfNftCommand => ({ add: { chain: { ...base(), name } } });
-const addRule = (r: VnfNftRule): VnfNftCommand => ({ add: { rule: r } });
+const addChain = (name: string): NftCommand => ({ add: { chain: { ...base(), name } } });
+const addRule = (r: NftRule): NftCommand => ({ add: { rule: r } });
 
 /**
  * The whole table, replacing whatever table of that name exists in one
  * transaction (add + delete + add: nft 1.0.6 has no `destroy`): packets see
  * the old rules or the new, never none. Counters restart at zero.
  */
-export function renderFirewallTable(model: FirewallModel, firewall: string, logGroup = DEFAULT_VNF_LOG_GROUP): VnfNftDocument {
+export function renderFirewallTable(model: FirewallModel, firewall: string, logGroup = DEFAULT_VNF_LOG_GROUP): NftDocument {
   const table = { family: FIREWALL_FAMILY, name: FIREWALL_VNF_TABLE } as const;
-  const cmds: VnfNftCommand[] = [{ add: { table } }, { delete: { table } }, { add: { table } }];
+  const cmds: NftCommand[] = [{ add: { table } }, { delete: { table } }, { add: { table } }];
   cmds.push(addChain(REJECT_CHAIN), ...rejectRules().map(addRule));
   for (const l of model.logChains) cmds.push(addChain(l.name), ...logRules(l, firewall, logGroup).map(addRule));
   for (const m of model.maps) cmds.push({ add: { map: blockMap(m.name, m.elements) } });

@@ -34,7 +34,7 @@
 // by, so the policy table cannot judge them: they are not delivered to an
 // endpoint that has an ingress policy (ARP, being no IPv4, still is).
 import { VETH_PREFIX } from '../../../model/kernel-names.js';
-import { deleteTableCommands, isCounterObject, type NftCommand, type NftConcatExpr, type NftDocument, type NftExpr, type NftListObject, type NftRule, type NftStatement } from './nft-json.js';
+import { deleteTableCommands, isCounterObject, type NftCommand, type NftConcatExpr, type NftDocument, type NftExpr, type NftListObject, type NftRule, type NftStatement } from '../../../model/nft-json.js';
 
 export const GUARD_FAMILY = 'bridge';
 export const GUARD_TABLE = 'weft-guard';

@@ -24,7 +24,6 @@
 //
 // Family inet: one table covers IPv4 and IPv6.
 import { BRIDGE_PREFIX, IFNAME_MAX } from '../../../model/kernel-names.js';
-import { DatapathError } from '../errors.js';
 import {
   deleteTableCommands,
   isChainObject,
@@ -37,7 +36,8 @@ import {
   type NftSet,
   type NftSetElem,
   type NftTable,
-} from './nft-json.js';
+} from '../../../model/nft-json.js';
+import { DatapathError } from '../errors.js';
 
 export const ISOLATION_FAMILY = 'inet';
 /** One table per purpose, prefixed `weft-` so an agent can tell its own tables from anyone else's. */

@@ -13,11 +13,11 @@
 // any other JS runs. No `ip netns exec`, no helper process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
+import { deleteTableCommands, type NftDocument, type NftFamily, type NftListObject, type NftObject } from '../../../model/nft-json.js';
 import { withNetns } from '../netlink/netns.js';
 import { libnftablesAvailable, runJsonInProcess } from './libnftables.js';
 import { memfd } from './memfd.js';
 import { NftError, errnoFromNftStderr } from './nft-error.js';
-import { deleteTableCommands, type NftDocument, type NftFamily, type NftListObject, type NftObject } from './nft-json.js';
 
 export interface NftRunnerOptions {
   /** namespace path to run in (/run/netns/x, /proc/PID/ns/net); undefined: the agent's own */

@@ -33,11 +33,9 @@
 // judged once on that host: egress of the sender, then ingress of the
 // receiver (allow is `return`, so the second lookup still happens). Across
 // hosts, the sender's host judges egress and the receiver's host ingress.
+import { boxKey } from '../../../model/box-packer.js';
 import { BRIDGE_PREFIX } from '../../../model/kernel-names.js';
 import { ipv4ToInt } from '../../../model/ip.js';
-import { DatapathError } from '../errors.js';
-import { REJECT_CHAIN, type Direction, type GroupChain, type LogChain, type MapElement, type PolicyModel, type RuleRef, type Verdict } from '../../firewall/policy-compiler.js';
-import { boxKey, type Box, type Interval } from '../../firewall/rule-boxes.js';
 import {
   deleteTableCommands,
   isChainObject,
@@ -53,7 +51,10 @@ import {
   type NftRule,
   type NftStatement,
   type NftVerdict,
-} from './nft-json.js';
+} from '../../../model/nft-json.js';
+import type { Interval } from '../../../model/rule-intervals.js';
+import { DatapathError } from '../errors.js';
+import { REJECT_CHAIN, type Direction, type GroupChain, type LogChain, type MapElement, type PolicyModel, type RuleRef, type Verdict } from '../../firewall/policy-compiler.js';
 
 export const POLICY_FAMILY = 'inet';
 export const POLICY_TABLE = 'weft-firewall';
@@ -64,6 +65,9 @@ export const POLICY_PRIORITY = -5;
 export const DEFAULT_LOG_GROUP = 4712;
 export const INVALID_COMMENT = 'weft: invalid';
 const DEFAULT_COMMENT_PREFIX = 'default:';
+
+/** [peer, protocol, port], as the compiler makes them. */
+type Box = MapElement['box'];
 
 const ENTRY_MAPS: Record<Direction, { orig: string; reply: string }> = {
   ingress: { orig: 'ingress', reply: 'ingress-r' },

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
 import type { Endpoint, Host } from '../../../model/kinds.js';
 import type { ResourceList } from '../../../model/rest.js';
-import { spawnInNetns } from '../../../runtime/netns.js';
+import { spawnInNetns } from '../../../sys/netns.js';
 import { defaultCli, isRunning, Lab, labPrefix, readLabState, type ProcessRecord } from '../../lab/index.js';
 
 jest.setTimeout(180_000);

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ISOLATION_FAMILY, ISOLATION_TABLE, parseIsolation } from '../../../agents/datapath/nft/isolation-ruleset.js';
-import type { NftListObject } from '../../../agents/datapath/nft/nft-json.js';
+import type { NftListObject } from '../../../model/nft-json.js';
 import type { Endpoint } from '../../../model/kinds.js';
 import type { ResourceList } from '../../../model/rest.js';
 import { callAgent } from '../../../runtime/agent-client.js';

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { jest } from '@jest/globals';
 import { callAgent } from '../../../runtime/agent-client.js';
-import { firewallNetnsName } from '../../../model/vnf-names.js';
+import { vnfNetnsName } from '../../../model/vnf-names.js';
 import { execIn, ipJson, netnsAdd, netnsDel, netnsList, ping, SingleHostLab, waitFor } from '../../support/test-lab.js';
 
 jest.setTimeout(300_000);
@@ -51,7 +51,7 @@ afterAll(async () => {
   await lab.api('DELETE', `/api/v1/firewalls/${FW}`).catch(() => undefined);
   for (const ns of workloads) await netnsDel(ns);
   await lab.stop();
-  await netnsDel(firewallNetnsName('h1', FW));
+  await netnsDel(vnfNetnsName('h1', { kind: 'Firewall', name: FW }));
 });
 
 test('a Firewall applied through the API filters between two networks, routes through itself, and goes away without a trace', async () => {
@@ -87,7 +87,7 @@ test('a Firewall applied through the API filters between two networks, routes th
   expect(counted.status?.counters?.map((c) => c.rule)).toEqual(['web', 'ping', 'default']);
 
   await lab.api('DELETE', `/api/v1/firewalls/${FW}`);
-  await waitFor('the namespace to go', async () => !(await netnsList()).includes(firewallNetnsName('h1', FW)));
+  await waitFor('the namespace to go', async () => !(await netnsList()).includes(vnfNetnsName('h1', { kind: 'Firewall', name: FW })));
   await waitFor('the routes to go', async () => !(await ipJson<Array<{ dst: string }>>('-n', a.ns, 'route', 'show')).some((r) => r.dst === '100.64.62.0/24'));
   expect((await lab.hostLinks()).filter((l) => l.ifname.startsWith('wf-'))).toEqual([]);
   expect(await ping(a.ns, b.ip)).toBe(false);

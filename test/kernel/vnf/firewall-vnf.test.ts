@@ -1,10 +1,10 @@
 // The Firewall VNF on a real kernel, driven through the agent's pieces
-// directly (FirewallVnfHost + EndpointRoutes, given a plan): the namespace,
+// directly (VnfHost with the Firewall's driver + EndpointRoutes, given a plan): the namespace,
 // its interfaces on two bridges, forwarding and the nft table, judged by
 // real packets between workloads on the two networks; then adoption by a
 // new host object (an agent restart) and removal.
 //
-// Lab (namespaces wt<pid>fv-*, and the firewall's wfw.<host>.fw1):
+// Lab (namespaces wt<pid>fv-*, and the firewall's wn.<host>.firewall.fw1):
 //   host ns: bridges of networks na 100.64.51.0/24 and nb 100.64.52.0/24
 //            (BridgeManager: gateways .1), the weft isolation table,
 //            ip_forward on (so only isolation keeps the host from routing)
@@ -15,23 +15,27 @@ import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
 import type { HostPlan, PlanNetwork } from '../../../model/agent-protocol.js';
 import { bridgeName, gatewayMac, vxlanName } from '../../../model/kernel-names.js';
-import { FIREWALL_PORT_TABLE, FIREWALL_VNF_TABLE, firewallHostVethName, firewallIfname, firewallMac, firewallNetnsName } from '../../../model/vnf-names.js';
-import type { PlanFirewallVnf, PlanPerimeterRule } from '../../../model/vnf-protocol.js';
+import type { PlanFirewallSpec, PlanPerimeterRule } from '../../../model/firewall-vnf.js';
+import { VNF_PORT_TABLE, vnfHostVethName, vnfIfname, vnfMac, vnfNetnsName } from '../../../model/vnf-names.js';
+import type { PlanVnf } from '../../../model/vnf-protocol.js';
+import { FIREWALL_VNF_TABLE } from '../../../vnf/firewall/render-table.js';
 import { BridgeManager } from '../../../agents/bridges/bridge-manager.js';
 import { NetlinkDatapath } from '../../../agents/datapath/netlink/netlink-datapath.js';
 import { NftFirewall } from '../../../agents/datapath/nft/nft-firewall.js';
 import { NftRunner } from '../../../agents/datapath/nft/nft-runner.js';
 import type { NetnsHandle } from '../../../agents/datapath/port.js';
 import type { EndpointRecord } from '../../../agents/state/endpoint-store.js';
-import { EndpointRoutes } from '../../../agents/vnf/endpoint-routes.js';
-import { FirewallVnfHost } from '../../../agents/vnf/firewall-host.js';
+import { EndpointRoutes } from '../../../agents/endpoints/endpoint-routes.js';
+import { VnfHost } from '../../../agents/vnf/vnf-host.js';
+import { VnfProcesses } from '../../../agents/vnf/vnf-processes.js';
 import { netnsAdd } from '../../support/test-lab.js';
 
 const execFileP = promisify(execFile);
 const PREFIX = `wt${process.pid % 100000}fv-`;
 const HOST = `${PREFIX}h`;
 const HOST_PATH = `/run/netns/${HOST}`;
-const FW_NETNS = firewallNetnsName(HOST, 'fw1');
+const FW = { kind: 'Firewall', name: 'fw1' };
+const FW_NETNS = vnfNetnsName(HOST, FW);
 const IP = { a: '100.64.51.11', b: '100.64.52.12' } as const;
 type W = keyof typeof IP;
 
@@ -42,6 +46,7 @@ const servers: ChildProcess[] = [];
 const silent = { info: () => {}, error: () => {} };
 const nftAt = (path: string) => new NftRunner({ netns: path });
 const hostNft = new NftRunner({ netns: HOST_PATH });
+const processes = new VnfProcesses({ stateDir: `/run/weft-test-${PREFIX}` });
 
 async function run(cmd: string, args: string[]): Promise<string> {
   const { stdout } = await execFileP(cmd, args);
@@ -126,24 +131,22 @@ async function ping(from: W, to: W): Promise<boolean> {
 const rule = (r: Partial<PlanPerimeterRule> & Pick<PlanPerimeterRule, 'name' | 'action'>): PlanPerimeterRule => ({ protocol: 'any', ...r });
 const A_TO_B = { from: [{ cidr: NA.subnet }], to: [{ cidr: NB.subnet }] };
 
-function firewall(rules: PlanPerimeterRule[], generation = 1): PlanFirewallVnf {
+function firewall(rules: PlanPerimeterRule[], generation = 1): PlanVnf<PlanFirewallSpec> {
   const iface = (net: PlanNetwork, ip: string) => ({
     network: net.name,
     ip,
     prefixLength: 24,
-    mac: firewallMac('fw1', net.name),
+    mac: vnfMac(FW, net.name),
     mtu: net.mtu,
-    hostIfname: firewallHostVethName('fw1', net.name),
-    ifname: firewallIfname(net.name),
+    hostIfname: vnfHostVethName(FW, net.name),
+    ifname: vnfIfname(net.name),
   });
   return {
-    name: 'fw1',
+    ...FW,
     generation,
     netns: FW_NETNS,
     interfaces: [iface(NA, '100.64.51.254'), iface(NB, '100.64.52.254')],
-    defaultAction: 'deny',
-    rules,
-    addressSets: [],
+    spec: { defaultAction: 'deny', rules, addressSets: [] },
   };
 }
 
@@ -153,7 +156,7 @@ const RULES = [
   rule({ name: 'ping', action: 'allow', protocol: 'icmp', ...A_TO_B }),
 ];
 
-function plan(fw: PlanFirewallVnf | undefined, revision: number): HostPlan {
+function plan(fw: PlanVnf<PlanFirewallSpec> | undefined, revision: number): HostPlan {
   const p: HostPlan = {
     host: HOST,
     revision,
@@ -164,17 +167,21 @@ function plan(fw: PlanFirewallVnf | undefined, revision: number): HostPlan {
     remoteEndpoints: [],
     firewallPolicies: [],
     addressSets: [],
+    vnfs: [],
+    networkRoutes: [],
   };
   if (fw) {
-    p.firewallVnfs = [fw];
-    const [ia, ib] = fw.interfaces as [PlanFirewallVnf['interfaces'][number], PlanFirewallVnf['interfaces'][number]];
+    p.vnfs = [fw];
+    const [ia, ib] = fw.interfaces as [PlanVnf['interfaces'][number], PlanVnf['interfaces'][number]];
     p.networkRoutes = [
-      { network: 'na', dst: NB.subnet, via: ia.ip, owner: 'fw1' },
-      { network: 'nb', dst: NA.subnet, via: ib.ip, owner: 'fw1' },
+      { network: 'na', dst: NB.subnet, via: ia.ip, owner: 'Firewall/fw1' },
+      { network: 'nb', dst: NA.subnet, via: ib.ip, owner: 'Firewall/fw1' },
     ];
   }
   return p;
 }
+
+const report = (h: VnfHost) => h.reports().find((r) => r.name === 'fw1');
 
 async function ipJson<T>(args: string[]): Promise<T> {
   const out = await run('ip', ['-j', ...args]);
@@ -189,7 +196,7 @@ describe('Firewall VNF on a real kernel', () => {
   const datapath = new NetlinkDatapath();
   let host: NetnsHandle;
   let bridges: BridgeManager;
-  let vnfs: FirewallVnfHost;
+  let vnfs: VnfHost;
   let routes: EndpointRoutes;
   const records: EndpointRecord[] = [];
 
@@ -203,7 +210,7 @@ describe('Firewall VNF on a real kernel', () => {
     await bridges.ensureBridge(NB);
     records.push(await addWorkload('a', NA), await addWorkload('b', NB));
     for (const port of [8080, 8081, 9090]) listen('b', port);
-    vnfs = new FirewallVnfHost(datapath, host, bridges, silent, nftAt, hostNft);
+    vnfs = new VnfHost(datapath, host, bridges, silent, processes, nftAt, hostNft);
     routes = new EndpointRoutes(datapath, silent);
     await new Promise((r) => setTimeout(r, 300));
   });
@@ -229,17 +236,16 @@ describe('Firewall VNF on a real kernel', () => {
     expect(await netnsNames()).toContain(FW_NETNS);
     const inside = await ipJson<Array<{ ifname: string; address: string; addr_info: Array<{ local: string }>; operstate: string }>>(['-n', FW_NETNS, 'addr', 'show']);
     const byName = new Map(inside.map((l) => [l.ifname, l]));
-    expect(byName.get(firewallIfname('na'))?.addr_info.map((a) => a.local)).toContain('100.64.51.254');
-    expect(byName.get(firewallIfname('nb'))?.addr_info.map((a) => a.local)).toContain('100.64.52.254');
-    expect(byName.get(firewallIfname('na'))?.address).toBe(firewallMac('fw1', 'na'));
-    const hostSide = await ipJson<Array<{ ifname: string; master?: string }>>(['-n', HOST, 'link', 'show', firewallHostVethName('fw1', 'na')]);
+    expect(byName.get(vnfIfname('na'))?.addr_info.map((a) => a.local)).toContain('100.64.51.254');
+    expect(byName.get(vnfIfname('nb'))?.addr_info.map((a) => a.local)).toContain('100.64.52.254');
+    expect(byName.get(vnfIfname('na'))?.address).toBe(vnfMac(FW, 'na'));
+    const hostSide = await ipJson<Array<{ ifname: string; master?: string }>>(['-n', HOST, 'link', 'show', vnfHostVethName(FW, 'na')]);
     expect(hostSide[0]?.master).toBe(NA.bridge);
     expect((await run('ip', ['netns', 'exec', FW_NETNS, 'cat', '/proc/sys/net/ipv4/ip_forward'])).trim()).toBe('1');
     expect(await new NftRunner({ netns: `/run/netns/${FW_NETNS}` }).list(FIREWALL_VNF_TABLE)).toBeDefined();
-    // the host tracks the firewall's traffic once, where it enters from a workload (render-port-table.ts)
-    expect(await hostNft.list(FIREWALL_PORT_TABLE, 'bridge')).toBeDefined();
-    const report = vnfs.reports().fw1;
-    expect(report).toMatchObject({ generation: 1, ready: true });
+    // the host tracks the firewall's traffic once, where it enters from a workload (vnf/port-table.ts)
+    expect(await hostNft.list(VNF_PORT_TABLE, 'bridge')).toBeDefined();
+    expect(report(vnfs)).toMatchObject({ generation: 1, ready: true });
     const aRoutes = await ipJson<Array<{ dst: string; gateway?: string }>>(['-n', `${PREFIX}a`, 'route', 'show']);
     expect(aRoutes).toContainEqual(expect.objectContaining({ dst: NB.subnet, gateway: '100.64.51.254' }));
   });
@@ -260,7 +266,7 @@ describe('Firewall VNF on a real kernel', () => {
 
   it('counts per rule', async () => {
     await vnfs.sync(plan(firewall(RULES), 1));
-    const counters = new Map((vnfs.reports().fw1?.counters ?? []).map((c) => [c.rule, c.packets]));
+    const counters = new Map((report(vnfs)?.counters ?? []).map((c) => [c.rule, c.packets]));
     expect([...counters.keys()]).toEqual(['web', 'closed', 'ping', 'default']);
     expect(counters.get('web')).toBeGreaterThan(0);
     expect(counters.get('closed')).toBeGreaterThan(0);
@@ -272,16 +278,16 @@ describe('Firewall VNF on a real kernel', () => {
     const opened = [rule({ name: 'web', action: 'allow', protocol: 'tcp', ports: [[8080, 8081]], ...A_TO_B }), ...RULES.slice(1)];
     await vnfs.sync(plan(firewall(opened, 2), 2));
     expect(await tcp('a', 'b', 8081)).toBe('ok');
-    expect(vnfs.reports().fw1?.generation).toBe(2);
+    expect(report(vnfs)?.generation).toBe(2);
   });
 
   it('is adopted by a restarted agent without a window: the table stays while no agent runs', async () => {
-    const restarted = new FirewallVnfHost(datapath, host, bridges, silent, nftAt, hostNft);
+    const restarted = new VnfHost(datapath, host, bridges, silent, processes, nftAt, hostNft);
     // Between the two agents: still filtered.
     expect(await tcp('a', 'b', 9090)).toBe('refused');
     expect(await tcp('a', 'b', 8080)).toBe('ok');
     await restarted.sync(plan(firewall(RULES, 3), 3));
-    expect(restarted.reports().fw1).toMatchObject({ generation: 3, ready: true });
+    expect(report(restarted)).toMatchObject({ generation: 3, ready: true });
     expect(await tcp('a', 'b', 8080)).toBe('ok');
     expect(await tcp('a', 'b', 8081)).toBe('timeout');
     vnfs = restarted;
@@ -296,8 +302,8 @@ describe('Firewall VNF on a real kernel', () => {
     expect(links.filter((l) => l.ifname.startsWith('wf-'))).toEqual([]);
     const aRoutes = await ipJson<Array<{ dst: string }>>(['-n', `${PREFIX}a`, 'route', 'show']);
     expect(aRoutes.map((r) => r.dst)).not.toContain(NB.subnet);
-    expect(vnfs.reports()).toEqual({});
-    expect(await hostNft.list(FIREWALL_PORT_TABLE, 'bridge')).toBeUndefined();
+    expect(vnfs.reports()).toEqual([]);
+    expect(await hostNft.list(VNF_PORT_TABLE, 'bridge')).toBeUndefined();
     expect(await ping('a', 'b')).toBe(false);
   });
 });

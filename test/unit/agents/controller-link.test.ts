@@ -90,6 +90,7 @@ describe('ControllerLink', () => {
     ctl.send({
       type: 'delta', fromRevision: 7, revision: 8,
       delta: {
+        ...emptyDelta(),
         upsertNetworks: [{ ...plan.networks[0]!, name: 'red', vni: 0x11, bridge: 'wb-000011', subnet: '100.64.1.0/24', gateway: '100.64.1.1' }],
         removeNetworks: [], upsertBlocks: [{ network: 'red', cidr: '100.64.1.0/26' }], removeBlocks: [],
         upsertReservations: [{ network: 'blue', ip: '100.64.0.9', owner: 'x' }], removeReservations: [],

@@ -5,7 +5,7 @@ const flood = (network: string, host: string, vtep: string): PlanFloodEntry => (
 const remote = (name: string, vtep = '192.0.2.2', mac = '02:00:00:00:00:01'): PlanRemoteEndpoint => ({ name, network: 'n', ip: '10.0.0.5', mac, host: 'h2', vtep });
 
 function plan(over: Partial<HostPlan> = {}): HostPlan {
-  return { host: 'h1', revision: 1, networks: [], blocks: [], reservations: [], flood: [], remoteEndpoints: [], firewallPolicies: [], addressSets: [], ...over };
+  return { host: 'h1', revision: 1, networks: [], blocks: [], reservations: [], flood: [], remoteEndpoints: [], firewallPolicies: [], addressSets: [], vnfs: [], networkRoutes: [], ...over };
 }
 
 describe('emptyPlanDelta / isEmptyPlanDelta', () => {
@@ -26,6 +26,10 @@ describe('emptyPlanDelta / isEmptyPlanDelta', () => {
     ['removeFirewallPolicies', 'p'],
     ['upsertAddressSets', { name: 's', addresses: [] }],
     ['removeAddressSets', 's'],
+    ['upsertVnfs', { kind: 'Firewall', name: 'fw', generation: 1, netns: 'x', interfaces: [], spec: {} }],
+    ['removeVnfs', { kind: 'Firewall', name: 'fw' }],
+    ['upsertNetworkRoutes', { network: 'n', dst: '10.1.0.0/24', via: '10.0.0.254', owner: 'Firewall/fw' }],
+    ['removeNetworkRoutes', { network: 'n', dst: '10.1.0.0/24' }],
   ])('a delta with only %s is not empty', (field, entry) => {
     expect(isEmptyPlanDelta({ ...emptyPlanDelta(), [field]: [entry] })).toBe(false);
   });
@@ -94,19 +98,5 @@ describe('applyPlanDelta: firewall policies and address sets (key: name)', () =>
     );
     expect(next.firewallPolicies).toEqual([policy('a'), policy('b', 2)]);
     expect(next.addressSets).toEqual([set('applies:a', '10.0.0.4'), set('peer:*:app=web', '10.0.0.2', '10.0.0.3')]);
-  });
-
-  test('a delta from an older controller, without firewall fields, leaves them alone and counts as empty', () => {
-    const p = plan({ firewallPolicies: [policy('a')], addressSets: [set('applies:a', '10.0.0.4')] });
-    const { upsertFirewallPolicies: _a, removeFirewallPolicies: _b, upsertAddressSets: _c, removeAddressSets: _d, ...old } = emptyPlanDelta();
-    expect(isEmptyPlanDelta(old)).toBe(true);
-    expect(applyPlanDelta(p, old, 2)).toEqual({ ...p, revision: 2 });
-  });
-
-  test('a plan cached without firewall fields takes a firewall delta', () => {
-    const { firewallPolicies: _f, addressSets: _s, ...cached } = plan();
-    const next = applyPlanDelta(cached as HostPlan, { ...emptyPlanDelta(), upsertFirewallPolicies: [policy('a')], upsertAddressSets: [set('applies:a')] }, 2);
-    expect(next.firewallPolicies).toEqual([policy('a')]);
-    expect(next.addressSets).toEqual([set('applies:a')]);
   });
 });

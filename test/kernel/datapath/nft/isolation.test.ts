@@ -20,7 +20,7 @@ import { NftFirewall } from '../../../../agents/datapath/nft/nft-firewall.js';
 import { NftRunner } from '../../../../agents/datapath/nft/nft-runner.js';
 import { NftError } from '../../../../agents/datapath/nft/nft-error.js';
 import { ISOLATION_TABLE, parseIsolation, renderIsolation, type IsolationState } from '../../../../agents/datapath/nft/isolation-ruleset.js';
-import type { NftDocument, NftListObject } from '../../../../agents/datapath/nft/nft-json.js';
+import type { NftDocument, NftListObject } from '../../../../model/nft-json.js';
 import { runFirewallContract } from '../../../unit/agents/datapath/nft/network-firewall-contract.js';
 
 const execFileP = promisify(execFile);

@@ -2,7 +2,8 @@
 // plan -> VXLAN device + FDB + neighbour entries, deltas applied
 // incrementally, attach on a new network, restart adoption, VTEP changes.
 import { pino } from 'pino';
-import { HostReconciler } from '../../../../agents/host-reconciler.js';
+import { NetworkReconciler } from '../../../../agents/reconcile/network-reconciler.js';
+import { ReconcileLoop } from '../../../../agents/reconcile/reconcile-loop.js';
 import type { HostPlan, PlanDelta, PlanRemoteEndpoint } from '../../../../model/agent-protocol.js';
 import { gatewayMac } from '../../../../model/kernel-names.js';
 import { vxlanAlias, vxlanSpec } from '../../../../agents/reconcile/overlay-diff.js';
@@ -78,7 +79,7 @@ describe('overlay on the fake kernel', () => {
 
     // the controller withdraws host .13 (its endpoint and its flood entry)
     expect(h.plan.applyDelta(1, 2, delta({ removeRemoteEndpoints: ['b3'], removeFlood: [{ network: 'blue', host: 'h13', vtep: '198.18.0.13' }] }))).toBe(true);
-    await h.reconciler.syncOverlay([]);
+    await h.reconciler.settle();
     expect(await h.dp.fdbOf('wx-000010')).toEqual([`${ZERO} 198.18.0.12`, '02:00:00:00:00:b2 198.18.0.12']);
     expect(await h.dp.neighOf('wx-000010')).toEqual(['100.64.0.66 02:00:00:00:00:b2']);
     expect(h.plan.appliedRevision).toBe(2);
@@ -100,7 +101,7 @@ describe('overlay on the fake kernel', () => {
     const moved = { ...b2, vtep: '198.18.0.13' }; // b2's workload was rescheduled behind .13
     const b4 = remote('b4', '100.64.0.67', '02:00:00:00:00:b4', '198.18.0.12');
     h.plan.applyDelta(1, 2, delta({ upsertRemoteEndpoints: [moved, b4] }));
-    await h.reconciler.syncOverlay([]);
+    await h.reconciler.settle();
 
     expect(callsSince(h.dp, from, 'listLinks', 'listAddrs', 'addBridge', 'addVxlan')).toEqual([]);
     expect(callsSince(h.dp, from, 'fdbAppend', 'fdbDel', 'neighReplace').map((c) => [c.op, c.args[0]])).toEqual([
@@ -110,12 +111,12 @@ describe('overlay on the fake kernel', () => {
       ['neighReplace', expect.objectContaining({ ip: '100.64.0.67', mac: '02:00:00:00:00:b4', permanent: true })],
     ]);
     expect(await h.dp.fdbOf('wx-000010')).toContain('02:00:00:00:00:b2 198.18.0.13');
-    expect(h.reconciler.lastOverlaySync).toMatchObject({ revision: 2, failures: [] });
+    expect(h.network.lastOverlaySync).toMatchObject({ revision: 2, failures: [] });
 
     // entries of a network this host does not carry cost nothing
     const before = h.dp.calls.length;
     h.plan.applyDelta(2, 3, delta({ upsertRemoteEndpoints: [remote('r3', '100.64.1.67', '02:00:00:00:01:b3', '198.18.0.13', 'red')] }));
-    await h.reconciler.syncOverlay([]);
+    await h.reconciler.settle();
     expect(h.dp.calls.slice(before)).toEqual([]);
     expect(h.plan.appliedRevision).toBe(3);
   });
@@ -140,7 +141,7 @@ describe('overlay on the fake kernel', () => {
     // the attach itself made both
     const bridge = await h.dp.link('host', 'wb-000011');
     expect(await h.dp.link('host', 'wx-000011')).toMatchObject({ kind: 'vxlan', master: bridge?.index, up: true });
-    await h.reconciler.syncOverlay([]);
+    await h.reconciler.settle();
     expect(await h.dp.fdbOf('wx-000011')).toEqual(['02:00:00:00:01:b2 198.18.0.12']);
     expect(await h.dp.neighOf('wx-000011')).toEqual(['100.64.1.66 02:00:00:00:01:b2']);
     expect(callsSince(h.dp, from, 'listLinks')).toEqual([]);
@@ -181,7 +182,7 @@ describe('overlay on the fake kernel', () => {
     await h.underlay.init();
     const from = h.dp.calls.length;
     await h.reconciler.reconcile();
-    expect(h.reconciler.lastPass?.actions).toEqual([]);
+    expect(h.network.lastPass?.actions).toEqual([]);
     const changes: FakeOp[] = ['addVxlan', 'addBridge', 'removeLink', 'fdbAppend', 'fdbDel', 'neighReplace', 'neighDel', 'setLinkMac', 'setLinkMaster', 'setLinkAlias'];
     expect(callsSince(h.dp, from, ...changes)).toEqual([]);
     expect(await h.dp.link('host', 'wx-000010')).toEqual(vx);
@@ -245,7 +246,7 @@ describe('overlay on the fake kernel', () => {
     await h.underlay.init();
     const lines: { level: number; msg: string }[] = [];
     const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
-    const reconciler = new HostReconciler(h.config, log, host, h.store, h.plan, h.bridges, h.overlay, h.underlay, h.endpoints, h.uplink);
+    const reconciler = new ReconcileLoop(h.config, log, h.plan, h.store, h.uplink, [new NetworkReconciler(log, host, h.store, h.plan, h.bridges, h.overlay, h.underlay, h.endpoints)]);
     await h.endpoints.attach({ network: 'blue', containerId: 'a', netns: await h.netns() });
     await reconciler.reconcile();
     await reconciler.reconcile();

@@ -1,21 +1,15 @@
-// The agent's side of the firewall plan fields: old cached plans load, deltas
-// with and without the firewall lists apply, and a firewall change asks for a
-// full pass. (Standalone: the agents' test harness is being changed.)
-import { applyPlanDelta, firewallTouched, keepUnchangedRules, normalizePlan, overlayNetworksTouched } from '../../../../agents/state/apply-plan-delta.js';
-import type { HostPlan, PlanAddressSet, PlanDelta, PlanFirewallPolicy, PlanFirewallRule } from '../../../../model/agent-protocol.js';
+// The agent's side of the firewall plan fields: deltas apply, a firewall
+// change asks for a full pass, and a policy upserted whole keeps the rule
+// objects it had.
+import { applyDeltaKeepingRules as applyPlanDelta, firewallTouched, keepUnchangedRules, overlayNetworksTouched } from '../../../../agents/state/plan-changes.js';
+import { PolicyReconciler } from '../../../../agents/reconcile/policy-reconciler.js';
+import type { HostPlan, PlanAddressSet, PlanFirewallPolicy, PlanFirewallRule } from '../../../../model/agent-protocol.js';
 import { emptyPlanDelta } from '../../../../model/plan-delta.js';
 
 const policy = (name: string, generation = 1): PlanFirewallPolicy => ({ name, priority: 1000, generation, appliesTo: `applies:${name}`, egress: { rules: [] } });
 const set = (name: string, ...addresses: string[]): PlanAddressSet => ({ name, addresses });
 const plan = (over: Partial<HostPlan> = {}): HostPlan => ({
-  host: 'h1', revision: 1, networks: [], blocks: [], reservations: [], flood: [], remoteEndpoints: [], firewallPolicies: [], addressSets: [], ...over,
-});
-
-test('normalizePlan gives a plan cached by an older agent empty firewall lists', () => {
-  const { firewallPolicies: _f, addressSets: _s, ...cached } = plan();
-  expect(normalizePlan(cached as HostPlan)).toMatchObject({ firewallPolicies: [], addressSets: [] });
-  const current = plan({ firewallPolicies: [policy('a')], addressSets: [set('applies:a', '10.0.0.1')] });
-  expect(normalizePlan(current)).toEqual(current);
+  host: 'h1', revision: 1, networks: [], blocks: [], reservations: [], flood: [], remoteEndpoints: [], firewallPolicies: [], addressSets: [], vnfs: [], networkRoutes: [], ...over,
 });
 
 test('applyPlanDelta upserts and removes policies and address sets by name', () => {
@@ -29,18 +23,18 @@ test('applyPlanDelta upserts and removes policies and address sets by name', () 
   expect(next.addressSets).toEqual([set('applies:a', '10.0.0.1', '10.0.0.2')]);
 });
 
-test('a delta from an older controller, without the firewall lists, keeps the policies', () => {
-  const p = plan({ firewallPolicies: [policy('a')], addressSets: [set('applies:a')] });
-  const { upsertFirewallPolicies: _a, removeFirewallPolicies: _b, upsertAddressSets: _c, removeAddressSets: _d, ...old } = emptyPlanDelta();
-  expect(applyPlanDelta(p, old as PlanDelta, 2)).toEqual({ ...p, revision: 2 });
-  expect(firewallTouched(old as PlanDelta)).toBe(false);
+test('a delta without firewall changes does not touch the firewall', () => {
+  expect(firewallTouched(emptyPlanDelta())).toBe(false);
+  expect(firewallTouched({ ...emptyPlanDelta(), upsertAddressSets: [set('applies:a')] })).toBe(true);
 });
 
-test('a delta that changes the firewall needs a full pass; one that does not keeps the overlay shortcut', () => {
-  const p = plan();
-  expect(overlayNetworksTouched(p, { ...emptyPlanDelta(), upsertAddressSets: [set('applies:a', '10.0.0.1')] })).toBeUndefined();
-  expect(overlayNetworksTouched(p, { ...emptyPlanDelta(), removeFirewallPolicies: ['a'] })).toBeUndefined();
-  expect(overlayNetworksTouched(p, emptyPlanDelta())).toEqual(new Set());
+test('a delta that changes the firewall needs the policy reconciler\'s full pass; one that does not concerns it not at all', () => {
+  const policy = new PolicyReconciler({ error: () => {} }, { list: () => [] });
+  const previous = plan();
+  expect(policy.scope({ kind: 'delta', previous, delta: { ...emptyPlanDelta(), upsertAddressSets: [set('applies:a', '10.0.0.1')] } })).toBe('full');
+  expect(policy.scope({ kind: 'delta', previous, delta: { ...emptyPlanDelta(), removeFirewallPolicies: ['a'] } })).toBe('full');
+  expect(policy.scope({ kind: 'delta', previous, delta: emptyPlanDelta() })).toBe('none');
+  expect(overlayNetworksTouched(previous, { ...emptyPlanDelta(), upsertAddressSets: [set('applies:a', '10.0.0.1')] })).toEqual(new Set());
 });
 
 describe('a policy upserted whole keeps the rule objects it already had', () => {

@@ -1,5 +1,6 @@
-import { applyPlanDelta, normalizePlan, overlayNetworksTouched, withBlock } from '../../../../agents/state/apply-plan-delta.js';
-import type { HostPlan, PlanDelta } from '../../../../model/agent-protocol.js';
+import { overlayNetworksTouched, withBlock } from '../../../../agents/state/plan-changes.js';
+import { applyPlanDelta } from '../../../../model/plan-delta.js';
+import type { PlanDelta } from '../../../../model/agent-protocol.js';
 import { emptyDelta, makeHarness, planNetwork, testPlan, type Harness } from '../support/harness.js';
 
 const empty: PlanDelta = emptyDelta();
@@ -9,6 +10,7 @@ describe('applyPlanDelta', () => {
     const plan = testPlan({ reservations: [{ network: 'blue', ip: '100.64.0.9', owner: 'a' }] });
     const red = planNetwork('red', 0x11, '100.64.1.0/24', '100.64.1.1');
     const next = applyPlanDelta(plan, {
+      ...empty,
       upsertNetworks: [red, { ...planNetwork('blue', 0x10), mtu: 1400 }],
       removeNetworks: [],
       upsertBlocks: [{ network: 'red', cidr: '100.64.1.0/26' }],
@@ -79,14 +81,6 @@ describe('overlay fields of the plan', () => {
     expect(next.flood).toEqual([{ network: 'blue', host: 'h2-renamed', vtep: '198.18.0.12' }, { network: 'blue', host: 'h3', vtep: '198.18.0.13' }]);
     expect(next.remoteEndpoints).toEqual([{ ...b2, vtep: '198.18.0.13', host: 'h3' }, r2]);
     expect(applyPlanDelta(next, { ...emptyDelta(), removeRemoteEndpoints: ['b2'] }, 3).remoteEndpoints).toEqual([r2]);
-  });
-
-  test('a plan or delta from before the overlay gets empty lists and the derived device names', () => {
-    const old = { host: 'h1', revision: 4, networks: [{ name: 'blue', vni: 0x10, subnet: '100.64.0.0/24', prefixLength: 24, gateway: '100.64.0.1', mtu: 1450, bridge: 'wb-000010' }], blocks: [], reservations: [] };
-    const norm = normalizePlan(old as unknown as HostPlan);
-    expect(norm).toMatchObject({ flood: [], remoteEndpoints: [], networks: [planNetwork('blue', 0x10)] });
-    const oldDelta = { upsertNetworks: [], removeNetworks: [], upsertBlocks: [], removeBlocks: [], upsertReservations: [], removeReservations: [] };
-    expect(applyPlanDelta(norm, oldDelta as unknown as PlanDelta, 5)).toMatchObject({ revision: 5, flood: [], remoteEndpoints: [] });
   });
 
   test('overlayNetworksTouched: the networks whose entries a delta changes, or undefined when networks change', () => {

@@ -8,12 +8,15 @@ import { pino } from 'pino';
 import type { AgentMessage, HostPlan, PlanBlock, PlanDelta, PlanNetwork, PlanReservation } from '../../../../model/agent-protocol.js';
 import { WeftError } from '../../../../model/errors.js';
 import { bridgeName, gatewayMac, vxlanName } from '../../../../model/kernel-names.js';
+import { emptyPlanDelta } from '../../../../model/plan-delta.js';
 import type { AgentConfig } from '../../../../agents/agent-config.js';
 import { BridgeManager } from '../../../../agents/bridges/bridge-manager.js';
 import type { ControllerUplink } from '../../../../agents/controller-uplink.js';
 import { CniService } from '../../../../agents/cni/cni-service.js';
 import { EndpointService } from '../../../../agents/endpoints/endpoint-service.js';
-import { HostReconciler } from '../../../../agents/host-reconciler.js';
+import { IsolationReconciler } from '../../../../agents/reconcile/isolation-reconciler.js';
+import { NetworkReconciler } from '../../../../agents/reconcile/network-reconciler.js';
+import { ReconcileLoop } from '../../../../agents/reconcile/reconcile-loop.js';
 import { BlockAllocator } from '../../../../agents/ipam/block-allocator.js';
 import { OverlayManager } from '../../../../agents/overlay/overlay-manager.js';
 import { Underlay } from '../../../../agents/overlay/underlay.js';
@@ -74,15 +77,14 @@ export function testPlan(over: Partial<HostPlan> = {}): HostPlan {
     remoteEndpoints: [],
     firewallPolicies: [],
     addressSets: [],
+    vnfs: [],
+    networkRoutes: [],
     ...over,
   };
 }
 
 export function emptyDelta(): PlanDelta {
-  return {
-    upsertNetworks: [], removeNetworks: [], upsertBlocks: [], removeBlocks: [], upsertReservations: [], removeReservations: [],
-    upsertFlood: [], removeFlood: [], upsertRemoteEndpoints: [], removeRemoteEndpoints: [],
-  };
+  return emptyPlanDelta();
 }
 
 export function testConfig(stateDir: string): AgentConfig {
@@ -115,7 +117,9 @@ export interface Harness {
   overlay: OverlayManager;
   endpoints: EndpointService;
   cni: CniService;
-  reconciler: HostReconciler;
+  /** the reconcile loop, with the isolation and network sub-reconcilers */
+  reconciler: ReconcileLoop;
+  network: NetworkReconciler;
   /** A fresh workload namespace in the fake kernel; returns its path. */
   netns(name?: string): Promise<string>;
   /** Rebuild every service over the same state dir and kernel (an agent restart). */
@@ -144,9 +148,10 @@ export function makeHarness(opts: { plan?: HostPlan | null; dir?: string; dp?: T
   const overlay = new OverlayManager(host, bridges, underlay, silentLogger);
   const endpoints = new EndpointService(dp, host, store, plan, allocator, overlay, uplink, silentLogger);
   const cni = new CniService(endpoints, store, plan, dp, host, silentLogger);
-  const reconciler = new HostReconciler(config, silentLogger, host, store, plan, bridges, overlay, underlay, endpoints, uplink);
+  const network = new NetworkReconciler(silentLogger, host, store, plan, bridges, overlay, underlay, endpoints);
+  const reconciler = new ReconcileLoop(config, silentLogger, plan, store, uplink, [new IsolationReconciler(silentLogger, bridges), network]);
   const h: Harness = {
-    dir, config, dp, store, plan, uplink, allocator, bridges, underlay, overlay, endpoints, cni, reconciler,
+    dir, config, dp, store, plan, uplink, allocator, bridges, underlay, overlay, endpoints, cni, reconciler, network,
     netns(name?: string) {
       return dp.workload(name ?? `ws${++nsCounter}`);
     },

@@ -41,7 +41,7 @@ describe('REST: /api/v1/firewalls', () => {
     await api.call('POST', BASE, firewall(SPEC));
     api.live.connected('h1', Date.now(), 0);
     api.live.status('h1', Date.now(), 5, {}, {
-      firewallVnfs: { edge: { generation: 1, ready: true, interfaces: [], counters: [{ rule: 'web', packets: 3, bytes: 180 }, { rule: 'default', packets: 1, bytes: 60 }] } },
+      vnfs: [{ kind: 'Firewall', name: 'edge', generation: 1, ready: true, interfaces: [], counters: [{ rule: 'web', packets: 3, bytes: 180 }, { rule: 'default', packets: 1, bytes: 60 }] }],
     });
     const got = await api.call('GET', `${BASE}/edge`);
     expect(got.body.status).toMatchObject({ ready: true, observedGeneration: 1, counters: [{ rule: 'web', packets: 3 }, { rule: 'default', packets: 1 }] });

@@ -24,6 +24,7 @@ function input(over: Partial<PlanInput> = {}): PlanInput {
       { network: 'db', ip: '10.1.0.200', owner: 'c3', host: 'h2', source: 'declared', ref: 'c3.eth0' },
     ],
     endpoints: [],
+    vnfs: [],
     ...over,
   };
 }
@@ -123,6 +124,7 @@ describe('diffPlans', () => {
           hosts: { h1: { underlayMtu: 1500 + rnd(3) * 1000 }, h2: { address: `192.0.2.${2 + rnd(2)}` }, h3: rnd(4) ? { address: '192.0.2.9' } : {} },
           blocks: nets.filter(() => rnd(2) === 0).map((n) => ({ network: n, cidr: `10.${nets.indexOf(n) + 10}.0.${rnd(4) * 64}/26`, host: 'h1' })),
           reservations: nets.map((n) => ({ network: n, ip: `10.${nets.indexOf(n) + 10}.0.${2 + rnd(250)}`, owner: `c${rnd(3)}`, host: 'h1', source: 'agent' as const })),
+          vnfs: [],
           endpoints: ['h1', 'h2', 'h3'].flatMap((h) =>
             nets.filter(() => rnd(2) === 0).map((n) => ({ name: `${h}-${n}-${rnd(3)}`, network: n, host: h, ip: `10.${nets.indexOf(n) + 10}.0.${2 + rnd(250)}`, mac: `02:00:00:00:00:0${rnd(3)}` })),
           ),
@@ -144,7 +146,7 @@ describe('overlay entries', () => {
   const ep = (host: string, network: string, n: number): PlanEndpointInfo => ({
     name: `${host}-${network}-${n}`, network, host, ip: `10.${network === 'red' ? 10 : 20}.0.${Number(host.slice(1)) * 10 + n}`, mac: `02:00:00:0${host.slice(1)}:00:0${n}`,
   });
-  const overlay = (endpoints: PlanEndpointInfo[], hosts = HOSTS): PlanInput => ({ revision: 1, networks: NETS, hosts, blocks: [], reservations: [], endpoints });
+  const overlay = (endpoints: PlanEndpointInfo[], hosts = HOSTS): PlanInput => ({ revision: 1, networks: NETS, hosts, blocks: [], reservations: [], endpoints, vnfs: [] });
   /** Two endpoints per network per host: the issue's lab matrix. */
   const matrix = ['h1', 'h2', 'h3'].flatMap((h) => ['red', 'blue'].flatMap((n) => [ep(h, n, 1), ep(h, n, 2)]));
 
@@ -257,7 +259,7 @@ describe('firewall policies in the plan', () => {
   });
   const ENDPOINTS = [ep('db-1', 'h1', '10.10.0.11', { app: 'db' }), ep('web-2', 'h2', '10.10.0.21', { app: 'web' }), ep('web-3', 'h2', '10.10.0.22', { app: 'other' })];
   const fw = (endpoints: PlanEndpointInfo[], policies: FirewallPolicy[] = [DB], revision = 1): PlanInput => ({
-    revision, networks: NETS, hosts: HOSTS, blocks: [], reservations: [], endpoints, firewallPolicies: policies,
+    revision, networks: NETS, hosts: HOSTS, blocks: [], reservations: [], endpoints, firewallPolicies: policies, vnfs: [],
   });
 
   test('a plan holds the policies applying to its endpoints and the sets they name, sorted by name', () => {

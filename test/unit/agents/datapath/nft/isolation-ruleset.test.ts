@@ -11,7 +11,7 @@ import {
   renderIsolation,
 } from '../../../../../agents/datapath/nft/isolation-ruleset.js';
 import { DatapathError } from '../../../../../agents/datapath/errors.js';
-import type { NftListObject } from '../../../../../agents/datapath/nft/nft-json.js';
+import type { NftListObject } from '../../../../../model/nft-json.js';
 
 function golden(name: string): unknown {
   return JSON.parse(readFileSync(new URL(`./golden/${name}`, import.meta.url), 'utf8'));

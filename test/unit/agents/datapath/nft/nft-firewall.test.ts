@@ -4,7 +4,7 @@
 import { NftFirewall, type NftTransport } from '../../../../../agents/datapath/nft/nft-firewall.js';
 import { renderIsolation } from '../../../../../agents/datapath/nft/isolation-ruleset.js';
 import { DatapathError } from '../../../../../agents/datapath/errors.js';
-import type { NftDocument } from '../../../../../agents/datapath/nft/nft-json.js';
+import type { NftDocument } from '../../../../../model/nft-json.js';
 
 type Sent = { apply: NftDocument } | { deleteTable: [string, string | undefined] };
 

@@ -4,7 +4,7 @@
 import type { PlanFirewallPolicy } from '../../../../../model/agent-protocol.js';
 import { compilePolicies, emptyModel } from '../../../../../agents/firewall/policy-compiler.js';
 import { diffPolicyTable, readPolicyCounters, renderPolicyTable } from '../../../../../agents/datapath/nft/policy-ruleset.js';
-import type { NftDocument, NftListObject } from '../../../../../agents/datapath/nft/nft-json.js';
+import type { NftDocument, NftListObject } from '../../../../../model/nft-json.js';
 
 const policy = (port: number, extra = false): PlanFirewallPolicy => ({
   name: 'web',

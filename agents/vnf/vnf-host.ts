@@ -1,0 +1,378 @@
+// The agent's side of every VNF, whatever its kind: makes the host have
+// what each planned VNF's driver (vnf/KIND/, registered in vnf/drivers.ts)
+// renders, and nothing of VNFs it no longer plans. It knows nothing of a
+// kind's insides: a namespace, sysctls, interfaces, routes, one nft table
+// and the processes to supervise are the same for every kind.
+//
+// Order for one VNF, chosen so that no packet is ever forwarded before the
+// VNF's rules are in force: namespace -> nft table (applied whole,
+// atomically) -> sysctls (forwarding) -> interfaces -> routes -> processes.
+// A namespace whose table cannot be applied gets no forwarding and no
+// interfaces. A restarted agent adopts what it finds: the namespace, its
+// table, its interfaces and its processes stay in force while the agent is
+// down, and the first pass replaces the table in one transaction (counters
+// restart at zero then). Removal goes the other way: processes, then the
+// veths (no traffic reaches the namespace any more), then the namespace
+// with everything in it.
+//
+// Everything is found again by name: namespaces `wn.<host>.<kind>.<name>`
+// (only this host's are swept), host-side veths `wf-*` with the alias
+// `weft:vnf:<kind>/<name>/<network>`.
+import { inject, injectable, optional } from 'inversify';
+import type { HostPlan, PlanNetwork } from '../../model/agent-protocol.js';
+import { WeftError, errorMessage } from '../../model/errors.js';
+import type { NftDocument } from '../../model/nft-json.js';
+import { VNF_PORT_TABLE, VNF_VETH_PREFIX, parseVnfAlias, parseVnfNetnsName, sameVnf } from '../../model/vnf-names.js';
+import { vnfKey, type PlanVnf, type VnfKey, type VnfReport } from '../../model/vnf-protocol.js';
+import { VNF_DRIVERS } from '../../vnf/drivers.js';
+import { PORT_TABLE_FAMILY, renderPortTable, renderPortTableRemoval } from '../../vnf/port-table.js';
+import type { VnfDriver, VnfInterfaceWant, VnfNftWant, VnfWant } from '../../vnf/vnf-driver.js';
+import { AGENT_LOGGER, HOST_HANDLE, type AgentLogger } from '../agent-config.js';
+import { BridgeManager } from '../bridges/bridge-manager.js';
+import { NETNS_RUN_DIR } from '../../model/kernel-names.js';
+import { DATAPATH_FACTORY, type DatapathFactory, type LinkInfo, type NetnsHandle } from '../datapath/port.js';
+import { VnfProcesses } from './vnf-processes.js';
+
+/** The loopback device is the first registered in every network namespace. */
+const LOOPBACK_IFINDEX = 1;
+
+/** The nft verbs the VNF host uses, in one namespace. */
+export interface VnfNft {
+  apply(doc: NftDocument): Promise<void>;
+  /** the table's objects, or undefined when it does not exist */
+  list(table: string, family?: VnfNftWant['family']): Promise<readonly unknown[] | undefined>;
+}
+
+export type VnfNftFactory = (netnsPath: string) => VnfNft;
+export const VNF_NFT_FACTORY = Symbol.for('weft.VnfNftFactory');
+/** nft in the agent's host namespace (the bridges' namespace), for the VNFs' port table. */
+export const VNF_HOST_NFT = Symbol.for('weft.VnfHostNft');
+/** The drivers the host knows (vnf/drivers.ts; tests bind their own). */
+export const VNF_DRIVER_LIST = Symbol.for('weft.VnfDriverList');
+
+/** What the VNF host needs of the bridges: the network's bridge, made or adopted (BridgeManager). */
+export type BridgeEnsurer = Pick<BridgeManager, 'ensureBridge'>;
+
+/** The networks this host's VNFs have interfaces on: the host carries them (bridge, VXLAN device). */
+export function vnfNetworks(plan: HostPlan | undefined): Set<string> {
+  return new Set((plan?.vnfs ?? []).flatMap((v) => v.interfaces.map((i) => i.network)));
+}
+
+const netnsPath = (name: string) => `${NETNS_RUN_DIR}/${name}`;
+
+/** An agent on an injected datapath (tests) has no nftables: a VNF that needs a table says so. */
+const noNft: VnfNftFactory = () => {
+  const refuse = async (): Promise<never> => {
+    throw new WeftError('Unsupported', 'this agent runs without nftables');
+  };
+  return { apply: refuse, list: refuse };
+};
+
+interface Realised {
+  driver: VnfDriver;
+  want: VnfWant;
+}
+
+@injectable()
+export class VnfHost {
+  private readonly drivers: ReadonlyMap<string, VnfDriver>;
+  private readonly nft: VnfNftFactory;
+  /** vnfKey -> the table document last applied (JSON), so an unchanged table is not re-applied */
+  private readonly applied = new Map<string, string>();
+  /** the host namespace's port table: applied by this process (true), removed (false), unknown (undefined) */
+  private portTable: boolean | undefined;
+  private reportsByKey = new Map<string, VnfReport>();
+  /** what each realised VNF's driver rendered, for re-reading its counters between passes */
+  private realised = new Map<string, Realised>();
+
+  constructor(
+    @inject(DATAPATH_FACTORY) private readonly datapath: DatapathFactory,
+    @inject(HOST_HANDLE) private readonly host: NetnsHandle,
+    @inject(BridgeManager) private readonly bridges: BridgeEnsurer,
+    @inject(AGENT_LOGGER) private readonly log: Pick<AgentLogger, 'info' | 'error'>,
+    @inject(VnfProcesses) private readonly processes: VnfProcesses,
+    @inject(VNF_NFT_FACTORY) @optional() nft?: VnfNftFactory,
+    @inject(VNF_HOST_NFT) @optional() private readonly hostNft?: VnfNft,
+    @inject(VNF_DRIVER_LIST) @optional() drivers: readonly VnfDriver[] = VNF_DRIVERS,
+  ) {
+    this.drivers = new Map(drivers.map((d) => [d.kind, d]));
+    this.nft = nft ?? noNft;
+  }
+
+  /** The last sync's outcome per planned VNF (the agent's status carries it), by kind/name. */
+  reports(): VnfReport[] {
+    return [...this.reportsByKey.values()];
+  }
+
+  /** Re-read the counters of the VNFs the last sync realised; true when any moved. */
+  async refreshCounters(): Promise<boolean> {
+    let moved = false;
+    for (const [key, { driver, want }] of this.realised) {
+      const report = this.reportsByKey.get(key);
+      if (!report || !driver.readCounters) continue;
+      const counters = await this.readCounters(driver, want);
+      if (counters === undefined || JSON.stringify(counters) === JSON.stringify(report.counters)) continue;
+      // A pass may have replaced the report meanwhile: only the counters of the one read are updated.
+      if (this.reportsByKey.get(key) === report) this.reportsByKey.set(key, { ...report, counters });
+      moved = true;
+    }
+    return moved;
+  }
+
+  private async readCounters(driver: VnfDriver, want: VnfWant, listing?: readonly unknown[]): Promise<VnfReport['counters']> {
+    if (!driver.readCounters) return undefined;
+    const nft = want.nft ? (listing ?? (await this.nft(netnsPath(want.netns)).list(want.nft.table, want.nft.family))) : undefined;
+    if (want.nft && nft === undefined) return undefined;
+    return driver.readCounters(nft === undefined ? {} : { nft }, want.model);
+  }
+
+  /**
+   * Bring this host's VNFs in line with the plan: ensure each planned one,
+   * remove every other VNF of this host. One VNF's failure does not stop
+   * the others; it is reported and retried on the next pass.
+   */
+  async sync(plan: HostPlan): Promise<void> {
+    const wanted = new Map(plan.vnfs.map((v) => [vnfKey(v), v]));
+    const reports = new Map<string, VnfReport>();
+    const realised = new Map<string, Realised>();
+    let portProblem: string | undefined;
+    if (wanted.size > 0) {
+      // Before any VNF port exists: see vnf/port-table.ts.
+      try {
+        await this.ensurePortTable();
+      } catch (e: unknown) {
+        portProblem = `host port table: ${errorMessage(e)}`;
+        this.log.error({ err: errorMessage(e) }, 'cannot write the VNF port table in the host namespace');
+      }
+    }
+    for (const [key, vnf] of wanted) {
+      const failed = (message: string): VnfReport => ({ kind: vnf.kind, name: vnf.name, generation: vnf.generation, ready: false, interfaces: [], message });
+      const driver = this.drivers.get(vnf.kind);
+      if (!driver) {
+        reports.set(key, failed(`this agent has no driver for VNF kind "${vnf.kind}"`));
+        continue;
+      }
+      try {
+        const want = driver.render(vnf, { runDir: this.processes.runDir(vnf.netns) });
+        let report = await this.ensure(driver, want, plan);
+        realised.set(key, { driver, want });
+        if (portProblem !== undefined) report = { ...report, ready: false, message: portProblem };
+        reports.set(key, report);
+      } catch (e: unknown) {
+        this.log.error({ vnf: key, err: errorMessage(e) }, 'VNF not realised');
+        reports.set(key, failed(errorMessage(e)));
+      }
+    }
+    this.reportsByKey = reports;
+    this.realised = realised;
+    await this.sweep(plan.host, [...wanted.values()]);
+    if (wanted.size === 0) await this.removePortTable();
+  }
+
+  private async ensurePortTable(): Promise<void> {
+    if (!this.hostNft) return;
+    if (this.portTable === true && (await this.hostNft.list(VNF_PORT_TABLE, PORT_TABLE_FAMILY)) !== undefined) return;
+    await this.hostNft.apply(renderPortTable());
+    this.portTable = true;
+  }
+
+  /** After the last VNF's ports are gone. */
+  private async removePortTable(): Promise<void> {
+    if (!this.hostNft || this.portTable === false) return;
+    await this.hostNft.apply(renderPortTableRemoval());
+    this.portTable = false;
+  }
+
+  /** Remove one VNF's kernel objects and processes: processes, its veths, then its namespace. Tolerates absence. */
+  private async remove(vnf: VnfKey, netns: string): Promise<void> {
+    await this.processes.stopAll(netns);
+    for (const l of await this.host.listLinks()) {
+      const owner = l.name.startsWith(VNF_VETH_PREFIX) ? parseVnfAlias(l.alias) : undefined;
+      if (owner && sameVnf(owner, vnf)) await this.host.removeLink(l.index);
+    }
+    await this.datapath.deleteNamedNetns(netns);
+    this.applied.delete(vnfKey(vnf));
+    this.log.info({ vnf: vnfKey(vnf), netns }, 'VNF removed');
+  }
+
+  /**
+   * /run/netns is machine-wide: a namespace named for this host is removed
+   * only when it is provably this agent's (its veths hang on our bridges),
+   * or holds no interface at all (half-made). Another agent that was given
+   * the same host name (a misconfiguration, or two labs on one machine)
+   * keeps its VNFs.
+   */
+  private async sweep(host: string, keep: readonly PlanVnf[]): Promise<void> {
+    const keepNetns = new Set(keep.map((v) => v.netns));
+    const kept = (owner: VnfKey) => keep.some((v) => sameVnf(v, owner));
+    const ours: VnfKey[] = [];
+    for (const l of await this.host.listLinks()) {
+      const owner = l.name.startsWith(VNF_VETH_PREFIX) ? parseVnfAlias(l.alias) : undefined;
+      if (owner) ours.push(owner);
+    }
+    for (const name of await this.datapath.listNamedNetns()) {
+      const vnf = parseVnfNetnsName(host, name);
+      if (vnf === undefined || keepNetns.has(name)) continue;
+      try {
+        if (!ours.some((o) => sameVnf(o, vnf)) && (await this.hasInterfaces(netnsPath(name)))) continue;
+        await this.remove(vnf, name);
+      } catch (e: unknown) {
+        this.log.error({ vnf: vnfKey(vnf), err: errorMessage(e) }, 'removing VNF failed');
+      }
+    }
+    // Veths of VNFs this host no longer runs whose namespace is already gone (a removal cut short).
+    for (const l of await this.host.listLinks()) {
+      const owner = l.name.startsWith(VNF_VETH_PREFIX) ? parseVnfAlias(l.alias) : undefined;
+      if (owner && !kept(owner)) await this.host.removeLink(l.index);
+    }
+    const keys = new Set(keep.map(vnfKey));
+    for (const key of [...this.applied.keys()]) if (!keys.has(key)) this.applied.delete(key);
+  }
+
+  private async hasInterfaces(path: string): Promise<boolean> {
+    const ns = await this.datapath.at(path);
+    try {
+      return (await ns.listLinks()).some((l) => l.index !== LOOPBACK_IFINDEX);
+    } finally {
+      ns.close();
+    }
+  }
+
+  private async ensure(driver: VnfDriver, want: VnfWant, plan: HostPlan): Promise<VnfReport> {
+    const key = vnfKey(want);
+    const path = netnsPath(want.netns);
+    if (!(await this.datapath.listNamedNetns()).includes(want.netns)) {
+      await this.datapath.createNamedNetns(want.netns);
+      this.applied.delete(key);
+      this.log.info({ vnf: key, netns: want.netns }, 'VNF namespace created');
+    }
+    const ns = await this.datapath.at(path);
+    try {
+      // 1. the table: before forwarding and before any interface exists
+      let listing: readonly unknown[] | undefined;
+      if (want.nft) {
+        const nft = this.nft(path);
+        const doc = JSON.stringify(want.nft.document);
+        listing = await nft.list(want.nft.table, want.nft.family);
+        if (listing === undefined || this.applied.get(key) !== doc) {
+          await nft.apply(want.nft.document);
+          this.applied.set(key, doc);
+          listing = await nft.list(want.nft.table, want.nft.family);
+        }
+      }
+      // 2. sysctls (forwarding) inside this namespace only
+      for (const [k, value] of Object.entries(want.sysctls)) await ns.setSysctl(k, value);
+      await ns.setLinkUp(LOOPBACK_IFINDEX);
+      // 3. interfaces
+      const problems: string[] = [];
+      const networks = new Map(plan.networks.map((n) => [n.name, n]));
+      const inner = new Map<string, number>();
+      for (const i of want.interfaces) {
+        try {
+          const net = networks.get(i.network);
+          if (!net) throw new WeftError('NotFound', `network "${i.network}" is not in this host's plan`);
+          inner.set(i.network, await this.ensureInterface(want, i, net, path, ns));
+        } catch (e: unknown) {
+          problems.push(`interface on "${i.network}": ${errorMessage(e)}`);
+        }
+      }
+      await this.removeStrays(want, ns);
+      // 4. routes, 5. processes
+      try {
+        await this.syncRoutes(want, ns);
+      } catch (e: unknown) {
+        problems.push(`routes: ${errorMessage(e)}`);
+      }
+      problems.push(...(await this.processes.sync(want)));
+      const report: VnfReport = {
+        kind: want.kind,
+        name: want.name,
+        generation: want.generation,
+        ready: problems.length === 0,
+        interfaces: want.interfaces.map((i) => ({ network: i.network, ip: i.ip, mac: i.mac })),
+      };
+      const counters = await this.readCounters(driver, want, listing ?? []);
+      if (counters !== undefined) report.counters = counters;
+      if (problems.length > 0) report.message = problems.join('; ');
+      return report;
+    } finally {
+      ns.close();
+    }
+  }
+
+  /** The interface made, adopted or repaired; returns its ifindex inside the namespace. */
+  private async ensureInterface(want: VnfWant, i: VnfInterfaceWant, net: PlanNetwork, path: string, ns: NetnsHandle): Promise<number> {
+    const bridge = await this.bridges.ensureBridge(net);
+    let hostLink = await this.host.getLink(i.hostIfname);
+    let inner = await ns.getLink(i.ifname);
+    if (hostLink) {
+      const owner = parseVnfAlias(hostLink.alias);
+      if (hostLink.kind !== 'veth' || (hostLink.alias !== undefined && !(owner && sameVnf(owner, want) && owner.network === i.network))) {
+        throw new WeftError('Conflict', `link ${i.hostIfname} exists and belongs to ${JSON.stringify(hostLink.alias ?? hostLink.kind ?? 'someone else')}`);
+      }
+      // Its peer must be our interface in our namespace (a namespace made anew leaves a dangling pair behind).
+      if (!inner || hostLink.peerIndex !== inner.index) {
+        await this.host.removeLink(hostLink.index);
+        hostLink = undefined;
+        inner = await ns.getLink(i.ifname);
+      }
+    }
+    if (!hostLink) {
+      if (inner) await ns.removeLink(inner.index);
+      hostLink = await this.host.addVeth({
+        name: i.hostIfname,
+        mtu: i.mtu,
+        master: bridge,
+        up: true,
+        peer: { name: i.ifname, netns: path, mac: i.mac, up: false },
+      });
+      inner = await ns.getLink(i.ifname);
+      if (!inner) throw new Error(`${i.ifname} is missing in ${path} right after creating it`);
+    }
+    await this.repairHostSide(hostLink, i, bridge);
+    await this.repairInside(inner as LinkInfo, i, ns);
+    return (inner as LinkInfo).index;
+  }
+
+  private async repairHostSide(l: LinkInfo, i: VnfInterfaceWant, bridge: number): Promise<void> {
+    if (l.alias !== i.alias) await this.host.setLinkAlias(l.index, i.alias);
+    if (l.mtu !== i.mtu) await this.host.setLinkMtu(l.index, i.mtu);
+    if (l.master !== bridge) await this.host.setLinkMaster(l.index, bridge);
+    if (!l.up) await this.host.setLinkUp(l.index);
+  }
+
+  private async repairInside(l: LinkInfo, i: VnfInterfaceWant, ns: NetnsHandle): Promise<void> {
+    if (l.mac.toLowerCase() !== i.mac) await ns.setLinkMac(l.index, i.mac);
+    if (l.mtu !== i.mtu) await ns.setLinkMtu(l.index, i.mtu);
+    let present = false;
+    for (const a of await ns.listAddrs(l.index)) {
+      if (a.family !== 4) continue;
+      if (a.address === i.ip && a.prefixLength === i.prefixLength) present = true;
+      else await ns.addrDel(l.index, a.address, a.prefixLength); // an address from an older plan
+    }
+    if (!present) await ns.addrAdd(l.index, i.ip, i.prefixLength);
+    if (!l.up) await ns.setLinkUp(l.index);
+  }
+
+  /** Interfaces inside the namespace the VNF no longer has (a network it left); their host sides go with them. */
+  private async removeStrays(want: VnfWant, ns: NetnsHandle): Promise<void> {
+    const keep = new Set(want.interfaces.map((i) => i.ifname));
+    for (const l of await ns.listLinks()) {
+      if (l.index !== LOOPBACK_IFINDEX && l.kind === 'veth' && !keep.has(l.name)) await ns.removeLink(l.index);
+    }
+  }
+
+  /**
+   * The namespace's gatewayed IPv4 routes are the driver's to decide: every
+   * one it renders is there, every other gatewayed route goes (connected
+   * routes are the kernel's, from the addresses).
+   */
+  private async syncRoutes(want: VnfWant, ns: NetnsHandle): Promise<void> {
+    const wanted = new Map(want.routes.map((r) => [r.dst, r.via]));
+    const current = (await ns.listRoutes(4)).filter((r) => r.gateway !== undefined);
+    for (const r of current) if (wanted.get(r.dst) !== r.gateway) await ns.routeDel(r);
+    for (const [dst, via] of wanted) {
+      if (!current.some((r) => r.dst === dst && r.gateway === via)) await ns.routeReplace({ dst, gateway: via, family: 4 });
+    }
+  }
+}

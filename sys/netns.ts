@@ -1,0 +1,307 @@
+// Thin bindings to the Linux system calls weft needs, shared by agents/ and
+// runtime/; imports model/ only. Here: network namespaces without child
+// processes, through libc's setns/unshare/mount/umount2 (koffi), on the
+// calling (JS main) thread, named the way iproute2 names them (a bind mount
+// at /run/netns/NAME).
+//
+// Namespaces are per thread. Node runs JS on one thread, so switching it is
+// safe as long as the switched section is synchronous: nothing else runs on
+// this thread until we switch back. Anything created meanwhile that binds a
+// namespace at creation (a netlink socket, a raw socket, a child process:
+// libuv forks from the calling thread) keeps that namespace afterwards.
+// libuv's worker threads are never switched, so only synchronous fs calls
+// belong in a switched section. (libuv opens every fd with O_CLOEXEC, so
+// namespace fds do not leak into a child.)
+//
+// The namespace this thread started in is kept open as an fd for the whole
+// process, so switching back never depends on a path still resolving. If
+// switching back fails anyway, this thread's namespace is unknown: every
+// later switch fails with that error rather than run in the wrong place.
+//
+// Failures are SysError: a WeftError whose code follows the errno (EPERM
+// Unauthorized, EEXIST AlreadyExists, ENOENT NotFound, else Datapath) and
+// which keeps op, object and the symbolic errno for callers that branch on
+// them (the agent turns them into DatapathError).
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readdirSync, unlinkSync, constants as fsConstants } from 'node:fs';
+import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
+import { basename, dirname } from 'node:path';
+import { WeftError, type ErrorCode } from '../model/errors.js';
+import { NETNS_RUN_DIR } from '../model/kernel-names.js';
+
+export const NETNS_DIR = NETNS_RUN_DIR;
+
+// linux/sched.h, linux/mount.h
+const CLONE_NEWNET = 0x40000000;
+const MS_BIND = 0x1000;
+const MS_REC = 0x4000;
+const MS_SHARED = 1 << 20;
+const MNT_DETACH = 0x2;
+
+const CODES: Readonly<Record<string, ErrorCode>> = { EPERM: 'Unauthorized', EEXIST: 'AlreadyExists', ENOENT: 'NotFound' };
+
+export class SysError extends WeftError {
+  /** what weft tried: 'create', 'enter', 'restore', ... */
+  readonly op: string;
+  /** what it tried it on: 'netns "wr-0a1b2c3d"' */
+  readonly object: string;
+  /** symbolic errno: 'EEXIST', 'EPERM', ... */
+  readonly errno: string;
+
+  constructor(op: string, object: string, errno: string, opts: { code?: ErrorCode; cause?: unknown } = {}) {
+    const hint = errno === 'EPERM' ? ' (run as root: network namespaces need CAP_SYS_ADMIN)' : '';
+    super(opts.code ?? CODES[errno] ?? 'Datapath', `${op} ${object}: ${errno}${hint}`, opts.cause === undefined ? {} : { cause: opts.cause });
+    this.name = 'SysError';
+    this.op = op;
+    this.object = object;
+    this.errno = errno;
+  }
+}
+
+/** errno number -> name; where Linux has two names for a number, the kernel's (EOPNOTSUPP, EAGAIN, EDEADLK). */
+const ALIASES = new Set(['ENOTSUP', 'EWOULDBLOCK', 'EDEADLOCK']);
+const ERRNO_NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(osConstants.errno)
+    .filter(([name]) => !ALIASES.has(name))
+    .map(([name, n]) => [n, name] as const),
+);
+
+function errnoName(errno: number): string {
+  return ERRNO_NAMES.get(Math.abs(errno)) ?? `E${Math.abs(errno)}`;
+}
+
+/**
+ * The symbolic errno of what an fs call or this module threw. Duck-typed:
+ * Node's own errors come from another realm under jest's VM modules.
+ */
+function errnoOf(err: unknown): string {
+  if (err instanceof SysError) return err.errno;
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : 'EUNKNOWN';
+}
+
+interface Libc {
+  setns(fd: number, nstype: number): number;
+  unshare(flags: number): number;
+  mount(source: string, target: string, fstype: string, flags: number, data: null): number;
+  umount2(target: string, flags: number): number;
+  errno(): number;
+}
+
+let libc: Libc | undefined;
+
+/** Loaded on first use: `weft` commands that never switch namespaces do not load the native module. */
+function loadLibc(): Libc {
+  if (libc) return libc;
+  // koffi is a CommonJS native module; createRequire keeps this file ESM.
+  const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+  const lib = koffi.load('libc.so.6');
+  const setns = lib.func('int setns(int fd, int nstype)');
+  const unshare = lib.func('int unshare(int flags)');
+  const mount = lib.func(
+    'int mount(const char *source, const char *target, const char *filesystemtype, unsigned long mountflags, const void *data)',
+  );
+  const umount2 = lib.func('int umount2(const char *target, int flags)');
+  libc = {
+    setns: (fd, nstype) => setns(fd, nstype) as number,
+    unshare: (flags) => unshare(flags) as number,
+    mount: (source, target, fstype, flags, data) => mount(source, target, fstype, flags, data) as number,
+    umount2: (target, flags) => umount2(target, flags) as number,
+    errno: () => koffi.errno(),
+  };
+  return libc;
+}
+
+let originFd: number | undefined;
+let switched = false;
+/** Set when switching back failed: this thread's namespace is unknown, refuse all further switches. */
+let poisoned: SysError | undefined;
+
+/** fd of the namespace the JS thread was in when weft first switched. */
+function origin(): number {
+  if (originFd === undefined) {
+    // thread-self, not self: the namespace of *this* thread is what we restore.
+    originFd = openSync('/proc/thread-self/ns/net', fsConstants.O_RDONLY);
+  }
+  return originFd;
+}
+
+function checkUsable(): void {
+  if (poisoned) throw poisoned;
+  if (switched) {
+    // Nested switches cannot restore the outer namespace; they are a bug.
+    throw new SysError('switch', 'netns (already switched)', 'EBUSY');
+  }
+}
+
+function enter(fd: number, what: string): void {
+  const lib = loadLibc();
+  if (lib.setns(fd, CLONE_NEWNET) !== 0) throw new SysError('enter', what, errnoName(lib.errno()));
+}
+
+function restore(): void {
+  const lib = loadLibc();
+  if (lib.setns(origin(), CLONE_NEWNET) !== 0) {
+    poisoned = new SysError('restore', 'original netns', errnoName(lib.errno()));
+    throw poisoned;
+  }
+}
+
+/** Open a namespace file (/run/netns/x, /proc/PID/ns/net) read-only (libuv adds O_CLOEXEC). */
+export function openNetns(path: string): number {
+  try {
+    return openSync(path, fsConstants.O_RDONLY);
+  } catch (err: unknown) {
+    throw new SysError('open', `netns "${path}"`, errnoOf(err), { cause: err });
+  }
+}
+
+/**
+ * Run `fn` with this thread inside the namespace open as `fd`, then switch
+ * back (also when fn throws). fn must be synchronous.
+ */
+export function withNetnsFd<T>(fd: number, fn: () => T, what = `netns fd ${fd}`): T {
+  checkUsable();
+  origin();
+  enter(fd, what);
+  switched = true;
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    switched = false;
+    restore();
+  }
+  // Duck-typed: a promise from another realm (jest's VM) fails instanceof.
+  if (typeof (result as { then?: unknown } | null | undefined)?.then === 'function') {
+    // The awaited part would run in whatever namespace the thread is in then.
+    throw new SysError('switch', what, 'EINVAL', { cause: new Error('withNetns callback must be synchronous') });
+  }
+  return result;
+}
+
+/** Run `fn` inside the namespace at `path` (NotFound, errno ENOENT, if absent). fn must be synchronous. */
+export function withNetns<T>(path: string, fn: () => T): T {
+  const fd = openNetns(path);
+  try {
+    return withNetnsFd(fd, fn, `netns "${path}"`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Start `command` inside the namespace at `nsPath`, without a shell. libuv
+ * forks from the calling thread, so the child starts in the namespace the
+ * thread is in at that moment; the thread switches back right after.
+ */
+export function spawnInNetns(nsPath: string, command: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
+  return withNetns(nsPath, () => spawn(command, args, { stdio: 'inherit', ...opts }));
+}
+
+/** The path of a named namespace; a name is one path component under NETNS_DIR. */
+function namedPath(op: string, name: string): string {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0') || Buffer.byteLength(name) > 255) {
+    throw new SysError(op, `netns ${JSON.stringify(name)}`, 'EINVAL', { code: 'Invalid' });
+  }
+  return `${NETNS_DIR}/${name}`;
+}
+
+let runDirShared = false;
+
+/**
+ * Make /run/netns a shared mount point (bind-mounted onto itself if it is
+ * not a mount point yet), as iproute2 does, so namespace bind mounts made
+ * here propagate to other mount namespaces (and theirs to us).
+ */
+function ensureRunDir(): void {
+  if (runDirShared) return;
+  const lib = loadLibc();
+  mkdirSync(NETNS_DIR, { recursive: true, mode: 0o755 });
+  if (lib.mount('', NETNS_DIR, 'none', MS_SHARED | MS_REC, null) !== 0) {
+    const errno = errnoName(lib.errno());
+    // EINVAL: not a mount point yet. Make it one, then retry once.
+    if (errno !== 'EINVAL') throw new SysError('make shared', `"${NETNS_DIR}"`, errno);
+    if (lib.mount(NETNS_DIR, NETNS_DIR, 'none', MS_BIND | MS_REC, null) !== 0) {
+      throw new SysError('bind-mount', `"${NETNS_DIR}"`, errnoName(lib.errno()));
+    }
+    if (lib.mount('', NETNS_DIR, 'none', MS_SHARED | MS_REC, null) !== 0) {
+      throw new SysError('make shared', `"${NETNS_DIR}"`, errnoName(lib.errno()));
+    }
+  }
+  runDirShared = true;
+}
+
+/**
+ * Create /run/netns/NAME holding a fresh network namespace and return its
+ * path. Fails with AlreadyExists (errno EEXIST) if the name is taken.
+ */
+export function createNetns(name: string): string {
+  const path = namedPath('create', name);
+  checkUsable();
+  const object = `netns "${name}"`;
+  const lib = loadLibc();
+  try {
+    ensureRunDir();
+    // The mount point: an empty file; O_EXCL makes a taken name EEXIST.
+    closeSync(openSync(path, fsConstants.O_RDONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o444));
+  } catch (err: unknown) {
+    throw new SysError('create', object, errnoOf(err), { cause: err });
+  }
+  let failure: SysError | undefined;
+  origin();
+  switched = true;
+  try {
+    if (lib.unshare(CLONE_NEWNET) !== 0) {
+      failure = new SysError('create', object, errnoName(lib.errno()));
+    } else if (lib.mount('/proc/thread-self/ns/net', path, 'none', MS_BIND, null) !== 0) {
+      failure = new SysError('create', object, errnoName(lib.errno()));
+    }
+  } finally {
+    switched = false;
+    // Also after a failed unshare: harmless, and it proves where we are.
+    restore();
+  }
+  if (failure) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // best effort on an error path; the caller gets the original error
+    }
+    throw failure;
+  }
+  return path;
+}
+
+/**
+ * Unmount and remove a named namespace, given by its name or by the path
+ * createNetns returned (a path elsewhere than NETNS_DIR is refused);
+ * tolerates absence.
+ */
+export function deleteNetns(nameOrPath: string): void {
+  const name = nameOrPath.startsWith('/') && dirname(nameOrPath) === NETNS_DIR ? basename(nameOrPath) : nameOrPath;
+  const path = namedPath('delete', name);
+  const object = `netns "${name}"`;
+  const lib = loadLibc();
+  if (lib.umount2(path, MNT_DETACH) !== 0) {
+    const errno = errnoName(lib.errno());
+    // ENOENT: no such file; EINVAL: a file that is not mounted (half-made).
+    if (errno !== 'ENOENT' && errno !== 'EINVAL') throw new SysError('delete', object, errno);
+  }
+  try {
+    unlinkSync(path);
+  } catch (err: unknown) {
+    if (errnoOf(err) !== 'ENOENT') throw new SysError('delete', object, errnoOf(err), { cause: err });
+  }
+}
+
+/** Names (not paths) under /run/netns, sorted. */
+export function listNetns(): string[] {
+  try {
+    return readdirSync(NETNS_DIR).sort();
+  } catch (err: unknown) {
+    if (errnoOf(err) === 'ENOENT') return [];
+    throw new SysError('list', `"${NETNS_DIR}"`, errnoOf(err), { cause: err });
+  }
+}

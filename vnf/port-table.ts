@@ -1,0 +1,55 @@
+// The one thing VNFs need in the host namespace besides their veths:
+// packets coming out of a VNF onto a bridge are not tracked by the host's
+// conntrack again. The agent's VNF host keeps this table while it runs any
+// VNF, whatever the kind.
+//
+//   table bridge weft-vnf-ports {
+//     chain prerouting { type filter hook prerouting priority -300; policy accept;
+//       iifname "wf-*" notrack
+//     }
+//   }
+//
+// Why: a packet between two networks a VNF joins (a firewall's guarded
+// networks, a router's) crosses the host namespace
+// twice, bridged both times (br_netfilter runs the IP hooks for it):
+// workload -> bridge A -> firewall, then firewall -> bridge B -> workload.
+// Tracked both times, the second sighting meets a conntrack entry the first
+// has already moved on (a reset closes it), is "invalid", and the host's
+// FirewallPolicy table drops it: a refused connection across the firewall
+// would hang instead of failing at once. Each packet is tracked and judged
+// by the host's tables at its first sighting, where it enters from a
+// workload's port (or a VXLAN device); the firewall judges it in between.
+// Nothing but weft's firewall ports is named `wf-*`.
+//
+// The bridge family, because only there is `iifname` the bridge port the
+// frame came in on: in the IP hooks br_netfilter runs for bridged packets
+// the input interface is the bridge itself, and nftables has no physdev
+// match. The untracked mark set here holds in the IP hooks that follow.
+import type { NftDocument } from '../model/nft-json.js';
+import { VNF_PORT_TABLE, VNF_VETH_PREFIX } from '../model/vnf-names.js';
+
+/** Before br_netfilter's IP hooks, and so before conntrack. */
+export const PORT_TABLE_PRIORITY = -300;
+export const PORT_TABLE_FAMILY = 'bridge';
+export const PORT_CHAIN = 'prerouting';
+
+export function renderPortTable(): NftDocument {
+  const table = { family: PORT_TABLE_FAMILY, name: VNF_PORT_TABLE } as const;
+  const base = { family: PORT_TABLE_FAMILY, table: VNF_PORT_TABLE } as const;
+  return {
+    nftables: [
+      { metainfo: { json_schema_version: 1 } },
+      { add: { table } },
+      { delete: { table } },
+      { add: { table } },
+      { add: { chain: { ...base, name: PORT_CHAIN, type: 'filter', hook: 'prerouting', prio: PORT_TABLE_PRIORITY, policy: 'accept' } } },
+      { add: { rule: { ...base, chain: PORT_CHAIN, expr: [{ match: { op: '==', left: { meta: { key: 'iifname' } }, right: `${VNF_VETH_PREFIX}*` } }, { notrack: null }] } } },
+    ],
+  };
+}
+
+/** Removes the table; tolerates its absence (add + delete in one transaction). */
+export function renderPortTableRemoval(): NftDocument {
+  const table = { family: PORT_TABLE_FAMILY, name: VNF_PORT_TABLE } as const;
+  return { nftables: [{ metainfo: { json_schema_version: 1 } }, { add: { table } }, { delete: { table } }] };
+}

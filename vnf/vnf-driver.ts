@@ -1,0 +1,70 @@
+// The seam every VNF kind plugs into on the agent's side. A driver is pure:
+// a planned VNF (the generic outer shape plus its kind's spec) -> the
+// desired state of its namespace, as data. The agent's VNF host
+// (agents/vnf/vnf-host.ts) realises any driver's output the same way and
+// knows nothing of a kind's insides; a driver knows nothing of the kernel.
+import type { NftDocument } from '../model/nft-json.js';
+import type { PlanVnf, PlanVnfInterface, VnfCounter } from '../model/vnf-protocol.js';
+
+export interface VnfInterfaceWant extends PlanVnfInterface {
+  /** ownership alias of the host side (vnf-names vnfAlias) */
+  alias: string;
+}
+
+/** A route inside the VNF's namespace (through one of its networks' gateways or peers). */
+export interface VnfRouteWant {
+  dst: string;
+  via: string;
+}
+
+/** The VNF's nftables table inside its namespace, applied whole in one transaction. */
+export interface VnfNftWant {
+  table: string;
+  family: 'inet' | 'ip' | 'ip6' | 'bridge' | 'netdev';
+  document: NftDocument;
+}
+
+/** A program the VNF runs inside its namespace, under the agent's process supervisor. */
+export interface VnfProcessWant {
+  /** unique inside the VNF, e.g. "haproxy" */
+  name: string;
+  /** argv[0] an absolute path; never a shell */
+  argv: string[];
+  /** files it reads, by absolute path (under the run dir the render was given) -> content */
+  files: Record<string, string>;
+  /** how it takes a change of its files without a restart; absent: it is restarted */
+  reloadSignal?: NodeJS.Signals;
+}
+
+export interface VnfWant<M = unknown> {
+  kind: string;
+  name: string;
+  generation: number;
+  netns: string;
+  /** sysctls inside the namespace, as key -> value */
+  sysctls: Record<string, string>;
+  interfaces: VnfInterfaceWant[];
+  routes: VnfRouteWant[];
+  nft?: VnfNftWant;
+  processes: VnfProcessWant[];
+  /** what the driver needs to read its counters back */
+  model: M;
+}
+
+/** What the VNF host read back from the namespace for a driver's counters. */
+export interface VnfObservation {
+  /** `nft -j list table` of the VNF's table, metainfo removed; undefined when it has none */
+  nft?: readonly unknown[];
+}
+
+export interface VnfRenderContext {
+  /** a directory of this VNF's own for its processes' files (pidfiles, configs, sockets) */
+  runDir: string;
+}
+
+export interface VnfDriver<S = unknown, M = unknown> {
+  readonly kind: string;
+  render(vnf: PlanVnf<S>, ctx: VnfRenderContext): VnfWant<M>;
+  /** the kind's counters, from what the host read back; absent: the kind has none */
+  readCounters?(observed: VnfObservation, model: M): VnfCounter[];
+}
