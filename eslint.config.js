@@ -25,18 +25,28 @@ const BOUNDARIES = {
   cli: ['test'],
 };
 
+/**
+ * agents/datapath/ exports ports (port.ts, *-port.ts, errors.ts, the
+ * process supervisor and policy model vocabularies); its implementations
+ * (netlink/, nft/, nflog/, process/, the fakes, bridge-netfilter.ts) are
+ * chosen by the composition root, agents/main.ts, alone.
+ */
+const DATAPATH_IMPL = { regex: '(^|/)datapath/(netlink|nft|nflog|process)/|(^|/)datapath/(fake-[^/]*|bridge-netfilter)(\\.js)?$', message: 'agents/ imports the datapath ports only (agents/datapath/*-port.ts, port.ts); implementations are bound in agents/main.ts' };
+const DATAPATH_IMPL_FREE = ['agents/main.ts', 'agents/datapath/**/*.ts'];
+
 /** Only the netlink datapath talks rtnetlink; everything else goes through agents/datapath/port.ts. */
 const NETLINK_ONLY_IN = 'agents/datapath/netlink';
 const NETLINK_PATHS = [{ name: 'netlink', message: `only ${NETLINK_ONLY_IN}/ may import netlink: use the DatapathFactory port (agents/datapath/port.ts)` }];
 const NETLINK_PATTERNS = [{ group: ['netlink/*'], message: `only ${NETLINK_ONLY_IN}/ may import netlink` }];
 
-function restriction(folder, depth, forbidden, allowNetlink) {
+function restriction(folder, depth, forbidden, allowNetlink, datapathPorts = false) {
   const up = '\\.\\./'.repeat(depth);
   const patterns = [
     {
       regex: `^${up}(${forbidden.join('|')})(/|$)`,
       message: `${folder}/ must not import ${forbidden.join(', ')} (see ARCHITECTURE.md, "Layout and dependency direction")`,
     },
+    ...(datapathPorts ? [DATAPATH_IMPL] : []),
   ];
   return allowNetlink ? { patterns } : { paths: NETLINK_PATHS, patterns: [...patterns, ...NETLINK_PATTERNS] };
 }
@@ -49,9 +59,19 @@ function boundaryConfigs() {
       configs.push({
         name: `weft/boundaries/${folder}/depth-${depth}`,
         files: [`${folder}/${'*/'.repeat(depth - 1)}*.ts`],
-        rules: { 'no-restricted-imports': ['error', restriction(folder, depth, forbidden, false)] },
+        ...(folder === 'agents' ? { ignores: DATAPATH_IMPL_FREE } : {}),
+        rules: { 'no-restricted-imports': ['error', restriction(folder, depth, forbidden, false, folder === 'agents')] },
       });
     }
+  }
+  // The composition root and the datapath itself may name datapath implementations.
+  configs.push({ name: 'weft/boundaries/agents-main', files: ['agents/main.ts'], rules: { 'no-restricted-imports': ['error', restriction('agents', 1, BOUNDARIES.agents, false)] } });
+  for (let depth = 2; depth <= MAX_DEPTH; depth++) {
+    configs.push({
+      name: `weft/boundaries/agents-datapath/depth-${depth}`,
+      files: [`agents/datapath/${'*/'.repeat(depth - 2)}*.ts`],
+      rules: { 'no-restricted-imports': ['error', restriction('agents', depth, BOUNDARIES.agents, false)] },
+    });
   }
   const netlinkDepth = NETLINK_ONLY_IN.split('/').length;
   // A file directly in agents/datapath/netlink/ sits three levels down.

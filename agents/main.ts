@@ -18,7 +18,7 @@ import { ControllerLink, connectUrl, readToken } from './controller-link.js';
 import { CONTROLLER_UPLINK } from './controller-uplink.js';
 import type { NetlinkDatapath } from './datapath/netlink/netlink-datapath.js';
 import { DATAPATH_FACTORY, type DatapathFactory, type NetnsHandle } from './datapath/port.js';
-import { NETWORK_FIREWALL, type NetworkFirewall } from './datapath/firewall-port.js';
+import { ISOLATION_TABLE, type IsolationTable } from './datapath/isolation-table-port.js';
 import { ensureBridgeNetfilter } from './datapath/bridge-netfilter.js';
 import { POLICY_TABLE_PORT, PORT_GUARD, type PolicyTable, type PortGuard } from './datapath/policy-table-port.js';
 import { PolicyEnforcer } from './firewall/policy-enforcer.js';
@@ -40,7 +40,7 @@ import { EndpointRoutes } from './endpoints/endpoint-routes.js';
 import { VNF_HOST_NFT, VNF_NFT_FACTORY, VnfHost, type VnfNft, type VnfNftFactory } from './vnf/vnf-host.js';
 import { VnfProcesses } from './vnf/vnf-processes.js';
 
-export const AGENT_VERSION = '0.1.0';
+const AGENT_VERSION = '0.1.0';
 
 export type AgentTuning = Partial<
   Pick<AgentConfig, 'requestTimeoutMs' | 'reconnectMinMs' | 'reconnectMaxMs' | 'heartbeatMs' | 'resyncMs' | 'firstPlanWaitMs'>
@@ -57,8 +57,8 @@ export interface StartAgentOptions {
   stateDir?: string;
   /** default NetlinkDatapath (the real kernel) */
   datapath?: DatapathFactory;
-  /** default NftFirewall with the real datapath, none with an injected one */
-  firewall?: NetworkFirewall;
+  /** default NftIsolationTable with the real datapath, none with an injected one */
+  isolation?: IsolationTable;
   /** path of the namespace the agent's bridges live in; default the agent's own */
   hostNetns?: string;
   /** IPv4 underlay (VTEP) address; default the local address of the controller connection */
@@ -124,9 +124,9 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   let c: Container;
   try {
     // Network isolation: nftables in the bridge namespace with our own
-    // datapath; an injected datapath brings its own firewall, or none.
-    const firewall = opts.firewall ?? (ownDatapath ? new (await import('./datapath/nft/nft-firewall.js')).NftFirewall(opts.hostNetns) : undefined);
-    const tables: FirewallTables = firewall ? { isolation: firewall } : {};
+    // datapath; an injected datapath brings its own isolation table, or none.
+    const isolation = opts.isolation ?? (ownDatapath ? new (await import('./datapath/nft/nft-isolation-table.js')).NftIsolationTable(opts.hostNetns) : undefined);
+    const tables: DatapathParts = isolation ? { isolation } : {};
     if (ownDatapath) {
       // FirewallPolicy enforcement and anti-spoofing: nftables in the bridge namespace, our own datapath only.
       tables.policies = (await import('./datapath/nft/nft-policy-table.js')).NftPolicyTable.at(opts.hostNetns);
@@ -202,8 +202,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   };
 }
 
-interface FirewallTables {
-  isolation?: NetworkFirewall;
+interface DatapathParts {
+  isolation?: IsolationTable;
   policies?: PolicyTable;
   guard?: PortGuard;
   vnfHostNft?: VnfNft;
@@ -211,13 +211,13 @@ interface FirewallTables {
   processes?: ProcessSupervisor;
 }
 
-function buildContainer(config: AgentConfig, logger: AgentLogger, datapath: DatapathFactory, hostHandle: NetnsHandle, tables: FirewallTables): Container {
+function buildContainer(config: AgentConfig, logger: AgentLogger, datapath: DatapathFactory, hostHandle: NetnsHandle, tables: DatapathParts): Container {
   const c = new Container({ defaultScope: 'Singleton' });
   c.bind(AGENT_CONFIG).toConstantValue(config);
   c.bind(AGENT_LOGGER).toConstantValue(logger);
   c.bind(DATAPATH_FACTORY).toConstantValue(datapath);
   c.bind(HOST_HANDLE).toConstantValue(hostHandle);
-  if (tables.isolation) c.bind(NETWORK_FIREWALL).toConstantValue(tables.isolation);
+  if (tables.isolation) c.bind(ISOLATION_TABLE).toConstantValue(tables.isolation);
   if (tables.policies) c.bind(POLICY_TABLE_PORT).toConstantValue(tables.policies);
   if (tables.guard) c.bind(PORT_GUARD).toConstantValue(tables.guard);
   c.bind(EndpointStore).toSelf();

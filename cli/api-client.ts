@@ -7,7 +7,7 @@ import type { ApplyRequest, ApplyResult } from '../model/rest.js';
 import { CliError, EXIT_UNREACHABLE } from './cli-error.js';
 import type { ClientConfig } from './client-config.js';
 
-export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface ResourceList<R = AnyResource> {
   apiVersion: string;

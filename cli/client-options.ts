@@ -11,7 +11,7 @@ export function addClientOptions(cmd: Command): Command {
     .option('--token-file <file>', 'admin token file (env WEFT_TOKEN holds the token itself; default ./.weft/admin.token, then /var/lib/weft/admin.token)');
 }
 
-export function clientFlags(cmd: Command): ClientFlags {
+function clientFlags(cmd: Command): ClientFlags {
   const flags: ClientFlags = {};
   for (const c of [...ancestors(cmd)].reverse()) {
     const o = c.opts<ClientFlags>();

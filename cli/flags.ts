@@ -42,7 +42,7 @@ export function parseMac(value: string): string {
   return value.toLowerCase();
 }
 
-export const OUTPUT_FORMATS = ['json', 'yaml', 'wide'] as const;
+const OUTPUT_FORMATS = ['json', 'yaml', 'wide'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export function parseOutput(value: string): OutputFormat {
@@ -52,7 +52,7 @@ export function parseOutput(value: string): OutputFormat {
 }
 
 /** One k=v label; keys may carry a DNS prefix ("example.com/tier=web"). */
-export function parseLabel(value: string): [string, string] {
+function parseLabel(value: string): [string, string] {
   const eq = value.indexOf('=');
   if (eq <= 0) throw new InvalidArgumentError('Write KEY=VALUE, e.g. --label app=web');
   const key = value.slice(0, eq);
@@ -115,7 +115,7 @@ export function parseServerUrl(value: string): string {
   return value.replace(/\/+$/, '');
 }
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function parseLogLevel(value: string): string {
   const v = value.toLowerCase();

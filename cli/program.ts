@@ -18,7 +18,7 @@ import { registerSchema } from './commands/schema.js';
 import { registerUp } from './commands/up.js';
 import { registerWait } from './commands/wait.js';
 
-export function buildProgram(version: string, outcome: { exitCode: number } = { exitCode: EXIT_OK }): Command {
+function buildProgram(version: string, outcome: { exitCode: number } = { exitCode: EXIT_OK }): Command {
   const program = new Command('weft')
     .description('weft: virtual networks, a netlink datapath and network functions for Linux hosts')
     .version(version, '--version')

@@ -13,10 +13,10 @@ export {
   type LoadedResource, type LoadResult, type Problem, type SourceDoc,
 } from '../model/resource-text.js';
 
-export const STDIN_NAME = '<stdin>';
+const STDIN_NAME = '<stdin>';
 
 /** Expand -f arguments: files as given, directories to their *.yaml|*.yml|*.json files (sorted, not recursive). */
-export function expandPaths(paths: string[]): { files: string[]; problems: Problem[] } {
+function expandPaths(paths: string[]): { files: string[]; problems: Problem[] } {
   const files: string[] = [];
   const problems: Problem[] = [];
   for (const p of paths) {

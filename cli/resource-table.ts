@@ -57,7 +57,7 @@ export function appliesToSummary(p: FirewallPolicy): string {
 }
 
 /** A direction's rule count, then its default action when the policy sets one: "3/deny" (no spaces: columns stay awk-able). */
-export function directionSummary(d: { defaultAction?: string; rules?: unknown[] } | undefined): string {
+function directionSummary(d: { defaultAction?: string; rules?: unknown[] } | undefined): string {
   const count = String(d?.rules?.length ?? 0);
   return d?.defaultAction === undefined ? count : `${count}/${d.defaultAction}`;
 }
@@ -81,7 +81,7 @@ function firewallRow(f: Firewall, wide: boolean, now: number): string[] {
 }
 
 /** By the kind asked for, not the item's own field: list items may leave `kind` out. */
-export function resourceRow(kind: Kind, r: AnyResource, wide: boolean, now: number): string[] {
+function resourceRow(kind: Kind, r: AnyResource, wide: boolean, now: number): string[] {
   switch (kind) {
     case 'Network':
       return networkRow(r as Network, wide, now);

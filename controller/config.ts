@@ -23,7 +23,7 @@ export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 15_000;
 export const DEFAULT_HOST_GONE_AFTER_MS = 60_000;
 export const DEFAULT_BLOCK_RECLAIM_GRACE_MS = 10 * 60_000;
 /** Longest timeout or grace period accepted: beyond a week it is a typo, not a policy. */
-export const MAX_DURATION_MS = 7 * 24 * 3_600_000;
+const MAX_DURATION_MS = 7 * 24 * 3_600_000;
 
 /** Parse HOST:PORT ("[::1]:0" for IPv6); port 0 asks the kernel for a free one. */
 export function parseListen(listen: string): { host: string; port: number } {

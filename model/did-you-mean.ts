@@ -2,7 +2,7 @@
 // candidate by edit distance, when it is close enough to be a likely typo.
 
 /** Levenshtein distance (one row, O(|a|·|b|)). */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const d: number[] = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let prev = d[0] as number;

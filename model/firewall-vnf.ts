@@ -20,11 +20,11 @@ import { DEFAULT_ACTIONS, PerimeterRule, PortSets, MAX_RULES_PER_DIRECTION, type
 import { Condition, DNS_LABEL_PATTERN, objectMeta, resourceSchema, type Resource } from './meta.js';
 import { VnfNetworkAttachment, vnfHostField } from './vnf-resource.js';
 
-export const MIN_GUARDED_NETWORKS = 2;
-export const MAX_GUARDED_NETWORKS = 8;
+const MIN_GUARDED_NETWORKS = 2;
+const MAX_GUARDED_NETWORKS = 8;
 export const DEFAULT_FIREWALL_ACTION = 'deny';
 
-export const FirewallNetwork = VnfNetworkAttachment('firewall');
+const FirewallNetwork = VnfNetworkAttachment('firewall');
 export type FirewallNetwork = Static<typeof FirewallNetwork>;
 
 export const FirewallSpec = Type.Object(
@@ -49,7 +49,7 @@ export const FirewallSpec = Type.Object(
 export type FirewallSpec = Static<typeof FirewallSpec>;
 
 /** A firewall's address and MAC on one network (model/vnf-protocol.ts VnfInterfaceStatus). */
-export const FirewallInterfaceStatus = Type.Object(
+const FirewallInterfaceStatus = Type.Object(
   { network: Type.String(), ip: Type.String(), mac: Type.String() },
   { additionalProperties: false },
 );
@@ -65,7 +65,7 @@ export const PerimeterRuleCounter = Type.Object(
 );
 export type PerimeterRuleCounter = Static<typeof PerimeterRuleCounter>;
 
-export const FirewallStatus = Type.Object(
+const FirewallStatus = Type.Object(
   {
     ready: Type.Optional(Type.Boolean()),
     hosts: Type.Optional(

@@ -20,19 +20,19 @@
 import { Type, type Static, type TProperties } from '@sinclair/typebox';
 import { Condition, DNS_LABEL_PATTERN, Labels, objectMeta, resourceSchema, type Resource } from './meta.js';
 
-export const FIREWALL_ACTIONS = ['allow', 'deny', 'reject', 'log'] as const;
+const FIREWALL_ACTIONS = ['allow', 'deny', 'reject', 'log'] as const;
 export type FirewallAction = (typeof FIREWALL_ACTIONS)[number];
 export const DEFAULT_ACTIONS = ['allow', 'deny', 'reject'] as const;
 export type DefaultAction = (typeof DEFAULT_ACTIONS)[number];
-export const FIREWALL_PROTOCOLS = ['tcp', 'udp', 'icmp', 'icmpv6', 'any'] as const;
+const FIREWALL_PROTOCOLS = ['tcp', 'udp', 'icmp', 'icmpv6', 'any'] as const;
 export type FirewallProtocol = (typeof FIREWALL_PROTOCOLS)[number];
 /** Policies without spec.priority sort here. */
 export const DEFAULT_POLICY_PRIORITY = 1000;
 export const MAX_RULES_PER_DIRECTION = 20_000;
-export const RULE_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
-export const PORT_SET_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$';
+const RULE_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+const PORT_SET_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$';
 /** A port entry: 80, "8000-8080", or "@name" for a named port set of the policy. */
-export const PORT_STRING_PATTERN = '^([0-9]{1,5}(-[0-9]{1,5})?|@[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?)$';
+const PORT_STRING_PATTERN = '^([0-9]{1,5}(-[0-9]{1,5})?|@[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?)$';
 
 const literalUnion = <T extends readonly string[]>(values: T, description: string) =>
   Type.Union(
@@ -76,7 +76,7 @@ const peers = (d: string) => Type.Optional(Type.Array(FirewallPeer, { maxItems: 
 
 export const IngressRule = ruleSchema({ from: peers('Sources this rule matches; omitted: any source.') });
 export type IngressRule = Static<typeof IngressRule>;
-export const EgressRule = ruleSchema({ to: peers('Destinations this rule matches; omitted: any destination.') });
+const EgressRule = ruleSchema({ to: peers('Destinations this rule matches; omitted: any destination.') });
 export type EgressRule = Static<typeof EgressRule>;
 export const PerimeterRule = ruleSchema({ from: peers('Sources; omitted: any.'), to: peers('Destinations; omitted: any.') });
 export type PerimeterRule = Static<typeof PerimeterRule>;
@@ -91,8 +91,8 @@ function directionSchema<R extends typeof IngressRule | typeof EgressRule>(rule:
   );
 }
 
-export const IngressPolicy = directionSchema(IngressRule, 'traffic to a selected endpoint');
-export const EgressPolicy = directionSchema(EgressRule, 'traffic from a selected endpoint');
+const IngressPolicy = directionSchema(IngressRule, 'traffic to a selected endpoint');
+const EgressPolicy = directionSchema(EgressRule, 'traffic from a selected endpoint');
 
 export const PortSets = Type.Record(Type.String({ pattern: PORT_SET_NAME_PATTERN }), Type.Array(PortEntry, { minItems: 1, maxItems: 4096 }), {
   additionalProperties: false,

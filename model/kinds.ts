@@ -53,7 +53,7 @@ export const NetworkStatus = Type.Object(
 );
 export type NetworkStatus = Static<typeof NetworkStatus>;
 
-export const NetworkSchema = resourceSchema(
+const NetworkSchema = resourceSchema(
   'Network',
   objectMeta(DNS_LABEL_PATTERN, 63),
   NetworkSpec,
@@ -75,7 +75,7 @@ export const EndpointSpec = Type.Object(
 );
 export type EndpointSpec = Static<typeof EndpointSpec>;
 
-export const EndpointStatus = Type.Object(
+const EndpointStatus = Type.Object(
   {
     ip: Type.Optional(Type.String()),
     mac: Type.Optional(Type.String()),
@@ -88,7 +88,7 @@ export const EndpointStatus = Type.Object(
 );
 export type EndpointStatus = Static<typeof EndpointStatus>;
 
-export const EndpointSchema = resourceSchema(
+const EndpointSchema = resourceSchema(
   'Endpoint',
   objectMeta(DNS_SUBDOMAIN_PATTERN, 253),
   EndpointSpec,
@@ -123,7 +123,7 @@ export const HostStatus = Type.Object(
 );
 export type HostStatus = Static<typeof HostStatus>;
 
-export const HostSchema = resourceSchema('Host', objectMeta(DNS_LABEL_PATTERN, 63), HostSpec, HostStatus, "An agent's node.");
+const HostSchema = resourceSchema('Host', objectMeta(DNS_LABEL_PATTERN, 63), HostSpec, HostStatus, "An agent's node.");
 export type Host = Resource<'Host', HostSpec, HostStatus>;
 
 export type { FirewallPolicy } from './firewall.js';

@@ -7,7 +7,7 @@ import type { ApplyResult, ResourceView } from './rest.js';
 import { unifiedDiff } from './unified-diff.js';
 
 /** The YAML lines of a view; fields the controller filled in are marked with a comment. */
-export function renderView(view: ResourceView | undefined): string[] {
+function renderView(view: ResourceView | undefined): string[] {
   if (!view) return [];
   const metadata: ResourceView['metadata'] = { name: view.metadata.name };
   const labels = view.metadata.labels;
@@ -33,6 +33,6 @@ export function applyDiffs(res: Pick<ApplyResult, 'results' | 'pruned'>): Array<
 }
 
 /** One resource's diff, '' when unchanged. A new resource is all added, a pruned one all removed. */
-export function resourceDiff(id: string, live: ResourceView | undefined, merged: ResourceView | undefined): string {
+function resourceDiff(id: string, live: ResourceView | undefined, merged: ResourceView | undefined): string {
   return unifiedDiff(renderView(live), renderView(merged), `live/${id}`, `file/${id}`);
 }

@@ -14,7 +14,7 @@ export const ANY_PORT: Interval = [0, 65535];
 
 const PROTOCOL_NUMBERS: Record<Exclude<FirewallProtocol, 'any'>, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 };
 
-export function protocolInterval(p: FirewallProtocol): Interval {
+function protocolInterval(p: FirewallProtocol): Interval {
   if (p === 'any') return ANY_PROTOCOL;
   const n = PROTOCOL_NUMBERS[p];
   return [n, n];
@@ -33,7 +33,7 @@ export function mergeIntervals(list: readonly Interval[]): Interval[] {
 }
 
 /** `outer` minus every interval in `holes`. */
-export function subtractIntervals(outer: Interval, holes: readonly Interval[]): Interval[] {
+function subtractIntervals(outer: Interval, holes: readonly Interval[]): Interval[] {
   let pieces: Interval[] = [outer];
   for (const [hlo, hhi] of mergeIntervals(holes)) {
     const next: Interval[] = [];
@@ -85,7 +85,7 @@ export function peerIntervals(peers: readonly PlanPeer[] | undefined, sets: Read
 }
 
 /** A rule's destination ports as merged intervals: every port unless tcp/udp with ports listed. */
-export function portIntervals(rule: { protocol: FirewallProtocol; ports?: Array<[number, number]> }): Interval[] {
+function portIntervals(rule: { protocol: FirewallProtocol; ports?: Array<[number, number]> }): Interval[] {
   if (rule.ports === undefined || (rule.protocol !== 'tcp' && rule.protocol !== 'udp')) return [ANY_PORT];
   return mergeIntervals(rule.ports);
 }

@@ -15,7 +15,7 @@ export interface JsonObject {
 
 /** The dialect ajv validates with by default, and the one editors support best. */
 export const JSON_SCHEMA_DIALECT = 'http://json-schema.org/draft-07/schema#';
-export const SCHEMA_BASE_URL = 'https://weft.dev/schemas/v1/';
+const SCHEMA_BASE_URL = 'https://weft.dev/schemas/v1/';
 /** File name of the schema that covers every kind, selected by `kind`. */
 export const COMBINED_SCHEMA_FILE = 'weft.schema.json';
 

@@ -16,7 +16,7 @@
 import { OWNER_ALIAS_PREFIX, fnv1a32 } from './kernel-names.js';
 import type { VnfKey } from './vnf-protocol.js';
 
-export const VNF_NETNS_PREFIX = 'wn.';
+const VNF_NETNS_PREFIX = 'wn.';
 export const VNF_VETH_PREFIX = 'wf-';
 /** nft table in the agent's host namespace for the VNFs' ports (vnf/port-table.ts). */
 export const VNF_PORT_TABLE = 'weft-vnf-ports';

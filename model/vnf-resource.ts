@@ -20,12 +20,6 @@ export type VnfNetworkAttachment = Static<ReturnType<typeof VnfNetworkAttachment
 
 export const vnfHostField = (what: string) => Type.String({ pattern: DNS_LABEL_PATTERN, maxLength: 63, description: `Host the ${what} runs on.` });
 
-/** What every VNF spec has. */
-export interface VnfSpecBase {
-  host: string;
-  networks: VnfNetworkAttachment[];
-}
-
 /** Every VNF resource kind (each also in kinds.ts). */
 export type VnfResource = Firewall;
 export type VnfKindName = VnfResource['kind'];

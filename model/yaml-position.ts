@@ -27,7 +27,7 @@ function start(node: unknown): number | undefined {
  * the user lands on the map the field belongs in. With `preferKey`, an
  * existing path points at its key rather than its value (unknown fields).
  */
-export function offsetOf(doc: Document, pointer: string, preferKey = false): number {
+function offsetOf(doc: Document, pointer: string, preferKey = false): number {
   const docStart = start(doc.contents) ?? start(doc) ?? 0;
   let node: unknown = doc.contents;
   let keyNode: unknown;

@@ -5,7 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { isErrorBody, WeftError } from '../model/errors.js';
 import { DEFAULT_AGENT_SOCKET, MAX_RPC_LINE, type RpcMethod, type RpcMethods } from '../model/agent-rpc.js';
 
-export const DEFAULT_RPC_TIMEOUT_MS = 30_000;
+const DEFAULT_RPC_TIMEOUT_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 5_000;
 
 export interface AgentClientOptions {

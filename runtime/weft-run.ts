@@ -12,7 +12,7 @@ import { endpointName } from '../model/kernel-names.js';
 import { createNetns, deleteNetns, spawnInNetns } from '../sys/netns.js';
 import { assertAgentSocket, callAgent } from './agent-client.js';
 
-export const RUN_NETNS_PREFIX = 'wr-';
+const RUN_NETNS_PREFIX = 'wr-';
 
 export interface WeftRunOptions {
   network: string;
@@ -48,7 +48,7 @@ export interface WeftRunDeps {
   randomId(): string;
 }
 
-export const processDeps: WeftRunDeps = {
+const processDeps: WeftRunDeps = {
   socketExists: existsSync,
   call: (socket, method, params, timeoutMs) => callAgent(socket, method, params, timeoutMs === undefined ? {} : { timeoutMs }),
   createNetns: (name) => createNetns(name),
@@ -178,6 +178,6 @@ async function cleanup(deps: WeftRunDeps, s: CleanupState): Promise<void> {
   }
 }
 
-export function describeAttach(r: AttachResult): string {
+function describeAttach(r: AttachResult): string {
   return `weft run: ${r.ifname} ${r.address} mac ${r.mac} mtu ${r.mtu} gateway ${r.gateway} on network ${r.network} (endpoint ${r.endpoint}, netns ${r.netns})\n`;
 }

@@ -29,9 +29,9 @@ import type { NftDocument } from '../model/nft-json.js';
 import { VNF_PORT_TABLE, VNF_VETH_PREFIX } from '../model/vnf-names.js';
 
 /** Before br_netfilter's IP hooks, and so before conntrack. */
-export const PORT_TABLE_PRIORITY = -300;
+const PORT_TABLE_PRIORITY = -300;
 export const PORT_TABLE_FAMILY = 'bridge';
-export const PORT_CHAIN = 'prerouting';
+const PORT_CHAIN = 'prerouting';
 
 export function renderPortTable(): NftDocument {
   const table = { family: PORT_TABLE_FAMILY, name: VNF_PORT_TABLE } as const;

@@ -11,7 +11,7 @@ import { bridgeAlias, parseOwnerAlias } from '../../model/kernel-names.js';
 import type { LinkInfo, NetnsHandle } from '../datapath/port.js';
 import { HOST_HANDLE } from '../agent-config.js';
 import { isAlreadyExists, isUnsupported } from '../datapath/errors.js';
-import { NETWORK_FIREWALL, type NetworkFirewall } from '../datapath/firewall-port.js';
+import { ISOLATION_TABLE, type IsolationTable } from '../datapath/isolation-table-port.js';
 
 interface CacheEntry {
   signature: string;
@@ -23,12 +23,12 @@ const signatureOf = (n: PlanNetwork) => `${n.bridge}|${n.mtu}|${n.gatewayMac}|${
 @injectable()
 export class BridgeManager {
   private readonly cache = new Map<string, CacheEntry>();
-  /** Bridges of the current plan: the isolation set (see NetworkFirewall). */
+  /** Bridges of the current plan: the isolation set (see IsolationTable). */
   private planBridges: string[] = [];
 
   constructor(
     @inject(HOST_HANDLE) private readonly host: NetnsHandle,
-    @inject(NETWORK_FIREWALL) @optional() private readonly firewall?: NetworkFirewall,
+    @inject(ISOLATION_TABLE) @optional() private readonly isolation?: IsolationTable,
   ) {}
 
   /**
@@ -38,7 +38,7 @@ export class BridgeManager {
    */
   async isolate(bridges: string[]): Promise<void> {
     this.planBridges = [...bridges];
-    await this.firewall?.applyIsolation(this.planBridges);
+    await this.isolation?.applyIsolation(this.planBridges);
   }
 
   /** The bridge's ifindex, creating or adopting and fixing it as needed. */
@@ -121,10 +121,10 @@ export class BridgeManager {
   }
 
   private async create(network: PlanNetwork, alias: string): Promise<LinkInfo> {
-    if (this.firewall && !this.planBridges.includes(network.bridge)) {
+    if (this.isolation && !this.planBridges.includes(network.bridge)) {
       // Fail closed, except where the kernel or system has no nftables at
       // all: the reconciler reports that once, and networks still work.
-      await this.firewall.applyIsolation([...this.planBridges, network.bridge]).catch((e: unknown) => {
+      await this.isolation.applyIsolation([...this.planBridges, network.bridge]).catch((e: unknown) => {
         if (!isUnsupported(e)) throw e;
       });
     }

@@ -18,7 +18,7 @@ import { EndpointStore, type EndpointRecord } from '../state/endpoint-store.js';
 import { PlanState } from '../state/plan-state.js';
 
 /** The record's origin tag for attachments made through a CNI config of this name. */
-export const cniOrigin = (configName: string) => `cni:${configName}`;
+const cniOrigin = (configName: string) => `cni:${configName}`;
 
 const ok = (output: unknown): CniCallResult => ({ exitCode: 0, output });
 

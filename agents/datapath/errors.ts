@@ -76,10 +76,6 @@ export class DatapathError extends Error {
   }
 }
 
-export function isDatapathError(err: unknown): err is DatapathError {
-  return err instanceof DatapathError;
-}
-
 /** For `catch (e: unknown)`: true when e is a DatapathError meaning "no such object". */
 export function isNotFound(err: unknown): boolean {
   return err instanceof DatapathError && err.isNotFound;

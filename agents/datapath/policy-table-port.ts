@@ -2,10 +2,8 @@
 // (inet weft-firewall) and anti-spoofing on endpoint ports (bridge
 // weft-guard). Implementations: NftPolicyTable and NftGuard (nft/, the real
 // kernel). Absent in unit tests that inject a fake datapath: the agent then
-// enforces no policy, as with NETWORK_FIREWALL.
-import type { ElementCounter } from './nft/policy-ruleset.js';
-import type { GuardedPort, SpoofReason } from './nft/guard-ruleset.js';
-import type { PolicyModel } from '../firewall/policy-compiler.js';
+// enforces no policy, as with ISOLATION_TABLE.
+import type { ElementCounter, PolicyModel } from './policy-model.js';
 
 export interface PolicyTable {
   /** Replace whatever table is there with `model`, in one transaction. */
@@ -21,6 +19,22 @@ export interface PolicyTable {
    * namespace; turned back on if someone turned it off), else why not.
    */
   bridgeFilterProblem(): Promise<string | undefined>;
+}
+
+/** Why the guard dropped a frame (its counters in the guard table are named so). */
+export const SPOOF_REASONS = ['ip', 'mac', 'arp', 'ip6', 'other'] as const;
+export type SpoofReason = (typeof SPOOF_REASONS)[number];
+
+/** An endpoint port and the only MAC and address it may send from. */
+export interface GuardedPort {
+  /** host-side interface (wv-*) */
+  ifname: string;
+  mac: string;
+  ip: string;
+}
+
+export function guardPortKey(p: GuardedPort): string {
+  return `${p.ifname}|${p.mac.toLowerCase()}|${p.ip}`;
 }
 
 export interface PortGuard {

@@ -27,7 +27,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 /** The loopback device is the first registered in every network namespace. */
 const LOOPBACK_IFINDEX = 1;
 
-export const DEFAULT_IFNAME = 'eth0';
+const DEFAULT_IFNAME = 'eth0';
 /** How long an attach waits for a network that is not in the plan yet. */
 const NETWORK_WAIT_MS = 2000;
 /** Background delete attempts before leaving the record to the reconciler. */
@@ -35,7 +35,7 @@ const DELETE_ATTEMPTS = 3;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export function toAttachResult(r: EndpointRecord, existing: boolean): AttachResult {
+function toAttachResult(r: EndpointRecord, existing: boolean): AttachResult {
   return {
     endpoint: r.name,
     network: r.network,

@@ -9,8 +9,8 @@ import { errorMessage } from '../../model/errors.js';
 import type { FirewallLogEntry } from '../../model/agent-protocol.js';
 import type { AgentLogger } from '../agent-config.js';
 import type { ControllerUplink } from '../controller-uplink.js';
-import type { NflogPacket, NflogReader } from '../datapath/nflog/nflog-reader.js';
-import type { LogChain } from './policy-compiler.js';
+import type { NflogPacket, PacketLogReader } from '../datapath/packet-log-port.js';
+import type { LogChain } from '../datapath/policy-model.js';
 
 const FLUSH_MS = 1_000;
 const MAX_BATCH = 200;
@@ -20,7 +20,7 @@ export class FirewallLog {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly reader: NflogReader,
+    private readonly reader: PacketLogReader,
     private readonly logChains: () => ReadonlyMap<string, LogChain> | undefined,
     private readonly uplink: ControllerUplink,
     private readonly log: AgentLogger,

@@ -1,5 +1,5 @@
 // The host's firewall policies (as the controller planned them) -> a model of
-// the nftables objects that enforce them. Pure; firewall-ruleset.ts turns the
+// the nftables objects that enforce them. Pure; agents/datapath/nft/policy-ruleset.ts turns the
 // model into nft JSON and diffs two models.
 //
 // Endpoints with the same policies in the same order share one "group" per
@@ -11,61 +11,12 @@
 // label change changes entry elements or address-set elements, never chains.
 import type { PlanFirewallPolicy, PlanFirewallRule } from '../../model/agent-protocol.js';
 import { boxKey, Packing, type PackItem } from '../../model/box-packer.js';
-import type { DefaultAction, FirewallAction } from '../../model/firewall.js';
+import type { DefaultAction } from '../../model/firewall.js';
 import { createHash } from 'node:crypto';
-import { policyRuleBoxes, type PolicyBox } from './rule-boxes.js';
+import { REJECT_CHAIN, emptyModel, type Direction, type GroupChain, type LogChain, type MapElement, type PolicyBox, type PolicyModel, type RuleRef, type Verdict } from '../datapath/policy-model.js';
+import { policyRuleBoxes } from './rule-boxes.js';
 
-export type Direction = 'ingress' | 'egress';
-
-export type Verdict = { kind: 'return' } | { kind: 'drop' } | { kind: 'jump' | 'goto'; target: string };
-
-/** Which rule an element or chain rule counts for. */
-export interface RuleRef {
-  policy: string;
-  direction: Direction;
-  /** rule name, or "default" */
-  rule: string;
-}
-
-export interface MapElement {
-  box: PolicyBox;
-  verdict: Verdict;
-  ref: RuleRef;
-}
-
-export interface GroupChain {
-  name: string;
-  direction: Direction;
-  /** block map names, looked up in this order */
-  maps: string[];
-  defaultAction: DefaultAction;
-  /** the policy whose default action applies; undefined when none sets one (allow) */
-  defaultPolicy?: string;
-}
-
-export interface LogChain {
-  name: string;
-  ref: RuleRef;
-  action: FirewallAction;
-}
-
-export interface PolicyModel {
-  /** endpoint IPv4 -> group chain name, per direction */
-  entries: Record<Direction, Map<string, string>>;
-  groups: Map<string, GroupChain>;
-  /** map name -> element key (boxKey) -> element */
-  maps: Map<string, Map<string, MapElement>>;
-  logChains: Map<string, LogChain>;
-  /** every rule of the policies in force, also those that hold no element (a peer set now empty) */
-  rules: Map<string, RuleRef>;
-}
-
-export const REJECT_CHAIN = 'reject';
-export const LOG_PREFIX = 'wl-';
-
-export function emptyModel(): PolicyModel {
-  return { entries: { ingress: new Map(), egress: new Map() }, groups: new Map(), maps: new Map(), logChains: new Map(), rules: new Map() };
-}
+const LOG_PREFIX = 'wl-';
 
 // Chain and map names are hashes of what they stand for: 64 bits of SHA-256,
 // so two rules (or two policy lists) sharing a name is out of reach even for

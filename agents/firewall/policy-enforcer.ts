@@ -20,8 +20,8 @@ import { errorMessage } from '../../model/errors.js';
 import type { RuleCounter } from '../../model/firewall.js';
 import { AGENT_LOGGER, type AgentLogger } from '../agent-config.js';
 import { POLICY_TABLE_PORT, type PolicyTable } from '../datapath/policy-table-port.js';
-import { countersDropped, modelRules, ruleKey, type ElementCounter } from '../datapath/nft/policy-ruleset.js';
-import { CompileCache, compilePolicies, type PolicyModel, type RuleRef } from './policy-compiler.js';
+import { countersDropped, modelRules, ruleKey, type ElementCounter, type PolicyModel, type RuleRef } from '../datapath/policy-model.js';
+import { CompileCache, compilePolicies } from './policy-compiler.js';
 
 interface Count {
   ref: RuleRef;

@@ -4,10 +4,8 @@
 // them). Cached per rule object, because the agent compiles its whole
 // policy list on every plan change.
 import type { PlanFirewallRule } from '../../model/agent-protocol.js';
-import { ruleBoxes, type RuleBox } from '../../model/rule-intervals.js';
-
-/** [peer address, protocol, destination port] */
-export type PolicyBox = RuleBox<[PlanFirewallRule['peers']]>;
+import { ruleBoxes } from '../../model/rule-intervals.js';
+import type { PolicyBox } from '../datapath/policy-model.js';
 
 interface CachedBoxes {
   /** the address lists the boxes were made from, by identity (plans replace a set's list when it changes) */

@@ -13,7 +13,7 @@
 import { inject, injectable, optional } from 'inversify';
 import { errorMessage } from '../../model/errors.js';
 import { AGENT_LOGGER, type AgentLogger } from '../agent-config.js';
-import { guardPortKey, type GuardedPort, type SpoofReason } from '../datapath/nft/guard-ruleset.js';
+import { guardPortKey, type GuardedPort, type SpoofReason } from '../datapath/policy-table-port.js';
 import { PORT_GUARD, type PortGuard } from '../datapath/policy-table-port.js';
 import { EndpointStore } from '../state/endpoint-store.js';
 

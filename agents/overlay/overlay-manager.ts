@@ -36,7 +36,7 @@ interface CacheEntry {
  * may wait for this attach's container lock (dropRecord, finishDelete), so
  * the wait must be bounded. Past it the entries still come, just later.
  */
-export const ENTRIES_WAIT_MS = 2000;
+const ENTRIES_WAIT_MS = 2000;
 
 @injectable()
 export class OverlayManager {

@@ -15,7 +15,7 @@ import type { FdbEntry, LinkInfo, NeighEntry, VxlanSpec } from '../datapath/port
 import type { LinkRef } from './host-diff.js';
 
 /** IANA VXLAN port. */
-export const VXLAN_PORT = 4789;
+const VXLAN_PORT = 4789;
 /** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) headers. */
 export const VXLAN_OVERHEAD = 50;
 export const ZERO_MAC = '00:00:00:00:00:00';
@@ -75,7 +75,7 @@ export type OverlayAction =
 /** The actions on one device's entries (what an incremental pass does). */
 export type OverlayEntryAction = Extract<OverlayAction, { op: 'fdbAdd' | 'fdbDel' | 'neighReplace' | 'neighDel' }>;
 
-export const normMac = (mac: string): string => mac.toLowerCase();
+const normMac = (mac: string): string => mac.toLowerCase();
 
 export function vxlanSpec(n: PlanNetwork, vtep: Vtep): VxlanSpec {
   const spec: VxlanSpec = { name: n.vxlan, vni: n.vni, local: vtep.address, port: VXLAN_PORT, mtu: n.mtu, learning: false, proxy: true };
@@ -166,7 +166,7 @@ export function diffOverlayEntries(network: string, vxlan: string, want: Overlay
 }
 
 /** A weft VXLAN device: its alias names a network, or it has none but a plan network uses its name (half-made). */
-export function vxlanOwner(l: LinkInfo, networks: Map<string, PlanNetwork>): string | undefined {
+function vxlanOwner(l: LinkInfo, networks: Map<string, PlanNetwork>): string | undefined {
   if (!l.name.startsWith(VXLAN_PREFIX) || l.kind !== 'vxlan') return undefined;
   const owner = vxlanAliasNetwork(l.alias);
   if (owner !== undefined) return owner;

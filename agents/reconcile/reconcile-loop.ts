@@ -27,7 +27,7 @@ import type { StatusMessage, SubReconciler } from './sub-reconciler.js';
 export const SUB_RECONCILERS = Symbol.for('weft.SubReconcilers');
 
 /** How often counters are re-read (and reported when they moved). */
-export const COUNTER_INTERVAL_MS = 5_000;
+const COUNTER_INTERVAL_MS = 5_000;
 
 interface Waiter {
   gen: number;

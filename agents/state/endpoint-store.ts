@@ -16,7 +16,7 @@ import { AGENT_CONFIG, AGENT_LOGGER, type AgentConfig, type AgentLogger } from '
 export type EndpointState = 'attached' | 'deleting';
 
 /** A saved plan is written at the latest this long after savePlan (normally sooner: see flushPlan). */
-export const PLAN_WRITE_DELAY_MS = 2_000;
+const PLAN_WRITE_DELAY_MS = 2_000;
 
 export interface EndpointRecord extends EndpointReport {
   state: EndpointState;
@@ -72,12 +72,6 @@ CREATE TABLE IF NOT EXISTS plan (id INTEGER PRIMARY KEY CHECK (id = 1), revision
 CREATE TABLE IF NOT EXISTS blocks (network TEXT NOT NULL, cidr TEXT NOT NULL, PRIMARY KEY (network, cidr));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
-
-/** Columns added after the first release: an older agent.db gets them on open. */
-function migrate(db: Database.Database): void {
-  const columns = new Set(db.prepare<[], { name: string }>('PRAGMA table_info(endpoints)').all().map((c) => c.name));
-  if (!columns.has('origin')) db.exec("ALTER TABLE endpoints ADD COLUMN origin TEXT NOT NULL DEFAULT ''");
-}
 
 function toRecord(r: Row): EndpointRecord {
   return {
@@ -135,7 +129,6 @@ export class EndpointStore {
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('busy_timeout = 2000');
       this.db.exec(SCHEMA);
-      migrate(this.db);
     } catch (e: unknown) {
       throw new WeftError('Internal', `open agent state ${file}: ${errorMessage(e)}`, { cause: e });
     }

@@ -48,7 +48,7 @@ export const VNF_NFT_FACTORY = Symbol.for('weft.VnfNftFactory');
 /** nft in the agent's host namespace (the bridges' namespace), for the VNFs' port table. */
 export const VNF_HOST_NFT = Symbol.for('weft.VnfHostNft');
 /** The drivers the host knows (vnf/drivers.ts; tests bind their own). */
-export const VNF_DRIVER_LIST = Symbol.for('weft.VnfDriverList');
+const VNF_DRIVER_LIST = Symbol.for('weft.VnfDriverList');
 
 /** What the VNF host needs of the bridges: the network's bridge, made or adopted (BridgeManager). */
 export type BridgeEnsurer = Pick<BridgeManager, 'ensureBridge'>;

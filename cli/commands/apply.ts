@@ -16,18 +16,18 @@ import { collect, collectLabels } from '../flags.js';
 import { progress } from '../progress.js';
 import { formatProblem, loadResourceFiles, locateServerError, sortForApply, type LoadedResource, type Problem } from '../resource-files.js';
 
-export const DRY_RUN_MODES = ['none', 'client', 'server'] as const;
+const DRY_RUN_MODES = ['none', 'client', 'server'] as const;
 export type DryRunMode = (typeof DRY_RUN_MODES)[number];
 
 /** --dry-run[=none|client|server]; a bare --dry-run means server (commander passes the preset through here). */
-export function parseDryRun(value: string): DryRunMode {
+function parseDryRun(value: string): DryRunMode {
   if (!(DRY_RUN_MODES as readonly string[]).includes(value)) {
     throw new InvalidArgumentError(`Use --dry-run=server (the controller validates and previews, nothing is stored), --dry-run=client (local checks only) or --dry-run=none`);
   }
   return value as DryRunMode;
 }
 
-export function parseApplySetName(value: string): string {
+function parseApplySetName(value: string): string {
   if (value === '' || value.length > 63 || !new RegExp(LABEL_VALUE_PATTERN).test(value)) {
     throw new InvalidArgumentError('Use 1-63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit (it becomes a label value)');
   }
@@ -135,7 +135,7 @@ function flatten(view: ResourceView | undefined): Map<string, unknown> {
 const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
 
 /** What a server dry run says about one item: allocations of a new network, the changed fields of a configured resource. */
-export function dryRunDetail(r: ApplyItemResult): string {
+function dryRunDetail(r: ApplyItemResult): string {
   if (r.action === 'created' && r.kind === 'Network' && r.merged) {
     const s = r.merged.spec;
     const parts = [`vni ${show(s.vni)}`, `gateway ${show(s.gateway)}`];
@@ -156,7 +156,7 @@ export function dryRunDetail(r: ApplyItemResult): string {
   return changes.length > 0 ? `: ${changes.join(', ')}` : '';
 }
 
-export function prunedLine(p: PrunedItem, suffix = ''): string {
+function prunedLine(p: PrunedItem, suffix = ''): string {
   const why = p.cascadeFrom !== undefined ? ` (cascade from network/${p.cascadeFrom})` : '';
   return `${resourceId(p)} pruned${why}${suffix}`;
 }

@@ -154,7 +154,7 @@ function eventAge(e: WeftEvent, now: number): string {
   return e.count > 1 ? `${age} (x${e.count} over ${formatAge(e.firstTime, now)})` : age;
 }
 
-export function renderEvents(events: WeftEvent[], now: number): string {
+function renderEvents(events: WeftEvent[], now: number): string {
   if (events.length === 0) return field('Events', NONE);
   const rows = events.map((e) => [e.type, e.reason, eventAge(e, now), e.message]);
   return `Events:\n${indent(renderTable(['TYPE', 'REASON', 'AGE', 'MESSAGE'], rows).trimEnd())}\n`;
@@ -195,7 +195,7 @@ export function renderDescribe(kind: Kind, r: AnyResource, events: WeftEvent[], 
   return out;
 }
 
-export async function fetchEvents(client: ApiClient, kind: Kind, name: string, limit = EVENT_LIMIT): Promise<WeftEvent[]> {
+async function fetchEvents(client: ApiClient, kind: Kind, name: string, limit = EVENT_LIMIT): Promise<WeftEvent[]> {
   const q = new URLSearchParams({ kind, name, limit: String(limit) });
   const list = (await client.request('GET', `/api/v1/events?${q.toString()}`)) as EventList;
   return list.items;

@@ -15,7 +15,7 @@ import { collect } from '../flags.js';
 import { addPruneOptions, loadForApply, pruneRequestFrom, sendApply, type PruneFlags } from './apply.js';
 
 /** Differences found: not an error, but not "same" either (kubectl diff's 1). */
-export const EXIT_DIFF_CHANGES = 1;
+const EXIT_DIFF_CHANGES = 1;
 /** Validation, conflict, not found, rejected, anything but usage or an unreachable controller. */
 export const EXIT_DIFF_ERROR = 4;
 

@@ -94,7 +94,7 @@ interface Target {
 }
 
 /** Walk KIND.a.b.c through the kind's schema; unknown steps exit 1 with the fields that exist. */
-export function resolveTarget(spec: string): Target {
+function resolveTarget(spec: string): Target {
   const [kindName = '', ...path] = spec.split('.');
   const kind = kindOrFail(kindName);
   let node = exportKindSchema(kind);

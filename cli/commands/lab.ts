@@ -13,23 +13,23 @@ import { parseListen, parseLogLevel, type ListenAddress } from '../flags.js';
 import { progress } from '../progress.js';
 import { waitForShutdown } from '../shutdown.js';
 
-export const DEFAULT_LAB_DIR = '.weft-lab';
-export const DEFAULT_LAB_PREFIX = 'wl-';
-export const DEFAULT_LAB_HOSTS = 3;
+const DEFAULT_LAB_DIR = '.weft-lab';
+const DEFAULT_LAB_PREFIX = 'wl-';
+const DEFAULT_LAB_HOSTS = 3;
 
 /** The example networks; 100.64/10 so a demo never shadows a real 10.x route. */
-export const LAB_EXAMPLE_NETWORKS: LabNetwork[] = [
+const LAB_EXAMPLE_NETWORKS: LabNetwork[] = [
   { name: 'blue', subnet: '100.64.1.0/24' },
   { name: 'red', subnet: '100.64.2.0/24' },
 ];
 
-export function parseHostCount(value: string): number {
+function parseHostCount(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1 || n > MAX_HOSTS) throw new InvalidArgumentError(`Write a whole number of hosts from 1 to ${MAX_HOSTS}, e.g. --hosts 3`);
   return n;
 }
 
-export function parseLabPrefix(value: string): string {
+function parseLabPrefix(value: string): string {
   if (!LAB_PREFIX_PATTERN.test(value)) {
     throw new InvalidArgumentError('Use 1-24 letters, digits, "_", "." or "-", starting with a letter or digit, e.g. --prefix wl-');
   }

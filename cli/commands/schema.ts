@@ -12,7 +12,7 @@ import { formatObject } from './get.js';
 
 type SchemaFormat = 'json' | 'yaml';
 
-export function parseSchemaFormat(value: string): SchemaFormat {
+function parseSchemaFormat(value: string): SchemaFormat {
   const v = value.toLowerCase();
   if (v !== 'json' && v !== 'yaml') throw new InvalidArgumentError('Use one of: json, yaml');
   return v;
@@ -24,7 +24,7 @@ interface SchemaFlags {
 }
 
 /** Writes the schema files into dir; returns the paths written. */
-export function writeSchemaFiles(dir: string, kindName?: string): string[] {
+function writeSchemaFiles(dir: string, kindName?: string): string[] {
   const kind = kindName === undefined ? undefined : kindOrFail(kindName);
   const files = kind === undefined ? exportSchemaFiles() : [{ file: schemaFileName(kind), schema: exportKindSchema(kind) }];
   try {

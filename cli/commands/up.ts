@@ -20,7 +20,7 @@ import { waitForShutdown } from '../shutdown.js';
 import { launchAgent, type AgentLaunch, type RunningAgent } from './agent.js';
 import { DEFAULT_LISTEN, launchController, type RunningController } from './controller.js';
 
-export const EXAMPLE_NETWORK: Network = {
+const EXAMPLE_NETWORK: Network = {
   apiVersion: API_VERSION,
   kind: 'Network',
   metadata: { name: 'demo', labels: { 'weft.dev/example': 'true' } },

@@ -11,7 +11,7 @@ import { addClientOptions, apiClientFor } from '../client-options.js';
 import { parseDuration } from '../flags.js';
 import { kindArgument } from './get.js';
 
-export const DEFAULT_WAIT_TIMEOUT = '30s';
+const DEFAULT_WAIT_TIMEOUT = '30s';
 const POLL_MS = 250;
 
 export type WaitFor = { delete: true } | { delete: false; type: string; status: Condition['status'] };
@@ -19,7 +19,7 @@ export type WaitFor = { delete: true } | { delete: false; type: string; status: 
 const STATUSES: Record<string, Condition['status']> = { true: 'True', false: 'False', unknown: 'Unknown' };
 
 /** --for: condition=TYPE (status True), condition=TYPE=True|False|Unknown, or delete. */
-export function parseWaitFor(value: string): WaitFor {
+function parseWaitFor(value: string): WaitFor {
   if (value === 'delete') return { delete: true };
   const m = /^condition=([A-Za-z][A-Za-z0-9]*)(?:=([A-Za-z]+))?$/.exec(value);
   const status = m?.[2] === undefined ? 'True' : STATUSES[m[2].toLowerCase()];
@@ -35,7 +35,7 @@ export interface WaitTarget {
 }
 
 /** KIND/NAME [KIND/NAME...], or KIND NAME [NAME...]. */
-export function parseTargets(args: string[]): WaitTarget[] {
+function parseTargets(args: string[]): WaitTarget[] {
   if (args.length === 0) throw usageError('weft wait needs KIND/NAME (e.g. weft wait network/blue --for=condition=Ready) or KIND NAME');
   const first = args[0] as string;
   if (!first.includes('/')) {

@@ -13,7 +13,7 @@ import { API_PREFIX } from '../../model/rest.js';
  * (tests under ts-jest) this points at ./console/, which does not exist:
  * tests pass their own directory.
  */
-export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../console/', import.meta.url));
+const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../console/', import.meta.url));
 
 export interface ConsoleOptions {
   /** Directory holding index.html, app.js, app.css; default DEFAULT_CONSOLE_DIR. */

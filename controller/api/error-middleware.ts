@@ -13,7 +13,7 @@ interface ParserError {
 }
 
 /** Map anything thrown or passed to next() onto a WeftError. */
-export function toWeftError(err: unknown): WeftError {
+function toWeftError(err: unknown): WeftError {
   if (isWeftError(err)) return err;
   const e = (err ?? {}) as ParserError;
   switch (e.type) {

@@ -46,7 +46,7 @@ export interface WatchSocketOptions {
 /** inversify token for WatchSocketOptions (optional: the defaults apply without one). */
 export const WatchSocketOptions = Symbol('WatchSocketOptions');
 
-export const DEFAULT_WATCH_SOCKET_OPTIONS: WatchSocketOptions = {
+const DEFAULT_WATCH_SOCKET_OPTIONS: WatchSocketOptions = {
   authTimeoutMs: WATCH_AUTH_TIMEOUT_MS,
   maxMessageBytes: 64 * 1024,
   maxBufferedBytes: 8 * 1024 * 1024,

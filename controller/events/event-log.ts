@@ -6,7 +6,7 @@
 import type { EventInput, WeftEvent } from '../../model/events.js';
 import type { Kind } from '../../model/kinds.js';
 
-export const EVENTS_PER_RESOURCE = 50;
+const EVENTS_PER_RESOURCE = 50;
 export const EVENTS_IN_ALL = 5000;
 
 export interface EventQuery {

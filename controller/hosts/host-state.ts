@@ -18,7 +18,7 @@ export interface HostStateInput {
   startedAt: number;
 }
 
-export function lastSeenOf(i: Omit<HostStateInput, 'now' | 'heartbeatTimeoutMs' | 'graceMs'>): number {
+function lastSeenOf(i: Omit<HostStateInput, 'now' | 'heartbeatTimeoutMs' | 'graceMs'>): number {
   return Math.max(i.live?.lastSeen ?? 0, i.live?.disconnectedAt ?? 0, i.persistedLastSeen ?? 0, i.startedAt);
 }
 

@@ -10,7 +10,7 @@ import type { EventLog } from '../events/event-log.js';
 /** Log entries per second one host may turn into events (and its burst). */
 export const FIREWALL_LOG_EVENTS_PER_SECOND = 20;
 /** How often a host's refused entries are reported. */
-export const DROPPED_REPORT_INTERVAL_MS = 10_000;
+const DROPPED_REPORT_INTERVAL_MS = 10_000;
 
 export interface FirewallLogOutcome {
   recorded: number;

@@ -5,7 +5,7 @@
 import { intToIpv4, ipv4ToInt, isIPv4, parsePrefix4, prefixContains, prefixLast, prefixSize, type Prefix4 } from '../../model/ip.js';
 import type { Network } from '../../model/kinds.js';
 
-export const DEFAULT_BLOCK_LENGTH = 26;
+const DEFAULT_BLOCK_LENGTH = 26;
 
 export interface AddressSpace {
   network: string;

@@ -62,7 +62,7 @@ export function matchesSelector(selector: Record<string, string> | undefined, la
 }
 
 /** Does the policy protect this endpoint? appliesTo omitted: every endpoint. */
-export function policyAppliesTo(policy: FirewallPolicy, ep: FirewallEndpoint): boolean {
+function policyAppliesTo(policy: FirewallPolicy, ep: FirewallEndpoint): boolean {
   const a = policy.spec.appliesTo;
   if (!a) return true;
   return (a.network === undefined || a.network === ep.network) && matchesSelector(a.selector, ep.labels);

@@ -47,7 +47,7 @@ function compareIpv4(a: string, b: string): number {
   return n(a) - n(b);
 }
 
-export function compilePerimeterRules(fw: Firewall, input: PlanInput): { rules: PlanPerimeterRule[]; addressSets: PlanAddressSet[] } {
+function compilePerimeterRules(fw: Firewall, input: PlanInput): { rules: PlanPerimeterRule[]; addressSets: PlanAddressSet[] } {
   const subnets = subnetsOf(input);
   const sets = new Map<string, PlanAddressSet>();
   const rules = (fw.spec.rules ?? []).map((r, i): PlanPerimeterRule => {

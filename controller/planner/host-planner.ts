@@ -141,14 +141,14 @@ const firewallPlanners = new WeakMap<PlanInput, FirewallPlanner>();
  * compiled policies over from the previous input; the first call for an
  * input decides which cache it uses.
  */
-export function firewallPlannerOf(input: PlanInput, cache?: CompiledPolicyCache): FirewallPlanner {
+function firewallPlannerOf(input: PlanInput, cache?: CompiledPolicyCache): FirewallPlanner {
   let p = firewallPlanners.get(input);
   if (!p) firewallPlanners.set(input, (p = new FirewallPlanner(input.firewallPolicies ?? [], input.endpoints, cache)));
   return p;
 }
 
 /** The VTEP of a host, or undefined when its agent has not reported a usable underlay address. */
-export function vtepOf(input: PlanInput, host: string): string | undefined {
+function vtepOf(input: PlanInput, host: string): string | undefined {
   const a = input.hosts[host]?.address;
   return a === undefined || a === '' ? undefined : a;
 }

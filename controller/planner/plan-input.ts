@@ -38,7 +38,7 @@ export function readPlanInput(r: StoreReader): PlanInput {
 }
 
 /** Attached endpoints (agent records) with what forwarding and firewall selectors need. */
-export function readPlanEndpoints(r: StoreReader): PlanEndpointInfo[] {
+function readPlanEndpoints(r: StoreReader): PlanEndpointInfo[] {
   return planEndpointsOf(r.listEndpointRecords(), r.listResources('Endpoint'));
 }
 

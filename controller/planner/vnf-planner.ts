@@ -59,7 +59,7 @@ export function vnfInterfaceEndpoints(input: PlanInput): PlanEndpointInfo[] {
  * The routes through every VNF, for every host's plan. Two VNFs claiming
  * the same destination on one network: the first by kind/name wins.
  */
-export function planNetworkRoutes(input: PlanInput): PlanNetworkRoute[] {
+function planNetworkRoutes(input: PlanInput): PlanNetworkRoute[] {
   let cached = routeCache.get(input);
   if (!cached) routeCache.set(input, (cached = computeRoutes(input)));
   return cached;
@@ -83,7 +83,7 @@ function computeRoutes(input: PlanInput): PlanNetworkRoute[] {
 }
 
 /** A VNF as its host runs it; `networks`: the host's planned networks (MTU and prefix length as its bridges have them). */
-export function planVnf(res: VnfResource, input: PlanInput, networks: readonly PlanNetwork[]): PlanVnf {
+function planVnf(res: VnfResource, input: PlanInput, networks: readonly PlanNetwork[]): PlanVnf {
   const key = keyOf(res);
   const byName = new Map(networks.map((n) => [n.name, n]));
   const interfaces: PlanVnfInterface[] = [];

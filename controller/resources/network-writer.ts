@@ -14,7 +14,7 @@ import { vnfsOnNetwork } from './vnf-writer.js';
 import { checkResourceVersion, requireMode, type WriteMode } from './write-guards.js';
 
 /** Up to `max` names, then "(and N more)". */
-export function someNames(names: string[], max = 5): string {
+function someNames(names: string[], max = 5): string {
   const shown = names.slice(0, max).map((n) => `"${n}"`).join(', ');
   return names.length > max ? `${shown} (and ${names.length - max} more)` : shown;
 }

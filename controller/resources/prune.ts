@@ -11,6 +11,8 @@ import type { StoreTx } from '../store/store.js';
 import { deleteDeclaredEndpoint } from './endpoint-writer.js';
 import { deleteFirewallPolicy } from './firewall-policy-writer.js';
 import { deleteVnf } from './vnf-writer.js';
+import { VNF_KIND_NAMES } from '../planner/vnf-kinds.js';
+import type { VnfKindName } from '../../model/vnf-resource.js';
 import { deleteNetwork } from './network-writer.js';
 import { viewOf } from './resource-view.js';
 
@@ -24,7 +26,7 @@ export interface PrunePlan {
 /** `Kind/name` of a resource, the identity apply and prune agree on. */
 export const keyOf = (kind: string, name: string): string => `${kind}/${name}`;
 
-export function selectedForPrune(labels: Record<string, string> | undefined, plan: PrunePlan): boolean {
+function selectedForPrune(labels: Record<string, string> | undefined, plan: PrunePlan): boolean {
   const wanted: Record<string, string> = { ...plan.selector };
   if (plan.applyset !== undefined) wanted[APPLYSET_LABEL] = plan.applyset;
   const keys = Object.keys(wanted);
@@ -72,8 +74,8 @@ function blockersOf(tx: StoreTx, net: Network, plan: PrunePlan, applied: Set<str
 export function pruneResources(tx: StoreTx, plan: PrunePlan, applied: Set<string>, withViews: boolean): PrunedItem[] {
   const pick = <R extends AnyResource>(rs: R[]) => rs.filter((r) => !applied.has(keyOf(r.kind, r.metadata.name)) && selectedForPrune(r.metadata.labels, plan));
   const policies = pick(tx.listResources('FirewallPolicy'));
-  // Firewall VNFs go before networks: a network a firewall guards cannot be deleted.
-  const firewalls = pick(tx.listResources('Firewall'));
+  // VNFs go before networks: a network a VNF has an interface on cannot be deleted.
+  const vnfs = VNF_KIND_NAMES.flatMap((kind) => pick(tx.listResources(kind) as AnyResource[]));
   const endpoints = pick(tx.listResources('Endpoint'));
   const networks = pick(tx.listResources('Network'));
   const prunedEndpoints = new Set(endpoints.map((e) => e.metadata.name));
@@ -108,13 +110,13 @@ export function pruneResources(tx: StoreTx, plan: PrunePlan, applied: Set<string
   };
   // Views first: a network's view reads its VNI, which its deletion releases.
   for (const p of policies) record(p);
-  for (const f of firewalls) record(f);
+  for (const v of vnfs) record(v);
   for (const ep of endpoints) record(ep);
   for (const { ep, from } of cascaded) record(ep, from);
   for (const net of networks) record(net);
   for (const item of out) {
     if (item.kind === 'FirewallPolicy') deleteFirewallPolicy(tx, item.name);
-    if (item.kind === 'Firewall') deleteVnf(tx, item.kind, item.name);
+    if (VNF_KIND_NAMES.includes(item.kind as VnfKindName)) deleteVnf(tx, item.kind as VnfKindName, item.name);
   }
   for (const item of out) {
     if (item.kind === 'Endpoint') deleteDeclaredEndpoint(tx, item.name);

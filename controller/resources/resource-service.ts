@@ -12,7 +12,8 @@ import { Ipam } from '../ipam/ipam.js';
 import { Store, type ResourceOf, type StoreTx } from '../store/store.js';
 import { deleteDeclaredEndpoint, writeDeclaredEndpoint } from './endpoint-writer.js';
 import { deleteFirewallPolicy, writeFirewallPolicy } from './firewall-policy-writer.js';
-import { deleteVnf, writeVnf } from './vnf-writer.js';
+import { VNF_KIND_NAMES } from '../planner/vnf-kinds.js';
+import { deleteVnf, isVnfResource, writeVnf } from './vnf-writer.js';
 import { writeHost } from './host-writer.js';
 import { deleteNetwork, writeNetwork } from './network-writer.js';
 import { keyOf, pruneResources, type PrunePlan } from './prune.js';
@@ -20,7 +21,8 @@ import { viewOf } from './resource-view.js';
 import { rebase, type WriteMode } from './write-guards.js';
 
 /** Kinds are written in this order inside an apply, so an Endpoint may name a Network of the same batch. */
-const APPLY_ORDER: Record<Kind, number> = { Network: 0, Host: 1, Endpoint: 2, FirewallPolicy: 3, Firewall: 4 };
+/** Apply order: what others refer to first; VNFs (every kind) last, after the networks they join. */
+const APPLY_ORDER: Record<Kind, number> = { Network: 0, Host: 1, Endpoint: 2, FirewallPolicy: 3, ...(Object.fromEntries(VNF_KIND_NAMES.map((k) => [k, 4])) as Record<VnfKindName, number>) };
 
 const LABEL_KEY = new RegExp(LABEL_KEY_PATTERN);
 const LABEL_VALUE = new RegExp(LABEL_VALUE_PATTERN);
@@ -123,6 +125,7 @@ export class ResourceService {
   }
 
   private writeAny(tx: StoreTx, doc: AnyResource, mode: WriteMode): ApplyAction {
+    if (isVnfResource(doc)) return writeVnf(tx, this.ipam, doc, mode).action;
     switch (doc.kind) {
       case 'Network':
         return writeNetwork(tx, this.ipam, doc, mode).action;
@@ -132,10 +135,9 @@ export class ResourceService {
         return writeHost(tx, doc, mode).action;
       case 'FirewallPolicy':
         return writeFirewallPolicy(tx, doc, mode).action;
-      case 'Firewall':
-        return writeVnf(tx, this.ipam, doc, mode).action;
     }
   }
+
 
   /**
    * A single resource from a typed route. apiVersion and kind may be left

@@ -7,6 +7,7 @@
 // VNF is on it (unless spec gives another), and follows the VNF to a new
 // host when that host may use it. Status is computed at read time.
 import { WeftError, isWeftError, type FieldIssue } from '../../model/errors.js';
+import type { AnyResource } from '../../model/kinds.js';
 import { API_VERSION } from '../../model/meta.js';
 import { vnfAddressOwner, vnfReservationRef } from '../../model/vnf-names.js';
 import type { VnfKey } from '../../model/vnf-protocol.js';
@@ -18,6 +19,12 @@ import type { ReservationRow, StoreTx, WriteAction } from '../store/store.js';
 import { checkResourceVersion, requireMode, type WriteMode } from './write-guards.js';
 
 const noun = (kind: string) => kind.toLowerCase();
+
+const VNF_KINDS: ReadonlySet<string> = new Set(VNF_KIND_NAMES);
+
+export function isVnfResource(r: AnyResource): r is VnfResource {
+  return VNF_KINDS.has(r.kind);
+}
 
 function reservationsOf(tx: StoreTx, vnf: VnfKey): ReservationRow[] {
   const owner = vnfAddressOwner(vnf);

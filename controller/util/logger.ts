@@ -7,7 +7,7 @@ export type Logger = PinoLogger;
 /** inversify token for the Logger. */
 export const Logger = Symbol('Logger');
 
-export const REDACT_PATHS = ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', 'adminToken', 'agentToken'];
+const REDACT_PATHS = ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', 'adminToken', 'agentToken'];
 
 export function createLogger(level = 'info'): Logger {
   return pino({ level, base: { component: 'controller' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, pino.destination({ dest: 2, sync: true }));

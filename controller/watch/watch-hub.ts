@@ -57,7 +57,7 @@ export interface WatchHubOptions {
 /** inversify token for WatchHubOptions (optional: the defaults apply without one). */
 export const WatchHubOptions = Symbol('WatchHubOptions');
 
-export const DEFAULT_WATCH_HUB_OPTIONS: WatchHubOptions = {
+const DEFAULT_WATCH_HUB_OPTIONS: WatchHubOptions = {
   coalesceMs: 250,
   tickMs: 2_000,
   retentionMs: 5 * 60_000,

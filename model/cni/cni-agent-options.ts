@@ -5,8 +5,8 @@ import { utf8Length, type Problems } from './cni-problems.js';
 import { CNI_CODE } from './cni-types.js';
 
 /** sun_path holds 108 bytes with the NUL. */
-export const AGENT_SOCKET_MAX = 107;
-export const TIMEOUT_SECONDS_MAX = 600;
+const AGENT_SOCKET_MAX = 107;
+const TIMEOUT_SECONDS_MAX = 600;
 
 export function parseAgentSocket(v: unknown, p: Problems): void {
   if (v === undefined) return;

@@ -7,7 +7,7 @@ import { CNI_CODE } from './cni-types.js';
 import { closestMatch } from '../did-you-mean.js';
 
 /** The top-level configuration fields weft reads (besides reserved `cni.dev/` keys). */
-export const CNI_CONFIG_FIELDS = [
+const CNI_CONFIG_FIELDS = [
   'cniVersion', 'cniVersions', 'name', 'type', 'network', 'agentSocket', 'timeoutSeconds', 'capabilities', 'runtimeConfig', 'args',
   'prevResult', 'dns', 'disableCheck', 'disableGC', 'loadOnlyInlinedPlugins', 'cni.dev/valid-attachments',
 ] as const;

@@ -14,7 +14,7 @@ export const CONTAINER_ID_MAX = 128;
 export const NETNS_MAX = 4095;
 
 /** The keys weft reads from CNI_ARGS; others need IgnoreUnknown=1. */
-export const CNI_ARGS_KEYS = ['IP', 'MAC', 'IgnoreUnknown', 'K8S_POD_NAMESPACE', 'K8S_POD_NAME', 'K8S_POD_INFRA_CONTAINER_ID', 'K8S_POD_UID'] as const;
+const CNI_ARGS_KEYS = ['IP', 'MAC', 'IgnoreUnknown', 'K8S_POD_NAMESPACE', 'K8S_POD_NAME', 'K8S_POD_INFRA_CONTAINER_ID', 'K8S_POD_UID'] as const;
 
 export function parseCommand(v: string | undefined): CniCommand {
   const allowed = `one of ${CNI_COMMANDS.join(', ')}`;

@@ -7,7 +7,7 @@ import { at, Problems, type Json } from './cni-problems.js';
 import { CNI_CODE, type CniInterface, type CniIpConfig, type CniResult, type CniRoute, type CniVersion } from './cni-types.js';
 
 /** "a.b.c.d/n" or an IPv6 "x::y/n": an address (host bits allowed) with its prefix length. */
-export function parseCidr(text: string): { family: 4 | 6; ip: string; prefixLength: number } | undefined {
+function parseCidr(text: string): { family: 4 | 6; ip: string; prefixLength: number } | undefined {
   const m = /^([^/]+)\/(\d{1,3})$/.exec(text);
   if (!m) return undefined;
   const ip = m[1] as string;

@@ -13,7 +13,7 @@ import { CNI_VERSIONS, type CniVersion } from '../../model/cni/cni-types.js';
 import { WeftError, errorMessage } from '../../model/errors.js';
 
 /** The conflist `type`, hence the executable's file name in the bin dir. */
-export const CNI_PLUGIN_TYPE = 'weft';
+const CNI_PLUGIN_TYPE = 'weft';
 /**
  * 1.0.0 by default: what the runtimes and reference plugins in Debian 12
  * (libcni 1.1, plugins 1.1.1) speak. 1.1.0 adds STATUS and GC.
@@ -37,7 +37,7 @@ export interface ConflistOptions {
 }
 
 /** The built shim: dist/bin/weft-cni, from the compiled CLI or from the source tree. */
-export function defaultShimPath(): string {
+function defaultShimPath(): string {
   const candidates = [new URL('../../bin/weft-cni', import.meta.url), new URL('../../dist/bin/weft-cni', import.meta.url)].map((u) => fileURLToPath(u));
   return candidates.find((p) => existsSync(p)) ?? (candidates[0] as string);
 }
@@ -52,7 +52,7 @@ export function renderConflist(o: ConflistOptions): Record<string, unknown> {
   };
 }
 
-export function conflistFileName(network: string): string {
+function conflistFileName(network: string): string {
   return `weft-${network}.conflist`;
 }
 

@@ -5,7 +5,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WeftError } from '../../model/errors.js';
 
-export const LAB_STATE_FILE = 'lab.json';
+const LAB_STATE_FILE = 'lab.json';
 const STATE_VERSION = 1;
 
 /** A process the lab started; startTime (clock ticks since boot) tells it apart from a later process with the same PID. */
@@ -45,7 +45,7 @@ export function newLabState(fields: Omit<LabState, 'version' | 'hosts' | 'namesp
   return { version: STATE_VERSION, hosts: [], namespaces: [], processes: {}, ...fields };
 }
 
-export function labStatePath(dir: string): string {
+function labStatePath(dir: string): string {
   return join(dir, LAB_STATE_FILE);
 }
 

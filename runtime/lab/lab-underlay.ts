@@ -19,7 +19,7 @@ export const MAX_HOSTS = 9;
 /** Inside the lab namespace; the fixed names cannot clash with anything outside it. */
 export const UNDERLAY_BRIDGE = 'br0';
 /** A host's underlay interface, named like a real machine's first NIC. */
-export const HOST_UPLINK = 'eth0';
+const HOST_UPLINK = 'eth0';
 
 export function hostAddress(index: number): string {
   if (!Number.isInteger(index) || index < 1 || index > MAX_HOSTS) throw new WeftError('Invalid', `host index ${index}: use 1-${MAX_HOSTS}`);

@@ -12,7 +12,8 @@
 //
 // Every change edits a different rule: even changes move its port, odd ones
 // its peer address. The first WARMUP changes are not counted (JIT).
-import { CompileCache, compilePolicies, type PolicyModel } from '../../agents/firewall/policy-compiler.js';
+import { CompileCache, compilePolicies } from '../../agents/firewall/policy-compiler.js';
+import type { PolicyModel } from '../../agents/datapath/policy-model.js';
 import { POLICY_TABLE, diffPolicyTable, renderPolicyTable } from '../../agents/datapath/nft/policy-ruleset.js';
 import { isRuleObject, type NftDocument } from '../../model/nft-json.js';
 import type { PlanFirewallPolicy } from '../../model/agent-protocol.js';

@@ -38,7 +38,8 @@ export async function eventually(check: () => Promise<void>, timeoutMs = 3000): 
   }
 }
 
-async function caught(p: Promise<unknown>): Promise<DatapathError> {
+/** The DatapathError a call fails with (the contract suites' way to look at refusals). */
+export async function caught(p: Promise<unknown>): Promise<DatapathError> {
   try {
     await p;
   } catch (err: unknown) {

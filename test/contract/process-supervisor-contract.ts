@@ -6,9 +6,10 @@
 //
 // Nothing here measures durations: backoff growth is read from the delays
 // the supervisor reports, and waits are polls with a generous deadline.
-import { DatapathError, isNotFound } from '../../agents/datapath/errors.js';
+import { isNotFound } from '../../agents/datapath/errors.js';
 import type { ProcessSpec, ProcessStatus, ProcessSupervisor } from '../../agents/datapath/process-supervisor.js';
 import type { SupervisorOptions } from '../../agents/datapath/process/supervisor.js';
+import { caught } from './datapath-contract.js';
 
 export type SupervisorTimings = Omit<SupervisorOptions, 'stateDir'>;
 
@@ -77,16 +78,6 @@ async function until(s: ProcessSupervisor, id: string, ok: (st: ProcessStatus) =
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${id}: ${what}; last status ${JSON.stringify(st)}`);
     await new Promise((r) => setTimeout(r, 10));
   }
-}
-
-async function caught(p: Promise<unknown>): Promise<DatapathError> {
-  try {
-    await p;
-  } catch (err: unknown) {
-    if (err instanceof DatapathError) return err;
-    throw err;
-  }
-  throw new Error('expected a DatapathError, the call succeeded');
 }
 
 const firstLine = (text: string | undefined): string | undefined => text?.split('\n')[0];

@@ -43,8 +43,8 @@ export interface FirewallModel {
 }
 
 export const REJECT_CHAIN = 'reject';
-export const LOG_CHAIN_PREFIX = 'log-';
-export const BLOCK_MAP_PREFIX = 'b-';
+const LOG_CHAIN_PREFIX = 'log-';
+const BLOCK_MAP_PREFIX = 'b-';
 
 export function logChainName(rule: string): string {
   return `${LOG_CHAIN_PREFIX}${rule}`;

@@ -17,7 +17,7 @@ import { readFirewallCounters } from './read-counters.js';
 import { DEFAULT_VNF_LOG_GROUP, FIREWALL_FAMILY, FIREWALL_VNF_TABLE, renderFirewallTable } from './render-table.js';
 
 /** Forwarding inside the firewall's namespace only; the host namespace keeps its own setting. */
-export const FIREWALL_SYSCTLS: Record<string, string> = { 'net.ipv4.ip_forward': '1' };
+const FIREWALL_SYSCTLS: Record<string, string> = { 'net.ipv4.ip_forward': '1' };
 
 export function renderFirewallVnf(fw: PlanVnf<PlanFirewallSpec>, logGroup = DEFAULT_VNF_LOG_GROUP): VnfWant<FirewallModel> {
   const model = compileFirewallRules(fw.spec);

@@ -41,7 +41,7 @@ export const JUDGE_REPLY_CHAIN = 'judge-r';
 export const DEFAULT_COMMENT = 'default';
 export const INVALID_COMMENT = 'weft: invalid';
 /** filter: the firewall namespace has no other tables. */
-export const FORWARD_PRIORITY = 0;
+const FORWARD_PRIORITY = 0;
 /** nflog group of log rules inside the firewall namespace. */
 export const DEFAULT_VNF_LOG_GROUP = 4713;
 

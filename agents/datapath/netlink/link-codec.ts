@@ -14,7 +14,7 @@ import { endianness } from 'node:os';
 import ipaddr from 'ipaddr.js';
 
 /** IFLA_* (linux/if_link.h), the ones weft writes or reads itself. */
-export const IFLA = {
+const IFLA = {
   ADDRESS: 1,
   IFNAME: 3,
   MTU: 4,
@@ -27,13 +27,13 @@ export const IFLA = {
 } as const;
 
 /** IFLA_INFO_* nested in IFLA_LINKINFO. */
-export const IFLA_INFO = { KIND: 1, DATA: 2, XSTATS: 3, SLAVE_KIND: 4, SLAVE_DATA: 5 } as const;
+const IFLA_INFO = { KIND: 1, DATA: 2, XSTATS: 3, SLAVE_KIND: 4, SLAVE_DATA: 5 } as const;
 
 /** linux/veth.h */
-export const VETH_INFO = { PEER: 1 } as const;
+const VETH_INFO = { PEER: 1 } as const;
 
 /** IFLA_BR_* nested in IFLA_INFO_DATA of a bridge. */
-export const IFLA_BR = {
+const IFLA_BR = {
   FORWARD_DELAY: 1, // u32, clock_t (centiseconds)
   HELLO_TIME: 2, // u32, clock_t
   MAX_AGE: 3, // u32, clock_t
@@ -44,7 +44,7 @@ export const IFLA_BR = {
 } as const;
 
 /** IFLA_VXLAN_* nested in IFLA_INFO_DATA of a vxlan device. */
-export const IFLA_VXLAN = {
+const IFLA_VXLAN = {
   ID: 1, // u32 VNI
   GROUP: 2, // __be32 remote/group IPv4
   LINK: 3, // u32 ifindex of the underlay device
@@ -58,7 +58,7 @@ export const IFLA_VXLAN = {
 } as const;
 
 /** IFLA_BRPORT_* (a bridge port's flags): in IFLA_PROTINFO (AF_BRIDGE) and IFLA_INFO_SLAVE_DATA. */
-export const IFLA_BRPORT = {
+const IFLA_BRPORT = {
   NEIGH_SUPPRESS: 32, // u8
 } as const;
 
@@ -84,7 +84,7 @@ const NLA_ALIGNTO = 4;
 /** NLA_F_NESTED | NLA_F_NET_BYTEORDER: flag bits to strip from a received nla_type. */
 const NLA_TYPE_MASK = 0x3fff;
 /** sizeof(struct ifinfomsg) */
-export const IFINFOMSG_LEN = 16;
+const IFINFOMSG_LEN = 16;
 
 const LE = endianness() === 'LE';
 

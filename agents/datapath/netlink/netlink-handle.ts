@@ -33,7 +33,7 @@ export const DEFAULT_TIMEOUT_MS = 5000;
  * last has been sent. The default 208 KiB held ~250 delete acks here; 32
  * replies stay far below that, and 32 is what node_netlink reads per turn.
  */
-export const DEFAULT_MAX_INFLIGHT = 32;
+const DEFAULT_MAX_INFLIGHT = 32;
 
 const AF_INET = 2;
 const AF_INET6 = 10;

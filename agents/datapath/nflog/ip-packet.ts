@@ -3,18 +3,8 @@
 // headers a router may see before the upper layer), then TCP/UDP/SCTP/UDP-Lite
 // ports or the ICMP / ICMPv6 type. Pure and tolerant: a truncated packet
 // yields what its bytes hold, never an exception.
+import type { IpSummary } from '../packet-log-port.js';
 import ipaddr from 'ipaddr.js';
-
-export interface IpSummary {
-  family: 4 | 6;
-  /** 'tcp' | 'udp' | 'icmp' | 'icmpv6', else the protocol number as a string */
-  protocol: string;
-  src: string;
-  dst: string;
-  sport?: number;
-  dport?: number;
-  icmpType?: number;
-}
 
 /** IANA protocol numbers weft names; others are reported as numbers. */
 const PROTOCOL_NAMES: Readonly<Record<number, string>> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6' };

@@ -7,23 +7,10 @@
 // Netlink headers are in host byte order; every nfnetlink_log value is big
 // endian (__be16/__be32/__be64), whatever the host.
 import { endianness } from 'node:os';
-import { parseIpPacket, type IpSummary } from './ip-packet.js';
+import type { NflogPacket } from '../packet-log-port.js';
+import { parseIpPacket } from './ip-packet.js';
 
 /** A packet a `log group N` rule sent, decoded. */
-export interface NflogPacket extends IpSummary {
-  /** the rule's log prefix (`wl-<16 hex>` for weft's rules) */
-  prefix: string;
-  /** the kernel's timestamp of the packet (NFULA_TIMESTAMP) or, when it sent none, the time weft read it */
-  time: Date;
-  indev?: number;
-  outdev?: number;
-  /** the bridge port a bridged packet came in on / goes out of (br_netfilter) */
-  physIndev?: number;
-  physOutdev?: number;
-  /** the source MAC address of a received packet (NFULA_HWADDR), aa:bb:cc:dd:ee:ff */
-  hwaddr?: string;
-}
-
 /** One message of a datagram from the nflog socket. */
 export type NflogMessage =
   /** packet: undefined when the payload is not IP (or absent); seq with NFULNL_CFG_F_SEQ */
@@ -65,8 +52,8 @@ export const NFULNL_MSG_CONFIG = 1;
 export const NFULNL_CFG_CMD = { NONE: 0, BIND: 1, UNBIND: 2 } as const;
 export const NFULNL_COPY = { NONE: 0, META: 1, PACKET: 2 } as const;
 export const NFULNL_CFG_F = { SEQ: 0x1, SEQ_GLOBAL: 0x2, CONNTRACK: 0x4 } as const;
-export const NFULA_CFG = { CMD: 1, MODE: 2, NLBUFSIZ: 3, TIMEOUT: 4, QTHRESH: 5, FLAGS: 6 } as const;
-export const NFULA = {
+const NFULA_CFG = { CMD: 1, MODE: 2, NLBUFSIZ: 3, TIMEOUT: 4, QTHRESH: 5, FLAGS: 6 } as const;
+const NFULA = {
   PACKET_HDR: 1,
   MARK: 2,
   TIMESTAMP: 3,

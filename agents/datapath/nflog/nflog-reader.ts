@@ -18,11 +18,10 @@
 // packets the kernel could not queue, e.g. while the socket buffer was
 // full), `overruns` (ENOBUFS reports from recv), `skipped` (not IP).
 import { fromNetlink, type DatapathError } from '../errors.js';
-import { decodeNflogDatagram, type NflogPacket } from './nflog-codec.js';
+import type { NflogPacket, PacketLogReader } from '../packet-log-port.js';
+import { decodeNflogDatagram } from './nflog-codec.js';
 import { NflogSocket, type NflogSocketOptions, type NflogSource } from './nflog-socket.js';
 import { RateLimiter } from './rate-limiter.js';
-
-export type { NflogPacket } from './nflog-codec.js';
 
 export interface NflogReaderOptions {
   /** called for each packet within the rate limit, synchronously from the drain; must not throw */
@@ -69,7 +68,7 @@ const DEFAULTS = { maxPerSecond: 200, pollIntervalMs: 50, maxReadsPerPoll: 64 } 
 // Larger than any datagram the kernel sends with bufferSize <= 128 KiB plus one oversized packet.
 const RECV_BUFFER_BYTES = 256 * 1024;
 
-export class NflogReader {
+export class NflogReader implements PacketLogReader {
   private readonly options: NflogReaderOptions;
   private readonly now: () => number;
   private readonly buf = Buffer.alloc(RECV_BUFFER_BYTES);

@@ -41,7 +41,7 @@ export interface NflogSocketOptions {
   receiveBuffer?: number;
 }
 
-export const NFLOG_DEFAULTS = {
+const NFLOG_DEFAULTS = {
   copyRange: 128,
   queueThreshold: 64,
   timeoutCs: 10,

@@ -34,24 +34,16 @@
 // by, so the policy table cannot judge them: they are not delivered to an
 // endpoint that has an ingress policy (ARP, being no IPv4, still is).
 import { VETH_PREFIX } from '../../../model/kernel-names.js';
+import { SPOOF_REASONS, type GuardedPort, type SpoofReason } from '../policy-table-port.js';
 import { deleteTableCommands, isCounterObject, type NftCommand, type NftConcatExpr, type NftDocument, type NftExpr, type NftListObject, type NftRule, type NftStatement } from '../../../model/nft-json.js';
 
 export const GUARD_FAMILY = 'bridge';
 export const GUARD_TABLE = 'weft-guard';
-export const GUARD_CHAIN = 'prerouting';
-export const GUARD_PRIORITY = -300;
-export const GUARD_FORWARD_CHAIN = 'forward';
-export const POLICED_SET = 'policed';
-export const BROADCAST_COUNTER = 'broadcast';
-export const SPOOF_REASONS = ['ip', 'mac', 'arp', 'ip6', 'other'] as const;
-export type SpoofReason = (typeof SPOOF_REASONS)[number];
-
-export interface GuardedPort {
-  /** host-side interface (wv-*) */
-  ifname: string;
-  mac: string;
-  ip: string;
-}
+const GUARD_CHAIN = 'prerouting';
+const GUARD_PRIORITY = -300;
+const GUARD_FORWARD_CHAIN = 'forward';
+const POLICED_SET = 'policed';
+const BROADCAST_COUNTER = 'broadcast';
 
 const base = () => ({ family: GUARD_FAMILY, table: GUARD_TABLE }) as const;
 const iifname: NftExpr = { meta: { key: 'iifname' } };
@@ -79,10 +71,6 @@ function forwardRule(): NftRule {
 
 const macKey = (p: GuardedPort): NftConcatExpr => ({ concat: [p.ifname, p.mac.toLowerCase()] });
 const ipKey = (p: GuardedPort): NftConcatExpr => ({ concat: [p.ifname, p.mac.toLowerCase(), p.ip] });
-
-export function guardPortKey(p: GuardedPort): string {
-  return `${p.ifname}|${p.mac.toLowerCase()}|${p.ip}`;
-}
 
 function rules(): NftRule[] {
   return [

@@ -42,8 +42,8 @@ import { DatapathError } from '../errors.js';
 export const ISOLATION_FAMILY = 'inet';
 /** One table per purpose, prefixed `weft-` so an agent can tell its own tables from anyone else's. */
 export const ISOLATION_TABLE = 'weft-isolation';
-export const ISOLATION_CHAIN = 'forward';
-export const SAME_BRIDGE_SET = 'same-bridge';
+const ISOLATION_CHAIN = 'forward';
+const SAME_BRIDGE_SET = 'same-bridge';
 /** Marks the drop rule, so listings (and humans) can find it. */
 export const ISOLATION_COMMENT = 'weft: drop forwarding between networks';
 /**

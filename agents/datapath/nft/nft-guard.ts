@@ -1,7 +1,7 @@
 // PortGuard on the real kernel: guard-ruleset.ts documents applied with nft
 // in the agent's host namespace.
-import type { PortGuard } from '../policy-table-port.js';
-import { GUARD_FAMILY, GUARD_TABLE, diffGuard, readSpoofDrops, renderGuard, type GuardedPort, type SpoofReason } from './guard-ruleset.js';
+import type { GuardedPort, PortGuard, SpoofReason } from '../policy-table-port.js';
+import { GUARD_FAMILY, GUARD_TABLE, diffGuard, readSpoofDrops, renderGuard } from './guard-ruleset.js';
 import { NftRunner } from './nft-runner.js';
 
 export class NftGuard implements PortGuard {

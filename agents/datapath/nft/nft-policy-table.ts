@@ -1,10 +1,10 @@
 // PolicyTable on the real kernel: the documents of policy-ruleset.ts applied
 // with nft in the agent's host namespace. Each call is one nft transaction.
-import type { PolicyModel } from '../../firewall/policy-compiler.js';
+import type { ElementCounter, PolicyModel } from '../policy-model.js';
 import type { PolicyTable } from '../policy-table-port.js';
 import { ensureBridgeNetfilter } from '../bridge-netfilter.js';
 import { NftRunner } from './nft-runner.js';
-import { POLICY_FAMILY, POLICY_TABLE, diffPolicyTable, hasPolicyTable, readElementCounters, renderPolicyTable, type ElementCounter } from './policy-ruleset.js';
+import { POLICY_FAMILY, POLICY_TABLE, diffPolicyTable, hasPolicyTable, readElementCounters, renderPolicyTable } from './policy-ruleset.js';
 
 export class NftPolicyTable implements PolicyTable {
   constructor(

@@ -54,13 +54,16 @@ import {
 } from '../../../model/nft-json.js';
 import type { Interval } from '../../../model/rule-intervals.js';
 import { DatapathError } from '../errors.js';
-import { REJECT_CHAIN, type Direction, type GroupChain, type LogChain, type MapElement, type PolicyModel, type RuleRef, type Verdict } from '../../firewall/policy-compiler.js';
+import {
+  REJECT_CHAIN, defaultCounterKey, elementCounterKey, modelRules, replyChain, ruleKey, sameGroup, sameVerdict,
+  type CounterReading, type Direction, type ElementCounter, type GroupChain, type LogChain, type MapElement, type PolicyModel, type Verdict,
+} from '../policy-model.js';
 
 export const POLICY_FAMILY = 'inet';
 export const POLICY_TABLE = 'weft-firewall';
 export const FORWARD_CHAIN = 'forward';
 /** After the isolation table (filter - 10): a packet isolation drops is not counted against any rule here. */
-export const POLICY_PRIORITY = -5;
+const POLICY_PRIORITY = -5;
 /** Default nflog group the agent listens on. */
 export const DEFAULT_LOG_GROUP = 4712;
 export const INVALID_COMMENT = 'weft: invalid';
@@ -87,10 +90,6 @@ const ctDirection = (dir: 'original' | 'reply') => ({ match: { op: '==' as const
 function blockKeyExpr(direction: Direction, reply: boolean): NftExpr {
   const peer = direction === 'ingress' ? (reply ? 'daddr' : 'saddr') : reply ? 'saddr' : 'daddr';
   return { concat: [ip(peer), l4proto, th(reply ? 'sport' : 'dport')] };
-}
-
-export function replyChain(group: string): string {
-  return `${group}-r`;
 }
 
 function verdictJson(v: Verdict): NftVerdict {
@@ -242,14 +241,6 @@ export function renderPolicyTable(model: PolicyModel, logGroup = DEFAULT_LOG_GRO
   return { nftables: [{ metainfo: { json_schema_version: 1 } }, ...cmds] };
 }
 
-function sameVerdict(a: Verdict, b: Verdict): boolean {
-  return a.kind === b.kind && ('target' in a ? a.target : '') === ('target' in b ? b.target : '');
-}
-
-function sameGroup(a: GroupChain, b: GroupChain): boolean {
-  return a.defaultAction === b.defaultAction && a.defaultPolicy === b.defaultPolicy && a.maps.length === b.maps.length && a.maps.every((m, i) => m === b.maps[i]);
-}
-
 /**
  * The commands that turn table `from` into `to`, for one transaction. Element
  * changes only, where the structure allows; a chain whose lookups changed is
@@ -356,26 +347,6 @@ function listedBox(val: unknown): Box | undefined {
   return [addr, intervalOf(parts[1], protoValue), intervalOf(parts[2], (x) => Number(x))];
 }
 
-export interface CounterReading {
-  ref: RuleRef;
-  packets: number;
-  bytes: number;
-}
-
-/** One counter in the table: a block-map element, or a group chain's default rule. */
-export interface ElementCounter extends CounterReading {
-  /** `map NUL boxKey` for elements, `chain NUL default` for default rules */
-  key: string;
-}
-
-export function elementCounterKey(map: string, box: Box): string {
-  return `${map}\u0000${boxKey(box)}`;
-}
-
-export function defaultCounterKey(chain: string): string {
-  return `${chain}\u0000default`;
-}
-
 /**
  * Every counter of the table that the model can attribute: each block-map
  * element's counter belongs to the rule the model says owns that element,
@@ -409,21 +380,6 @@ export function readElementCounters(listing: readonly NftListObject[], model: Po
   return out;
 }
 
-export const ruleKey = (ref: RuleRef): string => `${ref.policy}\u0000${ref.direction}\u0000${ref.rule}`;
-
-/** Every rule of the model, with zeros: a rule that matched nothing yet is still listed. */
-export function modelRules(model: PolicyModel): RuleRef[] {
-  const refs = new Map<string, RuleRef>();
-  for (const ref of model.rules.values()) refs.set(ruleKey(ref), ref);
-  for (const g of model.groups.values()) {
-    if (g.defaultPolicy !== undefined) {
-      const ref: RuleRef = { policy: g.defaultPolicy, direction: g.direction, rule: 'default' };
-      refs.set(ruleKey(ref), ref);
-    }
-  }
-  return [...refs.values()];
-}
-
 /** Per-rule sums of what the kernel holds now (see readElementCounters). */
 export function readPolicyCounters(listing: readonly NftListObject[], model: PolicyModel): CounterReading[] {
   const sums = new Map<string, CounterReading>(modelRules(model).map((ref) => [ruleKey(ref), { ref, packets: 0, bytes: 0 }]));
@@ -437,29 +393,6 @@ export function readPolicyCounters(listing: readonly NftListObject[], model: Pol
   return [...sums.values()];
 }
 
-/**
- * The counters a change from `from` to `to` throws away: elements deleted
- * (or re-added with another verdict) and default rules of group chains that
- * are flushed or deleted. The enforcer carries what it last read of them.
- */
-export function countersDropped(from: PolicyModel, to: PolicyModel): string[] {
-  const keys: string[] = [];
-  for (const [name, elements] of from.maps) {
-    const next = to.maps.get(name);
-    if (next === elements) continue;
-    for (const [k, e] of elements) {
-      const n = next?.get(k);
-      if (!n || !sameVerdict(n.verdict, e.verdict)) keys.push(elementCounterKey(name, e.box));
-    }
-  }
-  for (const [name, g] of from.groups) {
-    const next = to.groups.get(name);
-    if (!next || !sameGroup(g, next)) keys.push(defaultCounterKey(name), defaultCounterKey(replyChain(name)));
-  }
-  return keys;
-}
-
-/** True when a listing holds weft's policy table with its forward chain (something to adopt). */
 export function hasPolicyTable(listing: readonly NftListObject[]): boolean {
   return listing.some((o) => isTableObject(o) && o.table.name === POLICY_TABLE) && listing.some((o) => isChainObject(o) && o.chain.name === FORWARD_CHAIN);
 }

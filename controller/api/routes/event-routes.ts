@@ -7,7 +7,7 @@ import { API_VERSION } from '../../../model/meta.js';
 import { EVENTS_IN_ALL, type EventQuery } from '../../events/event-log.js';
 import type { AppDeps } from '../app.js';
 
-export const DEFAULT_EVENT_LIMIT = 500;
+const DEFAULT_EVENT_LIMIT = 500;
 
 function queryString(req: Request, key: string): string | undefined {
   const v: unknown = (req.query as Record<string, unknown>)[key];

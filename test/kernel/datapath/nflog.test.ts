@@ -9,7 +9,8 @@ import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
 import { DatapathError } from '../../../agents/datapath/errors.js';
-import { NflogReader, type NflogPacket } from '../../../agents/datapath/nflog/nflog-reader.js';
+import { NflogReader } from '../../../agents/datapath/nflog/nflog-reader.js';
+import type { NflogPacket } from '../../../agents/datapath/packet-log-port.js';
 
 const execFileP = promisify(execFile);
 const NS = `wt${process.pid}-nflog`;

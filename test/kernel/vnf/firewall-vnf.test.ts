@@ -21,7 +21,7 @@ import type { PlanVnf } from '../../../model/vnf-protocol.js';
 import { FIREWALL_VNF_TABLE } from '../../../vnf/firewall/render-table.js';
 import { BridgeManager } from '../../../agents/bridges/bridge-manager.js';
 import { NetlinkDatapath } from '../../../agents/datapath/netlink/netlink-datapath.js';
-import { NftFirewall } from '../../../agents/datapath/nft/nft-firewall.js';
+import { NftIsolationTable } from '../../../agents/datapath/nft/nft-isolation-table.js';
 import { NftRunner } from '../../../agents/datapath/nft/nft-runner.js';
 import type { NetnsHandle } from '../../../agents/datapath/port.js';
 import type { EndpointRecord } from '../../../agents/state/endpoint-store.js';
@@ -204,7 +204,7 @@ describe('Firewall VNF on a real kernel', () => {
     await addNetns(HOST);
     await run('ip', ['netns', 'exec', HOST, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
     host = await datapath.at(HOST_PATH);
-    bridges = new BridgeManager(host, new NftFirewall(HOST_PATH));
+    bridges = new BridgeManager(host, new NftIsolationTable(HOST_PATH));
     await bridges.isolate([NA.bridge, NB.bridge]);
     await bridges.ensureBridge(NA);
     await bridges.ensureBridge(NB);

@@ -16,12 +16,12 @@
 import { execFile } from 'node:child_process';
 import { jest } from '@jest/globals';
 import { promisify } from 'node:util';
-import { NftFirewall } from '../../../../agents/datapath/nft/nft-firewall.js';
+import { NftIsolationTable } from '../../../../agents/datapath/nft/nft-isolation-table.js';
 import { NftRunner } from '../../../../agents/datapath/nft/nft-runner.js';
 import { NftError } from '../../../../agents/datapath/nft/nft-error.js';
 import { ISOLATION_TABLE, parseIsolation, renderIsolation, type IsolationState } from '../../../../agents/datapath/nft/isolation-ruleset.js';
 import type { NftDocument, NftListObject } from '../../../../model/nft-json.js';
-import { runFirewallContract } from '../../../unit/agents/datapath/nft/network-firewall-contract.js';
+import { runFirewallContract } from '../../../unit/agents/datapath/nft/isolation-table-contract.js';
 
 const execFileP = promisify(execFile);
 const PREFIX = `wt${process.pid}n-`;
@@ -149,7 +149,7 @@ afterAll(async () => {
 });
 
 describe('weft-isolation in a forwarding host namespace', () => {
-  const firewall = new NftFirewall(HOST_PATH);
+  const firewall = new NftIsolationTable(HOST_PATH);
 
   it('without the table, a workload reaches the other network through the host (the lab forwards)', async () => {
     await firewall.removeIsolation();
@@ -207,7 +207,7 @@ describe('weft-isolation in a forwarding host namespace', () => {
     expect(parseIsolation(listing)?.bridges).toEqual([BR_A, BR_B, BR_C]);
   });
 
-  it('NftFirewall does not run nft for an unchanged set (the table is not recreated)', async () => {
+  it('NftIsolationTable does not run nft for an unchanged set (the table is not recreated)', async () => {
     await firewall.applyIsolation([BR_A, BR_B]);
     const handle = tableHandle(await runner.list(ISOLATION_TABLE));
     await firewall.applyIsolation([BR_B, BR_A]);
@@ -314,11 +314,11 @@ describe('NftRunner: libnftables in process and the nft process agree', () => {
   });
 });
 
-runFirewallContract('NftFirewall (real kernel, nft 1.0.6)', {
+runFirewallContract('NftIsolationTable (real kernel, nft 1.0.6)', {
   setUp: async () => {
     // A fresh firewall each test, but the same lab host namespace: start from no table.
     await runner.deleteTable(ISOLATION_TABLE);
-    return { firewall: new NftFirewall(HOST_PATH), observe: async () => (await isolation())?.bridges };
+    return { firewall: new NftIsolationTable(HOST_PATH), observe: async () => (await isolation())?.bridges };
   },
   tearDown: async () => {
     await runner.deleteTable(ISOLATION_TABLE);

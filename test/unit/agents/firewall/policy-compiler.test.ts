@@ -1,7 +1,8 @@
 // Plan policies -> the model of nft objects: groups per policy list, blocks,
 // verdicts, defaults, and what a label change or a one-rule edit touches.
 import type { PlanFirewallPolicy } from '../../../../model/agent-protocol.js';
-import { CompileCache, compilePolicies, logChainName, type PolicyModel } from '../../../../agents/firewall/policy-compiler.js';
+import { CompileCache, compilePolicies, logChainName } from '../../../../agents/firewall/policy-compiler.js';
+import type { PolicyModel } from '../../../../agents/datapath/policy-model.js';
 import { ipv4ToInt } from '../../../../model/ip.js';
 
 const sets = (o: Record<string, string[]>) => new Map(Object.entries(o));

@@ -1,10 +1,9 @@
 // A counter reading (thousands of counters: seconds on a busy host) does not
 // hold up a policy change, and a reading a change overtook does not count.
 import type { HostPlan, PlanFirewallPolicy } from '../../../../model/agent-protocol.js';
-import type { PolicyModel } from '../../../../agents/firewall/policy-compiler.js';
+import { elementCounterKey, type ElementCounter, type PolicyModel } from '../../../../agents/datapath/policy-model.js';
 import { PolicyEnforcer } from '../../../../agents/firewall/policy-enforcer.js';
 import type { PolicyTable } from '../../../../agents/datapath/policy-table-port.js';
-import { elementCounterKey, type ElementCounter } from '../../../../agents/datapath/nft/policy-ruleset.js';
 import { testPlan } from '../support/harness.js';
 
 /** A table whose counter listing waits until released. */

@@ -2,10 +2,9 @@
 // a write fails; and a rule's count never goes backwards when the elements
 // that held it are deleted.
 import type { HostPlan, PlanFirewallPolicy } from '../../../../model/agent-protocol.js';
-import type { PolicyModel } from '../../../../agents/firewall/policy-compiler.js';
+import { defaultCounterKey, elementCounterKey, type ElementCounter, type PolicyModel } from '../../../../agents/datapath/policy-model.js';
 import { PolicyEnforcer } from '../../../../agents/firewall/policy-enforcer.js';
 import type { PolicyTable } from '../../../../agents/datapath/policy-table-port.js';
-import { defaultCounterKey, elementCounterKey, type ElementCounter } from '../../../../agents/datapath/nft/policy-ruleset.js';
 import { testPlan } from '../support/harness.js';
 
 class FakeTable implements PolicyTable {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { makeHarness, testPlan, type Harness } from '../support/harness.js';
-import { EndpointStore, type EndpointRecord } from '../../../../agents/state/endpoint-store.js';
+import type { EndpointRecord } from '../../../../agents/state/endpoint-store.js';
 
 const rec = (name: string, over: Partial<EndpointRecord> = {}): EndpointRecord => ({
   name, network: 'blue', containerId: name, ifname: 'eth0', ip: '100.64.0.5', mac: '02:00:00:00:00:05', hostIfname: `wv-${name}`,
@@ -70,26 +70,5 @@ describe('EndpointStore', () => {
     h.store.savePlan(testPlan({ revision: 6 }));
     h.store.close();
     expect(onDisk()).toBe(6);
-  });
-
-  test('an agent.db from before the origin column opens, its records with origin ""', () => {
-    h = makeHarness({ plan: null });
-    h.store.close();
-    const file = join(h.dir, 'agent.db');
-    const db = new Database(file);
-    db.exec('DROP TABLE endpoints');
-    db.exec(`CREATE TABLE endpoints (name TEXT PRIMARY KEY, network TEXT NOT NULL, container_id TEXT NOT NULL, ifname TEXT NOT NULL,
-      ip TEXT NOT NULL, mac TEXT NOT NULL, host_ifname TEXT NOT NULL UNIQUE, netns TEXT NOT NULL, labels TEXT NOT NULL,
-      state TEXT NOT NULL, prefix_length INTEGER NOT NULL, gateway TEXT NOT NULL, mtu INTEGER NOT NULL, UNIQUE (container_id, ifname))`);
-    db.prepare(`INSERT INTO endpoints VALUES ('old', 'blue', 'old', 'eth0', '100.64.0.9', '02:00:00:00:00:09', 'wv-old', '/run/netns/x', '{}', 'attached', 24, '100.64.0.1', 1450)`).run();
-    db.close();
-    const store = new EndpointStore(h.config);
-    try {
-      expect(store.get('old')).toMatchObject({ name: 'old', origin: '' });
-      store.put(rec('new', { ip: '100.64.0.10', origin: 'cni:blue' }));
-      expect(store.get('new')?.origin).toBe('cni:blue');
-    } finally {
-      store.close();
-    }
   });
 });

@@ -3,7 +3,8 @@
 import { endianness } from 'node:os';
 import { jest } from '@jest/globals';
 import { DatapathError } from '../../../../../agents/datapath/errors.js';
-import { NflogReader, type NflogPacket } from '../../../../../agents/datapath/nflog/nflog-reader.js';
+import { NflogReader } from '../../../../../agents/datapath/nflog/nflog-reader.js';
+import type { NflogPacket } from '../../../../../agents/datapath/packet-log-port.js';
 import type { NflogSocketOptions, NflogSource, RecvResult } from '../../../../../agents/datapath/nflog/nflog-socket.js';
 
 /** A NFULNL_MSG_PACKET message: prefix, SEQ, and a UDP payload 198.18.0.1:sport -> 198.18.0.2:53. */

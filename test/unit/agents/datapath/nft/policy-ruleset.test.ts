@@ -2,7 +2,8 @@
 // touches (in an order nft's reference checks accept), and counters read
 // back from a listing in the shapes nft 1.0.6 prints.
 import type { PlanFirewallPolicy } from '../../../../../model/agent-protocol.js';
-import { compilePolicies, emptyModel } from '../../../../../agents/firewall/policy-compiler.js';
+import { compilePolicies } from '../../../../../agents/firewall/policy-compiler.js';
+import { emptyModel } from '../../../../../agents/datapath/policy-model.js';
 import { diffPolicyTable, readPolicyCounters, renderPolicyTable } from '../../../../../agents/datapath/nft/policy-ruleset.js';
 import type { NftDocument, NftListObject } from '../../../../../model/nft-json.js';
 

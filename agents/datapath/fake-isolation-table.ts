@@ -1,23 +1,23 @@
-// NetworkFirewall in memory, for the agent's unit tests. Behaves like
-// NftFirewall as far as callers can tell (the same contract suite runs
+// IsolationTable in memory, for the agent's unit tests. Behaves like
+// NftIsolationTable as far as callers can tell (the same contract suite runs
 // against both): the same validation, a whole-set replacement that either
 // happens or not, removal that tolerates absence. failNext() injects a
 // refusal so callers' error paths can be tested; `calls` records what was
 // asked.
-import type { NetworkFirewall } from './firewall-port.js';
+import type { IsolationTable } from './isolation-table-port.js';
 import { DatapathError } from './errors.js';
 import { ISOLATION_FAMILY, ISOLATION_TABLE, parseBridgeSet } from './nft/isolation-ruleset.js';
 
-export type FakeFirewallCall = { op: 'applyIsolation'; bridges: string[] } | { op: 'removeIsolation' };
+export type FakeIsolationCall = { op: 'applyIsolation'; bridges: string[] } | { op: 'removeIsolation' };
 
-export class FakeFirewall implements NetworkFirewall {
+export class FakeIsolationTable implements IsolationTable {
   /** sorted, deduplicated bridges being isolated; undefined when isolation is off */
   bridges: string[] | undefined;
-  readonly calls: FakeFirewallCall[] = [];
-  private failures: Array<{ op: FakeFirewallCall['op'] | undefined; errno: string }> = [];
+  readonly calls: FakeIsolationCall[] = [];
+  private failures: Array<{ op: FakeIsolationCall['op'] | undefined; errno: string }> = [];
 
   /** The next call (of `op`, or any) fails with `errno` and changes nothing. */
-  failNext(op?: FakeFirewallCall['op'], errno = 'EIO'): void {
+  failNext(op?: FakeIsolationCall['op'], errno = 'EIO'): void {
     this.failures.push({ op, errno });
   }
 
@@ -34,7 +34,7 @@ export class FakeFirewall implements NetworkFirewall {
     this.bridges = undefined;
   }
 
-  private maybeFail(op: FakeFirewallCall['op'], verb: string): void {
+  private maybeFail(op: FakeIsolationCall['op'], verb: string): void {
     const i = this.failures.findIndex((f) => f.op === undefined || f.op === op);
     if (i < 0) return;
     const [f] = this.failures.splice(i, 1);

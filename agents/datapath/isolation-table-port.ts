@@ -1,10 +1,10 @@
 // The agent's port for host-level network isolation. Implementations:
-// NftFirewall (nft/nft-firewall.ts, the real kernel) and FakeFirewall
-// (fake-firewall.ts, unit tests). Both validate bridge names the same way
+// NftIsolationTable (nft/nft-isolation-table.ts, the real kernel) and
+// FakeIsolationTable (fake-isolation-table.ts, unit tests). Both validate bridge names the same way
 // (parseBridgeSet) and reject a bad list with DatapathError EINVAL, changing
 // nothing.
 
-export interface NetworkFirewall {
+export interface IsolationTable {
   /**
    * Isolate weft networks from each other: forwarded traffic between two
    * different bridges in `bridges` (or any `wb-*` bridge) is dropped; traffic
@@ -18,4 +18,4 @@ export interface NetworkFirewall {
   removeIsolation(): Promise<void>;
 }
 
-export const NETWORK_FIREWALL = Symbol.for('weft.NetworkFirewall');
+export const ISOLATION_TABLE = Symbol.for('weft.IsolationTable');

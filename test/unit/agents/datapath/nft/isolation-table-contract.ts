@@ -1,13 +1,13 @@
-// The NetworkFirewall port's contract, written once and run against
-// FakeFirewall (fake-firewall.test.ts, here) and NftFirewall on a real kernel
+// The IsolationTable port's contract, written once and run against
+// FakeIsolationTable (fake-firewall.test.ts, here) and NftIsolationTable on a real kernel
 // (test/kernel/datapath/nft/isolation.test.ts), so the fake cannot drift from
 // the truth. It lives beside the nft unit tests only because test/contract/
 // was outside this change's reach; it belongs in test/contract/.
-import type { NetworkFirewall } from '../../../../../agents/datapath/firewall-port.js';
+import type { IsolationTable } from '../../../../../agents/datapath/isolation-table-port.js';
 import { DatapathError } from '../../../../../agents/datapath/errors.js';
 
 export interface FirewallWorld {
-  firewall: NetworkFirewall;
+  firewall: IsolationTable;
   /** What is in force: the isolated bridges (sorted), or undefined when isolation is off. */
   observe(): Promise<string[] | undefined>;
 }
@@ -20,7 +20,7 @@ export interface FirewallContractSetup {
 }
 
 export function runFirewallContract(name: string, setup: FirewallContractSetup): void {
-  describe(`${name}: network firewall contract`, () => {
+  describe(`${name}: isolation table contract`, () => {
     let w: FirewallWorld;
 
     beforeEach(async () => {

@@ -1,7 +1,7 @@
-// NftFirewall's own logic with a recording transport instead of nft: what it
+// NftIsolationTable's own logic with a recording transport instead of nft: what it
 // sends, when it skips, how it orders concurrent calls and recovers from a
 // failure. The kernel test checks the same class against nft.
-import { NftFirewall, type NftTransport } from '../../../../../agents/datapath/nft/nft-firewall.js';
+import { NftIsolationTable, type NftTransport } from '../../../../../agents/datapath/nft/nft-isolation-table.js';
 import { renderIsolation } from '../../../../../agents/datapath/nft/isolation-ruleset.js';
 import { DatapathError } from '../../../../../agents/datapath/errors.js';
 import type { NftDocument } from '../../../../../model/nft-json.js';
@@ -34,16 +34,16 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-describe('NftFirewall', () => {
+describe('NftIsolationTable', () => {
   it('applies the rendered isolation document', async () => {
     const nft = new RecordingNft();
-    await new NftFirewall(undefined, nft).applyIsolation(['wb-2', 'wb-1']);
+    await new NftIsolationTable(undefined, nft).applyIsolation(['wb-2', 'wb-1']);
     expect(nft.sent).toEqual([{ apply: renderIsolation(['wb-1', 'wb-2']) }]);
   });
 
   it('skips nft when the bridge set did not change (order and duplicates aside)', async () => {
     const nft = new RecordingNft();
-    const fw = new NftFirewall(undefined, nft);
+    const fw = new NftIsolationTable(undefined, nft);
     await fw.applyIsolation(['wb-1', 'wb-2']);
     await fw.applyIsolation(['wb-2', 'wb-1', 'wb-1']);
     expect(nft.sent).toHaveLength(1);
@@ -53,13 +53,13 @@ describe('NftFirewall', () => {
 
   it('an empty set is a change from no table, and is applied', async () => {
     const nft = new RecordingNft();
-    await new NftFirewall(undefined, nft).applyIsolation([]);
+    await new NftIsolationTable(undefined, nft).applyIsolation([]);
     expect(nft.sent).toEqual([{ apply: renderIsolation([]) }]);
   });
 
   it('after a failed apply, the same set is applied again', async () => {
     const nft = new RecordingNft();
-    const fw = new NftFirewall(undefined, nft);
+    const fw = new NftIsolationTable(undefined, nft);
     await fw.applyIsolation(['wb-1']);
     nft.next.push(() => Promise.reject(new DatapathError('apply', 'nft table inet weft-isolation', 'ENOBUFS')));
     await expect(fw.applyIsolation(['wb-2'])).rejects.toMatchObject({ errno: 'ENOBUFS' });
@@ -70,7 +70,7 @@ describe('NftFirewall', () => {
 
   it('removeIsolation deletes the inet weft-isolation table and forgets the applied set', async () => {
     const nft = new RecordingNft();
-    const fw = new NftFirewall(undefined, nft);
+    const fw = new NftIsolationTable(undefined, nft);
     await fw.applyIsolation(['wb-1']);
     await fw.removeIsolation();
     await fw.applyIsolation(['wb-1']);
@@ -83,13 +83,13 @@ describe('NftFirewall', () => {
 
   it('rejects bad bridge names without running nft', async () => {
     const nft = new RecordingNft();
-    await expect(new NftFirewall(undefined, nft).applyIsolation(['eth0'])).rejects.toBeInstanceOf(DatapathError);
+    await expect(new NftIsolationTable(undefined, nft).applyIsolation(['eth0'])).rejects.toBeInstanceOf(DatapathError);
     expect(nft.sent).toEqual([]);
   });
 
   it('runs concurrent calls one at a time, in call order, so the last call wins', async () => {
     const nft = new RecordingNft();
-    const fw = new NftFirewall(undefined, nft);
+    const fw = new NftIsolationTable(undefined, nft);
     const slow = deferred();
     nft.next.push(() => slow.promise);
     const first = fw.applyIsolation(['wb-1']);
@@ -108,7 +108,7 @@ describe('NftFirewall', () => {
 
   it('a failed call does not stop the calls queued behind it', async () => {
     const nft = new RecordingNft();
-    const fw = new NftFirewall(undefined, nft);
+    const fw = new NftIsolationTable(undefined, nft);
     nft.next.push(() => Promise.reject(new DatapathError('apply', 'x', 'EIO')));
     const first = fw.applyIsolation(['wb-1']);
     const second = fw.applyIsolation(['wb-2']);

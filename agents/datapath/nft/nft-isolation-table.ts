@@ -1,4 +1,4 @@
-// NetworkFirewall on the real kernel: the isolation table rendered by
+// IsolationTable on the real kernel: the isolation table rendered by
 // renderIsolation, applied by nft in the agent's host namespace.
 //
 // Calls are serialised: each nft transaction is atomic, but two in flight at
@@ -6,14 +6,14 @@
 // The last applied set is remembered so an unchanged set costs no nft
 // process (~5 ms each); after a failure it is forgotten, so the next call
 // applies again.
-import type { NetworkFirewall } from '../firewall-port.js';
+import type { IsolationTable } from '../isolation-table-port.js';
 import { ISOLATION_FAMILY, ISOLATION_TABLE, parseBridgeSet, renderIsolation } from './isolation-ruleset.js';
 import { NftRunner } from './nft-runner.js';
 
-/** The runner verbs NftFirewall uses; unit tests pass a recording double. */
+/** The runner verbs NftIsolationTable uses; unit tests pass a recording double. */
 export type NftTransport = Pick<NftRunner, 'apply' | 'deleteTable'>;
 
-export class NftFirewall implements NetworkFirewall {
+export class NftIsolationTable implements IsolationTable {
   private readonly nft: NftTransport;
   /** sorted bridges last applied; null: table known absent; undefined: unknown */
   private applied: string[] | null | undefined;
