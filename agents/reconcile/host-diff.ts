@@ -1,6 +1,7 @@
-// Pure core of the host reconciler: render what the plan and the records
+// Pure core of the host's networks: render what the plan and the records
 // want, diff it against the owned kernel objects observed, get the smallest
-// list of actions. No I/O here; the HostReconciler observes and applies.
+// list of actions. No I/O here; the NetworkReconciler (network-reconciler.ts)
+// observes and applies.
 // The overlay part (VXLAN devices and their entries) is overlay-diff.ts;
 // both land in one list, in one apply order.
 import type { HostPlan, PlanNetwork } from '../../model/agent-protocol.js';

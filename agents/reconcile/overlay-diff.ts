@@ -1,6 +1,6 @@
 // Pure core of the overlay: which VXLAN devices, forwarding (FDB) and
 // neighbour entries the plan wants on this host, and the smallest list of
-// actions from what is observed. No I/O; the HostReconciler observes and
+// actions from what is observed. No I/O; the NetworkReconciler observes and
 // applies, the OverlayManager does the device steps.
 //
 // A network this host carries (an attached endpoint, or an attach in
