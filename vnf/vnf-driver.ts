@@ -17,7 +17,11 @@ export interface VnfRouteWant {
   via: string;
 }
 
-/** The VNF's nftables table inside its namespace, applied whole in one transaction. */
+/**
+ * The VNF's nftables table inside its namespace. The document replaces the
+ * table whole, in one transaction (it deletes and re-adds it), so the VNF
+ * host can add its marker (table-marker.ts) and adopt an unchanged table.
+ */
 export interface VnfNftWant {
   table: string;
   family: 'inet' | 'ip' | 'ip6' | 'bridge' | 'netdev';

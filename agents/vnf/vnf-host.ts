@@ -10,8 +10,9 @@
 // A namespace whose table cannot be applied gets no forwarding and no
 // interfaces. A restarted agent adopts what it finds: the namespace, its
 // table, its interfaces and its processes stay in force while the agent is
-// down, and the first pass replaces the table in one transaction (counters
-// restart at zero then). Removal goes the other way: processes, then the
+// down; the first pass keeps a table loaded from the document it would load
+// (vnf/table-marker.ts: counters go on) and replaces any other in one
+// transaction. Removal goes the other way: processes, then the
 // veths (no traffic reaches the namespace any more), then the namespace
 // with everything in it.
 //
@@ -26,6 +27,7 @@ import { VNF_PORT_TABLE, VNF_VETH_PREFIX, parseVnfAlias, parseVnfNetnsName, same
 import { vnfKey, type PlanVnf, type VnfKey, type VnfReport } from '../../model/vnf-protocol.js';
 import { VNF_DRIVERS } from '../../vnf/drivers.js';
 import { PORT_TABLE_FAMILY, renderPortTable, renderPortTableRemoval } from '../../vnf/port-table.js';
+import { hasTableMarker, tableMarker, withTableMarker } from '../../vnf/table-marker.js';
 import type { VnfDriver, VnfInterfaceWant, VnfNftWant, VnfWant } from '../../vnf/vnf-driver.js';
 import { AGENT_LOGGER, HOST_HANDLE, type AgentLogger } from '../agent-config.js';
 import { BridgeManager } from '../bridges/bridge-manager.js';
@@ -77,7 +79,7 @@ interface Realised {
 export class VnfHost {
   private readonly drivers: ReadonlyMap<string, VnfDriver>;
   private readonly nft: VnfNftFactory;
-  /** vnfKey -> the table document last applied (JSON), so an unchanged table is not re-applied */
+  /** vnfKey -> the marker of the table document last applied or adopted (vnf/table-marker.ts), so an unchanged table is not re-applied */
   private readonly applied = new Map<string, string>();
   /** the host namespace's port table: applied by this process (true), removed (false), unknown (undefined) */
   private portTable: boolean | undefined;
@@ -252,13 +254,15 @@ export class VnfHost {
       let listing: readonly unknown[] | undefined;
       if (want.nft) {
         const nft = this.nft(path);
-        const doc = JSON.stringify(want.nft.document);
+        const marker = tableMarker(want.nft.document);
         listing = await nft.list(want.nft.table, want.nft.family);
-        if (listing === undefined || this.applied.get(key) !== doc) {
-          await nft.apply(want.nft.document);
-          this.applied.set(key, doc);
+        // Loaded by this process, or (after a restart) carrying the mark of this very document: adopted as it is.
+        const current = listing !== undefined && (this.applied.get(key) === marker || hasTableMarker(listing, marker));
+        if (!current) {
+          await nft.apply(withTableMarker(want.nft.document, want.nft.family, want.nft.table, marker));
           listing = await nft.list(want.nft.table, want.nft.family);
         }
+        this.applied.set(key, marker);
       }
       // 2. sysctls (forwarding) inside this namespace only
       for (const [k, value] of Object.entries(want.sysctls)) await ns.setSysctl(k, value);

@@ -397,6 +397,8 @@ describe('a Firewall VNF and an agent killed with SIGKILL', () => {
     expect(after.hostVnfLinks).toEqual(before.hostVnfLinks);
     expect(after.tables).toEqual(before.tables);
     expect(after.tableHash).toBe(before.tableHash);
+    // adopted, not reloaded: the table loaded from the same document stays (and its counters go on)
+    expect(after.tableHandle).toBe(before.tableHandle);
     expect(after.routesToB).toEqual(before.routesToB);
     expect(after.hostTables).toEqual(before.hostTables);
     expect(after.hostLinks).toEqual(before.hostLinks);
