@@ -7,6 +7,7 @@
 import type {
   HostPlan, PlanAddressSet, PlanBlock, PlanDelta, PlanFirewallPolicy, PlanFloodEntry, PlanNetwork, PlanRemoteEndpoint, PlanReservation,
 } from './agent-protocol.js';
+import { mergeByKey as merge } from './keyed-merge.js';
 import { applyVnfDelta, vnfTouched } from './vnf-plan-delta.js';
 
 export const blockKey = (b: PlanBlock): string => `${b.network}\u0000${b.cidr}`;
@@ -56,22 +57,7 @@ export function isEmptyPlanDelta(d: PlanDelta): boolean {
   );
 }
 
-const byKey =
-  <T>(key: (x: T) => string) =>
-  (a: T, b: T): number => {
-    const ka = key(a);
-    const kb = key(b);
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
-  };
 const nameOf = (x: { name: string }): string => x.name;
-
-/** Apply removals then upserts to the entries of one kind, keyed by `key`; the result is sorted by key. */
-function merge<T>(current: readonly T[], remove: readonly string[], upsert: readonly T[], key: (x: T) => string): T[] {
-  const m = new Map<string, T>(current.map((x) => [key(x), x]));
-  for (const k of remove) m.delete(k);
-  for (const x of upsert) m.set(key(x), x);
-  return [...m.values()].sort(byKey(key));
-}
 
 /** A new plan: `plan` with `delta` applied, stamped with `revision`. Removals first, then upserts. */
 export function applyPlanDelta(plan: HostPlan, delta: PlanDelta, revision: number): HostPlan {

@@ -3,20 +3,13 @@
 // Keys: VNFs by kind + name, routes by network + dst. A new VNF kind adds
 // nothing here.
 import type { HostPlan, PlanDelta } from './agent-protocol.js';
+import { mergeByKey as merge } from './keyed-merge.js';
 import { networkRouteKey, vnfKey, type PlanNetworkRoute, type PlanVnf } from './vnf-protocol.js';
 
 type VnfPlan = Pick<HostPlan, 'vnfs' | 'networkRoutes'>;
 type VnfDelta = Pick<PlanDelta, 'upsertVnfs' | 'removeVnfs' | 'upsertNetworkRoutes' | 'removeNetworkRoutes'>;
 
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-
-function merge<T>(current: readonly T[], remove: readonly string[], upsert: readonly T[], key: (x: T) => string): T[] {
-  const m = new Map<string, T>(current.map((x) => [key(x), x]));
-  for (const k of remove) m.delete(k);
-  for (const x of upsert) m.set(key(x), x);
-  return [...m.values()].sort((a, b) => compare(key(a), key(b)));
-}
 
 /** The VNF fields of `plan` after `delta` (removals first), sorted by key. */
 export function applyVnfDelta(plan: VnfPlan, delta: VnfDelta): VnfPlan {

@@ -30,7 +30,6 @@ import { basename, dirname } from 'node:path';
 import { WeftError, type ErrorCode } from '../model/errors.js';
 import { NETNS_RUN_DIR } from '../model/kernel-names.js';
 
-export const NETNS_DIR = NETNS_RUN_DIR;
 
 // linux/sched.h, linux/mount.h
 const CLONE_NEWNET = 0x40000000;
@@ -200,12 +199,12 @@ export function spawnInNetns(nsPath: string, command: string, args: string[], op
   return withNetns(nsPath, () => spawn(command, args, { stdio: 'inherit', ...opts }));
 }
 
-/** The path of a named namespace; a name is one path component under NETNS_DIR. */
+/** The path of a named namespace; a name is one path component under NETNS_RUN_DIR. */
 function namedPath(op: string, name: string): string {
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0') || Buffer.byteLength(name) > 255) {
     throw new SysError(op, `netns ${JSON.stringify(name)}`, 'EINVAL', { code: 'Invalid' });
   }
-  return `${NETNS_DIR}/${name}`;
+  return `${NETNS_RUN_DIR}/${name}`;
 }
 
 let runDirShared = false;
@@ -218,16 +217,16 @@ let runDirShared = false;
 function ensureRunDir(): void {
   if (runDirShared) return;
   const lib = loadLibc();
-  mkdirSync(NETNS_DIR, { recursive: true, mode: 0o755 });
-  if (lib.mount('', NETNS_DIR, 'none', MS_SHARED | MS_REC, null) !== 0) {
+  mkdirSync(NETNS_RUN_DIR, { recursive: true, mode: 0o755 });
+  if (lib.mount('', NETNS_RUN_DIR, 'none', MS_SHARED | MS_REC, null) !== 0) {
     const errno = errnoName(lib.errno());
     // EINVAL: not a mount point yet. Make it one, then retry once.
-    if (errno !== 'EINVAL') throw new SysError('make shared', `"${NETNS_DIR}"`, errno);
-    if (lib.mount(NETNS_DIR, NETNS_DIR, 'none', MS_BIND | MS_REC, null) !== 0) {
-      throw new SysError('bind-mount', `"${NETNS_DIR}"`, errnoName(lib.errno()));
+    if (errno !== 'EINVAL') throw new SysError('make shared', `"${NETNS_RUN_DIR}"`, errno);
+    if (lib.mount(NETNS_RUN_DIR, NETNS_RUN_DIR, 'none', MS_BIND | MS_REC, null) !== 0) {
+      throw new SysError('bind-mount', `"${NETNS_RUN_DIR}"`, errnoName(lib.errno()));
     }
-    if (lib.mount('', NETNS_DIR, 'none', MS_SHARED | MS_REC, null) !== 0) {
-      throw new SysError('make shared', `"${NETNS_DIR}"`, errnoName(lib.errno()));
+    if (lib.mount('', NETNS_RUN_DIR, 'none', MS_SHARED | MS_REC, null) !== 0) {
+      throw new SysError('make shared', `"${NETNS_RUN_DIR}"`, errnoName(lib.errno()));
     }
   }
   runDirShared = true;
@@ -276,11 +275,11 @@ export function createNetns(name: string): string {
 
 /**
  * Unmount and remove a named namespace, given by its name or by the path
- * createNetns returned (a path elsewhere than NETNS_DIR is refused);
+ * createNetns returned (a path elsewhere than NETNS_RUN_DIR is refused);
  * tolerates absence.
  */
 export function deleteNetns(nameOrPath: string): void {
-  const name = nameOrPath.startsWith('/') && dirname(nameOrPath) === NETNS_DIR ? basename(nameOrPath) : nameOrPath;
+  const name = nameOrPath.startsWith('/') && dirname(nameOrPath) === NETNS_RUN_DIR ? basename(nameOrPath) : nameOrPath;
   const path = namedPath('delete', name);
   const object = `netns "${name}"`;
   const lib = loadLibc();
@@ -299,9 +298,9 @@ export function deleteNetns(nameOrPath: string): void {
 /** Names (not paths) under /run/netns, sorted. */
 export function listNetns(): string[] {
   try {
-    return readdirSync(NETNS_DIR).sort();
+    return readdirSync(NETNS_RUN_DIR).sort();
   } catch (err: unknown) {
     if (errnoOf(err) === 'ENOENT') return [];
-    throw new SysError('list', `"${NETNS_DIR}"`, errnoOf(err), { cause: err });
+    throw new SysError('list', `"${NETNS_RUN_DIR}"`, errnoOf(err), { cause: err });
   }
 }

@@ -4,6 +4,9 @@
 // imports `netlink`) and FakeKernel (unit tests). Verbs are named like
 // iproute2. `ensureX` creates or adopts; `removeX` tolerates absence.
 
+/** The loopback device is the first registered in every network namespace. */
+export const LOOPBACK_IFINDEX = 1;
+
 export interface LinkInfo {
   index: number;
   name: string;

@@ -13,7 +13,7 @@ import { formatMac } from '../../model/ip.js';
 import { endpointAlias, endpointName, hostVethName, parseOwnerAlias } from '../../model/kernel-names.js';
 import { AGENT_LOGGER, HOST_HANDLE, type AgentLogger } from '../agent-config.js';
 import { CONTROLLER_UPLINK, type ControllerUplink } from '../controller-uplink.js';
-import { DATAPATH_FACTORY, type DatapathFactory, type LinkInfo, type NetnsHandle } from '../datapath/port.js';
+import { DATAPATH_FACTORY, LOOPBACK_IFINDEX, type DatapathFactory, type LinkInfo, type NetnsHandle } from '../datapath/port.js';
 import { BlockAllocator, type Allocation } from '../ipam/block-allocator.js';
 import { OverlayManager } from '../overlay/overlay-manager.js';
 import { SpoofGuard } from '../firewall/spoof-guard.js';
@@ -23,9 +23,6 @@ import { PlanState } from '../state/plan-state.js';
 import { endpointRoutesFor } from './endpoint-routes.js';
 import { parseAttachParams, parseDetachParams, parseListParams } from './endpoint-params.js';
 import { KeyedMutex } from './keyed-mutex.js';
-
-/** The loopback device is the first registered in every network namespace. */
-const LOOPBACK_IFINDEX = 1;
 
 const DEFAULT_IFNAME = 'eth0';
 /** How long an attach waits for a network that is not in the plan yet. */

@@ -32,11 +32,8 @@ import type { VnfDriver, VnfInterfaceWant, VnfNftWant, VnfWant } from '../../vnf
 import { AGENT_LOGGER, HOST_HANDLE, type AgentLogger } from '../agent-config.js';
 import { BridgeManager } from '../bridges/bridge-manager.js';
 import { NETNS_RUN_DIR } from '../../model/kernel-names.js';
-import { DATAPATH_FACTORY, type DatapathFactory, type LinkInfo, type NetnsHandle } from '../datapath/port.js';
+import { DATAPATH_FACTORY, LOOPBACK_IFINDEX, type DatapathFactory, type LinkInfo, type NetnsHandle } from '../datapath/port.js';
 import { VnfProcesses } from './vnf-processes.js';
-
-/** The loopback device is the first registered in every network namespace. */
-const LOOPBACK_IFINDEX = 1;
 
 /** The nft verbs the VNF host uses, in one namespace. */
 export interface VnfNft {

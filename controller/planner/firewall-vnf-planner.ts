@@ -17,7 +17,6 @@ import type { PlanInput } from './host-planner.js';
 import type { VnfKind } from './vnf-kind.js';
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-const subnetsOf = (input: PlanInput) => new Map(input.networks.map(({ network }) => [network.metadata.name, network.spec.subnet]));
 
 /** Peers compiled, and the address sets they name filled in `sets`. */
 function compilePeers(peers: FirewallPeer[] | undefined, input: PlanInput, subnets: ReadonlyMap<string, string>, sets: Map<string, PlanAddressSet>): PlanPeer[] | undefined {
@@ -47,8 +46,7 @@ function compareIpv4(a: string, b: string): number {
   return n(a) - n(b);
 }
 
-function compilePerimeterRules(fw: Firewall, input: PlanInput): { rules: PlanPerimeterRule[]; addressSets: PlanAddressSet[] } {
-  const subnets = subnetsOf(input);
+function compilePerimeterRules(fw: Firewall, input: PlanInput, subnets: ReadonlyMap<string, string>): { rules: PlanPerimeterRule[]; addressSets: PlanAddressSet[] } {
   const sets = new Map<string, PlanAddressSet>();
   const rules = (fw.spec.rules ?? []).map((r, i): PlanPerimeterRule => {
     const out: PlanPerimeterRule = { name: r.name ?? String(i), action: r.action as FirewallAction, protocol: (r.protocol ?? 'any') as FirewallProtocol };
@@ -66,7 +64,7 @@ function compilePerimeterRules(fw: Firewall, input: PlanInput): { rules: PlanPer
 
 export const firewallKind: VnfKind<Firewall> = {
   kind: 'Firewall',
-  planSpec: (fw, input): PlanFirewallSpec => ({ defaultAction: fw.spec.defaultAction ?? DEFAULT_FIREWALL_ACTION, ...compilePerimeterRules(fw, input) }),
+  planSpec: (fw, input, subnets): PlanFirewallSpec => ({ defaultAction: fw.spec.defaultAction ?? DEFAULT_FIREWALL_ACTION, ...compilePerimeterRules(fw, input, subnets) }),
   networkRoutes: (_fw, interfaces, subnets) =>
     interfaces.flatMap((from) => interfaces.filter((to) => to.network !== from.network).map((to) => ({ network: from.network, dst: subnets.get(to.network) as string, via: from.ip }))),
 };

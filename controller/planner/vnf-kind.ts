@@ -15,8 +15,8 @@ export interface VnfInterfaceAddress {
 
 export interface VnfKind<R extends VnfResource = VnfResource> {
   readonly kind: R['kind'];
-  /** the kind's part of its PlanVnf (the driver's input), from the resource and the planning input */
-  planSpec(res: R, input: PlanInput): unknown;
+  /** the kind's part of its PlanVnf (the driver's input), from the resource and the planning input; `subnets`: every network's subnet by name */
+  planSpec(res: R, input: PlanInput, subnets: ReadonlyMap<string, string>): unknown;
   /**
    * Routes the endpoints of the VNF's networks get through it, in every
    * host's plan; `interfaces`: its addresses on the networks that exist,

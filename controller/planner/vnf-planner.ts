@@ -39,7 +39,14 @@ function interfacesOf(res: VnfResource, subnets: ReadonlyMap<string, string>, re
   return out;
 }
 
-const subnetsOf = (input: PlanInput) => new Map(input.networks.map(({ network }) => [network.metadata.name, network.spec.subnet]));
+/** Every network's subnet by name; once per planning input (every host's plan and every VNF read it). */
+function subnetsOf(input: PlanInput): ReadonlyMap<string, string> {
+  let subnets = subnetCache.get(input);
+  if (!subnets) subnetCache.set(input, (subnets = new Map(input.networks.map(({ network }) => [network.metadata.name, network.spec.subnet]))));
+  return subnets;
+}
+
+const subnetCache = new WeakMap<PlanInput, ReadonlyMap<string, string>>();
 
 /** Every VNF's interfaces as endpoints of its host, for the overlay of the other hosts. */
 export function vnfInterfaceEndpoints(input: PlanInput): PlanEndpointInfo[] {
@@ -86,8 +93,9 @@ function computeRoutes(input: PlanInput): PlanNetworkRoute[] {
 function planVnf(res: VnfResource, input: PlanInput, networks: readonly PlanNetwork[]): PlanVnf {
   const key = keyOf(res);
   const byName = new Map(networks.map((n) => [n.name, n]));
+  const subnets = subnetsOf(input);
   const interfaces: PlanVnfInterface[] = [];
-  for (const i of interfacesOf(res, subnetsOf(input), input.reservations)) {
+  for (const i of interfacesOf(res, subnets, input.reservations)) {
     const net = byName.get(i.network);
     if (!net) continue;
     interfaces.push({
@@ -106,7 +114,7 @@ function planVnf(res: VnfResource, input: PlanInput, networks: readonly PlanNetw
     generation: res.metadata.generation ?? 1,
     netns: vnfNetnsName(res.spec.host, key),
     interfaces,
-    spec: vnfKindOf(res).planSpec(res, input),
+    spec: vnfKindOf(res).planSpec(res, input, subnets),
   };
 }
 

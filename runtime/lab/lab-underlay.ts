@@ -7,7 +7,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { WeftError } from '../../model/errors.js';
-import { createNetns, NETNS_DIR } from '../../sys/netns.js';
+import { NETNS_RUN_DIR } from '../../model/kernel-names.js';
+import { createNetns } from '../../sys/netns.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -27,7 +28,7 @@ export function hostAddress(index: number): string {
 }
 
 export function netnsPath(name: string): string {
-  return join(NETNS_DIR, name);
+  return join(NETNS_RUN_DIR, name);
 }
 
 export async function ip(args: string[]): Promise<string> {
@@ -43,7 +44,7 @@ export async function ip(args: string[]): Promise<string> {
 /** Namespaces under /run/netns whose name starts with prefix. */
 export function listNetns(prefix: string): string[] {
   try {
-    return readdirSync(NETNS_DIR).filter((n) => n.startsWith(prefix));
+    return readdirSync(NETNS_RUN_DIR).filter((n) => n.startsWith(prefix));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;

@@ -10,7 +10,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { NftRunner } from '../../agents/datapath/nft/nft-runner.js';
-import { NETNS_DIR } from '../../sys/netns.js';
+import { NETNS_RUN_DIR } from '../../model/kernel-names.js';
 import { labPrefix } from '../lab/index.js';
 import { CLIENT_IP, IPERF_PORT, SERVER_IP, WORKLOAD_PREFIX_LEN } from './firewall-rules.js';
 import { sleep, spawnIn, type LabChild } from './overlay-lab.js';
@@ -60,7 +60,7 @@ export async function startFirewallLab(): Promise<FirewallLab> {
     host,
     client: `${prefix}cli`,
     server: `${prefix}srv`,
-    nft: new NftRunner({ netns: `${NETNS_DIR}/${host}`, timeoutMs: 60_000 }),
+    nft: new NftRunner({ netns: `${NETNS_RUN_DIR}/${host}`, timeoutMs: 60_000 }),
     made: [],
     children: new Set(),
   };
@@ -126,7 +126,7 @@ function closed(c: LabChild): Promise<void> {
  * bounded: the server serves one test (-1), the client has -t and a guard.
  */
 export async function iperf(lab: FirewallLab, seconds: number, omit: number): Promise<number> {
-  const path = (ns: string) => `${NETNS_DIR}/${ns}`;
+  const path = (ns: string) => `${NETNS_RUN_DIR}/${ns}`;
   const server = track(lab, spawnIn(path(lab.server), ['iperf3', '-s', '-1', '-B', SERVER_IP, '-p', String(IPERF_PORT)]));
   let client: LabChild | undefined;
   try {

@@ -3,7 +3,7 @@
 // Debian's iperf3. Every iperf3 runs in a lab namespace; each test is bounded
 // (-t), each server ends after one test (-1), and any iperf3 still running
 // when something fails is killed by PID.
-import { NETNS_DIR } from '../../sys/netns.js';
+import { NETNS_RUN_DIR } from '../../model/kernel-names.js';
 import type { Lab } from '../lab/index.js';
 import { sleep, spawnIn, type LabChild } from './overlay-lab.js';
 
@@ -73,8 +73,8 @@ export async function benchThroughput(lab: Lab, network: string): Promise<Throug
     // first contact resolves ARP and warms the path; not part of the figure
     if (!(await lab.ping(cli, s.ip, 3))) throw new Error(`no ping from h2 to ${s.ip} across the overlay`);
     const overlayBps = await iperf(srv.path, cli.path, s.ip);
-    const h1 = `${NETNS_DIR}/${lab.host('h1').netns}`;
-    const h2 = `${NETNS_DIR}/${lab.host('h2').netns}`;
+    const h1 = `${NETNS_RUN_DIR}/${lab.host('h1').netns}`;
+    const h2 = `${NETNS_RUN_DIR}/${lab.host('h2').netns}`;
     const underlayBps = await iperf(h1, h2, lab.host('h1').address);
     return { overlayBps, underlayBps, overlayMtu: s.mtu };
   } finally {

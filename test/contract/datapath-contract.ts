@@ -25,7 +25,7 @@ export interface DatapathContractSetup {
 }
 
 /** Poll until `check` passes: namespace teardown in the kernel is asynchronous. */
-export async function eventually(check: () => Promise<void>, timeoutMs = 3000): Promise<void> {
+export async function eventually(check: () => void | Promise<void>, timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

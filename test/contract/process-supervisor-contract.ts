@@ -9,7 +9,7 @@
 import { isNotFound } from '../../agents/datapath/errors.js';
 import type { ProcessSpec, ProcessStatus, ProcessSupervisor } from '../../agents/datapath/process-supervisor.js';
 import type { SupervisorOptions } from '../../agents/datapath/process/supervisor.js';
-import { caught } from './datapath-contract.js';
+import { caught, eventually as eventuallyWithin } from './datapath-contract.js';
 
 export type SupervisorTimings = Omit<SupervisorOptions, 'stateDir'>;
 
@@ -56,18 +56,7 @@ export interface ProcessContractSetup {
 const FAST: SupervisorTimings = { backoff: { initialMs: 20, maxMs: 2000, resetAfterMs: 60_000 }, pollMs: 20, stopGraceMs: 2000 };
 const DEADLINE_MS = 8000;
 
-async function eventually(check: () => void | Promise<void>, timeoutMs = DEADLINE_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err: unknown) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-}
+const eventually = (check: () => void | Promise<void>, timeoutMs = DEADLINE_MS): Promise<void> => eventuallyWithin(check, timeoutMs);
 
 /** Poll `s.state(id)` until `ok` holds; returns that status. */
 async function until(s: ProcessSupervisor, id: string, ok: (st: ProcessStatus) => boolean, what: string): Promise<ProcessStatus> {

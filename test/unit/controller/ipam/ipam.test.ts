@@ -6,6 +6,7 @@ import { SqliteStore } from '../../../../controller/store/sqlite-store.js';
 import type { BlockRow } from '../../../../controller/store/store.js';
 import type { EndpointReport } from '../../../../model/agent-protocol.js';
 import { WeftError } from '../../../../model/errors.js';
+import { caught } from '../support/caught.js';
 import { ipv4ToInt, parsePrefix4, prefixContains, prefixesOverlap, type Prefix4 } from '../../../../model/ip.js';
 import type { Network } from '../../../../model/kinds.js';
 import { network } from '../support/harness.js';
@@ -15,16 +16,6 @@ const prefix = (cidr: string): Prefix4 => {
   if ('problem' in r) throw new Error(cidr);
   return r.prefix;
 };
-
-function caught(fn: () => unknown): WeftError {
-  try {
-    fn();
-  } catch (e: unknown) {
-    if (e instanceof WeftError) return e;
-    throw e;
-  }
-  throw new Error('expected a WeftError');
-}
 
 function report(name: string, ip: string, network = 'n'): EndpointReport {
   return { name, network, containerId: name, ifname: 'eth0', ip, mac: '02:00:00:00:00:01', hostIfname: 'wv-1', netns: '/run/netns/x', labels: {} };

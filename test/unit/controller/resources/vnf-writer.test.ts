@@ -10,7 +10,7 @@ import { readPlanInput } from '../../../../controller/planner/plan-input.js';
 import { deleteNetwork } from '../../../../controller/resources/network-writer.js';
 import { deleteVnf, writeVnf } from '../../../../controller/resources/vnf-writer.js';
 import { SqliteStore } from '../../../../controller/store/sqlite-store.js';
-import { WeftError } from '../../../../model/errors.js';
+import { caught } from '../support/caught.js';
 import type { Firewall, FirewallSpec } from '../../../../model/firewall-vnf.js';
 import type { EndpointReport } from '../../../../model/agent-protocol.js';
 import { applyPlanDelta } from '../../../../model/plan-delta.js';
@@ -20,16 +20,6 @@ import { network } from '../support/harness.js';
 
 const fw = (name: string, spec: FirewallSpec): Firewall => ({ apiVersion: 'weft.dev/v1', kind: 'Firewall', metadata: { name }, spec });
 const EDGE = { kind: 'Firewall', name: 'edge' };
-
-function caught(fn: () => unknown): WeftError {
-  try {
-    fn();
-  } catch (e: unknown) {
-    if (e instanceof WeftError) return e;
-    throw e;
-  }
-  throw new Error('expected a WeftError');
-}
 
 const SPEC: FirewallSpec = {
   host: 'h1',
