@@ -1,16 +1,20 @@
 // Benchmark: attach/detach latency through the agent socket, as a runtime
-// sees it (a fresh connection per call, like the CNI shim), next to the CNI
-// reference bridge plugin's ADD/DEL measured in the same run.
+// sees it (a fresh connection per call, like the CNI shim), next to the
+// kernel's floor (the raw netlink sequence of an attach, raw-attach.ts) and
+// the CNI reference bridge plugin's ADD/DEL, measured in the same run.
 import { readFileSync } from 'node:fs';
 import { callAgent } from '../../runtime/agent-client.js';
 import { createNetns, deleteNetns } from '../../sys/netns.js';
 import { SingleHostLab, waitFor } from '../support/test-lab.js';
 import { cniPeerAvailable, makeCniPeer } from './cni-bridge-peer.js';
+import { rawAttacher, type RawAttacher } from './raw-attach.js';
 import { fmtMs, printVersus, summarize, timed, type Summary } from './stats.js';
 
 export interface AttachBenchResult {
   weftAttach: Summary;
   weftDetach: Summary;
+  rawAttach: Summary;
+  rawDetach: Summary;
   peerAdd?: Summary;
   peerDel?: Summary;
   agentRssMiB: number;
@@ -35,11 +39,14 @@ export async function benchAttach(count = 200, large = 500): Promise<AttachBench
     deleteNetns(name);
     made.delete(name);
   };
+  let raw: RawAttacher | undefined;
   try {
     await lab.start();
     await lab.createNetwork('bench', '100.65.0.0/21');
     const sock = lab.socket;
     const peer = cniPeerAvailable() ? makeCniPeer(`/run/netns/${lab.hostNs}`, `${lab.prefix}br`, '100.64.0.0/16') : undefined;
+    const floor = await rawAttacher(`/run/netns/${lab.hostNs}`, `${lab.prefix}rb`, 'rv');
+    raw = floor;
 
     // warm-up: bridge creation and first-use costs are not what we measure
     const warm = mkns(`${lab.prefix}warm`);
@@ -49,22 +56,29 @@ export async function benchAttach(count = 200, large = 500): Promise<AttachBench
       await peer.add('warm', warm);
       await peer.del('warm', warm);
     }
+    await floor.attach(count, warm);
+    await floor.detach(count);
     rmns(`${lab.prefix}warm`);
 
-    // weft and the peer take turns, container by container, so both see the
-    // same kernel state (number of namespaces, bridge ports, load).
+    // weft, the raw sequence and the peer take turns, container by container,
+    // so all see the same kernel state (number of namespaces, bridge ports, load).
     const weftNs = Array.from({ length: count }, (_, i) => mkns(`${lab.prefix}w${i}`));
+    const rawNs = Array.from({ length: count }, (_, i) => mkns(`${lab.prefix}r${i}`));
     const peerNs = peer ? Array.from({ length: count }, (_, i) => mkns(`${lab.prefix}p${i}`)) : [];
     const attach: number[] = [];
+    const rawAttach: number[] = [];
     const add: number[] = [];
     for (let i = 0; i < count; i++) {
+      rawAttach.push((await timed(() => floor.attach(i, rawNs[i] as string))).ms);
       attach.push((await timed(() => callAgent(sock, 'attach', { network: 'bench', containerId: `b${i}`, netns: weftNs[i] as string }))).ms);
       if (peer) add.push(await peer.add(`p${i}`, peerNs[i] as string));
     }
     const agentRssMiB = lab.agent?.child.pid ? rssMiB(lab.agent.child.pid) : NaN;
     const detach: number[] = [];
+    const rawDetach: number[] = [];
     const del: number[] = [];
     for (let i = 0; i < count; i++) {
+      rawDetach.push((await timed(() => floor.detach(i))).ms);
       detach.push((await timed(() => callAgent(sock, 'detach', { containerId: `b${i}` }))).ms);
       if (peer) del.push(await peer.del(`p${i}`, peerNs[i] as string));
     }
@@ -72,6 +86,7 @@ export async function benchAttach(count = 200, large = 500): Promise<AttachBench
     await waitFor('veths gone', async () => (await lab.hostLinks()).filter((l) => l.ifname.startsWith('wv-')).length === 0, 60_000, 100);
     for (let i = 0; i < count; i++) {
       rmns(`${lab.prefix}w${i}`);
+      rmns(`${lab.prefix}r${i}`);
       if (peer) rmns(`${lab.prefix}p${i}`);
     }
     peer?.cleanup();
@@ -92,7 +107,13 @@ export async function benchAttach(count = 200, large = 500): Promise<AttachBench
     const agent = lab.agent?.child;
     if (agent && (agent.exitCode !== null || agent.signalCode !== null)) throw new Error(`the agent exited (${agent.exitCode ?? agent.signalCode}) during the benchmark: see its log`);
 
-    const result: AttachBenchResult = { weftAttach: summarize(attach), weftDetach: summarize(detach), agentRssMiB };
+    const result: AttachBenchResult = {
+      weftAttach: summarize(attach),
+      weftDetach: summarize(detach),
+      rawAttach: summarize(rawAttach),
+      rawDetach: summarize(rawDetach),
+      agentRssMiB,
+    };
     if (peer) {
       result.peerAdd = summarize(add);
       result.peerDel = summarize(del);
@@ -100,6 +121,7 @@ export async function benchAttach(count = 200, large = 500): Promise<AttachBench
     if (attachAt500) result.attachAt500 = attachAt500;
     return result;
   } finally {
+    await raw?.close();
     for (const name of made) {
       try {
         deleteNetns(name);
@@ -117,6 +139,11 @@ export function printAttach(r: AttachBenchResult, count: number): void {
     { label: 'attach / ADD', weft: r.weftAttach, peer: r.peerAdd },
     { label: 'detach / DEL', weft: r.weftDetach, peer: r.peerDel },
   ]);
+  const ratio = (a: Summary, b: Summary) => (a.p50 / b.p50).toFixed(2);
+  console.log(
+    `the kernel's floor (raw netlink sequence, no bookkeeping): attach p50 ${fmtMs(r.rawAttach.p50)} (p99 ${fmtMs(r.rawAttach.p99)}), ` +
+      `detach p50 ${fmtMs(r.rawDetach.p50)}; weft/raw at p50: attach ${ratio(r.weftAttach, r.rawAttach)}x, detach ${ratio(r.weftDetach, r.rawDetach)}x (goal: attach <= 1.5x)`,
+  );
   console.log(`agent resident memory with ${count} endpoints attached: ${r.agentRssMiB.toFixed(1)} MiB`);
   if (r.attachAt500) console.log(`weft attach with 450-500 ports on the bridge: p50 ${fmtMs(r.attachAt500.p50)}, p99 ${fmtMs(r.attachAt500.p99)}`);
   console.log('targets: attach p50 >= 6x faster than ADD; detach >= 10x faster than DEL');

@@ -43,7 +43,8 @@ export function execCniPlugin(hostNsPath: string, executable: string, env: Recor
 /** How a plugin is exec'd: (namespace, executable, env, stdin) -> wall time in ms. */
 export type CniExec = (hostNsPath: string, executable: string, env: Record<string, string>, stdin: string) => Promise<number>;
 
-export function makeCniPeer(hostNsPath: string, bridge: string, subnet: string, exec: CniExec = execCniPlugin): CniPeer {
+/** The peer's network configuration: the bridge plugin with host-local IPAM keeping its leases in a directory of its own. */
+export function bridgePeerConfig(bridge: string, subnet: string): { conf: string; cleanup(): void } {
   const dataDir = mkdtempSync(join(tmpdir(), 'wtbench-hostlocal-'));
   const conf = JSON.stringify({
     cniVersion: '1.0.0',
@@ -54,10 +55,15 @@ export function makeCniPeer(hostNsPath: string, bridge: string, subnet: string, 
     ipMasq: false,
     ipam: { type: 'host-local', subnet, dataDir, routes: [{ dst: '0.0.0.0/0' }] },
   });
+  return { conf, cleanup: () => rmSync(dataDir, { recursive: true, force: true }) };
+}
+
+export function makeCniPeer(hostNsPath: string, bridge: string, subnet: string, exec: CniExec = execCniPlugin): CniPeer {
+  const { conf, cleanup } = bridgePeerConfig(bridge, subnet);
   const env = (command: string, containerId: string, netns: string) => ({ CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: netns, CNI_IFNAME: 'eth0' });
   return {
     add: (id, ns) => exec(hostNsPath, join(CNI_BIN_DIR, 'bridge'), env('ADD', id, ns), conf),
     del: (id, ns) => exec(hostNsPath, join(CNI_BIN_DIR, 'bridge'), env('DEL', id, ns), conf),
-    cleanup: () => rmSync(dataDir, { recursive: true, force: true }),
+    cleanup,
   };
 }

@@ -1,78 +1,61 @@
 // Benchmark: the installed weft CNI plugin exec'd end to end as a runtime
-// does it (a vfork-style spawn of BIN_DIR/weft, as Go runtimes do, with
-// CNI_* variables and the config on stdin, inside the host's namespace),
-// next to the reference bridge plugin with host-local IPAM exec'd the same
-// way. Both take turns container by container, so they see the same number
-// of namespaces and bridge ports. The caller's view: spawn to exit.
+// does it, next to the reference bridge plugin with host-local IPAM, from a
+// shell loop that reads the clock around each exec (cni-loop.sh): nothing of
+// Node is in the measured path. Both take turns container by container, so
+// they see the same number of namespaces and bridge ports; the floors
+// (`/bin/true`, and the shim's VERSION, which execs it without calling the
+// agent) are measured in the same loop. Run at several container counts.
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { installShim } from '../../runtime/cni/install.js';
 import { createNetns, deleteNetns } from '../../sys/netns.js';
-import { SingleHostLab, waitFor } from '../support/test-lab.js';
-import { CNI_BIN_DIR, cniPeerAvailable, makeCniPeer, type CniExec } from './cni-bridge-peer.js';
-import { printVersus, summarize, type Summary } from './stats.js';
-import { vforkExec } from './vfork-exec.js';
+import { REPO, SingleHostLab, waitFor } from '../support/test-lab.js';
+import { CNI_BIN_DIR, bridgePeerConfig, cniPeerAvailable } from './cni-bridge-peer.js';
+import { fmtMs, printVersus, summarize, type Summary } from './stats.js';
 
-/** One exec; a failed call ends the benchmark with the plugin's own words. */
-const exec: CniExec = async (ns, executable, env, stdin) => {
-  const r = vforkExec(ns, executable, { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', CNI_PATH: CNI_BIN_DIR, ...env }, stdin);
-  if (r.exitCode !== 0) throw new Error(`${executable} ${env.CNI_COMMAND} exited ${r.exitCode}: ${r.output.slice(0, 500)}`);
-  return r.ms;
-};
+const LOOP_SCRIPT = join(REPO, 'test/bench/cni-loop.sh');
 
 export interface CniRound {
+  count: number;
   weftAdd: Summary;
   weftDel: Summary;
   peerAdd?: Summary;
   peerDel?: Summary;
+  /** exec of /bin/true from the same loop */
+  floorTrue: Summary;
+  /** exec of the weft shim's VERSION (no agent call) */
+  floorVersion: Summary;
 }
 
-/**
- * Two orders, both printed. Turns: weft and the peer alternate container by
- * container (same kernel state, same moment). Phases: each plugin's ADDs,
- * then each one's DELs, in blocks — each then runs under its own kernel
- * aftermath only (the peer's ADD leaves asynchronous kernel work behind,
- * e.g. the RCU grace period of moving its veth, that lands on the next call).
- */
-export interface CniBenchResult {
-  turns: CniRound;
-  phases: CniRound;
+/** Run the loop inside the host namespace; samples (ms) by label. */
+function runLoop(hostNs: string, args: string[]): Promise<Map<string, number[]>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('nsenter', [`--net=/run/netns/${hostNs}`, 'bash', LOOP_SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) {
+        reject(new Error(`cni-loop.sh exited ${code}: ${err.slice(0, 2000)}`));
+        return;
+      }
+      const samples = new Map<string, number[]>();
+      for (const line of out.split('\n')) {
+        const [label, , micros] = line.split(' ');
+        if (!label || micros === undefined) continue;
+        let list = samples.get(label);
+        if (!list) samples.set(label, (list = []));
+        list.push(Number(micros) / 1000);
+      }
+      resolve(samples);
+    });
+  });
 }
 
-interface Plugin {
-  add(id: string, ns: string): Promise<number>;
-  del(id: string, ns: string): Promise<number>;
-}
-
-async function round(weft: Plugin, peer: Plugin | undefined, weftNs: string[], peerNs: string[], tag: string, phased: boolean): Promise<CniRound> {
-  const add: number[] = [];
-  const peerAdd: number[] = [];
-  const del: number[] = [];
-  const peerDel: number[] = [];
-  const n = weftNs.length;
-  if (phased) {
-    for (let i = 0; i < n; i++) add.push(await weft.add(`${tag}c${i}`, weftNs[i] as string));
-    if (peer) for (let i = 0; i < n; i++) peerAdd.push(await peer.add(`${tag}q${i}`, peerNs[i] as string));
-    for (let i = 0; i < n; i++) del.push(await weft.del(`${tag}c${i}`, weftNs[i] as string));
-    if (peer) for (let i = 0; i < n; i++) peerDel.push(await peer.del(`${tag}q${i}`, peerNs[i] as string));
-  } else {
-    for (let i = 0; i < n; i++) {
-      add.push(await weft.add(`${tag}c${i}`, weftNs[i] as string));
-      if (peer) peerAdd.push(await peer.add(`${tag}q${i}`, peerNs[i] as string));
-    }
-    for (let i = 0; i < n; i++) {
-      del.push(await weft.del(`${tag}c${i}`, weftNs[i] as string));
-      if (peer) peerDel.push(await peer.del(`${tag}q${i}`, peerNs[i] as string));
-    }
-  }
-  const r: CniRound = { weftAdd: summarize(add), weftDel: summarize(del) };
-  if (peer) {
-    r.peerAdd = summarize(peerAdd);
-    r.peerDel = summarize(peerDel);
-  }
-  return r;
-}
-
-export async function benchCniPlugin(count = 200): Promise<CniBenchResult> {
+export async function benchCniPlugin(counts: number[]): Promise<CniRound[]> {
   const lab = new SingleHostLab('p');
   const made = new Set<string>();
   const mkns = (name: string) => {
@@ -80,38 +63,51 @@ export async function benchCniPlugin(count = 200): Promise<CniBenchResult> {
     made.add(name);
     return path;
   };
+  const rmns = (name: string) => {
+    deleteNetns(name);
+    made.delete(name);
+  };
+  const peerConfig = cniPeerAvailable() ? bridgePeerConfig(`${lab.prefix}br`, '100.64.0.0/16') : undefined;
   try {
     await lab.start();
     await lab.createNetwork('cnibench', '100.65.8.0/21');
-    const hostNs = `/run/netns/${lab.hostNs}`;
     const { path: plugin } = await installShim(join(lab.dir, 'cni-bin'));
-    const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'cnibench', type: 'weft', agentSocket: lab.socket });
-    const env = (command: string, containerId: string, netns: string) => ({ CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: netns, CNI_IFNAME: 'eth0' });
-    const weft: Plugin = {
-      add: (id, ns) => exec(hostNs, plugin, env('ADD', id, ns), conf),
-      del: (id, ns) => exec(hostNs, plugin, env('DEL', id, ns), conf),
-    };
-    const peer = cniPeerAvailable() ? makeCniPeer(hostNs, `${lab.prefix}br`, '100.64.0.0/16', exec) : undefined;
+    const weftConf = join(lab.dir, 'weft.conf');
+    writeFileSync(weftConf, JSON.stringify({ cniVersion: '1.0.0', name: 'cnibench', type: 'weft', agentSocket: lab.socket }));
+    const peerConf = join(lab.dir, 'peer.conf');
+    if (peerConfig) writeFileSync(peerConf, peerConfig.conf);
+    const peerArgs = (nsPrefix: string) => (peerConfig ? [join(CNI_BIN_DIR, 'bridge'), peerConf, nsPrefix] : []);
+    const vethsGone = () => waitFor('veths gone', async () => (await lab.hostLinks()).filter((l) => l.ifname.startsWith('wv-')).length === 0, 120_000, 100);
 
     // warm-up: bridge creation and first-use costs are not what we measure
-    const warm = mkns(`${lab.prefix}warm`);
-    await weft.add('warm', warm);
-    await weft.del('warm', warm);
-    if (peer) {
-      await peer.add('warm', warm);
-      await peer.del('warm', warm);
-    }
+    mkns(`${lab.prefix}warmw0`);
+    mkns(`${lab.prefix}warmq0`);
+    await runLoop(lab.hostNs, ['1', 'warm', plugin, weftConf, `${lab.prefix}warmw`, ...peerArgs(`${lab.prefix}warmq`)]);
+    await vethsGone();
 
-    // the same namespaces serve both rounds: the count stays 2 x count + 1 throughout
-    const weftNs = Array.from({ length: count }, (_, i) => mkns(`${lab.prefix}w${i}`));
-    const peerNs = peer ? Array.from({ length: count }, (_, i) => mkns(`${lab.prefix}q${i}`)) : [];
-    const vethsGone = () => waitFor('veths gone', async () => (await lab.hostLinks()).filter((l) => l.ifname.startsWith('wv-')).length === 0, 60_000, 100);
-    const turns = await round(weft, peer, weftNs, peerNs, 't', false);
-    await vethsGone();
-    const phases = await round(weft, peer, weftNs, peerNs, 'p', true);
-    await vethsGone();
-    peer?.cleanup();
-    return { turns, phases };
+    const rounds: CniRound[] = [];
+    for (const [r, count] of counts.entries()) {
+      const weftNs = `${lab.prefix}w${r}x`;
+      const peerNs = `${lab.prefix}q${r}x`;
+      for (let i = 0; i < count; i++) {
+        mkns(`${weftNs}${i}`);
+        if (peerConfig) mkns(`${peerNs}${i}`);
+      }
+      const s = await runLoop(lab.hostNs, [String(count), `r${r}`, plugin, weftConf, weftNs, ...peerArgs(peerNs)]);
+      const get = (label: string) => summarize(s.get(label) ?? []);
+      const round: CniRound = { count, weftAdd: get('weft-add'), weftDel: get('weft-del'), floorTrue: get('floor-true'), floorVersion: get('floor-version') };
+      if (peerConfig) {
+        round.peerAdd = get('peer-add');
+        round.peerDel = get('peer-del');
+      }
+      rounds.push(round);
+      await vethsGone();
+      for (let i = 0; i < count; i++) {
+        rmns(`${weftNs}${i}`);
+        if (peerConfig) rmns(`${peerNs}${i}`);
+      }
+    }
+    return rounds;
   } finally {
     for (const name of made) {
       try {
@@ -120,22 +116,24 @@ export async function benchCniPlugin(count = 200): Promise<CniBenchResult> {
         // the lab sweep below removes what is left
       }
     }
+    peerConfig?.cleanup();
     await lab.stop();
   }
 }
 
-function printRound(title: string, r: CniRound): void {
-  console.log(title);
-  printVersus('command', 'cni bridge', [
-    { label: 'ADD', weft: r.weftAdd, peer: r.peerAdd },
-    { label: 'DEL', weft: r.weftDel, peer: r.peerDel },
-  ]);
-}
-
-export function printCniPlugin(r: CniBenchResult, count: number): void {
-  console.log(`\n# CNI plugin exec end to end, ${count} containers each, sequential: weft (installed shim -> agent) and the reference bridge + host-local,`);
-  console.log('# both exec\'d with a vfork-style spawn as Go runtimes do, the caller\'s view (spawn to exit)');
-  printRound('taking turns container by container:', r.turns);
-  printRound('in separate phases (all of one plugin\'s ADDs, then the other\'s; the same for DEL):', r.phases);
-  console.log('targets: ADD p50 >= 4x faster than the reference; DEL >= 8x');
+export function printCniPlugin(rounds: CniRound[]): void {
+  console.log('\n# CNI plugin exec end to end: weft (installed shim -> agent) and the reference bridge + host-local,');
+  console.log('# exec\'d from a shell loop that reads the clock around each exec, taking turns container by container');
+  for (const r of rounds) {
+    console.log(`${r.count} containers, sequential:`);
+    printVersus('command', 'cni bridge', [
+      { label: 'ADD', weft: r.weftAdd, peer: r.peerAdd },
+      { label: 'DEL', weft: r.weftDel, peer: r.peerDel },
+    ]);
+    console.log(
+      `floor from the same loop: exec of /bin/true p50 ${fmtMs(r.floorTrue.p50)}, weft shim VERSION (no agent call) p50 ${fmtMs(r.floorVersion.p50)}; ` +
+        `weft above the VERSION floor: ADD ${fmtMs(r.weftAdd.p50 - r.floorVersion.p50)}, DEL ${fmtMs(r.weftDel.p50 - r.floorVersion.p50)}`,
+    );
+  }
+  console.log('targets: ADD p50 >= 4x faster than the reference; DEL >= 8x; at 100 and at 500 containers');
 }

@@ -1,7 +1,8 @@
 // `npm run bench`: every benchmark, each printing weft beside its peer
 // measured in the same run. Benchmarks never assert timings.
 //
-// Knobs: WEFT_BENCH_COUNT (attach and cni) and WEFT_BENCH_LARGE (attach),
+// Knobs: WEFT_BENCH_COUNT and WEFT_BENCH_LARGE (attach), WEFT_BENCH_CNI_COUNTS
+// (cni: a comma list of container counts, each a run of its own),
 // WEFT_BENCH_ROUNDS (overlay convergence), WEFT_BENCH_SKIP: a comma list of
 // attach, cni, convergence, throughput, apply, firewall, firewall-e2e, console.
 import { benchApplyScale, printApplyScale } from './apply-scale.js';
@@ -15,6 +16,7 @@ import { benchThroughput, printThroughput } from './overlay-throughput.js';
 
 const COUNT = Number(process.env.WEFT_BENCH_COUNT ?? 200);
 const LARGE = Number(process.env.WEFT_BENCH_LARGE ?? 500);
+const CNI_COUNTS = (process.env.WEFT_BENCH_CNI_COUNTS ?? '100,500').split(',').map((s) => Number(s.trim()));
 const ROUNDS = Number(process.env.WEFT_BENCH_ROUNDS ?? 50);
 const BENCHES = ['attach', 'cni', 'convergence', 'throughput', 'apply', 'firewall', 'firewall-e2e', 'console'];
 const SKIP = new Set((process.env.WEFT_BENCH_SKIP ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
@@ -41,12 +43,13 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmarks need root (network namespaces)');
   const unknown = [...SKIP].filter((s) => !BENCHES.includes(s));
   if (unknown.length > 0) throw new Error(`WEFT_BENCH_SKIP: unknown ${unknown.join(', ')} (benchmarks: ${BENCHES.join(', ')})`);
+  if (CNI_COUNTS.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`WEFT_BENCH_CNI_COUNTS=${process.env.WEFT_BENCH_CNI_COUNTS}: use a comma list of positive integers`);
   if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`WEFT_BENCH_ROUNDS=${process.env.WEFT_BENCH_ROUNDS}: use a positive integer`);
   if (!SKIP.has('attach')) {
     const r = await benchAttach(COUNT, LARGE);
     printAttach(r, COUNT);
   }
-  if (!SKIP.has('cni')) printCniPlugin(await benchCniPlugin(COUNT), COUNT);
+  if (!SKIP.has('cni')) printCniPlugin(await benchCniPlugin(CNI_COUNTS));
   if (!SKIP.has('console')) printConsoleLoad(await benchConsoleLoad());
   await overlay();
   if (!SKIP.has('apply')) printApplyScale(await benchApplyScale());
