@@ -1,4 +1,6 @@
 // Latency summaries for benchmarks: percentiles over raw samples (ms).
+import { readdirSync, readFileSync } from 'node:fs';
+
 export interface Summary {
   n: number;
   p50: number;
@@ -88,4 +90,23 @@ export function medianShift(a: number[][], b: number[][], iterations = 2_000, se
   }
   shifts.sort((x, y) => x - y);
   return { shift: median(a) / median(b) - 1, interval: { low: percentile(shifts, 2.5), high: percentile(shifts, 97.5) } };
+}
+
+/**
+ * CPU time (ms) a process's threads have run so far, from the scheduler's
+ * own accounting (/proc/PID/task/TID/schedstat, ns): user and kernel time
+ * alike, and unlike wall time not stretched by other load on the machine.
+ * `tid` alone: that one thread (e.g. the caller's main thread, tid = pid).
+ */
+export function cpuMs(pid: number, tid?: number): number {
+  const tids = tid !== undefined ? [String(tid)] : readdirSync(`/proc/${pid}/task`);
+  let ns = 0;
+  for (const t of tids) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // a thread that ended between the listing and the read
+    }
+  }
+  return ns / 1e6;
 }

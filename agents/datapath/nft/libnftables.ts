@@ -4,16 +4,19 @@
 //
 // Why: starting an `nft` process costs ~20-25 ms on a small VM, and an
 // attach waits for its port's anti-spoofing entry. In process, a small
-// document takes ~0.2 ms (context included). The call is synchronous, so the
-// runner keeps big documents (whole-table replaces) on the `nft` process,
-// where they do not stall the event loop.
+// document takes ~0.2-1 ms (context included).
 //
 // A fresh context per document (~0.1 ms): nothing cached across calls, so a
 // namespace deleted and made again under the same path is never confused
-// with the old one. The context, its netlink socket and the transaction are
-// all made inside withNetns, on this thread, and freed before it returns.
-// Node never calls setlocale, so error texts carry the C locale's strerror
-// wording, which errnoFromNftStderr reads.
+// with the old one. The context and its netlink socket are made on the
+// calling thread, inside the caller's namespace switch (the socket stays
+// bound to that namespace); the transaction itself, the costly part, runs
+// on a thread of koffi's pool, so an attach's netlink work and its
+// anti-spoofing entry proceed side by side and the event loop is not held.
+// weft's documents name interfaces by name (iifname, oifname), never by
+// index, so nothing in a transaction depends on the running thread's own
+// namespace. Node never calls setlocale, so error texts carry the C
+// locale's strerror wording, which errnoFromNftStderr reads.
 import koffi from 'koffi';
 
 // nftables/libnftables.h
@@ -26,8 +29,10 @@ interface Binding {
   outputSetFlags(ctx: unknown, flags: number): void;
   bufferError(ctx: unknown): number;
   getErrorBuffer(ctx: unknown): string;
+  getOutputBuffer(ctx: unknown): string;
   bufferOutput(ctx: unknown): number;
-  runCmdFromBuffer(ctx: unknown, buf: string): number;
+  /** nft_run_cmd_from_buffer on a pool thread */
+  runCmdFromBuffer(ctx: unknown, buf: string): Promise<number>;
 }
 
 /** What one document did: rc 0 and no error, or nft's error text. */
@@ -35,6 +40,8 @@ export interface LibnftablesResult {
   ok: boolean;
   /** nft's error text ('' on success), worded as the `nft` command prints it */
   error: string;
+  /** what nft printed (JSON; a listing's objects), '' when nothing */
+  output: string;
 }
 
 let binding: Binding | null | undefined;
@@ -49,6 +56,7 @@ function load(): Binding | null {
     const bufferError = lib.func('int nft_ctx_buffer_error(void *ctx)');
     const getErrorBuffer = lib.func('const char *nft_ctx_get_error_buffer(void *ctx)');
     const bufferOutput = lib.func('int nft_ctx_buffer_output(void *ctx)');
+    const getOutputBuffer = lib.func('const char *nft_ctx_get_output_buffer(void *ctx)');
     const runCmdFromBuffer = lib.func('int nft_run_cmd_from_buffer(void *ctx, const char *buf)');
     binding = {
       ctxNew: (flags) => ctxNew(flags) as unknown,
@@ -57,7 +65,11 @@ function load(): Binding | null {
       bufferError: (ctx) => bufferError(ctx) as number,
       getErrorBuffer: (ctx) => (getErrorBuffer(ctx) as string | null) ?? '',
       bufferOutput: (ctx) => bufferOutput(ctx) as number,
-      runCmdFromBuffer: (ctx, buf) => runCmdFromBuffer(ctx, buf) as number,
+      getOutputBuffer: (ctx) => (getOutputBuffer(ctx) as string | null) ?? '',
+      runCmdFromBuffer: (ctx, buf) =>
+        new Promise<number>((resolve, reject) => {
+          runCmdFromBuffer.async(ctx, buf, (err: unknown, rc: number) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(rc)));
+        }),
     };
   } catch {
     // No libnftables1 (nft itself needs it, so unusual): the runner uses the `nft` process.
@@ -72,14 +84,15 @@ export function libnftablesAvailable(): boolean {
 }
 
 /**
- * Run one JSON document (its text) through libnftables in the namespace the
- * calling thread is in. Throws only when the library is missing or a context
- * cannot be made; nft's own refusals come back as `{ ok: false, error }`.
+ * Run one JSON document (its text) through libnftables. `inNamespace` runs
+ * its argument inside the target namespace (e.g. withNetns); the context is
+ * made there. Throws only when the library is missing or a context cannot
+ * be made; nft's own refusals come back as `{ ok: false, error }`.
  */
-export function runJsonInProcess(text: string): LibnftablesResult {
+export async function runJson(text: string, inNamespace: <T>(fn: () => T) => T = (fn) => fn()): Promise<LibnftablesResult> {
   const lib = load();
   if (lib === null) throw new Error('libnftables.so.1 could not be loaded');
-  const ctx = lib.ctxNew(NFT_CTX_DEFAULT);
+  const ctx = inNamespace(() => lib.ctxNew(NFT_CTX_DEFAULT));
   if (ctx === null) throw new Error('nft_ctx_new failed');
   try {
     // The JSON output flag is also what makes libnftables read JSON input.
@@ -87,9 +100,9 @@ export function runJsonInProcess(text: string): LibnftablesResult {
     // Buffered, so nothing reaches the agent's own stdout/stderr.
     lib.bufferError(ctx);
     lib.bufferOutput(ctx);
-    const rc = lib.runCmdFromBuffer(ctx, text);
+    const rc = await lib.runCmdFromBuffer(ctx, text);
     const error = rc === 0 ? '' : lib.getErrorBuffer(ctx) || `libnftables returned ${rc} without a message`;
-    return { ok: rc === 0, error };
+    return { ok: rc === 0, error, output: lib.getOutputBuffer(ctx) };
   } finally {
     lib.ctxFree(ctx);
   }

@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { deleteTableCommands, type NftDocument, type NftFamily, type NftListObject, type NftObject } from '../../../model/nft-json.js';
 import { withNetns } from '../netlink/netns.js';
-import { libnftablesAvailable, runJsonInProcess } from './libnftables.js';
+import { libnftablesAvailable, runJson } from './libnftables.js';
 import { memfd } from './memfd.js';
 import { NftError, errnoFromNftStderr } from './nft-error.js';
 
@@ -27,9 +27,10 @@ export interface NftRunnerOptions {
   /** kill nft after this long; a killed nft has not committed (the kernel commits a batch whole) */
   timeoutMs?: number;
   /**
-   * Documents up to this many bytes run through libnftables in process;
-   * larger ones (whole-table replaces) through the `nft` process, so they
-   * do not hold the event loop. 0: always the process.
+   * Documents up to this many bytes, and listings, run through libnftables
+   * in process; larger documents (whole-table replaces) through the `nft`
+   * process, which keeps their parse (megabytes of JSON) out of the agent's
+   * heap. 0: always the process.
    */
   inProcessMaxBytes?: number;
 }
@@ -60,18 +61,24 @@ export class NftRunner {
   async apply(doc: NftDocument): Promise<void> {
     const text = JSON.stringify(doc);
     if (text.length <= this.inProcessMaxBytes) {
-      this.applyInProcess(this.where(describe(doc)), text);
+      await this.applyInProcess(this.where(describe(doc)), text);
       return;
     }
     await this.run('apply', this.where(describe(doc)), ['-j', '-f', '-'], text);
   }
 
-  private applyInProcess(object: string, text: string): void {
+  private async applyInProcess(object: string, text: string): Promise<void> {
+    await this.inProcess('apply', object, text);
+  }
+
+  private async inProcess(op: string, object: string, text: string): Promise<string> {
     // withNetns fails (isNotFound) when the namespace is gone, as the spawn path does.
-    const result = this.netns === undefined ? runJsonInProcess(text) : withNetns(this.netns, () => runJsonInProcess(text));
+    const netns = this.netns;
+    const result = await runJson(text, netns === undefined ? undefined : (fn) => withNetns(netns, fn));
     if (!result.ok) {
-      throw new NftError('apply', object, errnoFromNftStderr(result.error), result.error, { cause: new Error('libnftables refused the document') });
+      throw new NftError(op, object, errnoFromNftStderr(result.error), result.error, { cause: new Error('libnftables refused the document') });
     }
+    return result.output;
   }
 
   /** The table's objects (table, chains, sets, rules), or undefined when it does not exist. */
@@ -79,7 +86,11 @@ export class NftRunner {
     const object = this.where(`nft table ${family} ${table}`);
     let stdout: string;
     try {
-      stdout = await this.run('list', object, ['-j', 'list', 'table', family, table], undefined);
+      // In process when it can (no fork of the whole agent every few seconds for counters).
+      stdout =
+        this.inProcessMaxBytes > 0
+          ? await this.inProcess('list', object, JSON.stringify({ nftables: [{ list: { table: { family, name: table } } }] }))
+          : await this.run('list', object, ['-j', 'list', 'table', family, table], undefined);
     } catch (err: unknown) {
       // Only nft's own ENOENT means "no such table"; a missing namespace or binary is not that.
       if (err instanceof NftError && err.isNotFound) return undefined;
