@@ -79,6 +79,29 @@ describe('agent hub: static addresses borrowed from another host', () => {
     expect(back.delta.removeReservations).toEqual([{ network: 'n', ip: '100.64.0.20', owner: 'c2' }]);
   });
 
+  test("a declared endpoint's address in another host's block waits for that host too; the attach then gets it", async () => {
+    const h1 = await join_('h1');
+    const h2 = await join_('h2');
+    const declared = await rest('POST', '/api/v1/apply', {
+      items: [{ apiVersion: 'weft.dev/v1', kind: 'Endpoint', metadata: { name: 'db' }, spec: { network: 'n', host: 'h2', containerId: 'c5', ifname: 'eth0', ip: '100.64.0.30' } }],
+    });
+    expect(declared.status).toBe(200);
+    const asked = await until(h1.a, 'delta', (d) => d.delta.upsertReservations.length > 0);
+    expect(asked.delta.upsertReservations).toEqual([{ network: 'n', ip: '100.64.0.30', owner: 'c5', pending: true }]);
+    // Not h2's yet: its attach asks, and waits for h1.
+    expect(await h2.a.quiet(100)).toEqual([]);
+    h2.a.send({ type: 'requestStatic', requestId: 's5', network: 'n', ip: '100.64.0.30', owner: 'c5' });
+    expect(await h2.a.quiet(100)).toEqual([]);
+    h1.a.send({ type: 'loanConfirmed', network: 'n', ip: '100.64.0.30' });
+    expect((await h2.a.next('delta')).delta.upsertReservations).toEqual([{ network: 'n', ip: '100.64.0.30', owner: 'c5' }]);
+    expect(await h2.a.next('staticGranted')).toMatchObject({ requestId: 's5' });
+    // Another container may not have it, from any host.
+    h1.a.send({ type: 'requestStatic', requestId: 's6', network: 'n', ip: '100.64.0.30', owner: 'c6' });
+    const refused = await until(h1.a, 'requestFailed');
+    expect(refused).toMatchObject({ requestId: 's6', code: 'AddressInUse' });
+    expect(refused.message).toContain('declared endpoint "db"');
+  });
+
   test("the owner's endpoint that got the address first wins; the borrower hears who has it", async () => {
     const h1 = await join_('h1');
     const h2 = await join_('h2');
