@@ -9,12 +9,14 @@
 // the check runs again whenever an address is freed here.
 import { inject, injectable } from 'inversify';
 import type { PlanReservation } from '../../model/agent-protocol.js';
-import { reservationKey } from '../../model/plan-delta.js';
 import { AGENT_LOGGER, type AgentLogger } from '../agent-config.js';
 import { CONTROLLER_UPLINK, type ControllerUplink } from '../controller-uplink.js';
 import { EndpointStore } from '../state/endpoint-store.js';
 import { PlanState } from '../state/plan-state.js';
 import { BlockAllocator } from './block-allocator.js';
+
+/** A loan is one request: the same address asked for again by another owner is a new one to answer. */
+const loanKey = (r: PlanReservation): string => `${r.network}\u0000${r.ip}\u0000${r.owner}`;
 
 @injectable()
 export class LoanConfirmer {
@@ -50,11 +52,11 @@ export class LoanConfirmer {
   /** Confirm every pending loan nothing here uses. */
   check(): void {
     const pending = (this.plan.current()?.reservations ?? []).filter((r) => r.pending);
-    const live = new Set(pending.map(reservationKey));
+    const live = new Set(pending.map(loanKey));
     for (const k of this.confirmed) if (!live.has(k)) this.confirmed.delete(k);
     const free: PlanReservation[] = [];
     for (const r of pending) {
-      if (this.confirmed.has(reservationKey(r))) continue;
+      if (this.confirmed.has(loanKey(r))) continue;
       const user = this.allocator.localUser(r.network, r.ip);
       if (user !== undefined) {
         this.log.debug({ network: r.network, ip: r.ip, user }, 'an address another host asked for is in use here; not lending it');
@@ -66,7 +68,7 @@ export class LoanConfirmer {
     // The exclusion must outlive a crash: the plan that holds these reservations is written before we say yes.
     this.store.flushPlan();
     for (const r of free) {
-      this.confirmed.add(reservationKey(r));
+      this.confirmed.add(loanKey(r));
       this.uplink.send({ type: 'loanConfirmed', network: r.network, ip: r.ip });
       this.log.info({ network: r.network, ip: r.ip, owner: r.owner }, 'lent an address of our block to another host');
     }

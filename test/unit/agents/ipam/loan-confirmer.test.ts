@@ -96,6 +96,16 @@ describe('LoanConfirmer', () => {
     expect(confirmed()).toEqual(['100.64.0.2', '100.64.0.2']);
   });
 
+  test('the same address lent again to another owner is answered again', () => {
+    start(makeHarness());
+    deliver(loan('100.64.0.9', 'first'));
+    deliver(loan('100.64.0.9', 'second'));
+    expect(h.uplink.ofType('loanConfirmed')).toEqual([
+      { type: 'loanConfirmed', network: 'blue', ip: '100.64.0.9' },
+      { type: 'loanConfirmed', network: 'blue', ip: '100.64.0.9' },
+    ]);
+  });
+
   test('confirmed loans (no longer pending) and reservations of our own are never answered', () => {
     start(makeHarness({ plan: testPlan({ reservations: [{ network: 'blue', ip: '100.64.0.5', owner: 'declared' }] }) }));
     deliver({ network: 'blue', ip: '100.64.0.6', owner: 'far' });
