@@ -164,6 +164,9 @@ describe('Ipam', () => {
     expect(gone.map((b) => b.cidr)).toEqual(['10.0.0.0/26']);
     expect(store.read((r) => r.getReservation('n', '10.0.0.20'))).toEqual({ network: 'n', ip: '10.0.0.20', owner: 'c2', host: 'h2', source: 'agent' });
     expect(planHost(store.read(readPlanInput), 'h2').reservations).toContainEqual({ network: 'n', ip: '10.0.0.20', owner: 'c2' });
+    // The block's next owner excludes the address from the start: no loan to confirm, it was never that host's.
+    store.write((tx) => tx.addBlock({ network: 'n', cidr: '10.0.0.0/26', host: 'h3' }));
+    expect(planHost(store.read(readPlanInput), 'h3').reservations).toContainEqual({ network: 'n', ip: '10.0.0.20', owner: 'c2' });
   });
 
   test("new blocks avoid other hosts' reserved addresses when they can", () => {
