@@ -30,6 +30,7 @@ import { EndpointService } from './endpoints/endpoint-service.js';
 import { ReconcileLoop, SUB_RECONCILERS } from './reconcile/reconcile-loop.js';
 import { SUB_RECONCILER_CLASSES } from './reconcile/sub-reconcilers.js';
 import { BlockAllocator } from './ipam/block-allocator.js';
+import { LoanConfirmer } from './ipam/loan-confirmer.js';
 import { OverlayManager } from './overlay/overlay-manager.js';
 import { Underlay } from './overlay/underlay.js';
 import { AgentRpcHandlers, RPC_HANDLERS } from './rpc/rpc-handlers.js';
@@ -153,6 +154,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   const reconciler = c.get(ReconcileLoop);
   const endpoints = c.get(EndpointService);
   const rpc = c.get(RpcServer);
+  const loans = c.get(LoanConfirmer);
 
   let firewallLog: FirewallLog | undefined;
   const shutdown = async () => {
@@ -161,6 +163,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     await reconciler.stop();
     await endpoints.drain();
     await link.stop();
+    loans.stop();
     // The VNFs' processes go on running without us: the next agent adopts them.
     if (c.isBound(PROCESS_SUPERVISOR)) await c.get<ProcessSupervisor>(PROCESS_SUPERVISOR).close();
     store.close();
@@ -172,6 +175,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     // The configured or remembered VTEP first: the first pass may need to
     // create VXLAN devices before the controller answers (or at all).
     await c.get(Underlay).init();
+    // Before the link: the first plan may bring loans to confirm.
+    loans.start();
     link.start();
     const fromController = await link.waitForFirstPlan(config.firstPlanWaitMs);
     logger.info(
@@ -225,6 +230,7 @@ function buildContainer(config: AgentConfig, logger: AgentLogger, datapath: Data
   c.bind(ControllerLink).toSelf();
   c.bind(CONTROLLER_UPLINK).toService(ControllerLink);
   c.bind(BlockAllocator).toSelf();
+  c.bind(LoanConfirmer).toSelf();
   c.bind(BridgeManager).toSelf();
   c.bind(Underlay).toSelf();
   c.bind(OverlayManager).toSelf();

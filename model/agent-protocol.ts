@@ -53,11 +53,21 @@ export interface PlanBlock {
   cidr: string;
 }
 
-/** An address inside this host's blocks that is not the agent's to hand out. */
+/**
+ * An address inside this host's blocks that is not the agent's to hand out,
+ * or one reserved for this host elsewhere (another host's block included:
+ * any free address of the subnet may be borrowed from any host).
+ */
 export interface PlanReservation {
   network: string;
   ip: string;
   owner: string;
+  /**
+   * Only in the plan of the host whose block holds the address: another
+   * host asked for it and nobody may use it until this host's agent answers
+   * loanConfirmed (it does once the address is free here).
+   */
+  pending?: true;
 }
 
 /**
@@ -225,7 +235,13 @@ export type AgentMessage =
   | { type: 'heartbeat' }
   | { type: 'requestBlock'; requestId: string; network: string }
   | { type: 'requestStatic'; requestId: string; network: string; ip: string; owner: string }
-  | { type: 'releaseStatic'; network: string; ip: string };
+  | { type: 'releaseStatic'; network: string; ip: string }
+  /**
+   * A pending reservation inside this host's block (PlanReservation.pending)
+   * is excluded from local allocation, recorded in the agent's state, and no
+   * local endpoint uses the address: the borrower may have it.
+   */
+  | { type: 'loanConfirmed'; network: string; ip: string };
 
 export const AGENT_CONNECT_PATH = '/api/v1/agents/connect';
 export const HEARTBEAT_INTERVAL_MS = 5_000;

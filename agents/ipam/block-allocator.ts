@@ -1,8 +1,11 @@
 // Local IPAM: addresses come from this host's blocks of a network (Calico
 // style), so attaches need no controller round trip. An address is free when
-// it is not the subnet's network/broadcast/gateway, not reserved by the plan,
-// not held by a record (attached or still deleting), not held by an attach
-// in flight, and not quarantined while its old veth is being deleted.
+// it is not the subnet's network/broadcast/gateway, not reserved by the plan
+// (loans to other hosts included, confirmed or not: loan-confirmer.ts), not
+// held by a record (attached or still deleting), not held by an attach in
+// flight, and not quarantined while its old veth is being deleted. A static
+// address outside our blocks (another host's block too) is reserved at the
+// controller first.
 import { inject, injectable } from 'inversify';
 import type { PlanNetwork } from '../../model/agent-protocol.js';
 import { WeftError } from '../../model/errors.js';
@@ -43,6 +46,7 @@ export class BlockAllocator {
   /** network -> last address handed out: next-fit, so a freed address is not reused at once */
   private readonly cursor = new Map<string, number>();
   private readonly blockRequests = new Map<string, Promise<void>>();
+  private readonly freedListeners = new Set<() => void>();
 
   constructor(
     @inject(PlanState) private readonly plan: PlanState,
@@ -64,6 +68,27 @@ export class BlockAllocator {
     const m = this.held.get(network);
     m?.delete(ipv4ToInt(ip));
     if (m?.size === 0) this.held.delete(network);
+    this.notifyFreed();
+  }
+
+  /** Told whenever an address may have become free here (a hold dropped, a quarantine lifted). */
+  onFreed(listener: () => void): () => void {
+    this.freedListeners.add(listener);
+    return () => this.freedListeners.delete(listener);
+  }
+
+  /**
+   * Who uses `ip` on this host, whatever the plan says: a record (attached
+   * or deleting), an attach in flight, or an old interface being deleted.
+   * Undefined when nothing here has it.
+   */
+  localUser(network: string, ip: string): string | undefined {
+    const key = ipv4ToInt(ip);
+    return this.store.ownerOf(network, ip) ?? this.held.get(network)?.get(key) ?? this.quarantined.get(network)?.get(key)?.owner;
+  }
+
+  private notifyFreed(): void {
+    for (const l of this.freedListeners) l();
   }
 
   /** Keep `ip` out of use until unquarantine(): its old interface still exists. */
@@ -85,6 +110,7 @@ export class BlockAllocator {
     m.delete(key);
     if (m.size === 0) this.quarantined.delete(network);
     q.release();
+    this.notifyFreed();
   }
 
   isQuarantined(network: string, ip: string): boolean {

@@ -6,6 +6,7 @@ import { WeftError, isWeftError } from '../../model/errors.js';
 import type { Endpoint, Host, HostStatus } from '../../model/kinds.js';
 import { API_VERSION } from '../../model/meta.js';
 import { parseVtepAddress } from '../hosts/vtep-address.js';
+import { parseIp } from '../ipam/address-space.js';
 import { Ipam } from '../ipam/ipam.js';
 import { recordConflicts } from '../resources/endpoint-writer.js';
 import { Store, type BlockRow, type ReservationRow, type StoreTx } from '../store/store.js';
@@ -15,6 +16,8 @@ export interface Rejected {
   endpoint: string;
   error: WeftError;
 }
+
+export type LoanOutcome = { granted: ReservationRow } | { waitingFor: BlockRow } | { error: WeftError };
 
 @injectable()
 export class AgentHandler {
@@ -108,6 +111,43 @@ export class AgentHandler {
 
   releaseStatic(host: string, network: string, ip: string): boolean {
     return this.store.write((tx) => this.ipam.releaseStatic(tx, network, ip, host));
+  }
+
+  /** The block's owner says a pending loan of one of its addresses is free there (ipam.ts). */
+  confirmLoan(host: string, network: string, ip: string): boolean {
+    return this.store.write((tx) => this.ipam.confirmLoan(tx, host, network, ip));
+  }
+
+  /**
+   * Where host's request for a static address that became a loan stands:
+   * granted (the block's owner confirmed), still waiting for the owner, or
+   * failed (the owner's endpoint has the address, or the reservation went).
+   */
+  loanOutcome(host: string, network: string, ip: string, owner: string): LoanOutcome {
+    return this.store.read((r) => {
+      const recorded = r.findEndpointRecordByIp(network, ip);
+      if (recorded && recorded.spec.containerId !== owner) {
+        const holder = this.ipam.holderOf(r, network, ip);
+        return { error: new WeftError('AddressInUse', `${ip} on network "${network}" is in use by ${holder?.describe ?? `endpoint "${recorded.metadata.name}"`}`, { field: '/ip' }) };
+      }
+      const res = r.getReservation(network, ip);
+      if (!res || res.owner !== owner || (res.host !== undefined && res.host !== host)) {
+        const holder = this.ipam.holderOf(r, network, ip);
+        const why = holder ? `is taken by ${holder.describe}` : 'was released before the host whose block holds it confirmed it';
+        return { error: new WeftError('AddressInUse', `${ip} on network "${network}" ${why}`, { field: '/ip' }) };
+      }
+      const ipn = parseIp(ip);
+      const lender = res.pending && ipn !== undefined ? this.ipam.lenderOf(r, network, ipn, host) : undefined;
+      return lender ? { waitingFor: lender } : { granted: res };
+    });
+  }
+
+  /** Give up a loan host asked for and will not get: its pending agent reservation goes, a declaration's stays. */
+  abandonLoan(host: string, network: string, ip: string, owner: string): void {
+    this.store.write((tx) => {
+      const res = tx.getReservation(network, ip);
+      if (res?.pending && res.source === 'agent' && res.owner === owner && res.host === host) tx.deleteReservation(network, ip);
+    });
   }
 
   /** Pre-grant blocks of networks created while these hosts were connected. */

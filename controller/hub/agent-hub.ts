@@ -6,6 +6,8 @@
 // Ordering an agent can rely on: `plan` is the first message after hello; a
 // `blockGranted` / `staticGranted` comes after the delta that already holds
 // that block / reservation; per-endpoint `error`s of a hello follow the plan.
+// A static address inside another host's block is answered only once that
+// host confirmed it (loan-waits.ts).
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { inject, injectable, optional } from 'inversify';
@@ -23,12 +25,13 @@ import { parseVtepAddress } from '../hosts/vtep-address.js';
 import { CompiledPolicyCache } from '../planner/firewall-planner.js';
 import { diffPlans, duplicateVteps, hostsWithoutVtep, planHost, type PlanInput } from '../planner/host-planner.js';
 import { readPlanInput } from '../planner/plan-input.js';
-import { Store } from '../store/store.js';
+import { Store, type ReservationRow } from '../store/store.js';
 import { Logger } from '../util/logger.js';
 import { AgentHandler } from './agent-handler.js';
 import { parseAgentMessage, requestIdOf } from './agent-message.js';
 import { AgentSession } from './agent-session.js';
 import { FirewallLogRecorder } from './firewall-log-recorder.js';
+import { LoanWaits } from './loan-waits.js';
 
 /** hello with thousands of endpoints is legitimate; anything beyond this is not. */
 const MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -46,6 +49,8 @@ export class AgentHub {
   /** Underlay problems already logged, so each is logged once while it lasts. */
   private vtepWarnings = new Set<string>();
   private readonly firewallLog: FirewallLogRecorder;
+  /** Static address requests waiting for the owner of the block that holds the address. */
+  private readonly loans: LoanWaits;
   /** Policies compiled by earlier passes: a write recompiles only what it changed. */
   private readonly compiled = new CompiledPolicyCache();
 
@@ -61,6 +66,12 @@ export class AgentHub {
   ) {
     this.log = logger.child({ component: 'agent-hub' });
     this.firewallLog = new FirewallLogRecorder(events, (name) => this.store.read((r) => r.getResource('FirewallPolicy', name) !== undefined));
+    this.loans = new LoanWaits({
+      handler,
+      grant: (session, requestId, r) => this.grantStatic(session, requestId, r),
+      connected: (host) => this.byHost.has(host),
+      log: this.log,
+    });
   }
 
   start(): void {
@@ -93,6 +104,7 @@ export class AgentHub {
     this.closing = true;
     this.unsubscribe?.();
     if (this.watchdog) clearInterval(this.watchdog);
+    this.loans.close();
     const closed = [...this.sockets].map(
       (s) =>
         new Promise<void>((resolve) => {
@@ -170,14 +182,23 @@ export class AgentHub {
       }
       case 'requestStatic': {
         const r = this.handler.requestStatic(host, msg.network, msg.ip, msg.owner);
-        this.push(session, this.store.read(readPlanInput));
-        session.send({ type: 'staticGranted', requestId: msg.requestId, reservation: { network: r.network, ip: r.ip, owner: r.owner } });
+        if (r.pending) this.loans.start(session, host, msg);
+        else this.grantStatic(session, msg.requestId, r);
         return;
       }
       case 'releaseStatic':
         this.handler.releaseStatic(host, msg.network, msg.ip);
         return;
+      case 'loanConfirmed':
+        if (this.handler.confirmLoan(host, msg.network, msg.ip)) this.log.info({ host, network: msg.network, ip: msg.ip }, 'loan of an address confirmed');
+        return;
     }
+  }
+
+  /** The borrower's plan first (it holds the reservation), then the answer. */
+  private grantStatic(session: AgentSession, requestId: string, r: ReservationRow): void {
+    this.push(session, this.store.read(readPlanInput));
+    session.send({ type: 'staticGranted', requestId, reservation: { network: r.network, ip: r.ip, owner: r.owner } });
   }
 
   private onHello(session: AgentSession, msg: AgentHello, now: number): void {
@@ -217,6 +238,7 @@ export class AgentHub {
     this.live.disconnected(host, now);
     this.log.info({ host, code }, 'agent disconnected');
     if (this.closing) return;
+    this.loans.disconnected(host);
     try {
       this.handler.disconnected(host, session.lastSeen);
     } catch (e: unknown) {
@@ -257,6 +279,7 @@ export class AgentHub {
       const input = this.store.read(readPlanInput);
       for (const session of this.byHost.values()) this.push(session, input);
       this.warnVteps(input);
+      this.loans.recheck();
     } catch (e: unknown) {
       this.log.error({ err: e }, 'planning pass failed');
     }

@@ -93,6 +93,7 @@ const SCHEMAS: Record<AgentMessage['type'], TSchema> = {
   requestBlock: Type.Object({ type: Type.Literal('requestBlock'), requestId: Str, network: Name }),
   requestStatic: Type.Object({ type: Type.Literal('requestStatic'), requestId: Str, network: Name, ip: Str, owner: Type.String({ minLength: 1, maxLength: 256 }) }),
   releaseStatic: Type.Object({ type: Type.Literal('releaseStatic'), network: Name, ip: Str }),
+  loanConfirmed: Type.Object({ type: Type.Literal('loanConfirmed'), network: Name, ip: Str }),
 };
 
 const ajv = new Ajv({ allErrors: true, strict: false });

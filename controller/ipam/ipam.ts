@@ -3,6 +3,15 @@
 // keeps blocks disjoint, records what agents report, and guards statics.
 // Every method runs inside the caller's store transaction, so a check and
 // the write it permits cannot be separated by another request.
+//
+// A static address may be any free address of the subnet, from any host.
+// One inside another host's block is a loan: the block's owner allocates
+// from it without asking the controller, so only its agent can say the
+// address is free. The reservation is written pending (no other request can
+// take the address from then on), reaches the owner in its plan (its agent
+// stops handing it out), and becomes usable when the owner answers
+// loanConfirmed. If the owner's own endpoint got the address first, that
+// endpoint is accepted and the loan never confirms.
 import { injectable } from 'inversify';
 import type { EndpointReport } from '../../model/agent-protocol.js';
 import { WeftError } from '../../model/errors.js';
@@ -106,7 +115,10 @@ export class Ipam {
     const res = r.getReservation(network, ip);
     if (res) {
       const what = res.source === 'declared' ? `declared endpoint "${res.ref ?? res.owner}"` : `a static reservation`;
-      const holder: AddressHolder = { kind: 'reservation', owner: res.owner, describe: `${what} for ${res.owner}${res.host ? ` on host "${res.host}"` : ''}` };
+      const ipn = parseIp(ip);
+      const lender = res.pending && ipn !== undefined ? this.blockOf(r, network, ipn)?.host : undefined;
+      const waiting = lender === undefined ? '' : ` (borrowed from host "${lender}"'s block, waiting for that host to confirm it free)`;
+      const holder: AddressHolder = { kind: 'reservation', owner: res.owner, describe: `${what} for ${res.owner}${res.host ? ` on host "${res.host}"` : ''}${waiting}` };
       if (res.host !== undefined) holder.host = res.host;
       return holder;
     }
@@ -132,10 +144,6 @@ export class Ipam {
     const field = req.field ?? '/ip';
     const space = this.space(tx, req.network);
     const ip = this.checkUsable(space, req.ip, field);
-    const block = this.blockOf(tx, req.network, ip);
-    if (block && block.host !== req.host) {
-      throw new WeftError('AddressInUse', `${req.ip} is inside ${block.cidr}, the address block of host "${block.host}"; only that host can use it. Pick an address outside other hosts' blocks`, { field });
-    }
     const holder = this.holderOf(tx, req.network, req.ip);
     const existing = tx.getReservation(req.network, req.ip);
     if (holder && (holder.owner !== req.owner || (holder.host !== undefined && holder.host !== req.host))) {
@@ -148,8 +156,37 @@ export class Ipam {
     if (existing && existing.source === 'declared' && req.source === 'agent') return existing;
     const row: ReservationRow = { network: req.network, ip: req.ip, owner: req.owner, host: req.host, source: req.source };
     if (req.ref !== undefined) row.ref = req.ref;
+    // A loan stays confirmed when its holder asks again; a new one waits for the block's owner.
+    const lender = this.lenderOf(tx, req.network, ip, req.host);
+    const confirmed = existing !== undefined && !existing.pending && existing.owner === req.owner && existing.host === req.host;
+    if (lender !== undefined && !confirmed) row.pending = true;
     tx.putReservation(row);
     return row;
+  }
+
+  /** The host whose block holds ip when that is not `host`: the one that must confirm a loan of it. */
+  lenderOf(r: StoreReader, network: string, ip: number, host: string | undefined): BlockRow | undefined {
+    const block = this.blockOf(r, network, ip);
+    return block && block.host !== host ? block : undefined;
+  }
+
+  /**
+   * The owner of the block holding a pending loan says the address is free
+   * and excluded from its allocation. Only that host may say so, and only
+   * while no endpoint record has the address. True when it confirmed.
+   */
+  confirmLoan(tx: StoreTx, host: string, network: string, ipText: string): boolean {
+    const res = tx.getReservation(network, ipText);
+    const ip = parseIp(ipText);
+    if (!res?.pending || ip === undefined) return false;
+    if (this.blockOf(tx, network, ip)?.host !== host) {
+      throw new WeftError('Invalid', `host "${host}" cannot confirm ${ipText} on network "${network}": the address is not in one of its blocks`);
+    }
+    const recorded = tx.findEndpointRecordByIp(network, ipText);
+    if (recorded && recorded.spec.containerId !== res.owner) return false;
+    const { pending: _pending, ...confirmed } = res;
+    tx.putReservation(confirmed);
+    return true;
   }
 
   /** Drop an agent reservation of host; declared ones belong to their Endpoint resource. */
@@ -173,12 +210,14 @@ export class Ipam {
       throw new WeftError('AddressInUse', `${rep.ip} on network "${rep.network}" is already recorded for endpoint "${recorded.metadata.name}" on host "${recorded.spec.host}"`);
     }
     const res = tx.getReservation(rep.network, rep.ip);
-    if (res) {
+    const ownBlock = this.blockOf(tx, rep.network, ip)?.host === host;
+    // The block's owner gave the address to one of its endpoints before it saw the loan: that endpoint is real, the loan never confirms.
+    if (res && !(res.pending && ownBlock)) {
       if (res.owner === rep.containerId && (res.host === undefined || res.host === host)) return;
       throw new WeftError('AddressInUse', `${rep.ip} on network "${rep.network}" is reserved for ${res.owner}${res.host ? ` on host "${res.host}"` : ''}, not container ${rep.containerId}`);
     }
+    if (ownBlock) return;
     const block = this.blockOf(tx, rep.network, ip);
-    if (block?.host === host) return;
     if (block) {
       throw new WeftError('AddressInUse', `${rep.ip} is inside ${block.cidr}, the address block of host "${block.host}", not of host "${host}"`);
     }
@@ -203,7 +242,11 @@ export class Ipam {
     }
   }
 
-  /** Remove host's blocks that hold no endpoint and no address reserved for the host. Returns what went. */
+  /**
+   * Remove host's blocks that hold no endpoint and no address reserved for
+   * the host. Returns what went. Loans from a removed block stay: with no
+   * owner left to confirm them, pending ones are confirmed.
+   */
   reclaimBlocks(tx: StoreTx, host: string): BlockRow[] {
     const records = tx.listEndpointRecords({ host });
     const reserved = tx.listReservations({ host });
@@ -213,6 +256,11 @@ export class Ipam {
       const inside = (network: string, ip: string | undefined) => network === b.network && ip !== undefined && prefixContains(p, parseIp(ip) ?? -1);
       if (records.some((e) => inside(e.spec.network, e.spec.ip)) || reserved.some((r) => inside(r.network, r.ip))) continue;
       tx.deleteBlock(b.network, b.cidr);
+      for (const r of tx.listReservations({ network: b.network })) {
+        if (!r.pending || !inside(r.network, r.ip)) continue;
+        const { pending: _pending, ...confirmed } = r;
+        tx.putReservation(confirmed);
+      }
       reclaimed.push(b);
     }
     return reclaimed;

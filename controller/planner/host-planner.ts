@@ -210,7 +210,8 @@ function planOverlay(input: PlanInput, host: string): { flood: PlanFloodEntry[];
  * network), and so are the overlay entries of every network (see
  * planOverlay). Blocks: the host's own. Reservations: every address inside the
  * host's blocks it must not hand out (network, gateway and broadcast
- * addresses, statics, declared endpoints) plus every reservation made for
+ * addresses, statics, declared endpoints, loans to other hosts: pending
+ * until its agent confirms them) plus every confirmed reservation made for
  * this host elsewhere, so its agent can give that address to its owner.
  * Firewall policies: those applying to an endpoint of this host, with the
  * address sets they name (see firewall-planner); `compiled` reuses the
@@ -236,11 +237,14 @@ export function planHost(input: PlanInput, host: string, compiled?: CompiledPoli
     }
     for (const r of input.reservations) {
       const ip = parseIp(r.ip);
-      if (r.network === b.network && ip !== undefined && prefixContains(prefix, ip)) add({ network: r.network, ip: r.ip, owner: r.owner });
+      if (r.network !== b.network || ip === undefined || !prefixContains(prefix, ip)) continue;
+      // Another host's loan this host has yet to confirm (ipam.ts): never its own reservation.
+      add(r.pending && r.host !== host ? { network: r.network, ip: r.ip, owner: r.owner, pending: true } : { network: r.network, ip: r.ip, owner: r.owner });
     }
   }
   for (const r of input.reservations) {
-    if (r.host === host && byName.has(r.network)) add({ network: r.network, ip: r.ip, owner: r.owner });
+    // A loan reaches the host it is for only once the block's owner confirmed it.
+    if (r.host === host && !r.pending && byName.has(r.network)) add({ network: r.network, ip: r.ip, owner: r.owner });
   }
   return {
     host,

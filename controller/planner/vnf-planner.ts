@@ -22,10 +22,10 @@ import { vnfKindOf } from './vnf-kinds.js';
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const keyOf = (res: VnfResource): VnfKey => ({ kind: res.kind, name: res.metadata.name });
 
-/** network -> the VNF's address on it, from its reservations. */
+/** network -> the VNF's address on it, from its reservations; a loan another host has not confirmed yet is no address yet. */
 export function vnfAddresses(vnf: VnfKey, reservations: readonly ReservationRow[]): Map<string, string> {
   const owner = vnfAddressOwner(vnf);
-  return new Map(reservations.filter((r) => r.owner === owner).map((r) => [r.network, r.ip]));
+  return new Map(reservations.filter((r) => r.owner === owner && !r.pending).map((r) => [r.network, r.ip]));
 }
 
 /** The VNF's interfaces that can exist: the network is planned and the VNF has an address on it. */

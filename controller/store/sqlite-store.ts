@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS blocks (
 CREATE INDEX IF NOT EXISTS blocks_by_host ON blocks (host);
 CREATE TABLE IF NOT EXISTS reservations (
   network TEXT NOT NULL, ip TEXT NOT NULL, owner TEXT NOT NULL, host TEXT, source TEXT NOT NULL, ref TEXT,
+  pending INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (network, ip)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS endpoints (
@@ -38,12 +39,14 @@ interface ReservationDbRow {
   host: string | null;
   source: string;
   ref: string | null;
+  pending: number;
 }
 
 function toReservation(row: ReservationDbRow): ReservationRow {
   const r: ReservationRow = { network: row.network, ip: row.ip, owner: row.owner, source: row.source === 'declared' ? 'declared' : 'agent' };
   if (row.host !== null) r.host = row.host;
   if (row.ref !== null) r.ref = row.ref;
+  if (row.pending !== 0) r.pending = true;
   return r;
 }
 
@@ -70,6 +73,9 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    // A store file whose reservations table has no pending column yet gets it (the default: not pending).
+    const columns = this.db.pragma('table_info(reservations)') as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === 'pending')) this.db.exec('ALTER TABLE reservations ADD COLUMN pending INTEGER NOT NULL DEFAULT 0');
     this.nextRevision = this.db.prepare("UPDATE meta SET value = value + 1 WHERE key = 'revision' RETURNING value");
     this.tx = new SqliteTx(this.db, () => this.bump());
   }
@@ -173,7 +179,9 @@ class SqliteTx implements StoreTx {
       deleteBlock: p('DELETE FROM blocks WHERE network = ? AND cidr = ?'),
       listReservations: p('SELECT * FROM reservations WHERE (@network IS NULL OR network = @network) AND (@host IS NULL OR host = @host) ORDER BY network, ip'),
       getReservation: p('SELECT * FROM reservations WHERE network = ? AND ip = ?'),
-      putReservation: p('INSERT INTO reservations (network, ip, owner, host, source, ref) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (network, ip) DO UPDATE SET owner = excluded.owner, host = excluded.host, source = excluded.source, ref = excluded.ref'),
+      putReservation: p(
+        'INSERT INTO reservations (network, ip, owner, host, source, ref, pending) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (network, ip) DO UPDATE SET owner = excluded.owner, host = excluded.host, source = excluded.source, ref = excluded.ref, pending = excluded.pending',
+      ),
       deleteReservation: p('DELETE FROM reservations WHERE network = ? AND ip = ?'),
       getEndpoint: p('SELECT json FROM endpoints WHERE name = ?'),
       listEndpoints: p('SELECT json FROM endpoints WHERE (@network IS NULL OR network = @network) AND (@host IS NULL OR host = @host) ORDER BY name'),
@@ -280,9 +288,10 @@ class SqliteTx implements StoreTx {
 
   putReservation(r: ReservationRow): void {
     const existing = this.getReservation(r.network, r.ip);
-    if (existing && existing.owner === r.owner && existing.host === r.host && existing.source === r.source && existing.ref === r.ref) return;
+    const same = (a: ReservationRow) => a.owner === r.owner && a.host === r.host && a.source === r.source && a.ref === r.ref && (a.pending ?? false) === (r.pending ?? false);
+    if (existing && same(existing)) return;
     this.bump();
-    this.q.putReservation.run(r.network, r.ip, r.owner, r.host ?? null, r.source, r.ref ?? null);
+    this.q.putReservation.run(r.network, r.ip, r.owner, r.host ?? null, r.source, r.ref ?? null, r.pending ? 1 : 0);
   }
 
   deleteReservation(network: string, ip: string): boolean {

@@ -19,8 +19,11 @@ export interface BlockRow {
 
 /**
  * An address set aside outside the hosts' local allocation: a declared
- * Endpoint's spec.ip (source 'declared', ref = endpoint name) or an agent's
- * requestStatic (source 'agent').
+ * Endpoint's spec.ip or a VNF's address (source 'declared', ref = the
+ * declaring resource) or an agent's requestStatic (source 'agent'). It may
+ * lie in another host's block (a loan): it is pending until that host's
+ * agent confirms the address is free there and excluded from its local
+ * allocation; only then does the reservation reach the host it is for.
  */
 export interface ReservationRow {
   network: string;
@@ -30,6 +33,8 @@ export interface ReservationRow {
   host?: string;
   source: 'declared' | 'agent';
   ref?: string;
+  /** A loan the owner of the block holding the address has not confirmed yet. */
+  pending?: boolean;
 }
 
 export type WriteAction = 'created' | 'configured' | 'unchanged';

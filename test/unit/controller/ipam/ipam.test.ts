@@ -90,12 +90,83 @@ describe('Ipam', () => {
     if (ip !== 'not-an-ip') expect(e.details[0]?.allowed).toBe('10.0.0.2 - 10.0.0.254');
   });
 
-  test("static inside another host's block is refused; inside its own block it is fine", () => {
+  test("static inside another host's block is a loan: pending until that host confirms, then the borrower's", () => {
     grant('h1'); // 10.0.0.0/26
-    const e = caught(() => reserve('10.0.0.20', 'h2'));
+    expect(reserve('10.0.0.20', 'h2')).toMatchObject({ ip: '10.0.0.20', host: 'h2', pending: true });
+    let input = store.read(readPlanInput);
+    // The block's owner excludes it at once and is asked to confirm; the borrower does not have it yet.
+    expect(planHost(input, 'h1').reservations).toContainEqual({ network: 'n', ip: '10.0.0.20', owner: 'c1', pending: true });
+    expect(planHost(input, 'h2').reservations.map((r) => r.ip)).not.toContain('10.0.0.20');
+    expect(store.write((tx) => ipam.confirmLoan(tx, 'h1', 'n', '10.0.0.20'))).toBe(true);
+    input = store.read(readPlanInput);
+    expect(planHost(input, 'h1').reservations).toContainEqual({ network: 'n', ip: '10.0.0.20', owner: 'c1' });
+    expect(planHost(input, 'h2').reservations).toContainEqual({ network: 'n', ip: '10.0.0.20', owner: 'c1' });
+    // Asked again by its holder: stays confirmed. Inside its own block: no loan.
+    expect(reserve('10.0.0.20', 'h2').pending).toBeUndefined();
+    expect(reserve('10.0.0.30', 'h1', 'c3').pending).toBeUndefined();
+  });
+
+  test('a second host asking for a lent address gets AddressInUse naming the holder and the lending host', () => {
+    grant('h1');
+    reserve('10.0.0.20', 'h2', 'c2');
+    const e = caught(() => reserve('10.0.0.20', 'h3', 'c3'));
     expect(e.code).toBe('AddressInUse');
-    expect(e.message).toContain('h1');
-    expect(reserve('10.0.0.20', 'h1').host).toBe('h1');
+    expect(e.message).toContain('10.0.0.20');
+    expect(e.message).toContain('c2 on host "h2"');
+    expect(e.message).toContain('borrowed from host "h1"');
+    expect(store.read((r) => r.listReservations())).toEqual([expect.objectContaining({ ip: '10.0.0.20', owner: 'c2', host: 'h2', pending: true })]);
+  });
+
+  test("only the block's owner confirms a loan, and not while an endpoint of its own has the address", () => {
+    grant('h1');
+    grant('h3');
+    reserve('10.0.0.20', 'h2', 'c2');
+    expect(caught(() => store.write((tx) => ipam.confirmLoan(tx, 'h3', 'n', '10.0.0.20'))).code).toBe('Invalid');
+    // h1 gave the address to one of its endpoints before it saw the loan: that endpoint is accepted, the loan stays unconfirmed.
+    store.write((tx) => {
+      ipam.checkEndpointAddress(tx, 'h1', report('mine', '10.0.0.20'));
+      tx.putEndpointRecord({ apiVersion: 'weft.dev/v1', kind: 'Endpoint', metadata: { name: 'mine' }, spec: { network: 'n', host: 'h1', containerId: 'mine', ifname: 'eth0', ip: '10.0.0.20' } });
+    });
+    expect(store.write((tx) => ipam.confirmLoan(tx, 'h1', 'n', '10.0.0.20'))).toBe(false);
+    expect(store.read((r) => r.getReservation('n', '10.0.0.20'))?.pending).toBe(true);
+    // Another host may not report it, pending or not.
+    expect(caught(() => store.write((tx) => ipam.checkEndpointAddress(tx, 'h3', report('x', '10.0.0.20')))).code).toBe('AddressInUse');
+    // Nothing to confirm: no reservation, or one that is not pending.
+    expect(store.write((tx) => ipam.confirmLoan(tx, 'h1', 'n', '10.0.0.21'))).toBe(false);
+  });
+
+  test('once confirmed, the lending host cannot report the address for an endpoint of its own', () => {
+    grant('h1');
+    reserve('10.0.0.20', 'h2', 'c2');
+    store.write((tx) => ipam.confirmLoan(tx, 'h1', 'n', '10.0.0.20'));
+    const e = caught(() => store.write((tx) => ipam.checkEndpointAddress(tx, 'h1', report('mine', '10.0.0.20'))));
+    expect(e.code).toBe('AddressInUse');
+    expect(e.message).toContain('reserved for c2 on host "h2"');
+    // The borrower may.
+    expect(() => store.write((tx) => ipam.checkEndpointAddress(tx, 'h2', { ...report('theirs', '10.0.0.20'), containerId: 'c2' }))).not.toThrow();
+  });
+
+  test('freeing the endpoint returns a borrowed address to the block', () => {
+    grant('h1');
+    reserve('10.0.0.20', 'h2', 'c2');
+    store.write((tx) => ipam.confirmLoan(tx, 'h1', 'n', '10.0.0.20'));
+    const rec = { apiVersion: 'weft.dev/v1' as const, kind: 'Endpoint' as const, metadata: { name: 'theirs' }, spec: { network: 'n', host: 'h2', containerId: 'c2', ifname: 'eth0', ip: '10.0.0.20' } };
+    store.write((tx) => ipam.freeEndpointAddress(tx, rec));
+    expect(store.read((r) => r.listReservations())).toEqual([]);
+    expect(planHost(store.read(readPlanInput), 'h1').reservations.map((r) => r.ip)).not.toContain('10.0.0.20');
+    expect(() => store.write((tx) => ipam.checkEndpointAddress(tx, 'h1', report('mine', '10.0.0.20')))).not.toThrow();
+  });
+
+  test('reclaiming a block confirms the loans in it: nobody is left to confirm them', () => {
+    grant('h1');
+    reserve('10.0.0.20', 'h2', 'c2');
+    const gone = store.write((tx) => ipam.reclaimBlocks(tx, 'h1'));
+    expect(gone.map((b) => b.cidr)).toEqual(['10.0.0.0/26']);
+    expect(store.read((r) => r.getReservation('n', '10.0.0.20'))).toEqual({ network: 'n', ip: '10.0.0.20', owner: 'c2', host: 'h2', source: 'agent' });
+    expect(planHost(store.read(readPlanInput), 'h2').reservations).toContainEqual({ network: 'n', ip: '10.0.0.20', owner: 'c2' });
+    // The block's next owner excludes the address from the start: no loan to confirm, it was never that host's.
+    store.write((tx) => tx.addBlock({ network: 'n', cidr: '10.0.0.0/26', host: 'h3' }));
+    expect(planHost(store.read(readPlanInput), 'h3').reservations).toContainEqual({ network: 'n', ip: '10.0.0.20', owner: 'c2' });
   });
 
   test("new blocks avoid other hosts' reserved addresses when they can", () => {
@@ -144,10 +215,12 @@ describe('Ipam', () => {
     addNetwork(network('big', { subnet: '10.1.0.0/22', blockSize: 28 }));
     const hosts = ['h1', 'h2', 'h3', 'h4', 'h5'];
     const handed = new Map<string, string>(); // ip -> who
+    const lent = new Map<string, string>(); // ip -> who, a loan not confirmed yet: the block owner's endpoint may still take it
     let exhausted = 0;
-    for (let step = 0; step < 600; step++) {
+    let loans = 0;
+    for (let step = 0; step < 900; step++) {
       const host = hosts[rnd(hosts.length)] as string;
-      const op = rnd(3);
+      const op = rnd(4);
       try {
         if (op === 0) {
           store.write((tx) => ipam.grantBlock(tx, 'big', host));
@@ -155,9 +228,24 @@ describe('Ipam', () => {
           const ip = `10.1.${rnd(4)}.${rnd(256)}`;
           const owner = `c${rnd(40)}`;
           const r = store.write((tx) => ipam.reserveStatic(tx, { network: 'big', ip, owner, host, source: 'agent' }));
-          const prev = handed.get(r.ip);
+          const prev = handed.get(r.ip) ?? lent.get(r.ip);
           if (prev !== undefined) expect(prev).toBe(`${owner}@${host}`);
-          handed.set(r.ip, `${owner}@${host}`);
+          if (r.pending) {
+            loans++;
+            lent.set(r.ip, `${owner}@${host}`);
+          } else handed.set(r.ip, `${owner}@${host}`);
+        } else if (op === 3) {
+          // The owner of a block confirms one of its pending loans.
+          const pending = store.read((r) => r.listReservations({ network: 'big' }).filter((x) => x.pending));
+          const loan = pending[rnd(Math.max(pending.length, 1))];
+          if (!loan) continue;
+          const lender = store.read((r) => ipam.blockOf(r, 'big', ipv4ToInt(loan.ip)))?.host as string;
+          const ok = store.write((tx) => ipam.confirmLoan(tx, lender, 'big', loan.ip));
+          expect(ok).toBe(!handed.has(loan.ip));
+          if (ok) {
+            handed.set(loan.ip, lent.get(loan.ip) as string);
+            lent.delete(loan.ip);
+          }
         } else {
           const blocks = store.read((r) => r.listBlocks({ network: 'big', host }));
           const b = blocks[rnd(Math.max(blocks.length, 1))];
@@ -184,16 +272,22 @@ describe('Ipam', () => {
     }
     expect(blocks.length).toBe(64);
     expect(exhausted).toBeGreaterThan(0);
+    expect(loans).toBeGreaterThan(0);
     const reserved = store.read((r) => r.listReservations({ network: 'big' }));
     const records = store.read((r) => r.listEndpointRecords({ network: 'big' }));
-    const all = [...reserved.map((r) => r.ip), ...records.map((r) => r.spec.ip as string)];
-    expect(new Set(all).size).toBe(all.length);
-    for (const ip of all) expect(['10.1.0.0', '10.1.0.1', '10.1.3.255']).not.toContain(ip);
+    // Usable addresses: records and confirmed reservations. A pending loan is nobody's yet (the block owner's endpoint may hold it).
+    const usable = [...reserved.filter((r) => !r.pending).map((r) => r.ip), ...records.map((r) => r.spec.ip as string)];
+    expect(new Set(usable).size).toBe(usable.length);
+    for (const ip of usable) expect(['10.1.0.0', '10.1.0.1', '10.1.3.255']).not.toContain(ip);
     // A static inside some host's block is in that host's plan, so its agent never hands it out.
     const input = store.read(readPlanInput);
     for (const r of reserved) {
       const owner = blocks.find((b) => prefixContains(b.p, ipv4ToInt(r.ip)));
-      if (owner) expect(planHost(input, owner.host).reservations).toContainEqual({ network: 'big', ip: r.ip, owner: r.owner });
+      const pending = r.pending && owner?.host !== r.host ? { pending: true } : {};
+      if (owner) expect(planHost(input, owner.host).reservations).toContainEqual({ network: 'big', ip: r.ip, owner: r.owner, ...pending });
+      // The borrower has it only once it is confirmed.
+      const forBorrower = planHost(input, r.host as string).reservations.some((x) => x.ip === r.ip && !x.pending);
+      expect(forBorrower).toBe(!r.pending || owner?.host === r.host);
     }
     for (const e of records) {
       const owner = blocks.find((b) => prefixContains(b.p, ipv4ToInt(e.spec.ip as string)));

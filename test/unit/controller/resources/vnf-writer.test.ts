@@ -60,6 +60,28 @@ describe('Firewall VNF at the controller', () => {
     ]);
   });
 
+  test("an address in another host's block (asked for, or the last free one) is a loan: the VNF gets that interface once the block's owner confirms", () => {
+    const asked = { ...SPEC, networks: [{ network: 'front', ip: '10.1.0.200' }, { network: 'back', ip: '10.2.0.200' }] };
+    store.write((tx) => writeVnf(tx, ipam, fw('edge', asked), 'create'));
+    expect(reservations().find((r) => r.network === 'front')).toMatchObject({ ip: '10.1.0.200', host: 'h1', pending: true });
+    const ifaces = () => planHost(store.read(readPlanInput), 'h1').vnfs[0]?.interfaces.map((i) => `${i.network}:${i.ip}`);
+    expect(ifaces()).toEqual(['back:10.2.0.200']);
+    // h2, whose block it is, excludes it and is asked to confirm.
+    expect(planHost(store.read(readPlanInput), 'h2').reservations).toContainEqual({ network: 'front', ip: '10.1.0.200', owner: 'firewall:edge', pending: true });
+    expect(store.write((tx) => ipam.confirmLoan(tx, 'h2', 'front', '10.1.0.200'))).toBe(true);
+    expect(ifaces()).toEqual(['front:10.1.0.200', 'back:10.2.0.200']);
+
+    // With every address outside h2's block held, an automatic pick borrows from it.
+    store.write((tx) => {
+      tx.deleteBlock('front', '10.1.0.192/26');
+      tx.addBlock({ network: 'front', cidr: '10.1.0.0/25', host: 'h3' });
+      tx.addBlock({ network: 'front', cidr: '10.1.0.128/25', host: 'h2' });
+    });
+    store.write((tx) => writeVnf(tx, ipam, fw('inner', { ...SPEC, host: 'h1', networks: [{ network: 'front' }] }), 'create'));
+    const inner = store.read((r) => r.listReservations().filter((x) => x.owner === 'firewall:inner'));
+    expect(inner).toEqual([expect.objectContaining({ network: 'front', ip: '10.1.0.254', host: 'h1', pending: true })]);
+  });
+
   test('keeps its addresses across edits, releases a network it stops guarding, and everything on delete', () => {
     store.write((tx) => writeVnf(tx, ipam, fw('edge', SPEC), 'create'));
     store.write((tx) => writeVnf(tx, ipam, fw('edge', { ...SPEC, networks: [{ network: 'front' }, { network: 'other' }], rules: [] }), 'apply'));
