@@ -5,7 +5,9 @@
 //
 // Ordering an agent can rely on: `plan` is the first message after hello; a
 // `blockGranted` / `staticGranted` comes after the delta that already holds
-// that block / reservation; per-endpoint `error`s of a hello follow the plan.
+// that block / reservation; per-endpoint `error`s of a hello follow the plan;
+// an `endpointPropagated` comes once every other host the endpoint concerns
+// has reported applying it (endpoint-propagation.ts).
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { inject, injectable, optional } from 'inversify';
@@ -28,7 +30,16 @@ import { Logger } from '../util/logger.js';
 import { AgentHandler } from './agent-handler.js';
 import { parseAgentMessage, requestIdOf } from './agent-message.js';
 import { AgentSession } from './agent-session.js';
+import { EndpointPropagation } from './endpoint-propagation.js';
 import { FirewallLogRecorder } from './firewall-log-recorder.js';
+
+/**
+ * Longest an attaching agent is kept waiting for other hosts to apply its
+ * new endpoint. A host slower than this gets it all the same, later; the
+ * kernel's first ARP retry and TCP's first SYN retransmit come after 1 s,
+ * so waiting longer would buy nothing.
+ */
+const PROPAGATION_BOUND_MS = 1000;
 
 /** hello with thousands of endpoints is legitimate; anything beyond this is not. */
 const MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -48,6 +59,7 @@ export class AgentHub {
   private readonly firewallLog: FirewallLogRecorder;
   /** Policies compiled by earlier passes: a write recompiles only what it changed. */
   private readonly compiled = new CompiledPolicyCache();
+  private readonly propagation = new EndpointPropagation(PROPAGATION_BOUND_MS);
 
   constructor(
     @inject(Store) private readonly store: Store,
@@ -92,6 +104,7 @@ export class AgentHub {
   async close(): Promise<void> {
     this.closing = true;
     this.unsubscribe?.();
+    this.propagation.flush();
     if (this.watchdog) clearInterval(this.watchdog);
     const closed = [...this.sockets].map(
       (s) =>
@@ -149,6 +162,7 @@ export class AgentHub {
         return;
       case 'status':
         this.live.status(host, now, msg.appliedRevision, msg.networks, { firewall: msg.firewall, spoofDrops: msg.spoofDrops, vnfs: msg.vnfs });
+        this.propagation.applied(host, msg.appliedRevision);
         return;
       case 'firewallLog': {
         const out = this.firewallLog.record(host, msg.entries, now);
@@ -157,6 +171,7 @@ export class AgentHub {
       }
       case 'endpointUp':
         this.handler.endpointUp(host, msg.endpoint);
+        if (msg.requestId !== undefined) this.propagate(session, host, msg.requestId);
         return;
       case 'endpointDown':
         this.handler.endpointDown(host, msg.name);
@@ -213,6 +228,7 @@ export class AgentHub {
     const host = session.host;
     if (host === undefined || session.replaced || this.byHost.get(host) !== session) return;
     this.byHost.delete(host);
+    this.propagation.gone(host);
     const now = Date.now();
     this.live.disconnected(host, now);
     this.log.info({ host, code }, 'agent disconnected');
@@ -222,6 +238,26 @@ export class AgentHub {
     } catch (e: unknown) {
       this.log.error({ err: e, host }, 'could not record the disconnect');
     }
+  }
+
+  /**
+   * The endpoint `host` just reported goes to every other host now (not on
+   * the next turn), and `host` hears once those whose plan it changed have
+   * applied it.
+   */
+  private propagate(session: AgentSession, host: string, requestId: string): void {
+    const revision = this.store.revision();
+    this.syncAll();
+    const concerned = [...this.byHost].filter(([h, s]) => h !== host && (s.baseline?.revision ?? 0) >= revision).map(([h]) => h);
+    this.propagation.wait(
+      revision,
+      concerned,
+      (h) => this.live.get(h)?.appliedRevision,
+      (o) => {
+        if (o.late.length > 0) this.log.warn({ host, revision, late: o.late }, 'hosts did not apply a new endpoint in time; they get it later');
+        session.send({ type: 'endpointPropagated', requestId, revision, hosts: o.hosts, late: o.late });
+      },
+    );
   }
 
   /** Answer a failed message: requestFailed for requests (they carry a requestId), error otherwise. */
