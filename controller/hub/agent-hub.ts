@@ -60,6 +60,8 @@ export class AgentHub {
   /** Policies compiled by earlier passes: a write recompiles only what it changed. */
   private readonly compiled = new CompiledPolicyCache();
   private readonly propagation = new EndpointPropagation(PROPAGATION_BOUND_MS);
+  /** Reported endpoints whose wait starts after the next planning pass (it pushes them). */
+  private awaitingPass: { session: AgentSession; host: string; requestId: string; revision: number }[] = [];
 
   constructor(
     @inject(Store) private readonly store: Store,
@@ -104,6 +106,7 @@ export class AgentHub {
   async close(): Promise<void> {
     this.closing = true;
     this.unsubscribe?.();
+    this.awaitingPass = []; // their agents lose the connection, which fails their wait
     this.propagation.flush();
     if (this.watchdog) clearInterval(this.watchdog);
     const closed = [...this.sockets].map(
@@ -241,23 +244,29 @@ export class AgentHub {
   }
 
   /**
-   * The endpoint `host` just reported goes to every other host now (not on
-   * the next turn), and `host` hears once those whose plan it changed have
-   * applied it.
+   * The endpoint `host` just reported (committed at the current revision)
+   * goes out with the next planning pass, which the commit queued; after
+   * it, `host` hears once the other hosts whose plan changed have applied it.
    */
   private propagate(session: AgentSession, host: string, requestId: string): void {
-    const revision = this.store.revision();
-    this.syncAll();
-    const concerned = [...this.byHost].filter(([h, s]) => h !== host && (s.baseline?.revision ?? 0) >= revision).map(([h]) => h);
-    this.propagation.wait(
-      revision,
-      concerned,
-      (h) => this.live.get(h)?.appliedRevision,
-      (o) => {
-        if (o.late.length > 0) this.log.warn({ host, revision, late: o.late }, 'hosts did not apply a new endpoint in time; they get it later');
-        session.send({ type: 'endpointPropagated', requestId, revision, hosts: o.hosts, late: o.late });
-      },
-    );
+    this.awaitingPass.push({ session, host, requestId, revision: this.store.revision() });
+    this.queueSync();
+  }
+
+  /** Start the waits of the endpoints reported before the pass that just pushed them (also when it failed). */
+  private startPropagations(): void {
+    for (const { session, host, requestId, revision } of this.awaitingPass.splice(0)) {
+      const concerned = [...this.byHost].filter(([h, s]) => h !== host && (s.baseline?.revision ?? 0) >= revision).map(([h]) => h);
+      this.propagation.wait(
+        revision,
+        concerned,
+        (h) => this.live.get(h)?.appliedRevision,
+        (o) => {
+          if (o.late.length > 0) this.log.warn({ host, revision, late: o.late }, 'hosts did not apply a new endpoint in time; they get it later');
+          session.send({ type: 'endpointPropagated', requestId, revision, hosts: o.hosts, late: o.late });
+        },
+      );
+    }
   }
 
   /** Answer a failed message: requestFailed for requests (they carry a requestId), error otherwise. */
@@ -286,8 +295,8 @@ export class AgentHub {
   }
 
   private syncAll(): void {
-    if (this.closing || this.byHost.size === 0) return;
     try {
+      if (this.closing || this.byHost.size === 0) return;
       // Networks created since a host connected get a pre-granted block too (this commit queues one more pass).
       this.handler.pregrant([...this.byHost.keys()]);
       const input = this.store.read(readPlanInput);
@@ -295,6 +304,8 @@ export class AgentHub {
       this.warnVteps(input);
     } catch (e: unknown) {
       this.log.error({ err: e }, 'planning pass failed');
+    } finally {
+      this.startPropagations();
     }
   }
 
