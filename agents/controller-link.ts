@@ -9,7 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import { inject, injectable, optional } from 'inversify';
 import WebSocket from 'ws';
 import {
-  AGENT_CONNECT_PATH, type AgentHello, type AgentMessage, type ControllerMessage, type HostPlan, type PlanBlock, type PlanReservation,
+  AGENT_CONNECT_PATH, type AgentHello, type AgentMessage, type ControllerMessage, type EndpointReport, type HostPlan, type PlanBlock, type PlanReservation,
 } from '../model/agent-protocol.js';
 import { ERROR_CATALOGUE, WeftError, errorMessage, type ErrorCode } from '../model/errors.js';
 import { AGENT_CONFIG, AGENT_LOGGER, type AgentConfig, type AgentLogger } from './agent-config.js';
@@ -173,14 +173,21 @@ export class ControllerLink implements ControllerUplink {
     return reply.reservation;
   }
 
-  private request(msg: AgentMessage & { requestId: string }, what: string): Promise<ControllerMessage> {
+  async announceEndpoint(endpoint: EndpointReport, timeoutMs: number): Promise<{ late: string[] }> {
+    const msg = { type: 'endpointUp' as const, endpoint, requestId: randomUUID() };
+    const reply = await this.request(msg, `other hosts to apply endpoint "${endpoint.name}"`, timeoutMs);
+    if (reply.type !== 'endpointPropagated') throw new WeftError('Internal', `unexpected reply ${reply.type} to endpointUp`);
+    return { late: reply.late };
+  }
+
+  private request(msg: AgentMessage & { requestId: string }, what: string, timeoutMs = this.config.requestTimeoutMs): Promise<ControllerMessage> {
     if (!this.ready || !this.ws) return Promise.reject(new WeftError('NotReady', `cannot ask the controller for ${what}: not connected`));
     const ws = this.ws;
     return new Promise<ControllerMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(msg.requestId);
-        reject(new WeftError('NotReady', `the controller did not answer the request for ${what} within ${this.config.requestTimeoutMs} ms`));
-      }, this.config.requestTimeoutMs);
+        reject(new WeftError('NotReady', `the controller did not answer the request for ${what} within ${timeoutMs} ms`));
+      }, timeoutMs);
       this.pending.set(msg.requestId, { resolve, reject, timer });
       ws.send(JSON.stringify(msg));
     });
@@ -303,6 +310,7 @@ export class ControllerLink implements ControllerUplink {
         return;
       case 'blockGranted':
       case 'staticGranted':
+      case 'endpointPropagated':
         this.settle(m.requestId, m);
         return;
       case 'requestFailed': {

@@ -1,6 +1,6 @@
 // What the agent's services need from the controller connection. The
 // ControllerLink implements it; unit tests bind a stub.
-import type { AgentMessage, PlanBlock, PlanReservation } from '../model/agent-protocol.js';
+import type { AgentMessage, EndpointReport, PlanBlock, PlanReservation } from '../model/agent-protocol.js';
 
 export interface ControllerUplink {
   /** True once connected and hello was sent. */
@@ -14,6 +14,12 @@ export interface ControllerUplink {
   requestBlock(network: string): Promise<PlanBlock>;
   /** Reserve an address outside our blocks for `owner` (NotReady when disconnected). */
   requestStatic(network: string, ip: string, owner: string): Promise<PlanReservation>;
+  /**
+   * Report a new endpoint and wait, at most `timeoutMs`, until the controller
+   * says every other host it concerns has applied it; resolves with the
+   * hosts that were late. NotReady when disconnected or past the time.
+   */
+  announceEndpoint(endpoint: EndpointReport, timeoutMs: number): Promise<{ late: string[] }>;
 }
 
 export const CONTROLLER_UPLINK = Symbol.for('weft.ControllerUplink');

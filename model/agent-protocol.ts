@@ -174,6 +174,13 @@ export type ControllerMessage =
   | { type: 'blockGranted'; requestId: string; block: PlanBlock }
   | { type: 'staticGranted'; requestId: string; reservation: PlanReservation }
   | { type: 'requestFailed'; requestId: string; code: string; message: string }
+  /**
+   * The answer to an endpointUp that carried a requestId: every other host
+   * whose plan the endpoint changed (its FDB and neighbour entries, the
+   * address sets of its policies) has applied it (`hosts`), except `late`
+   * ones that did not report so within the controller's bound or went away.
+   */
+  | { type: 'endpointPropagated'; requestId: string; revision: number; hosts: string[]; late: string[] }
   | { type: 'error'; code: string; message: string };
 
 export interface AgentHello {
@@ -218,7 +225,12 @@ export interface FirewallLogEntry {
 
 export type AgentMessage =
   | AgentHello
-  | { type: 'endpointUp'; endpoint: EndpointReport }
+  /**
+   * With a requestId the agent waits for an endpointPropagated (or a
+   * requestFailed) before its attach returns: the new endpoint is then
+   * reachable from, and admitted by, every other host at once.
+   */
+  | { type: 'endpointUp'; endpoint: EndpointReport; requestId?: string }
   | { type: 'endpointDown'; name: string }
   | {
       type: 'status';

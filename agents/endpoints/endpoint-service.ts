@@ -4,6 +4,15 @@
 // the veth in the background (~20 ms in the kernel), while the address
 // stays quarantined and the host veth name stays reserved until the old
 // interface is really gone.
+//
+// A new endpoint is announced to the controller before its attach returns
+// whenever this host shares a network with another host: the controller
+// answers once every other host it concerns has applied it (forwarding and
+// neighbour entries, policy address sets), so the workload's first packet
+// to or from another host is neither an ARP the remote VXLAN proxy cannot
+// answer yet (a 1 s retry) nor a SYN a remote policy drops (a 1 s
+// retransmit). A host alone with its networks answers without that round
+// trip.
 import { randomBytes } from 'node:crypto';
 import { inject, injectable, optional } from 'inversify';
 import type { PlanNetwork } from '../../model/agent-protocol.js';
@@ -27,6 +36,12 @@ import { KeyedMutex } from './keyed-mutex.js';
 const DEFAULT_IFNAME = 'eth0';
 /** How long an attach waits for a network that is not in the plan yet. */
 const NETWORK_WAIT_MS = 2000;
+/**
+ * Longest an attach waits for the controller's answer that other hosts have
+ * applied the new endpoint: past the controller's own bound (1 s), so the
+ * controller's answer (naming late hosts) normally comes first.
+ */
+const ANNOUNCE_WAIT_MS = 1500;
 /** Background delete attempts before leaving the record to the reconciler. */
 const DELETE_ATTEMPTS = 3;
 
@@ -345,8 +360,7 @@ export class EndpointService {
       this.allocator.release(network.name, alloc.ip);
       succeeded = true;
       if (admitted) void this.guard?.unpin(port, false);
-      // After the caller has its answer: the report is not on its path.
-      setImmediate(() => this.uplink.send({ type: 'endpointUp', endpoint: toReport(record) }));
+      await this.announce(record);
       this.log.info({ endpoint: name, ip: record.ip, hostIfname }, 'endpoint attached');
       return { ...toAttachResult(record, false), hostMac: veth.mac };
     } catch (e: unknown) {
@@ -359,6 +373,28 @@ export class EndpointService {
       if (left > 0) this.attachingNetworks.set(network.name, left);
       else this.attachingNetworks.delete(network.name);
       if (!succeeded && left === 0 && !this.store.hasAttached(network.name)) this.notifyIdle(network.name);
+    }
+  }
+
+  /**
+   * Tell the controller of a new endpoint. When another host shares a
+   * network with this one (the plan floods to some VTEP), wait (bounded)
+   * until every host it concerns has applied it; otherwise after the caller
+   * has its answer, off the attach's path. Never fails the attach: the
+   * endpoint works here, and a host that is late gets it later.
+   */
+  private async announce(record: EndpointRecord): Promise<void> {
+    const report = toReport(record);
+    if (!this.uplink.connected || (this.plan.current()?.flood.length ?? 0) === 0) {
+      setImmediate(() => this.uplink.send({ type: 'endpointUp', endpoint: report }));
+      return;
+    }
+    try {
+      const { late } = await this.uplink.announceEndpoint(report, ANNOUNCE_WAIT_MS);
+      if (late.length > 0) this.log.warn({ endpoint: record.name, late }, 'hosts applied the new endpoint late; its first packets to them may wait');
+    } catch (e: unknown) {
+      // Refused, timed out or disconnected: the controller said why, or the next hello carries the endpoint.
+      this.log.warn({ endpoint: record.name, err: errorMessage(e) }, 'the controller did not confirm the new endpoint on other hosts');
     }
   }
 

@@ -5,9 +5,11 @@
 //
 // Ordering an agent can rely on: `plan` is the first message after hello; a
 // `blockGranted` / `staticGranted` comes after the delta that already holds
-// that block / reservation; per-endpoint `error`s of a hello follow the plan.
-// A static address inside another host's block is answered only once that
-// host confirmed it (loan-waits.ts).
+// that block / reservation; per-endpoint `error`s of a hello follow the plan;
+// an `endpointPropagated` comes once every other host the endpoint concerns
+// has reported applying it (endpoint-propagation.ts). A static address
+// inside another host's block is answered only once that host confirmed it
+// (loan-waits.ts).
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { inject, injectable, optional } from 'inversify';
@@ -30,8 +32,17 @@ import { Logger } from '../util/logger.js';
 import { AgentHandler } from './agent-handler.js';
 import { parseAgentMessage, requestIdOf } from './agent-message.js';
 import { AgentSession } from './agent-session.js';
+import { EndpointPropagation } from './endpoint-propagation.js';
 import { FirewallLogRecorder } from './firewall-log-recorder.js';
 import { LoanWaits } from './loan-waits.js';
+
+/**
+ * Longest an attaching agent is kept waiting for other hosts to apply its
+ * new endpoint. A host slower than this gets it all the same, later; the
+ * kernel's first ARP retry and TCP's first SYN retransmit come after 1 s,
+ * so waiting longer would buy nothing.
+ */
+const PROPAGATION_BOUND_MS = 1000;
 
 /** hello with thousands of endpoints is legitimate; anything beyond this is not. */
 const MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -53,6 +64,9 @@ export class AgentHub {
   private readonly loans: LoanWaits;
   /** Policies compiled by earlier passes: a write recompiles only what it changed. */
   private readonly compiled = new CompiledPolicyCache();
+  private readonly propagation = new EndpointPropagation(PROPAGATION_BOUND_MS);
+  /** Reported endpoints whose wait starts after the next planning pass (it pushes them). */
+  private awaitingPass: { session: AgentSession; host: string; requestId: string; revision: number }[] = [];
 
   constructor(
     @inject(Store) private readonly store: Store,
@@ -103,6 +117,8 @@ export class AgentHub {
   async close(): Promise<void> {
     this.closing = true;
     this.unsubscribe?.();
+    this.awaitingPass = []; // their agents lose the connection, which fails their wait
+    this.propagation.flush();
     if (this.watchdog) clearInterval(this.watchdog);
     this.loans.close();
     const closed = [...this.sockets].map(
@@ -161,6 +177,7 @@ export class AgentHub {
         return;
       case 'status':
         this.live.status(host, now, msg.appliedRevision, msg.networks, { firewall: msg.firewall, spoofDrops: msg.spoofDrops, vnfs: msg.vnfs });
+        this.propagation.applied(host, msg.appliedRevision);
         return;
       case 'firewallLog': {
         const out = this.firewallLog.record(host, msg.entries, now);
@@ -169,6 +186,7 @@ export class AgentHub {
       }
       case 'endpointUp':
         this.handler.endpointUp(host, msg.endpoint);
+        if (msg.requestId !== undefined) this.propagate(session, host, msg.requestId);
         return;
       case 'endpointDown':
         this.handler.endpointDown(host, msg.name);
@@ -234,6 +252,7 @@ export class AgentHub {
     const host = session.host;
     if (host === undefined || session.replaced || this.byHost.get(host) !== session) return;
     this.byHost.delete(host);
+    this.propagation.gone(host);
     const now = Date.now();
     this.live.disconnected(host, now);
     this.log.info({ host, code }, 'agent disconnected');
@@ -243,6 +262,32 @@ export class AgentHub {
       this.handler.disconnected(host, session.lastSeen);
     } catch (e: unknown) {
       this.log.error({ err: e, host }, 'could not record the disconnect');
+    }
+  }
+
+  /**
+   * The endpoint `host` just reported (committed at the current revision)
+   * goes out with the next planning pass, which the commit queued; after
+   * it, `host` hears once the other hosts whose plan changed have applied it.
+   */
+  private propagate(session: AgentSession, host: string, requestId: string): void {
+    this.awaitingPass.push({ session, host, requestId, revision: this.store.revision() });
+    this.queueSync();
+  }
+
+  /** Start the waits of the endpoints reported before the pass that just pushed them (also when it failed). */
+  private startPropagations(): void {
+    for (const { session, host, requestId, revision } of this.awaitingPass.splice(0)) {
+      const concerned = [...this.byHost].filter(([h, s]) => h !== host && (s.baseline?.revision ?? 0) >= revision).map(([h]) => h);
+      this.propagation.wait(
+        revision,
+        concerned,
+        (h) => this.live.get(h)?.appliedRevision,
+        (o) => {
+          if (o.late.length > 0) this.log.warn({ host, revision, late: o.late }, 'hosts did not apply a new endpoint in time; they get it later');
+          session.send({ type: 'endpointPropagated', requestId, revision, hosts: o.hosts, late: o.late });
+        },
+      );
     }
   }
 
@@ -272,8 +317,8 @@ export class AgentHub {
   }
 
   private syncAll(): void {
-    if (this.closing || this.byHost.size === 0) return;
     try {
+      if (this.closing || this.byHost.size === 0) return;
       // Networks created since a host connected get a pre-granted block too (this commit queues one more pass).
       this.handler.pregrant([...this.byHost.keys()]);
       const input = this.store.read(readPlanInput);
@@ -282,6 +327,8 @@ export class AgentHub {
       this.loans.recheck();
     } catch (e: unknown) {
       this.log.error({ err: e }, 'planning pass failed');
+    } finally {
+      this.startPropagations();
     }
   }
 

@@ -78,7 +78,7 @@ const SCHEMAS: Record<AgentMessage['type'], TSchema> = {
     appliedRevision: Type.Integer({ minimum: 0 }),
     endpoints: Type.Array(EndpointReport, { maxItems: 100_000 }),
   }),
-  endpointUp: Type.Object({ type: Type.Literal('endpointUp'), endpoint: EndpointReport }),
+  endpointUp: Type.Object({ type: Type.Literal('endpointUp'), endpoint: EndpointReport, requestId: Type.Optional(Str) }),
   endpointDown: Type.Object({ type: Type.Literal('endpointDown'), name: Str }),
   status: Type.Object({
     type: Type.Literal('status'),

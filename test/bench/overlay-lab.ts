@@ -87,3 +87,53 @@ export function spawnIn(target: Workload | string, argv: string[]): LabChild {
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** Run argv in a lab workload; throws with its stderr when it fails. */
+export async function run(lab: Lab, w: Workload, argv: string[]): Promise<void> {
+  const r = await lab.exec(w, argv);
+  if (r.code !== 0) throw new Error(`${argv.join(' ')} in ${w.netns}: ${r.stderr.trim()}`);
+}
+
+/** Forget every neighbour of a long-lived workload, so a reused address is resolved afresh (not from the last round's entry). */
+export async function flushNeighbours(lab: Lab, w: Workload): Promise<void> {
+  await run(lab, w, ['ip', 'neigh', 'flush', 'all']);
+}
+
+/**
+ * A command started ahead in a lab namespace, held until go(): bash waits
+ * for a line on stdin, then execs argv with that line as its last argument.
+ * What a benchmark times then starts within a millisecond of go() (no
+ * process start-up in between), e.g. right as an attach returns, with an
+ * argument known only then (the new endpoint's address).
+ */
+export interface Primed {
+  go(lastArg: string): void;
+  /** exit code and output, once the process has closed its output */
+  done: Promise<{ code: number; out: string }>;
+  kill(): void;
+}
+
+export function primed(target: Workload, argv: string[]): Primed {
+  const path = target.path;
+  const child = spawnInNetns(path, 'bash', ['-c', 'read -r arg && exec "$@" "$arg"', 'primed', ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const done = new Promise<{ code: number; out: string }>((resolve) => {
+    child.once('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), out }));
+    child.once('error', (e) => resolve({ code: 127, out: `${out}bash: ${e.message}\n` }));
+  });
+  return {
+    go: (lastArg) => child.stdin?.end(`${lastArg}\n`),
+    done,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        try {
+          process.kill(child.pid, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
+      }
+    },
+  };
+}

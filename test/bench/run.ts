@@ -3,13 +3,15 @@
 //
 // Knobs: WEFT_BENCH_COUNT and WEFT_BENCH_LARGE (attach), WEFT_BENCH_CNI_COUNTS
 // (cni: a comma list of container counts, each a run of its own),
-// WEFT_BENCH_ROUNDS (overlay convergence), WEFT_BENCH_SKIP: a comma list of
-// attach, cni, convergence, throughput, apply, firewall, firewall-e2e, console.
+// WEFT_BENCH_ROUNDS (overlay convergence), WEFT_BENCH_FIRST_ROUNDS (first
+// packet, each direction), WEFT_BENCH_SKIP: a comma list of attach, cni,
+// convergence, first-packet, throughput, apply, firewall, firewall-e2e, console.
 import { benchApplyScale, printApplyScale } from './apply-scale.js';
 import { benchAttach, printAttach } from './attach-latency.js';
 import { benchCniPlugin, printCniPlugin } from './cni-plugin.js';
 import { benchConsoleLoad, printConsoleLoad, stopConsoleLoad } from './console-load.js';
 import { benchFirewall, benchFirewallEndToEnd, stopFirewallLabNow } from './firewall-bench.js';
+import { benchFirstPacket, printFirstPacket } from './first-packet.js';
 import { benchConvergence, printConvergence } from './overlay-convergence.js';
 import { startOverlayLab, stopOverlayLab, type OverlayLab } from './overlay-lab.js';
 import { benchThroughput, printThroughput } from './overlay-throughput.js';
@@ -18,7 +20,8 @@ const COUNT = Number(process.env.WEFT_BENCH_COUNT ?? 200);
 const LARGE = Number(process.env.WEFT_BENCH_LARGE ?? 500);
 const CNI_COUNTS = (process.env.WEFT_BENCH_CNI_COUNTS ?? '100,500').split(',').map((s) => Number(s.trim()));
 const ROUNDS = Number(process.env.WEFT_BENCH_ROUNDS ?? 50);
-const BENCHES = ['attach', 'cni', 'convergence', 'throughput', 'apply', 'firewall', 'firewall-e2e', 'console'];
+const FIRST_ROUNDS = Number(process.env.WEFT_BENCH_FIRST_ROUNDS ?? 200);
+const BENCHES = ['attach', 'cni', 'convergence', 'first-packet', 'throughput', 'apply', 'firewall', 'firewall-e2e', 'console'];
 const SKIP = new Set((process.env.WEFT_BENCH_SKIP ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
 
 /** The lab of the overlay benchmarks while it is up, so a signal can take it down too. */
@@ -26,11 +29,13 @@ let overlayLab: OverlayLab | undefined;
 
 async function overlay(): Promise<void> {
   const convergence = !SKIP.has('convergence');
+  const firstPacket = !SKIP.has('first-packet');
   const throughput = !SKIP.has('throughput');
-  if (!convergence && !throughput) return;
+  if (!convergence && !firstPacket && !throughput) return;
   overlayLab = await startOverlayLab();
   try {
     if (convergence) printConvergence(await benchConvergence(overlayLab.lab, overlayLab.network, ROUNDS));
+    if (firstPacket) printFirstPacket(await benchFirstPacket(overlayLab.lab, overlayLab.network, FIRST_ROUNDS));
     if (throughput) printThroughput(await benchThroughput(overlayLab.lab, overlayLab.network));
   } finally {
     const o = overlayLab;
@@ -45,6 +50,7 @@ async function main(): Promise<void> {
   if (unknown.length > 0) throw new Error(`WEFT_BENCH_SKIP: unknown ${unknown.join(', ')} (benchmarks: ${BENCHES.join(', ')})`);
   if (CNI_COUNTS.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`WEFT_BENCH_CNI_COUNTS=${process.env.WEFT_BENCH_CNI_COUNTS}: use a comma list of positive integers`);
   if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`WEFT_BENCH_ROUNDS=${process.env.WEFT_BENCH_ROUNDS}: use a positive integer`);
+  if (!Number.isInteger(FIRST_ROUNDS) || FIRST_ROUNDS < 1) throw new Error(`WEFT_BENCH_FIRST_ROUNDS=${process.env.WEFT_BENCH_FIRST_ROUNDS}: use a positive integer`);
   if (!SKIP.has('attach')) {
     const r = await benchAttach(COUNT, LARGE);
     printAttach(r, COUNT);

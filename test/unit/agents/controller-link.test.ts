@@ -130,6 +130,23 @@ describe('ControllerLink', () => {
     await expect(link.requestStatic('blue', '100.64.0.201', 'ep')).rejects.toMatchObject({ code: 'AddressInUse' });
   });
 
+  test('announceEndpoint sends endpointUp with a request id and resolves with the late hosts of its endpointPropagated; its own bound applies', async () => {
+    const ep = { name: 'c1.eth0', network: 'blue', containerId: 'c1', ifname: 'eth0', ip: '100.64.0.5', mac: '02:00:00:00:00:05', hostIfname: 'wv-1', netns: '/n', labels: {} };
+    let answer = true;
+    ctl.onMessage = (ws, m) => {
+      if (m.type === 'endpointUp' && m.requestId !== undefined && answer) {
+        ctl.send({ type: 'endpointPropagated', requestId: m.requestId, revision: 7, hosts: ['h2'], late: ['h3'] }, ws);
+      }
+    };
+    await start();
+    await ctl.next('hello');
+    await until(() => link.connected);
+    expect(await link.announceEndpoint(ep, 1000)).toEqual({ late: ['h3'] });
+    expect(ctl.received.filter((m) => m.type === 'endpointUp')).toEqual([expect.objectContaining({ endpoint: ep, requestId: expect.any(String) })]);
+    answer = false;
+    await expect(link.announceEndpoint(ep, 30)).rejects.toMatchObject({ code: 'NotReady' });
+  });
+
   test('an unanswered request times out as NotReady; without a connection it fails at once', async () => {
     await start({ requestTimeoutMs: 50 });
     await ctl.next('hello');

@@ -40,9 +40,51 @@ describe('EndpointService.attach', () => {
     expect(await h.dp.addrsOf(netns, 'eth0')).toEqual([expect.objectContaining({ address: '100.64.0.2', prefixLength: 24 })]);
     expect(await h.dp.routes(netns)).toEqual([expect.objectContaining({ dst: 'default', gateway: '100.64.0.1' })]);
     expect(h.store.get('c1.eth0')).toMatchObject({ state: 'attached', ip: '100.64.0.2', labels: { app: 'web' } });
-    await new Promise((r) => setImmediate(r)); // reported right after the answer
-    expect(h.uplink.ofType('endpointUp').map((m) => m.endpoint.name)).toEqual(['c1.eth0']);
+    await new Promise((r) => setImmediate(r)); // reported right after the answer: no other host to wait for
+    expect(h.uplink.ofType('endpointUp')).toEqual([{ type: 'endpointUp', endpoint: expect.objectContaining({ name: 'c1.eth0' }) }]);
     expect(h.dp.openHandles).toBe(0);
+  });
+
+  describe('when another host shares a network with this one (the plan floods to a VTEP)', () => {
+    const shared = () => testPlan({ flood: [{ network: 'blue', host: 'h2', vtep: '198.18.0.12' }] });
+
+    test('the attach returns only once the controller confirms other hosts applied the endpoint', async () => {
+      h = makeHarness({ plan: shared() });
+      let confirm: (v: { late: string[] }) => void = () => {};
+      h.uplink.announceAnswer = () => new Promise((resolve) => (confirm = resolve));
+      const netns = await h.netns('c1');
+      let returned = false;
+      const attach = h.endpoints.attach({ network: 'blue', containerId: 'c1', netns }).then((r) => {
+        returned = true;
+        return r;
+      });
+      // announced (with a requestId: the controller answers it), not yet confirmed
+      while (h.uplink.ofType('endpointUp').length === 0) await new Promise((r) => setTimeout(r, 1));
+      expect(h.uplink.ofType('endpointUp')).toEqual([expect.objectContaining({ endpoint: expect.objectContaining({ name: 'c1.eth0' }), requestId: expect.any(String) })]);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(returned).toBe(false);
+      confirm({ late: [] });
+      expect(await attach).toMatchObject({ endpoint: 'c1.eth0', existing: false });
+      expect(h.uplink.ofType('endpointUp')).toHaveLength(1); // not reported twice
+    });
+
+    test('a controller that refuses or does not answer does not fail the attach', async () => {
+      h = makeHarness({ plan: shared() });
+      h.uplink.announceAnswer = () => Promise.reject(new WeftError('NotReady', 'timed out'));
+      const netns = await h.netns('c1');
+      expect(await h.endpoints.attach({ network: 'blue', containerId: 'c1', netns })).toMatchObject({ endpoint: 'c1.eth0', existing: false });
+      expect(h.store.get('c1.eth0')?.state).toBe('attached');
+    });
+
+    test('while disconnected the report is queued as before, and the attach does not wait', async () => {
+      h = makeHarness({ plan: shared() });
+      h.uplink.connected = false;
+      h.uplink.announceAnswer = () => new Promise(() => {}); // would hang
+      const netns = await h.netns('c1');
+      expect(await h.endpoints.attach({ network: 'blue', containerId: 'c1', netns })).toMatchObject({ endpoint: 'c1.eth0' });
+      await new Promise((r) => setImmediate(r));
+      expect(h.uplink.ofType('endpointUp')).toEqual([expect.not.objectContaining({ requestId: expect.anything() })]);
+    });
   });
 
   test('honours a requested ifname, ip and mac', async () => {

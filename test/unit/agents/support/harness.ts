@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { AgentMessage, HostPlan, PlanBlock, PlanDelta, PlanNetwork, PlanReservation } from '../../../../model/agent-protocol.js';
+import type { AgentMessage, EndpointReport, HostPlan, PlanBlock, PlanDelta, PlanNetwork, PlanReservation } from '../../../../model/agent-protocol.js';
 import { WeftError } from '../../../../model/errors.js';
 import { bridgeName, gatewayMac, vxlanName } from '../../../../model/kernel-names.js';
 import { emptyPlanDelta } from '../../../../model/plan-delta.js';
@@ -53,6 +53,15 @@ export class StubUplink implements ControllerUplink {
     if (!this.connected) throw new WeftError('NotReady', 'not connected');
     this.staticRequests.push({ network, ip, owner });
     return this.staticAnswer(network, ip, owner);
+  }
+
+  /** What announceEndpoint answers; by default at once, nobody late. */
+  announceAnswer: () => Promise<{ late: string[] }> = async () => ({ late: [] });
+
+  async announceEndpoint(endpoint: EndpointReport, _timeoutMs: number): Promise<{ late: string[] }> {
+    if (!this.connected) throw new WeftError('NotReady', 'not connected');
+    this.sent.push({ type: 'endpointUp', endpoint, requestId: `announce-${this.sent.length}` });
+    return this.announceAnswer();
   }
 
   ofType<T extends AgentMessage['type']>(type: T): Extract<AgentMessage, { type: T }>[] {

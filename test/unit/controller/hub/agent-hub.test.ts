@@ -355,6 +355,55 @@ describe('agent hub', () => {
       return () => clearInterval(t);
     }
 
+    test('an endpointUp with a requestId is answered once B has reported applying the delta that carries it', async () => {
+      await start();
+      const { a, b } = await twoHosts();
+      a.send({ type: 'endpointUp', endpoint: c1, requestId: 'r1' });
+      const db = await b.next('delta');
+      expect(db.delta.upsertRemoteEndpoints).toEqual([remoteC1]);
+      // Not before B says so.
+      expect((await a.quiet(100)).filter((m) => m.type === 'endpointPropagated')).toEqual([]);
+      b.send({ type: 'status', appliedRevision: db.revision - 1, networks: {} }); // an older pass: not yet
+      expect((await a.quiet(100)).filter((m) => m.type === 'endpointPropagated')).toEqual([]);
+      b.send({ type: 'status', appliedRevision: db.revision, networks: {} });
+      expect(await a.next('endpointPropagated')).toEqual({ type: 'endpointPropagated', requestId: 'r1', revision: db.revision, hosts: ['h2'], late: [] });
+    });
+
+    test('a report that changes no other host is answered at once; a host that never reports is named late after the bound', async () => {
+      await start();
+      const { a, b } = await twoHosts();
+      a.send({ type: 'endpointUp', endpoint: c1, requestId: 'first' });
+      const db = await b.next('delta');
+      b.send({ type: 'status', appliedRevision: db.revision, networks: {} });
+      await a.next('endpointPropagated');
+      // The same report again (a retry): B has it already.
+      a.send({ type: 'endpointUp', endpoint: c1, requestId: 'again' });
+      expect(await a.next('endpointPropagated')).toMatchObject({ requestId: 'again', hosts: ['h2'], late: [] });
+      // A new endpoint B gets but never reports applying: the answer comes after the controller's bound, naming B late.
+      const t0 = Date.now();
+      a.send({ type: 'endpointUp', endpoint: withMac(rep('c3.eth0', 'n', '10.0.0.6'), '02:00:00:00:01:06'), requestId: 'slow' });
+      await b.next('delta');
+      expect(await a.next('endpointPropagated', 5000)).toMatchObject({ requestId: 'slow', hosts: [], late: ['h2'] });
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    });
+
+    test('a waited-for host that disconnects is named late at once', async () => {
+      await start();
+      const { a, b } = await twoHosts();
+      a.send({ type: 'endpointUp', endpoint: c1, requestId: 'r2' });
+      await b.next('delta');
+      await b.close();
+      expect(await a.next('endpointPropagated')).toMatchObject({ requestId: 'r2', hosts: [], late: ['h2'] });
+    });
+
+    test('an endpointUp with a requestId that the controller refuses gets requestFailed', async () => {
+      await start();
+      const { a } = await twoHosts();
+      // Outside A's blocks and reserved by nobody: refused.
+      a.send({ type: 'endpointUp', endpoint: withMac(rep('bad.eth0', 'n', '10.0.0.100'), '02:00:00:00:01:99'), requestId: 'r3' });
+      expect(await a.next('requestFailed')).toMatchObject({ requestId: 'r3' });
+    });
+
     test('an endpointUp on A reaches B as a delta with the remote endpoint and, for A\'s first on the network, a flood entry', async () => {
       await start();
       const { a, b } = await twoHosts();
