@@ -13,7 +13,7 @@ import { netnsIdentity, withNetns } from '../netlink/netns.js';
 import type { ProcessSpec } from '../process-supervisor.js';
 import { parseCmdline } from './cmdline.js';
 import { idOfPidfile, pidfilePath } from './pidfile.js';
-import { isLiveState, parseProcStat } from './proc-stat.js';
+import { isLiveState, parseProcStat } from '../../../sys/proc-stat.js';
 import type { ExitStatus, ProcessIdentity, ProcessOs } from './process-os.js';
 import { processObject } from './process-spec.js';
 
