@@ -11,7 +11,8 @@
 // policies' address sets). An attach or detach in flight for the same
 // container is never raced (EndpointService.reap). Runs before the
 // networks' pass, so a network whose last endpoint went loses its devices
-// in the same pass.
+// in the same pass; asks for one more pass after reaping, for the
+// sub-reconcilers that ran before it (the anti-spoofing guard's entries).
 import { inject, injectable } from 'inversify';
 import { errorMessage } from '../../model/errors.js';
 import { AGENT_LOGGER, type AgentLogger } from '../agent-config.js';
@@ -19,11 +20,12 @@ import { DATAPATH_FACTORY, type DatapathFactory } from '../datapath/port.js';
 import { EndpointService } from '../endpoints/endpoint-service.js';
 import { netnsGoneReason } from '../endpoints/netns-gone.js';
 import { EndpointStore, type EndpointRecord } from '../state/endpoint-store.js';
-import type { ChangeScope, SubReconciler } from './sub-reconciler.js';
+import type { ChangeScope, ReconcileTriggers, SubReconciler } from './sub-reconciler.js';
 
 @injectable()
 export class EndpointReaper implements SubReconciler {
   readonly name = 'endpoint-reaper';
+  private triggers: ReconcileTriggers | undefined;
 
   constructor(
     @inject(EndpointStore) private readonly store: Pick<EndpointStore, 'list'>,
@@ -31,6 +33,11 @@ export class EndpointReaper implements SubReconciler {
     @inject(DATAPATH_FACTORY) private readonly datapath: Pick<DatapathFactory, 'netnsId'>,
     @inject(AGENT_LOGGER) private readonly log: Pick<AgentLogger, 'debug'>,
   ) {}
+
+  start(triggers: ReconcileTriggers): () => void {
+    this.triggers = triggers;
+    return () => (this.triggers = undefined);
+  }
 
   /** No plan change concerns it: it runs with every full pass. */
   scope(): ChangeScope {
@@ -40,7 +47,9 @@ export class EndpointReaper implements SubReconciler {
   async sync(): Promise<void> {
     const attached = this.store.list({ state: 'attached' });
     const gone = await Promise.all(attached.map(async (r) => ((await this.whyGone(r)) === undefined ? undefined : r)));
-    for (const r of gone) if (r) await this.endpoints.reap(r.name, (now) => this.whyGone(now));
+    let reaped = false;
+    for (const r of gone) if (r && (await this.endpoints.reap(r.name, (now) => this.whyGone(now)))) reaped = true;
+    if (reaped) void this.triggers?.full();
   }
 
   private async whyGone(r: EndpointRecord): Promise<string | undefined> {
