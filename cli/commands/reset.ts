@@ -75,13 +75,13 @@ export function registerReset(program: Command): void {
       const stateDir = resolve(flags.stateDir ?? defaultStateDir(name));
       const socket = resolve(flags.socket ?? process.env.WEFT_AGENT_SOCKET ?? DEFAULT_AGENT_SOCKET);
       const { openHostReset } = await import('../../agents/main.js');
-      const { runningAgentPid } = await import('../../agents/state/agent-pidfile.js');
+      const { AGENT_PIDFILE, runningAgentPid } = await import('../../agents/state/agent-pidfile.js');
 
       const refusals: string[] = [];
       const pid = runningAgentPid(stateDir);
       const socketState = await probeSocket(socket);
       if (pid !== undefined || socketState === 'listening') {
-        const which = [pid === undefined ? '' : `pid ${pid} (${join(stateDir, 'agent.pid')})`, socketState === 'listening' ? `listening on ${socket}` : ''].filter((x) => x).join(', ');
+        const which = [pid === undefined ? '' : `pid ${pid} (${join(stateDir, AGENT_PIDFILE)})`, socketState === 'listening' ? `listening on ${socket}` : ''].filter((x) => x).join(', ');
         refusals.push(`an agent is running on this host (${which}): stop it first, or it re-creates what its plan names`);
       }
 
