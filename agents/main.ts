@@ -2,12 +2,13 @@
 // container. Start-up order matters: the socket is served only after the
 // first reconcile pass, which uses the controller's plan when it answers in
 // time and the cached plan otherwise.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROCESS_SUPERVISOR, type ProcessSupervisor } from './datapath/process-supervisor.js';
 import 'reflect-metadata';
 import { Container } from 'inversify';
 import { pino } from 'pino';
-import { HEARTBEAT_INTERVAL_MS } from '../model/agent-protocol.js';
+import { HEARTBEAT_INTERVAL_MS, type HostPlan } from '../model/agent-protocol.js';
 import { DEFAULT_AGENT_SOCKET } from '../model/agent-rpc.js';
 import { WeftError, errorMessage } from '../model/errors.js';
 import { isIPv4 } from '../model/ip.js';
@@ -35,7 +36,9 @@ import { OverlayManager } from './overlay/overlay-manager.js';
 import { Underlay } from './overlay/underlay.js';
 import { AgentRpcHandlers, RPC_HANDLERS } from './rpc/rpc-handlers.js';
 import { RpcServer } from './rpc/rpc-server.js';
-import { EndpointStore } from './state/endpoint-store.js';
+import { removeAgentPidfile, writeAgentPidfile } from './state/agent-pidfile.js';
+import { EndpointStore, type EndpointRecord } from './state/endpoint-store.js';
+import { HostReset } from './reset/host-reset.js';
 import { PlanState } from './state/plan-state.js';
 import { EndpointRoutes } from './endpoints/endpoint-routes.js';
 import { VNF_HOST_NFT, VNF_NFT_FACTORY, VnfHost, type VnfNft, type VnfNftFactory } from './vnf/vnf-host.js';
@@ -149,6 +152,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     throw e;
   }
   const store = c.get(EndpointStore);
+  writeAgentPidfile(config.stateDir); // the store made the directory
   const plan = c.get(PlanState);
   const link = c.get(ControllerLink);
   const reconciler = c.get(ReconcileLoop);
@@ -167,6 +171,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     // The VNFs' processes go on running without us: the next agent adopts them.
     if (c.isBound(PROCESS_SUPERVISOR)) await c.get<ProcessSupervisor>(PROCESS_SUPERVISOR).close();
     store.close();
+    removeAgentPidfile(config.stateDir);
     if (opts.hostNetns || agentHandle) hostHandle.close();
     ownDatapath?.close();
   };
@@ -250,4 +255,68 @@ function buildContainer(config: AgentConfig, logger: AgentLogger, datapath: Data
   c.bind(RPC_HANDLERS).to(AgentRpcHandlers);
   c.bind(RpcServer).toSelf();
   return c;
+}
+
+export interface OpenHostResetOptions {
+  /** the agent's state directory */
+  stateDir: string;
+  /** the agent's host name; default the one its cached plan names, else defaultName */
+  name?: string;
+  defaultName: string;
+}
+
+export interface OpenedHostReset {
+  reset: HostReset;
+  /** the host name VNF namespaces are matched with */
+  hostName: string;
+  /** whether the state directory has agent state (endpoint records, a plan) */
+  hasState: boolean;
+  close(): void;
+}
+
+/**
+ * The other composition of the agent's parts: `weft reset` on this host,
+ * over the real kernel (the namespace this process runs in), nftables and
+ * the state directory's process pidfiles. Reads the state directory's
+ * records and plan, and closes it again before anything is removed.
+ */
+export async function openHostReset(opts: OpenHostResetOptions): Promise<OpenedHostReset> {
+  const { NetlinkDatapath } = await import('./datapath/netlink/netlink-datapath.js');
+  const { NftRunner } = await import('./datapath/nft/nft-runner.js');
+  const { LinuxProcessSupervisor } = await import('./datapath/process/linux-supervisor.js');
+  let records: EndpointRecord[] = [];
+  let plan: HostPlan | undefined;
+  const hasState = existsSync(join(opts.stateDir, 'agent.db'));
+  if (hasState) {
+    const store = new EndpointStore({ stateDir: opts.stateDir });
+    try {
+      records = store.list();
+      plan = store.loadPlan();
+    } finally {
+      store.close();
+    }
+  }
+  const hostName = opts.name ?? plan?.host ?? opts.defaultName;
+  const datapath = new NetlinkDatapath();
+  const processDir = join(opts.stateDir, 'processes');
+  const processes = existsSync(processDir) ? new LinuxProcessSupervisor({ stateDir: processDir }) : undefined;
+  const reset = new HostReset({
+    host: datapath.host(),
+    namespaces: datapath,
+    nft: new NftRunner(),
+    ...(processes ? { processes } : {}),
+    hostName,
+    stateDir: opts.stateDir,
+    records,
+    plan,
+  });
+  return {
+    reset,
+    hostName,
+    hasState,
+    close: () => {
+      void processes?.close();
+      datapath.close();
+    },
+  };
 }

@@ -13,6 +13,7 @@ import { registerExplain } from './commands/explain.js';
 import { registerGet } from './commands/get.js';
 import { registerInstallCni } from './commands/install-cni.js';
 import { registerLab } from './commands/lab.js';
+import { registerReset } from './commands/reset.js';
 import { registerRun } from './commands/run.js';
 import { registerSchema } from './commands/schema.js';
 import { registerUp } from './commands/up.js';
@@ -42,6 +43,7 @@ function buildProgram(version: string, outcome: { exitCode: number } = { exitCod
   registerRun(program, outcome);
   registerLab(program);
   registerInstallCni(program);
+  registerReset(program);
   program.addHelpText(
     'after',
     '\nExit status: 0 ok, 1 error (validation, not found, rejected), 2 usage, 3 controller unreachable.\n' +

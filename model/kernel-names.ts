@@ -11,6 +11,28 @@ export const VETH_PREFIX = 'wv-';
 export const VXLAN_PREFIX = 'wx-';
 /** IFLA_IFALIAS prefix on every link weft owns. */
 export const OWNER_ALIAS_PREFIX = 'weft:';
+/** Namespaces `weft run` makes: /run/netns/wr-XXXXXXXX. */
+export const RUN_NETNS_PREFIX = 'wr-';
+
+/**
+ * The nft tables weft makes in a host's namespace (the agent's bridge
+ * namespace), one per purpose: every module that writes one takes its name
+ * from here, and `weft reset` removes exactly these.
+ */
+export const HOST_NFT_TABLES = {
+  /** no forwarding between weft bridges (agents/datapath/nft/isolation-ruleset.ts) */
+  isolation: { family: 'inet', name: 'weft-isolation' },
+  /** FirewallPolicy enforcement (agents/datapath/nft/policy-ruleset.ts) */
+  policy: { family: 'inet', name: 'weft-firewall' },
+  /** anti-spoofing on endpoint ports (agents/datapath/nft/guard-ruleset.ts) */
+  guard: { family: 'bridge', name: 'weft-guard' },
+  /** the VNFs' ports (vnf/port-table.ts) */
+  vnfPorts: { family: 'bridge', name: 'weft-vnf-ports' },
+} as const;
+
+export function isHostNftTable(t: { family: string; name: string }): boolean {
+  return Object.values(HOST_NFT_TABLES).some((x) => x.family === t.family && x.name === t.name);
+}
 
 /** FNV-1a 32-bit: stable across runs and processes, no crypto needed. */
 export function fnv1a32(text: string): number {

@@ -13,13 +13,13 @@
 //   hosts' addresses by design.
 // - MAC: derived from kind, name and network, so the controller can program
 //   it on other hosts before the interface exists.
-import { OWNER_ALIAS_PREFIX, fnv1a32 } from './kernel-names.js';
+import { HOST_NFT_TABLES, OWNER_ALIAS_PREFIX, fnv1a32 } from './kernel-names.js';
 import type { VnfKey } from './vnf-protocol.js';
 
 const VNF_NETNS_PREFIX = 'wn.';
 export const VNF_VETH_PREFIX = 'wf-';
 /** nft table in the agent's host namespace for the VNFs' ports (vnf/port-table.ts). */
-export const VNF_PORT_TABLE = 'weft-vnf-ports';
+export const VNF_PORT_TABLE = HOST_NFT_TABLES.vnfPorts.name;
 
 const hex8 = (text: string) => fnv1a32(text).toString(16).padStart(8, '0');
 const tag = (kind: string) => kind.toLowerCase();

@@ -8,11 +8,11 @@ import { constants as osc } from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import { WeftError, errorMessage } from '../model/errors.js';
 import { DEFAULT_AGENT_SOCKET, type AttachParams, type AttachResult, type RpcMethod, type RpcMethods } from '../model/agent-rpc.js';
-import { endpointName } from '../model/kernel-names.js';
+import { endpointName, RUN_NETNS_PREFIX } from '../model/kernel-names.js';
 import { createNetns, deleteNetns, spawnInNetns } from '../sys/netns.js';
 import { assertAgentSocket, callAgent } from './agent-client.js';
 
-const RUN_NETNS_PREFIX = 'wr-';
+
 
 export interface WeftRunOptions {
   network: string;

@@ -23,7 +23,7 @@
 // which keeps op, object and the symbolic errno for callers that branch on
 // them (the agent turns them into DatapathError).
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, unlinkSync, constants as fsConstants } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, constants as fsConstants, type BigIntStats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import { basename, dirname } from 'node:path';
@@ -153,6 +153,34 @@ export function openNetns(path: string): number {
     return openSync(path, fsConstants.O_RDONLY);
   } catch (err: unknown) {
     throw new SysError('open', `netns "${path}"`, errnoOf(err), { cause: err });
+  }
+}
+
+const identityOf = (st: BigIntStats): string => `${st.dev}:${st.ino}`;
+
+/**
+ * The identity of the namespace at `path` (/run/netns/x, /proc/PID/ns/net):
+ * its nsfs device and inode, which stat reaches through a bind mount and a
+ * /proc link alike. A path that now names another namespace (a name reused,
+ * a pid reused), or a mount point left without its mount, gives another
+ * identity. Undefined when there is no such file.
+ */
+export function netnsIdentity(path: string): string | undefined {
+  try {
+    return identityOf(statSync(path, { bigint: true }));
+  } catch (err: unknown) {
+    const errno = errnoOf(err);
+    if (errno === 'ENOENT' || errno === 'ENOTDIR' || errno === 'ESRCH') return undefined;
+    throw new SysError('stat', `netns "${path}"`, errno, { cause: err });
+  }
+}
+
+/** The identity (see netnsIdentity) of the namespace open as `fd`. */
+export function netnsIdentityOfFd(fd: number, what = `netns fd ${fd}`): string {
+  try {
+    return identityOf(fstatSync(fd, { bigint: true }));
+  } catch (err: unknown) {
+    throw new SysError('stat', what, errnoOf(err), { cause: err });
   }
 }
 

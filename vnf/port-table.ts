@@ -26,11 +26,12 @@
 // the input interface is the bridge itself, and nftables has no physdev
 // match. The untracked mark set here holds in the IP hooks that follow.
 import type { NftDocument } from '../model/nft-json.js';
+import { HOST_NFT_TABLES } from '../model/kernel-names.js';
 import { VNF_PORT_TABLE, VNF_VETH_PREFIX } from '../model/vnf-names.js';
 
 /** Before br_netfilter's IP hooks, and so before conntrack. */
 const PORT_TABLE_PRIORITY = -300;
-export const PORT_TABLE_FAMILY = 'bridge';
+export const PORT_TABLE_FAMILY = HOST_NFT_TABLES.vnfPorts.family;
 const PORT_CHAIN = 'prerouting';
 
 export function renderPortTable(): NftDocument {

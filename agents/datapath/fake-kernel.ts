@@ -44,7 +44,7 @@ export interface FakeKernelOptions {
 
 /** Everything a test can make fail: a handle verb or a factory verb. */
 export type FakeOp =
-  | Exclude<keyof NetnsHandle, 'ns' | 'close'>
+  | Exclude<keyof NetnsHandle, 'ns' | 'netnsId' | 'close'>
   | Exclude<keyof DatapathFactory, 'host'>;
 
 export interface FakeCall {
@@ -76,6 +76,8 @@ interface FakeFdb {
   permanent: boolean;
 }
 
+let namespaceSerial = 0;
+
 class FakeNetns {
   readonly links = new Map<number, FakeLink>();
   addrs: AddrInfo[] = [];
@@ -89,6 +91,8 @@ class FakeNetns {
   named = false;
   alive = true;
   private nextIndex = 1;
+  /** like an nsfs inode: a namespace made anew at the same path has another */
+  readonly id = `fake:${++namespaceSerial}`;
 
   constructor(readonly label: string) {
     this.add({ name: 'lo', up: false, mtu: LOOPBACK_MTU, mac: '00:00:00:00:00:00' });
@@ -135,6 +139,7 @@ const VERB: Record<FakeOp, string> = {
   setBridgePortNeighSuppress: 'set neigh_suppress',
   findAddressOwner: 'find',
   at: 'open',
+  netnsId: 'stat',
   createNamedNetns: 'create',
   deleteNamedNetns: 'delete',
   listNamedNetns: 'list',
@@ -276,6 +281,11 @@ export class FakeKernel implements DatapathFactory {
     return new FakeHandle(this, ns, path);
   }
 
+  async netnsId(path: string): Promise<string | undefined> {
+    this.record(path, 'netnsId', kernelObject.netns(path), [path]);
+    return this.resolve(path)?.id;
+  }
+
   async createNamedNetns(name: string): Promise<string> {
     const object = kernelObject.netns(name);
     this.record('host', 'createNamedNetns', object, [name]);
@@ -358,12 +368,15 @@ export class FakeKernel implements DatapathFactory {
 
 class FakeHandle implements NetnsHandle {
   private closed = false;
+  readonly netnsId?: string;
 
   constructor(
     private readonly kernel: FakeKernel,
     private readonly nsState: FakeNetns,
     readonly ns: string,
-  ) {}
+  ) {
+    if (ns !== 'host') this.netnsId = nsState.id;
+  }
 
   private enter(op: FakeOp, object: string, args: unknown[]): FakeNetns {
     if (this.closed) fail(VERB[op], object, 'EBADF');

@@ -110,6 +110,12 @@ export interface NeighEntry {
 export interface NetnsHandle {
   /** namespace path this handle operates in, or 'host' for the agent's own */
   readonly ns: string;
+  /**
+   * Identity of the namespace a handle opened by path is in (nsfs
+   * device:inode, as DatapathFactory.netnsId reports it), read from the very
+   * file descriptor it was opened with; undefined for the agent's own.
+   */
+  readonly netnsId?: string;
 
   listLinks(): Promise<LinkInfo[]>;
   /** undefined when no such link (ENODEV) */
@@ -196,6 +202,12 @@ export interface DatapathFactory {
   host(): NetnsHandle;
   /** Open a handle inside the namespace at `path` (fails with isNotFound if absent). */
   at(path: string): Promise<NetnsHandle>;
+  /**
+   * Identity of the namespace at `path` now (nsfs device:inode): a path that
+   * has come to name another namespace, or an unmounted mount point, gives
+   * another one. Undefined when the path does not exist.
+   */
+  netnsId(path: string): Promise<string | undefined>;
   /** Create a named namespace (/run/netns/NAME); returns its path. */
   createNamedNetns(name: string): Promise<string>;
   /** Delete a named namespace; tolerates absence. */

@@ -19,6 +19,7 @@ import { inject, injectable } from 'inversify';
 import type { HostPlan } from '../../model/agent-protocol.js';
 import { errorMessage } from '../../model/errors.js';
 import { AGENT_LOGGER, type AgentLogger } from '../agent-config.js';
+import { isNotFound } from '../datapath/errors.js';
 import { DATAPATH_FACTORY, type DatapathFactory, type RouteInfo } from '../datapath/port.js';
 import type { EndpointRecord } from '../state/endpoint-store.js';
 
@@ -63,7 +64,12 @@ export class EndpointRoutes {
     @inject(AGENT_LOGGER) private readonly log: Pick<AgentLogger, 'error'>,
   ) {}
 
-  async sync(plan: HostPlan, records: readonly EndpointRecord[]): Promise<void> {
+  /**
+   * Returns the endpoints whose namespace could not be opened because it is
+   * not there: not an error here, the reaper's (reconcile/endpoint-reaper.ts).
+   */
+  async sync(plan: HostPlan, records: readonly EndpointRecord[]): Promise<string[]> {
+    const missing: string[] = [];
     const managed = new Set(plan.networks.map((n) => n.subnet));
     const seen = new Set<string>();
     for (const r of records) {
@@ -77,10 +83,12 @@ export class EndpointRoutes {
         this.done.set(r.name, signature);
       } catch (e: unknown) {
         this.done.delete(r.name);
-        this.log.error({ endpoint: r.name, err: errorMessage(e) }, 'endpoint routes not updated; retrying on the next pass');
+        if (isNotFound(e)) missing.push(r.name);
+        else this.log.error({ endpoint: r.name, err: errorMessage(e) }, 'endpoint routes not updated; retrying on the next pass');
       }
     }
     for (const name of [...this.done.keys()]) if (!seen.has(name)) this.done.delete(name);
+    return missing;
   }
 
   private async syncOne(r: EndpointRecord, want: Array<{ dst: string; via: string }>, managed: ReadonlySet<string>): Promise<void> {

@@ -176,9 +176,37 @@ export class EndpointService {
       const now = this.store.get(name);
       if (now?.state !== 'attached' || this.busyHostIfnames().has(now.hostIfname)) return false;
       if (await this.host.getLink(now.hostIfname)) return false;
+      this.log.warn({ endpoint: now.name, netns: now.netns, hostIfname: now.hostIfname }, `endpoint detached: its host interface ${now.hostIfname} is gone`);
       this.forget(now);
       return true;
     });
+  }
+
+  /**
+   * Reaper: detach an attached endpoint whose network namespace is gone.
+   * `why` says why (undefined: not gone); it is asked again under the
+   * container's lock, so an attach or detach that finished meanwhile wins.
+   * An endpoint whose container has an attach or detach in flight is left
+   * for a later pass, without waiting for it (an attach may itself wait for
+   * a reconcile pass). Resolves once the host veth is removed (its peer in
+   * the namespace, if any is left, goes with it), the address is free and
+   * the controller is told. Logs one line for the endpoint; true when reaped.
+   */
+  async reap(name: string, why: (r: EndpointRecord) => Promise<string | undefined>): Promise<boolean> {
+    const r = this.store.get(name);
+    if (!r) return false;
+    const reaped = await this.locks.tryRun(r.containerId, async () => {
+      const now = this.store.get(name);
+      if (now?.state !== 'attached' || this.busyHostIfnames().has(now.hostIfname)) return false;
+      const reason = await why(now);
+      if (reason === undefined) return false;
+      this.log.warn({ endpoint: now.name, netns: now.netns, hostIfname: now.hostIfname, reason }, `endpoint detached: its network namespace is gone (${reason})`);
+      this.beginDelete(now, true);
+      return true;
+    });
+    if (reaped !== true) return false;
+    await this.pendingDeletes.get(r.hostIfname);
+    return true;
   }
 
   /** Reconciler: remove a weft veth that no record explains (half-made by a crash). */
@@ -348,6 +376,7 @@ export class EndpointService {
         mac,
         hostIfname,
         netns: params.netns,
+        ...(ns.netnsId === undefined ? {} : { netnsId: ns.netnsId }),
         labels: params.labels ?? {},
         state: 'attached',
         prefixLength: network.prefixLength,
@@ -445,16 +474,17 @@ export class EndpointService {
     if (alloc.remote) this.uplink.send({ type: 'releaseStatic', network, ip: alloc.ip });
   }
 
-  private beginDelete(r: EndpointRecord): void {
+  /** `logged`: the caller said already why the endpoint goes (one line per endpoint). */
+  private beginDelete(r: EndpointRecord, logged = false): void {
     if (r.state !== 'deleting') this.store.setState(r.name, 'deleting');
     this.allocator.quarantine(r.network, r.ip, r.name);
     if (this.pendingDeletes.has(r.hostIfname)) return;
-    const done = this.deleteVeth(r).finally(() => this.pendingDeletes.delete(r.hostIfname));
+    const done = this.deleteVeth(r, logged).finally(() => this.pendingDeletes.delete(r.hostIfname));
     this.pendingDeletes.set(r.hostIfname, done);
   }
 
   /** Never rejects: on repeated failure the record stays 'deleting' for the reconciler. */
-  private async deleteVeth(r: EndpointRecord): Promise<void> {
+  private async deleteVeth(r: EndpointRecord, logged: boolean): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         const link = await this.host.getLink(r.hostIfname);
@@ -472,7 +502,7 @@ export class EndpointService {
       }
     }
     this.forget(r);
-    this.log.info({ endpoint: r.name, hostIfname: r.hostIfname }, 'endpoint detached');
+    if (!logged) this.log.info({ endpoint: r.name, hostIfname: r.hostIfname }, 'endpoint detached');
   }
 
   /** The interface is gone: drop the record, free the address, tell the controller. */

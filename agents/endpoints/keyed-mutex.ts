@@ -18,6 +18,17 @@ export class KeyedMutex {
     }
   }
 
+  /**
+   * Run `fn` only if nothing holds or awaits `key` now; undefined (without
+   * waiting) otherwise. For work that must never queue behind, or wait for,
+   * what holds the key.
+   */
+  async tryRun<T>(key: string, fn: () => Promise<T>): Promise<T | undefined> {
+    // Checked and taken in one synchronous step: nothing can slip in between.
+    if (this.isLocked(key)) return undefined;
+    return this.run(key, fn);
+  }
+
   isLocked(key: string): boolean {
     return this.tails.has(key);
   }

@@ -27,6 +27,12 @@ export interface EndpointRecord extends EndpointReport {
    * name too (the spec's answer is `disableGC` in such a conflist).
    */
   origin?: string;
+  /**
+   * Identity of the namespace attached to (nsfs device:inode, see
+   * DatapathFactory.netnsId): tells the namespace's end from its path being
+   * reused by another one. Absent when unknown.
+   */
+  netnsId?: string;
   prefixLength: number;
   gateway: string;
   mtu: number;
@@ -47,6 +53,7 @@ interface Row {
   gateway: string;
   mtu: number;
   origin: string;
+  netns_id: string;
 }
 
 const SCHEMA = `
@@ -65,6 +72,7 @@ CREATE TABLE IF NOT EXISTS endpoints (
   gateway TEXT NOT NULL,
   mtu INTEGER NOT NULL,
   origin TEXT NOT NULL DEFAULT '',
+  netns_id TEXT NOT NULL DEFAULT '',
   UNIQUE (container_id, ifname)
 );
 CREATE INDEX IF NOT EXISTS endpoints_network ON endpoints (network, ip);
@@ -89,6 +97,7 @@ function toRecord(r: Row): EndpointRecord {
     gateway: r.gateway,
     mtu: r.mtu,
     origin: r.origin,
+    ...(r.netns_id === '' ? {} : { netnsId: r.netns_id }),
   };
 }
 
@@ -137,12 +146,12 @@ export class EndpointStore {
       // Upsert on the name only: OR REPLACE would silently delete another
       // endpoint that holds the same container interface or host veth.
       put: db.prepare(`INSERT INTO endpoints
-        (name, network, container_id, ifname, ip, mac, host_ifname, netns, labels, state, prefix_length, gateway, mtu, origin)
-        VALUES (@name, @network, @container_id, @ifname, @ip, @mac, @host_ifname, @netns, @labels, @state, @prefix_length, @gateway, @mtu, @origin)
+        (name, network, container_id, ifname, ip, mac, host_ifname, netns, labels, state, prefix_length, gateway, mtu, origin, netns_id)
+        VALUES (@name, @network, @container_id, @ifname, @ip, @mac, @host_ifname, @netns, @labels, @state, @prefix_length, @gateway, @mtu, @origin, @netns_id)
         ON CONFLICT (name) DO UPDATE SET network = excluded.network, container_id = excluded.container_id, ifname = excluded.ifname,
           ip = excluded.ip, mac = excluded.mac, host_ifname = excluded.host_ifname, netns = excluded.netns, labels = excluded.labels,
           state = excluded.state, prefix_length = excluded.prefix_length, gateway = excluded.gateway, mtu = excluded.mtu,
-          origin = excluded.origin`),
+          origin = excluded.origin, netns_id = excluded.netns_id`),
       get: db.prepare<[string], Row>('SELECT * FROM endpoints WHERE name = ?'),
       byContainer: db.prepare<[string], Row>('SELECT * FROM endpoints WHERE container_id = ? ORDER BY ifname'),
       byHostIfname: db.prepare<[string], Row>('SELECT * FROM endpoints WHERE host_ifname = ?'),
@@ -179,6 +188,7 @@ export class EndpointStore {
       gateway: r.gateway,
       mtu: r.mtu,
       origin: r.origin ?? '',
+      netns_id: r.netnsId ?? '',
     });
   }
 

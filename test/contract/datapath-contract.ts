@@ -133,6 +133,19 @@ export function runDatapathContract(name: string, setup: DatapathContractSetup):
         expect(await ns.getLink('lo')).toEqual({ index: 1, name: 'lo', up: false, mtu: 65536, mac: '00:00:00:00:00:00' });
       });
 
+      it('netnsId names one namespace: stable, the same on a handle opened there, another once the path is made anew, undefined when absent', async () => {
+        const path = await netns('a');
+        const id = await w.factory.netnsId(path);
+        expect(typeof id).toBe('string');
+        expect(await w.factory.netnsId(path)).toBe(id);
+        expect((await at(path)).netnsId).toBe(id);
+        expect(await w.factory.netnsId(await netns('b'))).not.toBe(id);
+        await w.factory.deleteNamedNetns(`${w.prefix}a`);
+        expect(await w.factory.netnsId(path)).toBeUndefined();
+        expect(await w.factory.netnsId(await netns('a'))).not.toBe(id);
+        expect(w.factory.host().netnsId).toBeUndefined();
+      });
+
       it('host() returns the same shared handle every time', () => {
         expect(w.factory.host()).toBe(w.factory.host());
         expect(w.factory.host().ns).toBe('host');

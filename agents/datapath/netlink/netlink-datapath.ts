@@ -3,7 +3,7 @@
 // mount) without running `ip`.
 import type { DatapathFactory, NetnsHandle } from '../port.js';
 import { NetlinkHandle, type NetlinkHandleOptions } from './netlink-handle.js';
-import { createNamedNetns, deleteNamedNetns, listNamedNetns } from './netns.js';
+import { createNamedNetns, deleteNamedNetns, listNamedNetns, netnsIdentity } from './netns.js';
 
 export class NetlinkDatapath implements DatapathFactory {
   private hostHandle: NetlinkHandle | undefined;
@@ -21,6 +21,10 @@ export class NetlinkDatapath implements DatapathFactory {
 
   async at(path: string): Promise<NetnsHandle> {
     return NetlinkHandle.openAt(path, this.opts);
+  }
+
+  async netnsId(path: string): Promise<string | undefined> {
+    return netnsIdentity(path);
   }
 
   async createNamedNetns(name: string): Promise<string> {

@@ -19,7 +19,7 @@ import {
   encodeMac,
   encodeU32,
 } from './link-codec.js';
-import { openNetns, withNetnsFd } from './netns.js';
+import { netnsIdentityOfFd, openNetns, withNetnsFd } from './netns.js';
 import { LinkReaper } from './link-reaper.js';
 import { RequestWindow } from './request-window.js';
 import { writeSysctl } from './sysctl.js';
@@ -122,6 +122,7 @@ function parseDst(dst: string, family: 4 | 6): { dstLen: number; bytes?: Buffer 
 
 export class NetlinkHandle implements NetnsHandle {
   readonly ns: string;
+  readonly netnsId?: string;
   private readonly sock: RtNetlinkSocket;
   private readonly timeoutMs: number;
   private closed = false;
@@ -136,8 +137,9 @@ export class NetlinkHandle implements NetnsHandle {
   /** ordinary requests in flight (bounded), and dumps waiting for them to finish */
   private readonly window: RequestWindow;
 
-  private constructor(ns: string, sock: RtNetlinkSocket, opts: NetlinkHandleOptions) {
+  private constructor(ns: string, sock: RtNetlinkSocket, opts: NetlinkHandleOptions, netnsId?: string) {
     this.ns = ns;
+    if (netnsId !== undefined) this.netnsId = netnsId;
     this.sock = sock;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.window = new RequestWindow(opts.maxInflight ?? DEFAULT_MAX_INFLIGHT);
@@ -158,8 +160,9 @@ export class NetlinkHandle implements NetnsHandle {
   static openAt(path: string, opts: NetlinkHandleOptions = {}): NetlinkHandle {
     const fd = openNetns(path);
     try {
+      const id = netnsIdentityOfFd(fd, kernelObject.netns(path));
       const sock = withNetnsFd(fd, () => createRtNetlink(), kernelObject.netns(path));
-      return new NetlinkHandle(path, sock, opts);
+      return new NetlinkHandle(path, sock, opts, id);
     } catch (err: unknown) {
       throw fromNetlink('open', kernelObject.netns(path), err);
     } finally {

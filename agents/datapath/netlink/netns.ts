@@ -3,7 +3,17 @@
 // failing with DatapathError like every other kernel call of the agent, so
 // that callers can ask isNotFound / isAlreadyExists.
 import { DatapathError } from '../errors.js';
-import { createNetns, deleteNetns, listNetns, openNetns as openNetnsFile, SysError, withNetns as withNetnsAt, withNetnsFd as withNetnsFdAt } from '../../../sys/netns.js';
+import {
+  createNetns,
+  deleteNetns,
+  listNetns,
+  netnsIdentity as netnsIdentityAt,
+  netnsIdentityOfFd as netnsIdentityOfFdAt,
+  openNetns as openNetnsFile,
+  SysError,
+  withNetns as withNetnsAt,
+  withNetnsFd as withNetnsFdAt,
+} from '../../../sys/netns.js';
 
 function datapath<T>(call: () => T): T {
   try {
@@ -16,6 +26,16 @@ function datapath<T>(call: () => T): T {
 /** Open a namespace file (/run/netns/x, /proc/PID/ns/net) read-only. */
 export function openNetns(path: string): number {
   return datapath(() => openNetnsFile(path));
+}
+
+/** The namespace's identity (nsfs device:inode), undefined when the path does not exist (sys/netns.ts). */
+export function netnsIdentity(path: string): string | undefined {
+  return datapath(() => netnsIdentityAt(path));
+}
+
+/** The identity of the namespace open as `fd`. */
+export function netnsIdentityOfFd(fd: number, what?: string): string {
+  return datapath(() => netnsIdentityOfFdAt(fd, what));
 }
 
 /** Run `fn` (synchronous) with this thread inside the namespace open as `fd`, then switch back. */

@@ -33,12 +33,12 @@
 // Broadcast and multicast IPv4 have no endpoint address to look a policy up
 // by, so the policy table cannot judge them: they are not delivered to an
 // endpoint that has an ingress policy (ARP, being no IPv4, still is).
-import { VETH_PREFIX } from '../../../model/kernel-names.js';
+import { HOST_NFT_TABLES, VETH_PREFIX } from '../../../model/kernel-names.js';
 import { SPOOF_REASONS, type GuardedPort, type SpoofReason } from '../policy-table-port.js';
 import { deleteTableCommands, isCounterObject, type NftCommand, type NftConcatExpr, type NftDocument, type NftExpr, type NftListObject, type NftRule, type NftStatement } from '../../../model/nft-json.js';
 
-export const GUARD_FAMILY = 'bridge';
-export const GUARD_TABLE = 'weft-guard';
+export const GUARD_FAMILY = HOST_NFT_TABLES.guard.family;
+export const GUARD_TABLE = HOST_NFT_TABLES.guard.name;
 const GUARD_CHAIN = 'prerouting';
 const GUARD_PRIORITY = -300;
 const GUARD_FORWARD_CHAIN = 'forward';

@@ -23,7 +23,7 @@
 // before or while creating it, and take it out only after deleting it.
 //
 // Family inet: one table covers IPv4 and IPv6.
-import { BRIDGE_PREFIX, IFNAME_MAX } from '../../../model/kernel-names.js';
+import { BRIDGE_PREFIX, HOST_NFT_TABLES, IFNAME_MAX } from '../../../model/kernel-names.js';
 import {
   deleteTableCommands,
   isChainObject,
@@ -39,9 +39,9 @@ import {
 } from '../../../model/nft-json.js';
 import { DatapathError } from '../errors.js';
 
-export const ISOLATION_FAMILY = 'inet';
+export const ISOLATION_FAMILY = HOST_NFT_TABLES.isolation.family;
 /** One table per purpose, prefixed `weft-` so an agent can tell its own tables from anyone else's. */
-export const ISOLATION_TABLE = 'weft-isolation';
+export const ISOLATION_TABLE = HOST_NFT_TABLES.isolation.name;
 const ISOLATION_CHAIN = 'forward';
 const SAME_BRIDGE_SET = 'same-bridge';
 /** Marks the drop rule, so listings (and humans) can find it. */

@@ -99,6 +99,13 @@ export class NftRunner {
     return parseListing(stdout, object);
   }
 
+  /** Every table of the namespace, of any family. */
+  async listTables(): Promise<Array<{ family: NftFamily; name: string }>> {
+    const object = this.where('nft tables');
+    const listing = parseListing(await this.run('list', object, ['-j', 'list', 'tables'], undefined), object);
+    return listing.flatMap((o) => ('table' in o ? [{ family: o.table.family, name: o.table.name }] : []));
+  }
+
   /** Delete a table with everything in it; tolerates absence (without parsing any error text). */
   async deleteTable(table: string, family: NftFamily = 'inet'): Promise<void> {
     await this.apply({ nftables: deleteTableCommands(family, table) });

@@ -34,7 +34,7 @@
 // receiver (allow is `return`, so the second lookup still happens). Across
 // hosts, the sender's host judges egress and the receiver's host ingress.
 import { boxKey } from '../../../model/box-packer.js';
-import { BRIDGE_PREFIX } from '../../../model/kernel-names.js';
+import { BRIDGE_PREFIX, HOST_NFT_TABLES } from '../../../model/kernel-names.js';
 import { ipv4ToInt } from '../../../model/ip.js';
 import {
   deleteTableCommands,
@@ -59,8 +59,8 @@ import {
   type CounterReading, type Direction, type ElementCounter, type GroupChain, type LogChain, type MapElement, type PolicyModel, type Verdict,
 } from '../policy-model.js';
 
-export const POLICY_FAMILY = 'inet';
-export const POLICY_TABLE = 'weft-firewall';
+export const POLICY_FAMILY = HOST_NFT_TABLES.policy.family;
+export const POLICY_TABLE = HOST_NFT_TABLES.policy.name;
 export const FORWARD_CHAIN = 'forward';
 /** After the isolation table (filter - 10): a packet isolation drops is not counted against any rule here. */
 const POLICY_PRIORITY = -5;

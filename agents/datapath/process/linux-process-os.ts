@@ -6,14 +6,14 @@
 // pipes to us) so they outlive the agent; their output goes to a log file
 // beside the pidfile.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatapathError, fromNetlink } from '../errors.js';
-import { withNetns } from '../netlink/netns.js';
+import { netnsIdentity, withNetns } from '../netlink/netns.js';
 import type { ProcessSpec } from '../process-supervisor.js';
 import { parseCmdline } from './cmdline.js';
 import { idOfPidfile, pidfilePath } from './pidfile.js';
-import { isLiveState, parseProcStat } from './proc-stat.js';
+import { isLiveState, parseProcStat } from '../../../sys/proc-stat.js';
 import type { ExitStatus, ProcessIdentity, ProcessOs } from './process-os.js';
 import { processObject } from './process-spec.js';
 
@@ -96,14 +96,10 @@ export class LinuxProcessOs implements ProcessOs {
 
   netnsIdentity(path: string): string | undefined {
     try {
-      // stat follows /proc/PID/ns/net and a /run/netns bind mount alike to
-      // the namespace's nsfs inode.
-      const st = statSync(path, { bigint: true });
-      return `${st.dev}:${st.ino}`;
+      return netnsIdentity(path);
     } catch (err: unknown) {
-      const e = fromNetlink('stat', `netns "${path}"`, err);
-      if (isGone(e)) return undefined;
-      throw e;
+      if (err instanceof DatapathError && isGone(err)) return undefined; // another's process: not ours to look at
+      throw err;
     }
   }
 

@@ -17,7 +17,7 @@ import type { ProcessSupervisor } from '../../../agents/datapath/process-supervi
 import { cmdlineMatches, parseCmdline } from '../../../agents/datapath/process/cmdline.js';
 import { LinuxProcessSupervisor } from '../../../agents/datapath/process/linux-supervisor.js';
 import { pidfilePath } from '../../../agents/datapath/process/pidfile.js';
-import { isLiveState, parseProcStat, type ProcStat } from '../../../agents/datapath/process/proc-stat.js';
+import { isLiveState, parseProcStat, type ProcStat } from '../../../sys/proc-stat.js';
 import { NETNS_RUN_DIR } from '../../../model/kernel-names.js';
 import { runProcessSupervisorContract, type ProcessWorld, type SupervisorTimings, type TestProgram } from '../../contract/process-supervisor-contract.js';
 

@@ -25,6 +25,7 @@ class SlowDeleteHandle implements NetnsHandle {
     private readonly onClose: () => void,
   ) {}
   get ns() { return this.inner.ns; }
+  get netnsId() { return this.inner.netnsId; }
   listLinks() { return this.inner.listLinks(); }
   getLink(name: string) { return this.inner.getLink(name); }
   addBridge(...a: Parameters<NetnsHandle['addBridge']>) { return this.inner.addBridge(...a); }

@@ -1,4 +1,4 @@
-import { isLiveState, parseProcStat } from '../../../../../agents/datapath/process/proc-stat.js';
+import { isLiveState, parseProcStat } from '../../../sys/proc-stat.js';
 
 // Field 22 (start time) is 987654 in both lines.
 const SLEEPING = '4242 (haproxy) S 1 4242 4242 0 -1 4194560 300 0 0 0 1 2 0 0 20 0 1 0 987654 10000000 500 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0';

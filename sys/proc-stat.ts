@@ -1,6 +1,8 @@
-// /proc/PID/stat, the few fields the supervisor needs: whether the process
-// is still alive (a zombie is not) and its start time, which together with
-// the pid names one process for good (a reused pid has another start time).
+// /proc/PID/stat, the few fields weft needs (the VNF process supervisor, the
+// agent's pidfile): whether the process is still alive (a zombie is not) and
+// its start time, which together with the pid names one process for good (a
+// reused pid has another start time).
+import { readFileSync } from 'node:fs';
 
 export interface ProcStat {
   /** R, S, D, Z (zombie), X (dead), ... */
@@ -31,4 +33,16 @@ export function parseProcStat(text: string): ProcStat | undefined {
 /** Whether a process in this state can still run: zombies (Z) and dead tasks (X) cannot. */
 export function isLiveState(state: string): boolean {
   return state !== 'Z' && state !== 'X' && state !== 'x';
+}
+
+/** /proc/PID/stat of a live process (not a zombie), or undefined when there is none. */
+export function readLiveProcStat(pid: number): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const stat = parseProcStat(text);
+  return stat && isLiveState(stat.state) ? stat : undefined;
 }
