@@ -138,6 +138,11 @@ export class EndpointStore {
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('busy_timeout = 2000');
       this.db.exec(SCHEMA);
+      // A state file written before endpoints recorded their namespace's
+      // identity: the column is added, its records keep working (no identity:
+      // only a missing namespace path counts as gone).
+      const columns = this.db.prepare<[], { name: string }>('PRAGMA table_info(endpoints)').all();
+      if (!columns.some((c) => c.name === 'netns_id')) this.db.exec("ALTER TABLE endpoints ADD COLUMN netns_id TEXT NOT NULL DEFAULT ''");
     } catch (e: unknown) {
       throw new WeftError('Internal', `open agent state ${file}: ${errorMessage(e)}`, { cause: e });
     }

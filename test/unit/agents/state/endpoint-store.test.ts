@@ -34,6 +34,18 @@ describe('EndpointStore', () => {
     expect(h.store.get('a')).toBeUndefined();
   });
 
+  test('opens a state file written before records kept their namespace identity', () => {
+    h = makeHarness();
+    h.store.put(rec('a', { netnsId: '4:4026532288' }));
+    const db = new Database(join(h.dir, 'agent.db'));
+    db.exec('ALTER TABLE endpoints DROP COLUMN netns_id');
+    db.close();
+    h = h.restart();
+    expect(h.store.get('a')).toEqual(rec('a'));
+    h.store.put(rec('b', { ip: '100.64.0.6', netnsId: '4:4026532289' }));
+    expect(h.store.get('b')?.netnsId).toBe('4:4026532289');
+  });
+
   test('one record per container interface and per host veth', () => {
     h = makeHarness();
     h.store.put(rec('a'));
