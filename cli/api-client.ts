@@ -2,7 +2,8 @@
 // WeftError (from the catalogue's ErrorBody); a controller that cannot be
 // reached at all is a CliError with exit status 3.
 import { isErrorBody, WeftError, type ErrorCode } from '../model/errors.js';
-import { KIND_NAMES, type AnyResource, type Kind } from '../model/kinds.js';
+import { KIND_NAMES, type Kind } from '../model/kind-names.js';
+import type { AnyResource } from '../model/kinds.js';
 import type { ApplyRequest, ApplyResult } from '../model/rest.js';
 import { CliError, EXIT_UNREACHABLE } from './cli-error.js';
 import type { ClientConfig } from './client-config.js';
