@@ -2,9 +2,11 @@
 // WeftError (from the catalogue's ErrorBody); a controller that cannot be
 // reached at all is a CliError with exit status 3.
 import { isErrorBody, WeftError, type ErrorCode } from '../model/errors.js';
-import { KIND_NAMES, type AnyResource, type Kind } from '../model/kinds.js';
+import { KIND_NAMES, type Kind } from '../model/kind-names.js';
+import type { AnyResource } from '../model/kinds.js';
 import type { ApplyRequest, ApplyResult } from '../model/rest.js';
 import { CliError, EXIT_UNREACHABLE } from './cli-error.js';
+import { httpFetch, type HttpFetch, type HttpResponse } from './http-fetch.js';
 import type { ClientConfig } from './client-config.js';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -23,7 +25,8 @@ export type ApplyResponse = ApplyResult;
 /** Everything of an apply request besides the items (model/rest.ts ApplyRequest). */
 export type ApplyOptions = Omit<ApplyRequest, 'items'>;
 
-type Fetch = typeof fetch;
+/** fetch, or anything that answers the same for these requests. */
+type Fetch = HttpFetch;
 
 function codeForStatus(status: number): ErrorCode {
   if (status === 401 || status === 403) return 'Unauthorized';
@@ -52,7 +55,7 @@ export class ApiClient {
 
   constructor(config: ClientConfig, opts: { fetch?: Fetch; timeoutMs?: number } = {}) {
     this.config = config;
-    this.fetchImpl = opts.fetch ?? fetch;
+    this.fetchImpl = opts.fetch ?? httpFetch;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }
 
@@ -87,7 +90,7 @@ export class ApiClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.config.token !== undefined) headers.authorization = `Bearer ${this.config.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    let res: Response;
+    let res: HttpResponse;
     try {
       res = await this.fetchImpl(url, {
         method,
@@ -122,7 +125,7 @@ export class ApiClient {
     );
   }
 
-  private failure(method: string, path: string, res: Response, body: unknown): WeftError {
+  private failure(method: string, path: string, res: HttpResponse, body: unknown): WeftError {
     if (isErrorBody(body)) {
       const err = WeftError.fromBody(body);
       if (err.code !== 'Unauthorized') return err;

@@ -5,9 +5,8 @@
 import { InvalidArgumentError } from 'commander';
 import { HEARTBEAT_INTERVAL_MS } from '../model/agent-protocol.js';
 import { parseDurationMs } from '../controller/config.js';
-import { isIPv4 } from '../model/ip.js';
-import { DNS_LABEL_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN } from '../model/meta.js';
-import { IFNAME_PATTERN, MAC_PATTERN } from '../model/kinds.js';
+import { isIPv4 } from '../model/ipv4-text.js';
+import { DNS_LABEL_PATTERN, IFNAME_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAC_PATTERN } from '../model/name-patterns.js';
 
 export interface ListenAddress {
   host: string;

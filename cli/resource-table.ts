@@ -1,8 +1,8 @@
 // Columns of `weft get` per kind. Status values win over spec values: the
 // status says what the controller allocated (gateway, VNI, MTU, address).
-import type { AnyResource, Endpoint, Firewall, FirewallPolicy, Host, Kind, Network } from '../model/kinds.js';
-import { DEFAULT_FIREWALL_ACTION } from '../model/firewall-vnf.js';
-import { DEFAULT_POLICY_PRIORITY } from '../model/firewall.js';
+import type { Kind } from '../model/kind-names.js';
+import type { AnyResource, Endpoint, Firewall, FirewallPolicy, Host, Network } from '../model/kinds.js';
+import { DEFAULT_FIREWALL_ACTION, DEFAULT_POLICY_PRIORITY } from '../model/resource-defaults.js';
 import { cell, formatAge, renderTable } from './table.js';
 
 export const COLUMNS: Record<Kind, { normal: string[]; wide: string[] }> = {

@@ -11,11 +11,28 @@ export const DEFAULT_AGENT_SOCKET = '/run/weft/agent.sock';
  */
 export const MAX_RPC_LINE = 4 * 1024 * 1024;
 
+/** What to do when a namespace path opens as something else than a network namespace. */
+export const NOT_A_NAMESPACE_HINT =
+  'not a network namespace here; a namespace bind-mounted in another mount namespace (`ip netns exec` runs its command in a private one) is seen ' +
+  'elsewhere as an empty file. Hand it over as a descriptor (attach netnsFd; `weft run` does), or make it where both sides see it (`nsenter --net=...` instead of `ip netns exec`)';
+
 export interface AttachParams {
   network: string;
   containerId: string;
-  /** Path of the workload's network namespace, e.g. /run/netns/x or /proc/PID/ns/net. */
+  /**
+   * Path of the workload's network namespace, e.g. /run/netns/x or
+   * /proc/PID/ns/net. With netnsFd it only names the namespace (in the
+   * result and the endpoint record); the agent does not open it.
+   */
   netns: string;
+  /**
+   * A descriptor of the caller's own process that holds the namespace: the
+   * agent takes a copy of it from the connected caller (pidfd_getfd) and
+   * checks it is a network namespace. Works whatever mount namespace either
+   * side is in, where a path may not (a namespace bind-mounted under
+   * `ip netns exec` is invisible to everyone else).
+   */
+  netnsFd?: number;
   ifname?: string;
   ip?: string;
   mac?: string;

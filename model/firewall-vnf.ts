@@ -18,11 +18,13 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { PlanAddressSet, PlanPeer } from './agent-protocol.js';
 import { DEFAULT_ACTIONS, PerimeterRule, PortSets, MAX_RULES_PER_DIRECTION, type DefaultAction, type FirewallAction, type FirewallProtocol } from './firewall.js';
 import { Condition, DNS_LABEL_PATTERN, objectMeta, resourceSchema, type Resource } from './meta.js';
+import { DEFAULT_FIREWALL_ACTION } from './resource-defaults.js';
 import { VnfNetworkAttachment, vnfHostField } from './vnf-resource.js';
+
+export { DEFAULT_FIREWALL_ACTION } from './resource-defaults.js';
 
 const MIN_GUARDED_NETWORKS = 2;
 const MAX_GUARDED_NETWORKS = 8;
-export const DEFAULT_FIREWALL_ACTION = 'deny';
 
 const FirewallNetwork = VnfNetworkAttachment('firewall');
 export type FirewallNetwork = Static<typeof FirewallNetwork>;

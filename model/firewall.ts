@@ -19,6 +19,7 @@
 //   minus `except`. No peers: any source (ingress) or destination (egress).
 import { Type, type Static, type TProperties } from '@sinclair/typebox';
 import { Condition, DNS_LABEL_PATTERN, Labels, objectMeta, resourceSchema, type Resource } from './meta.js';
+import { DEFAULT_POLICY_PRIORITY } from './resource-defaults.js';
 
 const FIREWALL_ACTIONS = ['allow', 'deny', 'reject', 'log'] as const;
 export type FirewallAction = (typeof FIREWALL_ACTIONS)[number];
@@ -27,7 +28,7 @@ export type DefaultAction = (typeof DEFAULT_ACTIONS)[number];
 const FIREWALL_PROTOCOLS = ['tcp', 'udp', 'icmp', 'icmpv6', 'any'] as const;
 export type FirewallProtocol = (typeof FIREWALL_PROTOCOLS)[number];
 /** Policies without spec.priority sort here. */
-export const DEFAULT_POLICY_PRIORITY = 1000;
+export { DEFAULT_POLICY_PRIORITY } from './resource-defaults.js';
 export const MAX_RULES_PER_DIRECTION = 20_000;
 const RULE_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 const PORT_SET_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$';

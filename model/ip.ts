@@ -3,17 +3,14 @@
 // unsigned 32-bit integers because IPAM walks many addresses.
 import IPCIDR from 'ip-cidr';
 import ipaddr from 'ipaddr.js';
+import { isIPv4 } from './ipv4-text.js';
+
+export { isIPv4 } from './ipv4-text.js';
 
 export interface Prefix4 {
   /** network address as an unsigned 32-bit integer */
   base: number;
   length: number;
-}
-
-const STRICT_V4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-export function isIPv4(text: string): boolean {
-  return STRICT_V4.test(text);
 }
 
 export function isIPv6(text: string): boolean {

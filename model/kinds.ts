@@ -4,14 +4,14 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { FirewallPolicySchema, type FirewallPolicy } from './firewall.js';
 import { FirewallSchema, type Firewall } from './firewall-vnf.js';
-import { Condition, DNS_LABEL_PATTERN, DNS_SUBDOMAIN_PATTERN, objectMeta, resourceSchema, type Resource } from './meta.js';
+import type { Kind } from './kind-names.js';
+import { Condition, objectMeta, resourceSchema, type Resource } from './meta.js';
+import { DNS_LABEL_PATTERN, DNS_SUBDOMAIN_PATTERN, IFNAME_PATTERN, MAC_PATTERN } from './name-patterns.js';
 
-/** Kernel interface names are at most 15 bytes (IFNAMSIZ - 1). */
-export const IFNAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$';
+export { IFNAME_PATTERN, MAC_PATTERN } from './name-patterns.js';
 export const MIN_MTU = 1280; // IPv6 minimum; also a sane floor for IPv4 overlays
 export const MAX_MTU = 9000;
 export const MAX_VNI = 16_777_215; // 24 bits
-export const MAC_PATTERN = '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$';
 
 const PerHostStatus = Type.Object(
   {
@@ -130,25 +130,10 @@ export type { FirewallPolicy } from './firewall.js';
 export type { Firewall } from './firewall-vnf.js';
 
 export type AnyResource = Network | Endpoint | Host | FirewallPolicy | Firewall;
-export type Kind = AnyResource['kind'];
-export const KINDS = ['Network', 'Endpoint', 'Host', 'FirewallPolicy', 'Firewall'] as const;
+export { KINDS, KIND_NAMES, kindFromName, type Kind } from './kind-names.js';
+// The kind list in kind-names.ts must name exactly the kinds the schemas define.
+type SameKinds<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const kindListMatchesSchemas: SameKinds<AnyResource['kind'], Kind> = true;
+void kindListMatchesSchemas;
 
 export const SCHEMAS = { Network: NetworkSchema, Endpoint: EndpointSchema, Host: HostSchema, FirewallPolicy: FirewallPolicySchema, Firewall: FirewallSchema } as const;
-
-/** Plural and short names the CLI and REST paths accept. */
-export const KIND_NAMES: Record<Kind, { plural: string; aliases: string[] }> = {
-  Network: { plural: 'networks', aliases: ['network', 'net', 'nets'] },
-  Endpoint: { plural: 'endpoints', aliases: ['endpoint', 'ep', 'eps'] },
-  Host: { plural: 'hosts', aliases: ['host', 'node', 'nodes'] },
-  FirewallPolicy: { plural: 'firewallpolicies', aliases: ['firewallpolicy', 'fwp', 'policy', 'policies'] },
-  Firewall: { plural: 'firewalls', aliases: ['firewall', 'fw', 'fws'] },
-};
-
-export function kindFromName(name: string): Kind | undefined {
-  const lower = name.toLowerCase();
-  for (const kind of KINDS) {
-    const n = KIND_NAMES[kind];
-    if (lower === kind.toLowerCase() || lower === n.plural || n.aliases.includes(lower)) return kind;
-  }
-  return undefined;
-}

@@ -1,15 +1,11 @@
 // Common envelope of every weft resource: apiVersion, kind, metadata, spec, status.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { API_VERSION } from './kind-names.js';
+import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN } from './name-patterns.js';
 
-export const API_VERSION = 'weft.dev/v1';
+export { API_VERSION } from './kind-names.js';
 
-/** DNS label (RFC 1123): what network and host names must be. */
-export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
-/** DNS subdomain (RFC 1123): dotted labels, 253 bytes at most. */
-export const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
-/** Label keys and values, as Kubernetes allows them (prefix/name). */
-export const LABEL_KEY_PATTERN = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
-export const LABEL_VALUE_PATTERN = '^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$';
+export { DNS_LABEL_PATTERN, DNS_SUBDOMAIN_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN } from './name-patterns.js';
 
 export const Labels = Type.Record(
   Type.String({ pattern: LABEL_KEY_PATTERN, maxLength: 317 }),

@@ -4,6 +4,7 @@
 // the web console so both show the same text.
 import { Document, isScalar } from 'yaml';
 import type { ApplyResult, ResourceView } from './rest.js';
+import { resourceId } from './kind-names.js';
 import { unifiedDiff } from './unified-diff.js';
 
 /** The YAML lines of a view; fields the controller filled in are marked with a comment. */
@@ -21,8 +22,7 @@ function renderView(view: ResourceView | undefined): string[] {
   return doc.toString({ lineWidth: 0 }).replace(/\n$/, '').split('\n');
 }
 
-/** How a resource is named in apply output and diffs: kind in lower case, slash, name (network/blue). */
-export const resourceId = (r: { kind: string; name: string }): string => `${r.kind.toLowerCase()}/${r.name}`;
+export { resourceId } from './kind-names.js';
 
 /** Each resource of a dry-run apply with `diff`, with its action and diff ('' when unchanged): the results, then what the prune removes. */
 export function applyDiffs(res: Pick<ApplyResult, 'results' | 'pruned'>): Array<{ id: string; action: string; diff: string }> {

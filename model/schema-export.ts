@@ -7,6 +7,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { KINDS, SCHEMAS, type Kind } from './kinds.js';
 import { API_VERSION } from './meta.js';
+import { COMBINED_SCHEMA_FILE, schemaFileName } from './schema-files.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
 export interface JsonObject {
@@ -16,13 +17,7 @@ export interface JsonObject {
 /** The dialect ajv validates with by default, and the one editors support best. */
 export const JSON_SCHEMA_DIALECT = 'http://json-schema.org/draft-07/schema#';
 const SCHEMA_BASE_URL = 'https://weft.dev/schemas/v1/';
-/** File name of the schema that covers every kind, selected by `kind`. */
-export const COMBINED_SCHEMA_FILE = 'weft.schema.json';
-
-/** network.json, endpoint.json, host.json */
-export function schemaFileName(kind: Kind): string {
-  return `${kind.toLowerCase()}.json`;
-}
+export { COMBINED_SCHEMA_FILE, schemaFileName } from './schema-files.js';
 
 export function schemaId(kind: Kind): string {
   return `${SCHEMA_BASE_URL}${schemaFileName(kind)}`;

@@ -2,14 +2,19 @@
 // namespace, have the local agent attach it, run the command inside, and on
 // exit (or a signal) detach and remove the namespace. Anything made is undone
 // on every path out, like a CNI plugin's failed ADD.
+//
+// The agent gets the namespace as a descriptor of this process (attach
+// netnsFd), not by its path: the bind mount under /run/netns may live in a
+// mount namespace of our own (`ip netns exec` gives its command one), where
+// the agent cannot see it.
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
 import { constants as osc } from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import { WeftError, errorMessage } from '../model/errors.js';
 import { DEFAULT_AGENT_SOCKET, type AttachParams, type AttachResult, type RpcMethod, type RpcMethods } from '../model/agent-rpc.js';
 import { endpointName, RUN_NETNS_PREFIX } from '../model/kernel-names.js';
-import { createNetns, deleteNetns, spawnInNetns } from '../sys/netns.js';
+import { createNetns, deleteNetns, openNetns, spawnInNetns } from '../sys/netns.js';
 import { assertAgentSocket, callAgent } from './agent-client.js';
 
 
@@ -38,6 +43,9 @@ export interface WeftRunDeps {
   socketExists(path: string): boolean;
   call<M extends RpcMethod>(socket: string, method: M, params: RpcMethods[M]['params'], timeoutMs?: number): Promise<RpcMethods[M]['result']>;
   createNetns(name: string): string;
+  /** A descriptor of the namespace at path, handed to the agent. */
+  openNetns(path: string): number;
+  closeFd(fd: number): void;
   deleteNetns(path: string): void;
   spawn(nsPath: string, command: string, args: string[]): ChildProcess;
   onSignal(sig: Signal, fn: () => void): void;
@@ -52,6 +60,8 @@ const processDeps: WeftRunDeps = {
   socketExists: existsSync,
   call: (socket, method, params, timeoutMs) => callAgent(socket, method, params, timeoutMs === undefined ? {} : { timeoutMs }),
   createNetns: (name) => createNetns(name),
+  openNetns: (path) => openNetns(path),
+  closeFd: (fd) => closeSync(fd),
   deleteNetns: (path) => deleteNetns(path),
   spawn: (nsPath, command, args) => spawnInNetns(nsPath, command, args),
   onSignal: (sig, fn) => process.on(sig, fn),
@@ -112,7 +122,7 @@ export async function weftRun(opts: WeftRunOptions, deps: WeftRunDeps = processD
     if (opts.ip !== undefined) params.ip = opts.ip;
     if (opts.mac !== undefined) params.mac = opts.mac;
     if (opts.labels !== undefined && Object.keys(opts.labels).length > 0) params.labels = opts.labels;
-    const result = await deps.call(socket, 'attach', params, opts.timeoutMs);
+    const result = await attachByFd(deps, socket, params, opts.timeoutMs);
     if (result.existing && result.netns !== nsPath) {
       // Someone else's sandbox under that name: not ours to detach.
       throw new WeftError('AlreadyExists', `container "${containerId}" is attached already (in ${result.netns}): choose another --name`);
@@ -125,6 +135,16 @@ export async function weftRun(opts: WeftRunOptions, deps: WeftRunDeps = processD
   } finally {
     removeHandlers();
     await cleanup(deps, { socket, containerId, network: opts.network, ifname: opts.ifname, nsPath, attached, timeoutMs: opts.timeoutMs });
+  }
+}
+
+/** Attach with the namespace open as a descriptor for the agent to take; closed once it answered. */
+async function attachByFd(deps: WeftRunDeps, socket: string, params: AttachParams, timeoutMs: number | undefined): Promise<AttachResult> {
+  const fd = deps.openNetns(params.netns);
+  try {
+    return await deps.call(socket, 'attach', { ...params, netnsFd: fd }, timeoutMs);
+  } finally {
+    deps.closeFd(fd);
   }
 }
 

@@ -24,93 +24,20 @@
 // them (the agent turns them into DatapathError).
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, constants as fsConstants, type BigIntStats } from 'node:fs';
-import { createRequire } from 'node:module';
-import { constants as osConstants } from 'node:os';
 import { basename, dirname } from 'node:path';
-import { WeftError, type ErrorCode } from '../model/errors.js';
+import { NOT_A_NAMESPACE_HINT } from '../model/agent-rpc.js';
 import { NETNS_RUN_DIR } from '../model/kernel-names.js';
+import { CLONE_NEWNET, errnoName, errnoOf, loadLibc, SysError } from './libc.js';
 
+export { SysError } from './libc.js';
 
-// linux/sched.h, linux/mount.h
-const CLONE_NEWNET = 0x40000000;
+// linux/nsfs.h: _IO(0xb7, 0x3)
+const NS_GET_NSTYPE = 0xb703;
+// linux/mount.h
 const MS_BIND = 0x1000;
 const MS_REC = 0x4000;
 const MS_SHARED = 1 << 20;
 const MNT_DETACH = 0x2;
-
-const CODES: Readonly<Record<string, ErrorCode>> = { EPERM: 'Unauthorized', EEXIST: 'AlreadyExists', ENOENT: 'NotFound' };
-
-export class SysError extends WeftError {
-  /** what weft tried: 'create', 'enter', 'restore', ... */
-  readonly op: string;
-  /** what it tried it on: 'netns "wr-0a1b2c3d"' */
-  readonly object: string;
-  /** symbolic errno: 'EEXIST', 'EPERM', ... */
-  readonly errno: string;
-
-  constructor(op: string, object: string, errno: string, opts: { code?: ErrorCode; cause?: unknown } = {}) {
-    const hint = errno === 'EPERM' ? ' (run as root: network namespaces need CAP_SYS_ADMIN)' : '';
-    super(opts.code ?? CODES[errno] ?? 'Datapath', `${op} ${object}: ${errno}${hint}`, opts.cause === undefined ? {} : { cause: opts.cause });
-    this.name = 'SysError';
-    this.op = op;
-    this.object = object;
-    this.errno = errno;
-  }
-}
-
-/** errno number -> name; where Linux has two names for a number, the kernel's (EOPNOTSUPP, EAGAIN, EDEADLK). */
-const ALIASES = new Set(['ENOTSUP', 'EWOULDBLOCK', 'EDEADLOCK']);
-const ERRNO_NAMES: ReadonlyMap<number, string> = new Map(
-  Object.entries(osConstants.errno)
-    .filter(([name]) => !ALIASES.has(name))
-    .map(([name, n]) => [n, name] as const),
-);
-
-function errnoName(errno: number): string {
-  return ERRNO_NAMES.get(Math.abs(errno)) ?? `E${Math.abs(errno)}`;
-}
-
-/**
- * The symbolic errno of what an fs call or this module threw. Duck-typed:
- * Node's own errors come from another realm under jest's VM modules.
- */
-function errnoOf(err: unknown): string {
-  if (err instanceof SysError) return err.errno;
-  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : 'EUNKNOWN';
-}
-
-interface Libc {
-  setns(fd: number, nstype: number): number;
-  unshare(flags: number): number;
-  mount(source: string, target: string, fstype: string, flags: number, data: null): number;
-  umount2(target: string, flags: number): number;
-  errno(): number;
-}
-
-let libc: Libc | undefined;
-
-/** Loaded on first use: `weft` commands that never switch namespaces do not load the native module. */
-function loadLibc(): Libc {
-  if (libc) return libc;
-  // koffi is a CommonJS native module; createRequire keeps this file ESM.
-  const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-  const lib = koffi.load('libc.so.6');
-  const setns = lib.func('int setns(int fd, int nstype)');
-  const unshare = lib.func('int unshare(int flags)');
-  const mount = lib.func(
-    'int mount(const char *source, const char *target, const char *filesystemtype, unsigned long mountflags, const void *data)',
-  );
-  const umount2 = lib.func('int umount2(const char *target, int flags)');
-  libc = {
-    setns: (fd, nstype) => setns(fd, nstype) as number,
-    unshare: (flags) => unshare(flags) as number,
-    mount: (source, target, fstype, flags, data) => mount(source, target, fstype, flags, data) as number,
-    umount2: (target, flags) => umount2(target, flags) as number,
-    errno: () => koffi.errno(),
-  };
-  return libc;
-}
 
 let originFd: number | undefined;
 let switched = false;
@@ -147,13 +74,40 @@ function restore(): void {
   }
 }
 
-/** Open a namespace file (/run/netns/x, /proc/PID/ns/net) read-only (libuv adds O_CLOEXEC). */
+/**
+ * Throws SysError EINVAL (code Invalid) unless fd is a network namespace.
+ * The usual way to get anything else: a file under /run/netns whose
+ * namespace was bind-mounted in another mount namespace, where only that
+ * one sees it (here it is the empty mount point).
+ */
+export function assertNetnsFd(fd: number, what: string, notNamespaceHint = NOT_A_NAMESPACE_HINT): void {
+  const lib = loadLibc();
+  const type = lib.ioctl(fd, NS_GET_NSTYPE);
+  if (type === CLONE_NEWNET) return;
+  const notNamespace = type < 0 && errnoName(lib.errno()) === 'ENOTTY';
+  const hint = notNamespace ? notNamespaceHint : 'a namespace of another type, not a network namespace';
+  throw new SysError('open', what, 'EINVAL', { code: 'Invalid', hint });
+}
+
+/**
+ * Open a network namespace file (/run/netns/x, /proc/PID/ns/net)
+ * read-only (libuv adds O_CLOEXEC); a file that is no network namespace
+ * fails here, with what to do about it, not later at setns.
+ */
 export function openNetns(path: string): number {
+  let fd: number;
   try {
-    return openSync(path, fsConstants.O_RDONLY);
+    fd = openSync(path, fsConstants.O_RDONLY);
   } catch (err: unknown) {
     throw new SysError('open', `netns "${path}"`, errnoOf(err), { cause: err });
   }
+  try {
+    assertNetnsFd(fd, `netns "${path}"`);
+  } catch (err: unknown) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
 }
 
 const identityOf = (st: BigIntStats): string => `${st.dev}:${st.ino}`;

@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { inject, injectable, optional } from 'inversify';
 import type { PlanNetwork } from '../../model/agent-protocol.js';
-import type { AttachParams, AttachResult, DetachParams, DetachResult, ListResult } from '../../model/agent-rpc.js';
+import { NOT_A_NAMESPACE_HINT, type AttachParams, type AttachResult, type DetachParams, type DetachResult, type ListResult } from '../../model/agent-rpc.js';
 import { WeftError, errorMessage, isWeftError } from '../../model/errors.js';
 import { formatMac } from '../../model/ip.js';
 import { endpointAlias, endpointName, hostVethName, parseOwnerAlias } from '../../model/kernel-names.js';
@@ -26,7 +26,7 @@ import { DATAPATH_FACTORY, LOOPBACK_IFINDEX, type DatapathFactory, type LinkInfo
 import { BlockAllocator, type Allocation } from '../ipam/block-allocator.js';
 import { OverlayManager } from '../overlay/overlay-manager.js';
 import { SpoofGuard } from '../firewall/spoof-guard.js';
-import { isAlreadyExists, isNotFound } from '../datapath/errors.js';
+import { DatapathError, isAlreadyExists, isNotFound } from '../datapath/errors.js';
 import { EndpointStore, toReport, type EndpointRecord } from '../state/endpoint-store.js';
 import { PlanState } from '../state/plan-state.js';
 import { endpointRoutesFor } from './endpoint-routes.js';
@@ -97,8 +97,13 @@ export class EndpointService {
     @inject(SpoofGuard) @optional() private readonly guard?: SpoofGuard,
   ) {}
 
-  /** `origin` tags the record with who asked (see EndpointRecord.origin). */
-  async attach(raw: AttachParams, origin = ''): Promise<AttachResult> {
+  /**
+   * `origin` tags the record with who asked (see EndpointRecord.origin).
+   * `openAt` is where the namespace is opened when that is not params.netns
+   * (a descriptor the caller handed over, /proc/self/fd/N): params.netns
+   * then only names it.
+   */
+  async attach(raw: AttachParams, origin = '', openAt?: string): Promise<AttachResult> {
     const params = parseAttachParams(raw, '');
     const ifname = params.ifname ?? DEFAULT_IFNAME;
     return this.locks.run(params.containerId, async () => {
@@ -120,7 +125,7 @@ export class EndpointService {
       if (clash) {
         throw new WeftError('Conflict', `host interface name ${hostIfname} is taken by endpoint "${clash.name}" (hash collision); use another ifname`);
       }
-      return this.create(params, network, { name, ifname, hostIfname, origin });
+      return this.create(params, openAt ?? params.netns, network, { name, ifname, hostIfname, origin });
     });
   }
 
@@ -280,6 +285,7 @@ export class EndpointService {
 
   private async create(
     params: AttachParams,
+    nsPath: string,
     network: PlanNetwork,
     names: { name: string; ifname: string; hostIfname: string; origin: string },
   ): Promise<AttachResult> {
@@ -294,7 +300,7 @@ export class EndpointService {
       // The namespace first: a request naming a missing namespace must not
       // leave a bridge or a held address behind.
       step = 'open namespace';
-      ns = await this.openNetns(params.netns);
+      ns = await this.openNetns(nsPath, params.netns);
 
       step = 'allocate address';
       const alloc: Allocation = await this.allocator.allocate(network, name, params.ip, params.containerId);
@@ -319,7 +325,7 @@ export class EndpointService {
         master: bridgeIndex,
         up: true,
         // brought up below through our handle in the namespace (no extra socket)
-        peer: { name: ifname, netns: params.netns, mac, up: false },
+        peer: { name: ifname, netns: nsPath, mac, up: false },
       };
       let veth: LinkInfo;
       try {
@@ -427,13 +433,19 @@ export class EndpointService {
     }
   }
 
-  private async openNetns(path: string): Promise<NetnsHandle> {
+  private async openNetns(path: string, named: string): Promise<NetnsHandle> {
     try {
       return await this.datapath.at(path);
     } catch (e: unknown) {
+      if (e instanceof DatapathError && e.errno === 'EINVAL') {
+        throw new WeftError('Invalid', `network namespace ${named}: ${NOT_A_NAMESPACE_HINT}`, {
+          details: [{ path: '/netns', message: 'not a network namespace where the agent looks', value: named }],
+          cause: e,
+        });
+      }
       if (!isNotFound(e)) throw e;
-      throw new WeftError('Invalid', `network namespace ${path} does not exist`, {
-        details: [{ path: '/netns', message: 'no such network namespace', value: path }],
+      throw new WeftError('Invalid', `network namespace ${named} does not exist`, {
+        details: [{ path: '/netns', message: 'no such network namespace', value: named }],
         cause: e,
       });
     }

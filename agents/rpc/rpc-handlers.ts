@@ -3,6 +3,7 @@
 // the shape checks are here and in the endpoint service.
 import { inject, injectable } from 'inversify';
 import type { HealthResult, RpcMethod, RpcMethods } from '../../model/agent-rpc.js';
+import { invalid } from '../../model/errors.js';
 import { AGENT_CONFIG, type AgentConfig } from '../agent-config.js';
 import { CONTROLLER_UPLINK, type ControllerUplink } from '../controller-uplink.js';
 import { parseAttachParams, parseDetachParams, parseHealthParams, parseListParams } from '../endpoints/endpoint-params.js';
@@ -11,7 +12,27 @@ import { EndpointService } from '../endpoints/endpoint-service.js';
 import { EndpointStore } from '../state/endpoint-store.js';
 import { PlanState } from '../state/plan-state.js';
 
-export type RpcHandlerTable = { [M in RpcMethod]: (params: unknown) => Promise<RpcMethods[M]['result']> };
+/** What a handler may ask of the connection its request came on. */
+export interface RpcCaller {
+  /**
+   * Take a copy of the caller's own descriptor `fd`, which must hold a
+   * network namespace; returns a path this process opens it at. The copy
+   * is closed when the request is done.
+   */
+  netnsFromFd(fd: number): string;
+}
+
+export type RpcHandlerTable = { [M in RpcMethod]: (params: unknown, caller: RpcCaller) => Promise<RpcMethods[M]['result']> };
+
+/** attach params without netnsFd, and netnsFd checked to be a descriptor number. */
+function splitNetnsFd(params: unknown): { rest: unknown; netnsFd?: number } {
+  if (params === null || typeof params !== 'object' || Array.isArray(params) || !('netnsFd' in params)) return { rest: params };
+  const { netnsFd, ...rest } = params as Record<string, unknown>;
+  if (typeof netnsFd !== 'number' || !Number.isInteger(netnsFd) || netnsFd < 0 || netnsFd > 0x7fffffff) {
+    throw invalid([{ path: '/netnsFd', message: `must be a descriptor number of the calling process (a non-negative integer), got ${JSON.stringify(netnsFd)}` }], 'attach parameters');
+  }
+  return { rest, netnsFd };
+}
 
 export const RPC_HANDLERS = Symbol.for('weft.RpcHandlers');
 
@@ -31,8 +52,12 @@ export class AgentRpcHandlers implements RpcHandlerTable {
     return this.cniService.call(params);
   }
 
-  attach(params: unknown) {
-    return this.endpoints.attach(parseAttachParams(params, ''));
+  /** With netnsFd the namespace is the caller's descriptor, opened here whatever mount namespace its path lives in. */
+  async attach(params: unknown, caller: RpcCaller) {
+    const { rest, netnsFd } = splitNetnsFd(params);
+    const parsed = parseAttachParams(rest, '');
+    if (netnsFd === undefined) return this.endpoints.attach(parsed);
+    return this.endpoints.attach(parsed, '', caller.netnsFromFd(netnsFd));
   }
 
   detach(params: unknown) {

@@ -2,15 +2,19 @@
 // newline-delimited JSON, many requests in flight per connection, answers
 // matched by id. Transport and envelope checks only; the methods are
 // RpcHandlerTable's. The socket is root's alone (0600): whoever can write to
-// it can plug interfaces into any namespace.
+// it can plug interfaces into any namespace. A handler may take descriptors
+// from the connected process (RpcCaller): only ones that process holds
+// itself, kept for the request alone.
+import { closeSync } from 'node:fs';
 import { lstat, mkdir, rename, unlink, chmod } from 'node:fs/promises';
 import net from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { inject, injectable } from 'inversify';
 import { MAX_RPC_LINE, RPC_METHODS, type RpcMethod, type RpcResponse } from '../../model/agent-rpc.js';
 import { WeftError, errorMessage, invalid, isWeftError, type FieldIssue } from '../../model/errors.js';
+import { takePeerNetns } from '../../sys/peer-fd.js';
 import { AGENT_CONFIG, AGENT_LOGGER, type AgentConfig, type AgentLogger } from '../agent-config.js';
-import { RPC_HANDLERS, type RpcHandlerTable } from './rpc-handlers.js';
+import { RPC_HANDLERS, type RpcCaller, type RpcHandlerTable } from './rpc-handlers.js';
 
 type Id = number | string | null;
 const ENVELOPE_FIELDS = ['id', 'method', 'params'];
@@ -33,6 +37,31 @@ function idOf(req: unknown): Id {
   if (req === null || typeof req !== 'object') return null;
   const id = (req as { id?: unknown }).id;
   return (typeof id === 'number' && Number.isFinite(id)) || typeof id === 'string' ? id : null;
+}
+
+/** The OS descriptor of an accepted unix socket (libuv's; Node does not document it). */
+function socketFd(sock: net.Socket): number | undefined {
+  const fd = (sock as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/** The caller of one request: descriptors it hands over live until the request is answered. */
+class ConnectionCaller implements RpcCaller {
+  private readonly taken: number[] = [];
+
+  constructor(private readonly sock: net.Socket) {}
+
+  netnsFromFd(fd: number): string {
+    const own = socketFd(this.sock);
+    if (own === undefined) throw new WeftError('Internal', 'the agent cannot identify this connection to take a descriptor from it');
+    const copy = takePeerNetns(own, fd);
+    this.taken.push(copy);
+    return `/proc/self/fd/${copy}`;
+  }
+
+  release(): void {
+    for (const fd of this.taken.splice(0)) closeSync(fd);
+  }
 }
 
 function describe(v: unknown): string {
@@ -127,7 +156,7 @@ export class RpcServer {
         if (nl < 0) return;
         const line = pending.subarray(0, nl).toString('utf8');
         pending = pending.subarray(nl + 1);
-        void this.handleLine(line, respond);
+        void this.handleLine(line, respond, sock);
       }
     });
     sock.on('error', (e) => this.log.debug({ err: e.message }, 'agent socket client error'));
@@ -137,9 +166,10 @@ export class RpcServer {
     });
   }
 
-  private async handleLine(line: string, respond: (r: RpcResponse) => void): Promise<void> {
+  private async handleLine(line: string, respond: (r: RpcResponse) => void, sock: net.Socket): Promise<void> {
     if (line.trim() === '') return;
     let id: Id = null;
+    const caller = new ConnectionCaller(sock);
     try {
       let req: unknown;
       try {
@@ -149,12 +179,14 @@ export class RpcServer {
       }
       id = idOf(req);
       const { method, params } = this.checkEnvelope(req);
-      const result = await this.handlers[method](params);
+      const result = await this.handlers[method](params, caller);
       respond({ id, result } as RpcResponse);
     } catch (e: unknown) {
       if (!isWeftError(e)) this.log.error({ err: errorMessage(e) }, 'agent RPC failed unexpectedly');
       const err = isWeftError(e) ? e : new WeftError('Internal', errorMessage(e), { cause: e });
       respond({ id, error: err.toJSON() });
+    } finally {
+      caller.release();
     }
   }
 

@@ -6,15 +6,18 @@
 // transaction it rolls back.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { isWeftError } from '../../model/errors.js';
-import { LABEL_VALUE_PATTERN } from '../../model/meta.js';
+import { resourceId } from '../../model/kind-names.js';
+import { LABEL_VALUE_PATTERN } from '../../model/name-patterns.js';
 import { APPLYSET_LABEL, type ApplyItemResult, type ApplyResult, type PrunedItem, type PruneRequest, type ResourceView } from '../../model/rest.js';
-import { resourceId } from '../../model/resource-diff.js';
 import type { ApplyOptions } from '../api-client.js';
 import { CliError, usageError } from '../cli-error.js';
 import { addClientOptions, apiClientFor } from '../client-options.js';
 import { collect, collectLabels } from '../flags.js';
 import { progress } from '../progress.js';
-import { formatProblem, loadResourceFiles, locateServerError, sortForApply, type LoadedResource, type Problem } from '../resource-files.js';
+import type { LoadedResource, Problem } from '../resource-files.js';
+
+/** Reading and validating files needs the schemas: loaded when a command reads files, not at start. */
+const resourceFiles = () => import('../resource-files.js');
 
 const DRY_RUN_MODES = ['none', 'client', 'server'] as const;
 export type DryRunMode = (typeof DRY_RUN_MODES)[number];
@@ -74,7 +77,8 @@ export function pruneRequestFrom(flags: PruneFlags): PruneRequest | undefined {
   return req;
 }
 
-export function problemsError(problems: Problem[], what: string): CliError {
+export async function problemsError(problems: Problem[], what: string): Promise<CliError> {
+  const { formatProblem } = await resourceFiles();
   const files = new Set(problems.map((p) => p.file)).size;
   const n = problems.length;
   return new CliError(`${n} problem${n === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}; nothing was ${what}`, undefined, {
@@ -83,10 +87,11 @@ export function problemsError(problems: Problem[], what: string): CliError {
 }
 
 /** Read and check the files; every problem at once, before any request. */
-export function loadForApply(paths: string[], what: string): LoadedResource[] {
+export async function loadForApply(paths: string[], what: string): Promise<LoadedResource[]> {
   if (paths.length === 0) throw usageError(`weft ${what === 'applied' ? 'apply' : 'diff'} needs -f FILE (a file, a directory, or - for stdin)`);
+  const { loadResourceFiles, sortForApply } = await resourceFiles();
   const loaded = loadResourceFiles(paths);
-  if (loaded.problems.length > 0) throw problemsError(loaded.problems, what);
+  if (loaded.problems.length > 0) throw await problemsError(loaded.problems, what);
   if (loaded.resources.length === 0) throw new CliError(`no resources found in ${paths.join(', ')}`);
   return sortForApply(loaded.resources);
 }
@@ -107,6 +112,7 @@ export async function sendApply(command: Command, ordered: LoadedResource[], opt
     );
   } catch (e) {
     if (isWeftError(e)) {
+      const { formatProblem, locateServerError } = await resourceFiles();
       const aboutPrune = e.field?.startsWith('/prune') === true;
       const located = aboutPrune
         ? undefined
@@ -192,7 +198,7 @@ export function registerApply(program: Command): void {
     const mode = flags.dryRun ?? 'none';
     const prune = pruneRequestFrom(flags);
     if (mode === 'client' && prune) throw usageError('--dry-run=client does not ask the controller, so it cannot say what --prune would delete: use --dry-run=server');
-    const ordered = loadForApply(flags.filename ?? [], 'applied');
+    const ordered = await loadForApply(flags.filename ?? [], 'applied');
     if (mode === 'client') {
       for (const r of ordered) process.stdout.write(`${resourceId({ kind: r.resource.kind, name: r.resource.metadata.name })} valid (client dry run)\n`);
       return;

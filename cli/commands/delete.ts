@@ -1,11 +1,10 @@
 // weft delete KIND NAME | weft delete -f FILE...
 import type { Command } from 'commander';
 import { isWeftError } from '../../model/errors.js';
-import { KINDS, type Kind } from '../../model/kinds.js';
+import { KINDS, type Kind } from '../../model/kind-names.js';
 import { CliError, usageError } from '../cli-error.js';
 import { addClientOptions, apiClientFor } from '../client-options.js';
 import { collect } from '../flags.js';
-import { identifyDocuments, readDocuments } from '../resource-files.js';
 import { kindArgument } from './get.js';
 import { problemsError } from './apply.js';
 
@@ -18,11 +17,12 @@ interface DeleteFlags {
 }
 
 /** Targets named in files: only kind and metadata.name matter, so a bad spec does not block a delete. */
-function targetsFromFiles(paths: string[]): { kind: Kind; name: string }[] {
+async function targetsFromFiles(paths: string[]): Promise<{ kind: Kind; name: string }[]> {
+  const { identifyDocuments, readDocuments } = await import('../resource-files.js');
   const read = readDocuments(paths);
   const identified = identifyDocuments(read.docs);
   const problems = [...read.problems, ...identified.problems];
-  if (problems.length > 0) throw problemsError(problems, 'deleted');
+  if (problems.length > 0) throw await problemsError(problems, 'deleted');
   if (identified.targets.length === 0) throw new CliError(`no resources found in ${paths.join(', ')}`);
   const seen = new Set<string>();
   return identified.targets.filter((t) => !seen.has(`${t.kind}/${t.name}`) && seen.add(`${t.kind}/${t.name}`));
@@ -42,7 +42,7 @@ export function registerDelete(program: Command): void {
       if (files.length > 0) {
         if (kindName !== undefined) throw usageError('give either KIND NAME or -f FILE, not both');
         // Endpoints first: a network with endpoints on it cannot go.
-        targets = targetsFromFiles(files).sort((a, b) => KINDS.indexOf(b.kind) - KINDS.indexOf(a.kind));
+        targets = (await targetsFromFiles(files)).sort((a, b) => KINDS.indexOf(b.kind) - KINDS.indexOf(a.kind));
       } else {
         if (kindName === undefined || name === undefined) throw usageError('weft delete needs KIND NAME (e.g. weft delete network blue) or -f FILE');
         targets = [{ kind: kindArgument(kindName), name }];

@@ -8,7 +8,6 @@
 // error. 1 is the CLI's usual status for user errors (EXIT_USER), so here
 // those become EXIT_DIFF_ERROR; usage (2) and unreachable (3) keep theirs.
 import type { Command } from 'commander';
-import { applyDiffs } from '../../model/resource-diff.js';
 import { CliError, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_USER } from '../cli-error.js';
 import { addClientOptions } from '../client-options.js';
 import { collect } from '../flags.js';
@@ -46,9 +45,10 @@ export function registerDiff(program: Command, outcome: { exitCode: number }): v
     .action(async (flags: DiffFlags, command: Command) => {
       try {
         const prune = pruneRequestFrom(flags);
-        const ordered = loadForApply(flags.filename ?? [], 'compared');
+        const ordered = await loadForApply(flags.filename ?? [], 'compared');
         const options = prune ? { dryRun: true, diff: true, prune } : { dryRun: true, diff: true };
         const response = await sendApply(command, ordered, options, 'compared');
+        const { applyDiffs } = await import('../../model/resource-diff.js');
         const diffs = applyDiffs(response)
           .map((d) => d.diff)
           .filter((d) => d !== '');

@@ -1,7 +1,7 @@
 // weft get networks|endpoints|hosts|firewallpolicies [NAME] [-o json|yaml|wide] [-l k=v]
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
-import { KIND_NAMES, kindFromName, type AnyResource, type Kind } from '../../model/kinds.js';
+import { KIND_NAMES, kindFromName, type Kind } from '../../model/kind-names.js';
+import type { AnyResource } from '../../model/kinds.js';
 import { usageError } from '../cli-error.js';
 import { addClientOptions, apiClientFor } from '../client-options.js';
 import { collectLabels, parseOutput, type OutputFormat } from '../flags.js';
@@ -23,8 +23,11 @@ export function kindArgument(value: string): Kind {
   return kind;
 }
 
-export function formatObject(value: unknown, format: 'json' | 'yaml'): string {
-  return format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : stringify(value);
+/** JSON, or YAML (its library is loaded only when asked for). */
+export async function formatObject(value: unknown, format: 'json' | 'yaml'): Promise<string> {
+  if (format === 'json') return `${JSON.stringify(value, null, 2)}\n`;
+  const { stringify } = await import('yaml');
+  return stringify(value);
 }
 
 export function registerGet(program: Command): void {
@@ -44,13 +47,13 @@ export function registerGet(program: Command): void {
 
       if (name !== undefined) {
         const item = await client.get(kind, name);
-        process.stdout.write(out === 'json' || out === 'yaml' ? formatObject(item, out) : renderResourceTable(kind, [item], out === 'wide'));
+        process.stdout.write(out === 'json' || out === 'yaml' ? await formatObject(item, out) : renderResourceTable(kind, [item], out === 'wide'));
         return;
       }
       const list = await client.list(kind);
       const items: AnyResource[] = list.items.filter((r) => matchesLabels(r, selector));
       if (out === 'json' || out === 'yaml') {
-        process.stdout.write(formatObject({ ...list, items }, out));
+        process.stdout.write(await formatObject({ ...list, items }, out));
         return;
       }
       if (items.length === 0) {

@@ -4,9 +4,8 @@
 import { relative, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { API_PREFIX } from '../../model/rest.js';
-import { serveApiRelay } from '../../runtime/lab/api-relay.js';
-import { Lab, LAB_CONTROLLER_URL, LAB_PREFIX_PATTERN, type LabNetwork } from '../../runtime/lab/lab.js';
-import { MAX_HOSTS, UNDERLAY_BRIDGE, UNDERLAY_GATEWAY, UNDERLAY_PREFIX_LENGTH } from '../../runtime/lab/lab-underlay.js';
+import type { Lab, LabNetwork } from '../../runtime/lab/lab.js';
+import { LAB_CONTROLLER_URL, LAB_PREFIX_PATTERN, MAX_HOSTS, UNDERLAY_BRIDGE, UNDERLAY_GATEWAY, UNDERLAY_PREFIX_LENGTH } from '../../runtime/lab/lab-underlay.js';
 import { CliError } from '../cli-error.js';
 import { invocation } from '../data-dir.js';
 import { parseListen, parseLogLevel, type ListenAddress } from '../flags.js';
@@ -105,6 +104,7 @@ export function registerLab(program: Command): void {
     .option('--log-level <level>', 'of the controller and agents: fatal, error, warn, info, debug, trace or silent', parseLogLevel)
     .action(async (flags: UpFlags) => {
       requireRoot('up');
+      const { Lab } = await import('../../runtime/lab/lab.js');
       const l = new Lab(flags.logLevel === undefined ? { dir: flags.dir } : { dir: flags.dir, logLevel: flags.logLevel });
       const networks = flags.networks ? LAB_EXAMPLE_NETWORKS : [];
       const p = progress();
@@ -124,6 +124,7 @@ export function registerLab(program: Command): void {
     .option('--prefix <prefix>', 'also remove namespaces with this prefix (for a lab whose directory is gone)', parseLabPrefix)
     .action(async (flags: DownFlags) => {
       requireRoot('down');
+      const { Lab } = await import('../../runtime/lab/lab.js');
       const l = new Lab({ dir: flags.dir });
       const report = await l.down(flags.prefix === undefined ? {} : { prefix: flags.prefix });
       const what = `${report.stopped.length} process${report.stopped.length === 1 ? '' : 'es'} stopped, ${report.namespaces.length} namespace${report.namespaces.length === 1 ? '' : 's'} removed`;
@@ -136,6 +137,7 @@ export function registerLab(program: Command): void {
     .requiredOption('--socket <path>', 'unix socket to accept connections on')
     .requiredOption('--target <host:port>', 'controller address to forward them to', parseListen)
     .action(async (flags: { socket: string; target: ListenAddress }) => {
+      const { serveApiRelay } = await import('../../runtime/lab/api-relay.js');
       const server = await serveApiRelay(resolve(flags.socket), flags.target);
       process.stdout.write(`weft lab api-relay: ${flags.socket} -> ${flags.target.host}:${flags.target.port}\n`);
       await waitForShutdown();

@@ -1,7 +1,7 @@
 // weft run --network NET [...] -- CMD [ARGS...]: see runtime/weft-run.ts.
 import type { Command } from 'commander';
 import { DEFAULT_AGENT_SOCKET } from '../../model/agent-rpc.js';
-import { weftRun, type WeftRunOptions } from '../../runtime/weft-run.js';
+import type { WeftRunOptions } from '../../runtime/weft-run.js';
 import { CliError, usageError } from '../cli-error.js';
 import { collectLabels, parseContainerName, parseDnsLabel, parseIfname, parseIPv4, parseMac, parsePositiveSeconds } from '../flags.js';
 
@@ -47,6 +47,7 @@ export function registerRun(program: Command, outcome: { exitCode: number }): vo
       if (flags.label !== undefined) opts.labels = flags.label;
       if (flags.timeout !== undefined) opts.timeoutMs = Math.round(flags.timeout * 1000);
       if (flags.verbose) opts.verbose = true;
+      const { weftRun } = await import('../../runtime/weft-run.js');
       outcome.exitCode = await weftRun(opts);
     });
 }

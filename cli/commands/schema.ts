@@ -4,11 +4,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { KINDS } from '../../model/kinds.js';
-import { COMBINED_SCHEMA_FILE, exportCombinedSchema, exportKindSchema, exportSchemaFiles, schemaFileName } from '../../model/schema-export.js';
+import { KINDS } from '../../model/kind-names.js';
+import { COMBINED_SCHEMA_FILE } from '../../model/schema-files.js';
 import { CliError, usageError } from '../cli-error.js';
-import { kindOrFail } from './explain.js';
 import { formatObject } from './get.js';
+
+/** The schemas and the kind lookup that suggests a name, loaded only when the command runs. */
+async function loadSchemas() {
+  const [schemas, view] = await Promise.all([import('../../model/schema-export.js'), import('../explain-view.js')]);
+  return { ...schemas, kindOrFail: view.kindOrFail };
+}
 
 type SchemaFormat = 'json' | 'yaml';
 
@@ -24,16 +29,19 @@ interface SchemaFlags {
 }
 
 /** Writes the schema files into dir; returns the paths written. */
-function writeSchemaFiles(dir: string, kindName?: string): string[] {
+async function writeSchemaFiles(dir: string, kindName?: string): Promise<string[]> {
+  const { exportKindSchema, exportSchemaFiles, kindOrFail, schemaFileName } = await loadSchemas();
   const kind = kindName === undefined ? undefined : kindOrFail(kindName);
   const files = kind === undefined ? exportSchemaFiles() : [{ file: schemaFileName(kind), schema: exportKindSchema(kind) }];
   try {
     mkdirSync(dir, { recursive: true });
-    return files.map(({ file, schema }) => {
+    const paths: string[] = [];
+    for (const { file, schema } of files) {
       const path = join(dir, file);
-      writeFileSync(path, formatObject(schema, 'json'));
-      return path;
-    });
+      writeFileSync(path, await formatObject(schema, 'json'));
+      paths.push(path);
+    }
+    return paths;
   } catch (e) {
     throw new CliError(`cannot write the schemas into ${dir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, undefined, { cause: e });
   }
@@ -50,13 +58,14 @@ export function registerSchema(program: Command): void {
       'after',
       `\nFor yaml-language-server (VS Code, Neovim, ...): weft schema --out .weft/schemas, then start a YAML file with\n  # yaml-language-server: $schema=.weft/schemas/${COMBINED_SCHEMA_FILE}`,
     )
-    .action((kindName: string | undefined, flags: SchemaFlags) => {
+    .action(async (kindName: string | undefined, flags: SchemaFlags) => {
       if (flags.out !== undefined) {
         if (flags.output === 'yaml') throw usageError('--out writes JSON files; -o applies to printing only');
-        for (const path of writeSchemaFiles(flags.out, kindName)) process.stdout.write(`wrote ${path}\n`);
+        for (const path of await writeSchemaFiles(flags.out, kindName)) process.stdout.write(`wrote ${path}\n`);
         return;
       }
+      const { exportCombinedSchema, exportKindSchema, kindOrFail } = await loadSchemas();
       const schema = kindName === undefined ? exportCombinedSchema() : exportKindSchema(kindOrFail(kindName));
-      process.stdout.write(formatObject(schema, flags.output ?? 'json'));
+      process.stdout.write(await formatObject(schema, flags.output ?? 'json'));
     });
 }

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_AGENT_SOCKET } from '../../model/agent-rpc.js';
 import { errorMessage, isWeftError } from '../../model/errors.js';
-import { API_VERSION } from '../../model/meta.js';
+import { API_VERSION } from '../../model/kind-names.js';
 import type { Network } from '../../model/kinds.js';
 import { ApiClient } from '../api-client.js';
 import { CliError } from '../cli-error.js';

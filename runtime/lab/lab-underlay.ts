@@ -21,6 +21,10 @@ export const MAX_HOSTS = 9;
 export const UNDERLAY_BRIDGE = 'br0';
 /** A host's underlay interface, named like a real machine's first NIC. */
 const HOST_UPLINK = 'eth0';
+/** Namespace names are prefix + "lab", "h1", "h1-NAME": keep the prefix short and filename-safe. */
+export const LAB_PREFIX_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,23}$/;
+export const LAB_CONTROLLER_ADDRESS = `${UNDERLAY_GATEWAY}:${CONTROLLER_PORT}`;
+export const LAB_CONTROLLER_URL = `http://${LAB_CONTROLLER_ADDRESS}`;
 
 export function hostAddress(index: number): string {
   if (!Number.isInteger(index) || index < 1 || index > MAX_HOSTS) throw new WeftError('Invalid', `host index ${index}: use 1-${MAX_HOSTS}`);

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { AttachParams, AttachResult, RpcMethod, RpcMethods } from '../../model/agent-rpc.js';
 import { errorMessage, WeftError } from '../../model/errors.js';
 import type { Host, Network } from '../../model/kinds.js';
-import { API_VERSION } from '../../model/meta.js';
+import { API_VERSION } from '../../model/kind-names.js';
 import { API_PREFIX, HEALTH_PATH, type ResourceList } from '../../model/rest.js';
 import { deleteNetns, spawnInNetns } from '../../sys/netns.js';
 import { callAgent } from '../agent-client.js';
@@ -21,19 +21,16 @@ import { requestViaRelay } from './api-relay.js';
 import { isRunning, pidsInNetns, processArgv, processStartTime, spawnDetached, stopProcess } from './lab-process.js';
 import { newLabState, readLabState, writeLabState, type HostRecord, type LabState, type ProcessRecord } from './lab-state.js';
 import {
-  buildUnderlay, CONTROLLER_PORT, hostAddress, joinUnderlay, listNetns, makeNetns, MAX_HOSTS, netnsPath, UNDERLAY_GATEWAY,
+  buildUnderlay, hostAddress, joinUnderlay, LAB_CONTROLLER_ADDRESS, LAB_CONTROLLER_URL, LAB_PREFIX_PATTERN, listNetns, makeNetns, MAX_HOSTS, netnsPath,
 } from './lab-underlay.js';
 
-/** Namespace names are prefix + "lab", "h1", "h1-NAME": keep the prefix short and filename-safe. */
-export const LAB_PREFIX_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,23}$/;
 const WORKLOAD_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 /** sun_path holds 108 bytes including the terminating NUL. */
 const MAX_SOCKET_PATH = 107;
 const DEFAULT_READY_TIMEOUT_MS = 60_000;
 const POLL_MS = 100;
 
-export const LAB_CONTROLLER_ADDRESS = `${UNDERLAY_GATEWAY}:${CONTROLLER_PORT}`;
-export const LAB_CONTROLLER_URL = `http://${LAB_CONTROLLER_ADDRESS}`;
+export { LAB_CONTROLLER_ADDRESS, LAB_CONTROLLER_URL, LAB_PREFIX_PATTERN } from './lab-underlay.js';
 
 export interface LabOptions {
   /** Where state, tokens, sockets and logs go; must be new or empty for up(); down() removes it. */

@@ -4,10 +4,12 @@
 // Knobs: WEFT_BENCH_COUNT and WEFT_BENCH_LARGE (attach), WEFT_BENCH_CNI_COUNTS
 // (cni: a comma list of container counts, each a run of its own),
 // WEFT_BENCH_ROUNDS (overlay convergence), WEFT_BENCH_FIRST_ROUNDS (first
-// packet, each direction), WEFT_BENCH_SKIP: a comma list of attach, cni,
-// convergence, first-packet, throughput, apply, firewall, firewall-e2e, console.
+// packet, each direction), WEFT_BENCH_CLI_ROUNDS (cli), WEFT_BENCH_SKIP: a
+// comma list of attach, cni, convergence, first-packet, throughput, apply,
+// firewall, firewall-e2e, console, cli.
 import { benchApplyScale, printApplyScale } from './apply-scale.js';
 import { benchAttach, printAttach } from './attach-latency.js';
+import { benchCliStart, printCliStart } from './cli-start.js';
 import { benchCniPlugin, printCniPlugin } from './cni-plugin.js';
 import { benchConsoleLoad, printConsoleLoad, stopConsoleLoad } from './console-load.js';
 import { benchFirewall, benchFirewallEndToEnd, stopFirewallLabNow } from './firewall-bench.js';
@@ -21,7 +23,8 @@ const LARGE = Number(process.env.WEFT_BENCH_LARGE ?? 500);
 const CNI_COUNTS = (process.env.WEFT_BENCH_CNI_COUNTS ?? '100,500').split(',').map((s) => Number(s.trim()));
 const ROUNDS = Number(process.env.WEFT_BENCH_ROUNDS ?? 50);
 const FIRST_ROUNDS = Number(process.env.WEFT_BENCH_FIRST_ROUNDS ?? 200);
-const BENCHES = ['attach', 'cni', 'convergence', 'first-packet', 'throughput', 'apply', 'firewall', 'firewall-e2e', 'console'];
+const CLI_ROUNDS = Number(process.env.WEFT_BENCH_CLI_ROUNDS ?? 30);
+const BENCHES = ['attach', 'cni', 'convergence', 'first-packet', 'throughput', 'apply', 'firewall', 'firewall-e2e', 'console', 'cli'];
 const SKIP = new Set((process.env.WEFT_BENCH_SKIP ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
 
 /** The lab of the overlay benchmarks while it is up, so a signal can take it down too. */
@@ -51,11 +54,13 @@ async function main(): Promise<void> {
   if (CNI_COUNTS.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`WEFT_BENCH_CNI_COUNTS=${process.env.WEFT_BENCH_CNI_COUNTS}: use a comma list of positive integers`);
   if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`WEFT_BENCH_ROUNDS=${process.env.WEFT_BENCH_ROUNDS}: use a positive integer`);
   if (!Number.isInteger(FIRST_ROUNDS) || FIRST_ROUNDS < 1) throw new Error(`WEFT_BENCH_FIRST_ROUNDS=${process.env.WEFT_BENCH_FIRST_ROUNDS}: use a positive integer`);
+  if (!Number.isInteger(CLI_ROUNDS) || CLI_ROUNDS < 1) throw new Error(`WEFT_BENCH_CLI_ROUNDS=${process.env.WEFT_BENCH_CLI_ROUNDS}: use a positive integer`);
   if (!SKIP.has('attach')) {
     const r = await benchAttach(COUNT, LARGE);
     printAttach(r, COUNT);
   }
   if (!SKIP.has('cni')) printCniPlugin(await benchCniPlugin(CNI_COUNTS));
+  if (!SKIP.has('cli')) printCliStart(await benchCliStart(CLI_ROUNDS));
   if (!SKIP.has('console')) printConsoleLoad(await benchConsoleLoad());
   await overlay();
   if (!SKIP.has('apply')) printApplyScale(await benchApplyScale());

@@ -1,5 +1,5 @@
 // weft describe and weft wait against an in-process controller.
-import { renderDescribe } from '../../../cli/commands/describe.js';
+import { renderDescribe } from '../../../cli/describe-view.js';
 import type { Network } from '../../../model/kinds.js';
 import { eventsHarness } from '../controller/support/events-harness.js';
 

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderDescribe } from '../../../cli/commands/describe.js';
+import { renderDescribe } from '../../../cli/describe-view.js';
 import { renderResourceTable } from '../../../cli/resource-table.js';
 import type { FirewallPolicy } from '../../../model/kinds.js';
 import { eventsHarness } from '../controller/support/events-harness.js';

@@ -37,6 +37,11 @@ function harness(attach: (params: unknown) => Promise<AttachResult>, over: Parti
       log.push(`create ${name}`);
       return `/run/netns/${name}`;
     },
+    openNetns: (path) => {
+      log.push(`open ${path}`);
+      return 7;
+    },
+    closeFd: (fd) => void log.push(`close ${fd}`),
     deleteNetns: (path) => void log.push(`delete ${path}`),
     spawn: (ns, cmd, args) => {
       log.push(`spawn ${ns} ${cmd} ${args.join(' ')}`);
@@ -60,7 +65,7 @@ const result = (over: Partial<AttachResult> = {}): AttachResult => ({
 const OPTS: WeftRunOptions = { network: 'demo', command: 'ping', args: ['-c1', '10.88.0.1'], ifname: 'eth0', socket: '/tmp/agent.sock' };
 
 describe('weft run', () => {
-  it('attaches a fresh namespace, runs the command in it, then detaches and deletes it; exits with its status', async () => {
+  it('attaches a fresh namespace (handed over as a descriptor), runs the command in it, then detaches and deletes it; exits with its status', async () => {
     const h = harness(async () => result());
     const done = weftRun({ ...OPTS, labels: { app: 'x' }, verbose: true }, h.deps);
     await new Promise((r) => setImmediate(r));
@@ -68,7 +73,9 @@ describe('weft run', () => {
     await expect(done).resolves.toBe(3);
     expect(h.log).toEqual([
       'create wr-0a1b2c3d',
-      'attach {"network":"demo","containerId":"wr-0a1b2c3d","netns":"/run/netns/wr-0a1b2c3d","ifname":"eth0","labels":{"app":"x"}}',
+      'open /run/netns/wr-0a1b2c3d',
+      'attach {"network":"demo","containerId":"wr-0a1b2c3d","netns":"/run/netns/wr-0a1b2c3d","ifname":"eth0","labels":{"app":"x"},"netnsFd":7}',
+      'close 7',
       'spawn /run/netns/wr-0a1b2c3d ping -c1 10.88.0.1',
       'detach {"containerId":"wr-0a1b2c3d","network":"demo","ifname":"eth0"}',
       'delete /run/netns/wr-0a1b2c3d',
@@ -83,15 +90,25 @@ describe('weft run', () => {
     await new Promise((r) => setImmediate(r));
     h.child.emit('exit', 0, null);
     await done;
-    expect(h.log[1]).toBe('attach {"network":"demo","containerId":"web","netns":"/run/netns/wr-0a1b2c3d","ifname":"eth0","ip":"10.88.0.9","mac":"02:00:00:00:00:09"}');
+    expect(h.log[2]).toBe('attach {"network":"demo","containerId":"web","netns":"/run/netns/wr-0a1b2c3d","ifname":"eth0","ip":"10.88.0.9","mac":"02:00:00:00:00:09","netnsFd":7}');
   });
 
-  it('deletes the namespace and rethrows when attach fails; runs nothing', async () => {
+  it('deletes the namespace and rethrows when attach fails, its descriptor closed; runs nothing', async () => {
     const h = harness(async () => {
       throw new WeftError('NotFound', 'network "demo" does not exist');
     });
     await expect(weftRun(OPTS, h.deps)).rejects.toThrow('network "demo" does not exist');
-    expect(h.log.filter((l) => !l.startsWith('attach'))).toEqual(['create wr-0a1b2c3d', 'delete /run/netns/wr-0a1b2c3d']);
+    expect(h.log.filter((l) => !l.startsWith('attach'))).toEqual(['create wr-0a1b2c3d', 'open /run/netns/wr-0a1b2c3d', 'close 7', 'delete /run/netns/wr-0a1b2c3d']);
+  });
+
+  it('deletes the namespace when it cannot be opened; asks the agent nothing', async () => {
+    const h = harness(async () => result(), {
+      openNetns: () => {
+        throw new WeftError('Invalid', 'open netns "/run/netns/wr-0a1b2c3d": EINVAL');
+      },
+    });
+    await expect(weftRun(OPTS, h.deps)).rejects.toThrow('EINVAL');
+    expect(h.log).toEqual(['create wr-0a1b2c3d', 'delete /run/netns/wr-0a1b2c3d']);
   });
 
   it('makes nothing when the agent socket is missing', async () => {

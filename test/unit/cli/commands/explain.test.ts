@@ -1,4 +1,4 @@
-import { closest, renderExplain, typeName } from '../../../../cli/commands/explain.js';
+import { closest, renderExplain, typeName } from '../../../../cli/explain-view.js';
 import { KIND_NAMES, KINDS } from '../../../../model/kinds.js';
 import { cli } from '../support/cli-harness.js';
 
