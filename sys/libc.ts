@@ -95,7 +95,9 @@ export function loadLibc(): Libc {
   const umount2 = lib.func('int umount2(const char *target, int flags)');
   const ioctl = lib.func('int ioctl(int fd, unsigned long request, ...)');
   const getsockopt = lib.func('int getsockopt(int sockfd, int level, int optname, _Out_ int *optval, _Inout_ uint32_t *optlen)');
-  const ucred = koffi.struct('weft_ucred', { pid: 'int32_t', uid: 'uint32_t', gid: 'uint32_t' });
+  // Anonymous: koffi's type names are process-wide, and a test runner may
+  // evaluate this module more than once in one process.
+  const ucred = koffi.struct({ pid: 'int32_t', uid: 'uint32_t', gid: 'uint32_t' });
   const getsockoptCred = lib.func('getsockopt', 'int', ['int', 'int', 'int', koffi.out(koffi.pointer(ucred)), koffi.inout(koffi.pointer('uint32_t'))]);
   const syscall = lib.func('long syscall(long number, ...)');
   const close = lib.func('int close(int fd)');
