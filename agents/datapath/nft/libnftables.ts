@@ -83,15 +83,27 @@ export function libnftablesAvailable(): boolean {
   return load() !== null;
 }
 
+/** The last document queued: documents run one at a time, in the order they were given. */
+let queue: Promise<unknown> = Promise.resolve();
+
 /**
  * Run one JSON document (its text) through libnftables. `inNamespace` runs
  * its argument inside the target namespace (e.g. withNetns); the context is
- * made there. Throws only when the library is missing or a context cannot
+ * made there when the document's turn comes. Documents commit in the order
+ * they were given, one at a time, as they did when the call held the
+ * thread: a caller that issues two without waiting never sees the second
+ * commit first. Throws only when the library is missing or a context cannot
  * be made; nft's own refusals come back as `{ ok: false, error }`.
  */
-export async function runJson(text: string, inNamespace: <T>(fn: () => T) => T = (fn) => fn()): Promise<LibnftablesResult> {
+export function runJson(text: string, inNamespace: <T>(fn: () => T) => T = (fn) => fn()): Promise<LibnftablesResult> {
   const lib = load();
-  if (lib === null) throw new Error('libnftables.so.1 could not be loaded');
+  if (lib === null) return Promise.reject(new Error('libnftables.so.1 could not be loaded'));
+  const run = queue.then(() => runNow(lib, text, inNamespace));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+async function runNow(lib: Binding, text: string, inNamespace: <T>(fn: () => T) => T): Promise<LibnftablesResult> {
   const ctx = inNamespace(() => lib.ctxNew(NFT_CTX_DEFAULT));
   if (ctx === null) throw new Error('nft_ctx_new failed');
   try {
