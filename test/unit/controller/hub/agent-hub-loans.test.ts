@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { startController, type RunningController } from '../../../../controller/main.js';
 import type { AgentHello, ControllerMessage, EndpointReport } from '../../../../model/agent-protocol.js';
 import { TestAgent } from '../support/agent-client.js';
-import type { JsonBody } from '../support/harness.js';
+import { type JsonBody, adminRest } from '../support/harness.js';
 
 const rep = (name: string, ip: string, containerId = name): EndpointReport => ({
   name, network: 'n', containerId, ifname: 'eth0', ip, mac: '02:00:00:00:00:01', hostIfname: 'wv-1', netns: '/run/netns/x', labels: {},
@@ -27,12 +27,7 @@ describe('agent hub: static addresses borrowed from another host', () => {
   let dir: string;
   let ctl: RunningController;
   const agents: TestAgent[] = [];
-  const rest = async (method: string, path: string, body?: unknown) => {
-    const init: RequestInit = { method, headers: { authorization: `Bearer ${ctl.adminToken}`, 'content-type': 'application/json' } };
-    if (body !== undefined) init.body = JSON.stringify(body);
-    const r = await fetch(`${ctl.url}${path}`, init);
-    return { status: r.status, body: (await r.json()) as JsonBody };
-  };
+  const rest = (method: string, path: string, body?: unknown) => adminRest(ctl, method, path, body);
   /** A connected, greeted agent whose plan is read. */
   const join_ = async (host: string) => {
     const a = await TestAgent.connect(ctl.url, ctl.agentToken);

@@ -5,7 +5,7 @@ import { startController, type RunningController } from '../../../../controller/
 import type { AgentHello, EndpointReport } from '../../../../model/agent-protocol.js';
 import { emptyPlanDelta } from '../../../../model/plan-delta.js';
 import { TestAgent } from '../support/agent-client.js';
-import type { JsonBody } from '../support/harness.js';
+import { adminRest } from '../support/harness.js';
 
 const rep = (name: string, network: string, ip: string): EndpointReport => ({
   name, network, containerId: name.split('.')[0] as string, ifname: 'eth0', ip, mac: '02:00:00:00:00:01', hostIfname: 'wv-1', netns: '/run/netns/x', labels: {},
@@ -19,12 +19,7 @@ describe('agent hub', () => {
   let dir: string;
   let ctl: RunningController;
   const agents: TestAgent[] = [];
-  const rest = async (method: string, path: string, body?: unknown) => {
-    const init: RequestInit = { method, headers: { authorization: `Bearer ${ctl.adminToken}`, 'content-type': 'application/json' } };
-    if (body !== undefined) init.body = JSON.stringify(body);
-    const r = await fetch(`${ctl.url}${path}`, init);
-    return { status: r.status, body: (await r.json()) as JsonBody };
-  };
+  const rest = (method: string, path: string, body?: unknown) => adminRest(ctl, method, path, body);
   const connect = async (token = ctl.agentToken) => {
     const a = await TestAgent.connect(ctl.url, token);
     agents.push(a);

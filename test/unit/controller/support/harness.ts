@@ -71,3 +71,11 @@ export async function apiHarness() {
   };
   return { ...h, base, call, close };
 }
+
+/** A REST call to a running controller as the admin: status and JSON body. */
+export async function adminRest(ctl: { url: string; adminToken: string }, method: string, path: string, body?: unknown): Promise<{ status: number; body: JsonBody }> {
+  const init: RequestInit = { method, headers: { authorization: `Bearer ${ctl.adminToken}`, 'content-type': 'application/json' } };
+  if (body !== undefined) init.body = JSON.stringify(body);
+  const r = await fetch(`${ctl.url}${path}`, init);
+  return { status: r.status, body: (await r.json()) as JsonBody };
+}
