@@ -30,8 +30,8 @@ export const HOST_NFT_TABLES = {
   vnfPorts: { family: 'bridge', name: 'weft-vnf-ports' },
 } as const;
 
-export function isHostNftTable(t: { family: string; name: string }): boolean {
-  return Object.values(HOST_NFT_TABLES).some((x) => x.family === t.family && x.name === t.name);
+export function hostNftTable(t: { family: string; name: string }): (typeof HOST_NFT_TABLES)[keyof typeof HOST_NFT_TABLES] | undefined {
+  return Object.values(HOST_NFT_TABLES).find((x) => x.family === t.family && x.name === t.name);
 }
 
 /** FNV-1a 32-bit: stable across runs and processes, no crypto needed. */

@@ -20,7 +20,7 @@ import { rmSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostPlan } from '../../model/agent-protocol.js';
 import { weftLinkRole, type WeftLinkRole } from '../../model/host-objects.js';
-import { HOST_NFT_TABLES, NETNS_RUN_DIR, RUN_NETNS_PREFIX, isHostNftTable } from '../../model/kernel-names.js';
+import { NETNS_RUN_DIR, RUN_NETNS_PREFIX, hostNftTable, parseOwnerAlias } from '../../model/kernel-names.js';
 import { parseVnfAlias, parseVnfNetnsName, sameVnf } from '../../model/vnf-names.js';
 import type { DatapathFactory, LinkInfo, NetnsHandle } from '../datapath/port.js';
 import type { ProcessSupervisor } from '../datapath/process-supervisor.js';
@@ -30,7 +30,7 @@ import type { EndpointRecord } from '../state/endpoint-store.js';
 /** The nft verbs reset needs in the host namespace. */
 export interface HostNftTables {
   listTables(): Promise<ReadonlyArray<{ family: string; name: string }>>;
-  deleteTable(name: string, family: (typeof HOST_NFT_TABLES)[keyof typeof HOST_NFT_TABLES]['family']): Promise<void>;
+  deleteTable(name: string, family: NonNullable<ReturnType<typeof hostNftTable>>['family']): Promise<void>;
 }
 
 export interface HostResetInputs {
@@ -96,8 +96,8 @@ export class HostReset {
         items.push({ kind: 'link', name: link.name, what: `${role}, ${link.alias ?? ''}`, remove: () => host.removeLink(link.index) });
       }
     }
-    for (const t of (await this.in_.nft.listTables()).filter(isHostNftTable)) {
-      const table = Object.values(HOST_NFT_TABLES).find((x) => x.family === t.family && x.name === t.name);
+    for (const t of await this.in_.nft.listTables()) {
+      const table = hostNftTable(t);
       if (table) items.push({ kind: 'nft table', name: `${table.family} ${table.name}`, what: 'nft table', remove: () => this.in_.nft.deleteTable(table.name, table.family) });
     }
     for (const name of await this.runNamespaces()) items.push(this.netnsItem(name, '`weft run` namespace'));
@@ -116,7 +116,8 @@ export class HostReset {
       .filter((o) => o.role === 'endpoint port')
       .map(({ link }) => {
         const r = records.get(link.name);
-        const w: AttachedWorkload = { endpoint: r?.name ?? link.alias?.replace(/^weft:ep:/, '') ?? link.name, hostIfname: link.name };
+        const owner = parseOwnerAlias(link.alias);
+        const w: AttachedWorkload = { endpoint: r?.name ?? (owner?.type === 'ep' ? owner.name : link.name), hostIfname: link.name };
         if (r) w.netns = r.netns;
         return w;
       });
