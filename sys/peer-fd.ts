@@ -29,14 +29,24 @@ function peerPidfd(socketFd: number): number {
   if (pidfd >= 0) return pidfd;
   const errno = errnoName(lib.errno());
   if (errno !== 'ENOPROTOOPT') throw new SysError('identify', 'the socket peer', errno);
-  const pid = lib.peerPid(socketFd);
-  if (pid <= 0) throw new SysError('identify', 'the socket peer', pid < 0 ? errnoName(lib.errno()) : 'ESRCH', { hint: HINTS.ESRCH });
+  const pid = peerPid(socketFd);
   const opened = lib.pidfdOpen(pid);
   if (opened < 0) {
     const e = errnoName(lib.errno());
     throw new SysError('identify', `the socket peer (pid ${pid})`, e, HINTS[e] === undefined ? {} : { hint: HINTS[e] });
   }
   return opened;
+}
+
+/**
+ * The pid, in this process's pid namespace, of the process connected at the
+ * other end of socketFd (SO_PEERCRED: the kernel's word, not the peer's).
+ */
+export function peerPid(socketFd: number): number {
+  const lib = loadLibc();
+  const pid = lib.peerPid(socketFd);
+  if (pid <= 0) throw new SysError('identify', 'the socket peer', pid < 0 ? errnoName(lib.errno()) : 'ESRCH', { hint: HINTS.ESRCH });
+  return pid;
 }
 
 /**

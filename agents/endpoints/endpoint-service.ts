@@ -74,6 +74,14 @@ function randomMac(): string {
 
 type Undo = { what: string; run: () => Promise<void> | void };
 
+/** A namespace the caller handed over as a descriptor of its own. */
+export interface NetnsHandedOver {
+  /** Where this process opens it now (its copy of the descriptor, /proc/self/fd/N). */
+  openAt: string;
+  /** Where this process finds it later (see EndpointRecord.netnsCheckAt). */
+  checkAt: string;
+}
+
 @injectable()
 export class EndpointService {
   private readonly locks = new KeyedMutex();
@@ -99,11 +107,10 @@ export class EndpointService {
 
   /**
    * `origin` tags the record with who asked (see EndpointRecord.origin).
-   * `openAt` is where the namespace is opened when that is not params.netns
-   * (a descriptor the caller handed over, /proc/self/fd/N): params.netns
-   * then only names it.
+   * `handedOver`: the caller gave the namespace as a descriptor, and
+   * params.netns only names it (the caller's path, perhaps not visible here).
    */
-  async attach(raw: AttachParams, origin = '', openAt?: string): Promise<AttachResult> {
+  async attach(raw: AttachParams, origin = '', handedOver?: NetnsHandedOver): Promise<AttachResult> {
     const params = parseAttachParams(raw, '');
     const ifname = params.ifname ?? DEFAULT_IFNAME;
     return this.locks.run(params.containerId, async () => {
@@ -125,7 +132,7 @@ export class EndpointService {
       if (clash) {
         throw new WeftError('Conflict', `host interface name ${hostIfname} is taken by endpoint "${clash.name}" (hash collision); use another ifname`);
       }
-      return this.create(params, openAt ?? params.netns, network, { name, ifname, hostIfname, origin });
+      return this.create(params, handedOver, network, { name, ifname, hostIfname, origin });
     });
   }
 
@@ -285,7 +292,7 @@ export class EndpointService {
 
   private async create(
     params: AttachParams,
-    nsPath: string,
+    handedOver: NetnsHandedOver | undefined,
     network: PlanNetwork,
     names: { name: string; ifname: string; hostIfname: string; origin: string },
   ): Promise<AttachResult> {
@@ -300,6 +307,7 @@ export class EndpointService {
       // The namespace first: a request naming a missing namespace must not
       // leave a bridge or a held address behind.
       step = 'open namespace';
+      const nsPath = handedOver?.openAt ?? params.netns;
       ns = await this.openNetns(nsPath, params.netns);
 
       step = 'allocate address';
@@ -383,6 +391,7 @@ export class EndpointService {
         hostIfname,
         netns: params.netns,
         ...(ns.netnsId === undefined ? {} : { netnsId: ns.netnsId }),
+        ...(handedOver === undefined ? {} : { netnsCheckAt: handedOver.checkAt }),
         labels: params.labels ?? {},
         state: 'attached',
         prefixLength: network.prefixLength,

@@ -18,7 +18,7 @@ import { errorMessage } from '../../model/errors.js';
 import { AGENT_LOGGER, type AgentLogger } from '../agent-config.js';
 import { DATAPATH_FACTORY, type DatapathFactory } from '../datapath/port.js';
 import { EndpointService } from '../endpoints/endpoint-service.js';
-import { netnsGoneReason } from '../endpoints/netns-gone.js';
+import { netnsCheckPath, netnsGoneReason } from '../endpoints/netns-gone.js';
 import { EndpointStore, type EndpointRecord } from '../state/endpoint-store.js';
 import type { ChangeScope, ReconcileTriggers, SubReconciler } from './sub-reconciler.js';
 
@@ -54,7 +54,7 @@ export class EndpointReaper implements SubReconciler {
 
   private async whyGone(r: EndpointRecord): Promise<string | undefined> {
     try {
-      return netnsGoneReason(r, await this.datapath.netnsId(r.netns));
+      return netnsGoneReason(r, await this.datapath.netnsId(netnsCheckPath(r)));
     } catch (e: unknown) {
       // Cannot tell (e.g. EACCES): not gone. Quiet, or it would log every pass.
       this.log.debug({ endpoint: r.name, netns: r.netns, err: errorMessage(e) }, 'cannot check the endpoint namespace');

@@ -8,7 +8,7 @@ import { AGENT_CONFIG, type AgentConfig } from '../agent-config.js';
 import { CONTROLLER_UPLINK, type ControllerUplink } from '../controller-uplink.js';
 import { parseAttachParams, parseDetachParams, parseHealthParams, parseListParams } from '../endpoints/endpoint-params.js';
 import { CniService } from '../cni/cni-service.js';
-import { EndpointService } from '../endpoints/endpoint-service.js';
+import { EndpointService, type NetnsHandedOver } from '../endpoints/endpoint-service.js';
 import { EndpointStore } from '../state/endpoint-store.js';
 import { PlanState } from '../state/plan-state.js';
 
@@ -16,10 +16,10 @@ import { PlanState } from '../state/plan-state.js';
 export interface RpcCaller {
   /**
    * Take a copy of the caller's own descriptor `fd`, which must hold a
-   * network namespace; returns a path this process opens it at. The copy
-   * is closed when the request is done.
+   * network namespace the caller has at `path`. The copy is closed when
+   * the request is done.
    */
-  netnsFromFd(fd: number): string;
+  netnsFromFd(fd: number, path: string): NetnsHandedOver;
 }
 
 export type RpcHandlerTable = { [M in RpcMethod]: (params: unknown, caller: RpcCaller) => Promise<RpcMethods[M]['result']> };
@@ -57,7 +57,7 @@ export class AgentRpcHandlers implements RpcHandlerTable {
     const { rest, netnsFd } = splitNetnsFd(params);
     const parsed = parseAttachParams(rest, '');
     if (netnsFd === undefined) return this.endpoints.attach(parsed);
-    return this.endpoints.attach(parsed, '', caller.netnsFromFd(netnsFd));
+    return this.endpoints.attach(parsed, '', caller.netnsFromFd(netnsFd, parsed.netns));
   }
 
   detach(params: unknown) {

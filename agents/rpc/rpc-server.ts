@@ -12,8 +12,9 @@ import { basename, dirname, join } from 'node:path';
 import { inject, injectable } from 'inversify';
 import { MAX_RPC_LINE, RPC_METHODS, type RpcMethod, type RpcResponse } from '../../model/agent-rpc.js';
 import { WeftError, errorMessage, invalid, isWeftError, type FieldIssue } from '../../model/errors.js';
-import { takePeerNetns } from '../../sys/peer-fd.js';
+import { peerPid, takePeerNetns } from '../../sys/peer-fd.js';
 import { AGENT_CONFIG, AGENT_LOGGER, type AgentConfig, type AgentLogger } from '../agent-config.js';
+import type { NetnsHandedOver } from '../endpoints/endpoint-service.js';
 import { RPC_HANDLERS, type RpcCaller, type RpcHandlerTable } from './rpc-handlers.js';
 
 type Id = number | string | null;
@@ -51,12 +52,18 @@ class ConnectionCaller implements RpcCaller {
 
   constructor(private readonly sock: net.Socket) {}
 
-  netnsFromFd(fd: number): string {
+  /**
+   * Later, the namespace is looked for where the caller has it, through the
+   * caller's root (/proc/PID/root resolves in the caller's own mount
+   * namespace): there as long as the caller is, gone with it.
+   */
+  netnsFromFd(fd: number, path: string): NetnsHandedOver {
     const own = socketFd(this.sock);
     if (own === undefined) throw new WeftError('Internal', 'the agent cannot identify this connection to take a descriptor from it');
+    const pid = peerPid(own);
     const copy = takePeerNetns(own, fd);
     this.taken.push(copy);
-    return `/proc/self/fd/${copy}`;
+    return { openAt: `/proc/self/fd/${copy}`, checkAt: `/proc/${pid}/root${path}` };
   }
 
   release(): void {

@@ -33,6 +33,14 @@ export interface EndpointRecord extends EndpointReport {
    * reused by another one. Absent when unknown.
    */
   netnsId?: string;
+  /**
+   * Where the agent looks for the namespace when `netns` is the caller's
+   * path, not its own: a namespace handed over as a descriptor (attach
+   * netnsFd) is checked through the caller's root, /proc/PID/root + netns,
+   * which resolves in the caller's mount namespace and is gone with the
+   * caller. Absent: at `netns`.
+   */
+  netnsCheckAt?: string;
   prefixLength: number;
   gateway: string;
   mtu: number;
@@ -54,6 +62,7 @@ interface Row {
   mtu: number;
   origin: string;
   netns_id: string;
+  netns_check_at: string;
 }
 
 const SCHEMA = `
@@ -73,6 +82,7 @@ CREATE TABLE IF NOT EXISTS endpoints (
   mtu INTEGER NOT NULL,
   origin TEXT NOT NULL DEFAULT '',
   netns_id TEXT NOT NULL DEFAULT '',
+  netns_check_at TEXT NOT NULL DEFAULT '',
   UNIQUE (container_id, ifname)
 );
 CREATE INDEX IF NOT EXISTS endpoints_network ON endpoints (network, ip);
@@ -98,6 +108,7 @@ function toRecord(r: Row): EndpointRecord {
     mtu: r.mtu,
     origin: r.origin,
     ...(r.netns_id === '' ? {} : { netnsId: r.netns_id }),
+    ...(r.netns_check_at === '' ? {} : { netnsCheckAt: r.netns_check_at }),
   };
 }
 
@@ -139,10 +150,13 @@ export class EndpointStore {
       this.db.pragma('busy_timeout = 2000');
       this.db.exec(SCHEMA);
       // A state file written before endpoints recorded their namespace's
-      // identity: the column is added, its records keep working (no identity:
-      // only a missing namespace path counts as gone).
+      // identity, or where to check it: the columns are added, its records
+      // keep working (no identity: only a missing namespace path counts as
+      // gone; no check path: checked at netns).
       const columns = this.db.prepare<[], { name: string }>('PRAGMA table_info(endpoints)').all();
-      if (!columns.some((c) => c.name === 'netns_id')) this.db.exec("ALTER TABLE endpoints ADD COLUMN netns_id TEXT NOT NULL DEFAULT ''");
+      for (const column of ['netns_id', 'netns_check_at']) {
+        if (!columns.some((c) => c.name === column)) this.db.exec(`ALTER TABLE endpoints ADD COLUMN ${column} TEXT NOT NULL DEFAULT ''`);
+      }
     } catch (e: unknown) {
       throw new WeftError('Internal', `open agent state ${file}: ${errorMessage(e)}`, { cause: e });
     }
@@ -151,12 +165,12 @@ export class EndpointStore {
       // Upsert on the name only: OR REPLACE would silently delete another
       // endpoint that holds the same container interface or host veth.
       put: db.prepare(`INSERT INTO endpoints
-        (name, network, container_id, ifname, ip, mac, host_ifname, netns, labels, state, prefix_length, gateway, mtu, origin, netns_id)
-        VALUES (@name, @network, @container_id, @ifname, @ip, @mac, @host_ifname, @netns, @labels, @state, @prefix_length, @gateway, @mtu, @origin, @netns_id)
+        (name, network, container_id, ifname, ip, mac, host_ifname, netns, labels, state, prefix_length, gateway, mtu, origin, netns_id, netns_check_at)
+        VALUES (@name, @network, @container_id, @ifname, @ip, @mac, @host_ifname, @netns, @labels, @state, @prefix_length, @gateway, @mtu, @origin, @netns_id, @netns_check_at)
         ON CONFLICT (name) DO UPDATE SET network = excluded.network, container_id = excluded.container_id, ifname = excluded.ifname,
           ip = excluded.ip, mac = excluded.mac, host_ifname = excluded.host_ifname, netns = excluded.netns, labels = excluded.labels,
           state = excluded.state, prefix_length = excluded.prefix_length, gateway = excluded.gateway, mtu = excluded.mtu,
-          origin = excluded.origin, netns_id = excluded.netns_id`),
+          origin = excluded.origin, netns_id = excluded.netns_id, netns_check_at = excluded.netns_check_at`),
       get: db.prepare<[string], Row>('SELECT * FROM endpoints WHERE name = ?'),
       byContainer: db.prepare<[string], Row>('SELECT * FROM endpoints WHERE container_id = ? ORDER BY ifname'),
       byHostIfname: db.prepare<[string], Row>('SELECT * FROM endpoints WHERE host_ifname = ?'),
@@ -194,6 +208,7 @@ export class EndpointStore {
       mtu: r.mtu,
       origin: r.origin ?? '',
       netns_id: r.netnsId ?? '',
+      netns_check_at: r.netnsCheckAt ?? '',
     });
   }
 

@@ -5,8 +5,8 @@ import { jest } from '@jest/globals';
 // the namespace as a descriptor of the caller (attach netnsFd) instead.
 // Also what the agent says to a path it cannot use, and to descriptors that
 // are no network namespace.
-import { execFile } from 'node:child_process';
-import { closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { NETNS_RUN_DIR } from '../../model/kernel-names.js';
 import { callAgent } from '../../runtime/agent-client.js';
@@ -123,5 +123,51 @@ test('netnsFd must be a network namespace the caller holds', async () => {
   } finally {
     closeSync(notNamespace);
     await netnsDel(ns);
+  }
+});
+
+test('a run attached by descriptor stays attached across agent restarts while it runs, and is detached once it is gone', async () => {
+  // The agent's first full pass (with the endpoint reaper) ends before its socket listens: a restart is a reaper pass.
+  const restartAgent = async () => {
+    await lab.agent?.stop();
+    await lab.startAgent();
+  };
+  const containerIds = async () => (await callAgent(lab.socket, 'list', {})).endpoints.map((e) => e.containerId);
+  const runner = spawn('ip', ['netns', 'exec', lab.hostNs, process.execPath, CLI, 'run', '--network', 'blue', '--name', 'mnt-long', '--socket', lab.socket, '--', 'sleep', '300'], {
+    stdio: 'ignore',
+  });
+  const pid = runner.pid as number;
+  let workload: number | undefined;
+  try {
+    await waitFor('the run attached', async () => (await containerIds()).includes('mnt-long'));
+    workload = await waitFor('the workload started', async () => {
+      const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((s) => s !== '');
+      return children.length > 0 ? Number(children[0]) : undefined;
+    });
+    const veths = await hostVeths();
+    expect(veths).toHaveLength(1);
+
+    // The run's namespace path exists in ip netns exec's mount namespace only; the agent looks for it there.
+    await restartAgent();
+    expect(await containerIds()).toEqual(['mnt-long']);
+    expect(await hostVeths()).toEqual(veths);
+
+    // Its caller killed outright (no detach of its own): the next pass detaches it, everywhere.
+    const exited = new Promise((r) => runner.once('exit', r));
+    process.kill(pid, 'SIGKILL');
+    await exited;
+    await restartAgent();
+    expect(await containerIds()).toEqual([]);
+    await waitFor('the run\'s host veth removed', async () => (await hostVeths()).length === 0);
+    await waitFor('the controller forgets the endpoint', async () => !(await lab.api<Endpoints>('GET', '/api/v1/endpoints')).items.some((e) => e.spec.containerId === 'mnt-long'));
+  } finally {
+    if (runner.exitCode === null && runner.signalCode === null) process.kill(pid, 'SIGKILL');
+    if (workload !== undefined) {
+      try {
+        process.kill(workload, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
   }
 });

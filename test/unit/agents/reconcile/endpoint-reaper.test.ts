@@ -22,7 +22,9 @@ function capture(): { logger: pino.Logger; clear: () => void; lines: () => Array
 }
 
 describe('netnsGoneReason', () => {
-  test.each<[string, { netns: string; netnsId?: string }, string | undefined, RegExp | undefined]>([
+  test.each<[string, { netns: string; netnsId?: string; netnsCheckAt?: string }, string | undefined, RegExp | undefined]>([
+    ['handed over, the caller still has it', { netns: '/run/netns/a', netnsId: '4:1', netnsCheckAt: '/proc/42/root/run/netns/a' }, '4:1', undefined],
+    ['handed over, the caller is gone', { netns: '/run/netns/a', netnsId: '4:1', netnsCheckAt: '/proc/42/root/run/netns/a' }, undefined, /\/run\/netns\/a does not exist any more where its caller had it \(\/proc\/42\/root\/run\/netns\/a: the caller is gone/],
     ['the path is there, same namespace', { netns: '/run/netns/a', netnsId: '4:1' }, '4:1', undefined],
     ['the path is gone', { netns: '/run/netns/a', netnsId: '4:1' }, undefined, /\/run\/netns\/a does not exist/],
     ['the path names another namespace', { netns: '/proc/42/ns/net', netnsId: '4:1' }, '4:2', /names another namespace now \(nsfs 4:2, attached to 4:1\)/],
@@ -118,6 +120,25 @@ describe('EndpointReaper', () => {
     await reaper.sync();
     expect(h.store.get('c1.eth0')?.state).toBe('attached');
     expect(h.uplink.ofType('endpointDown')).toEqual([]);
+  });
+
+  test('a namespace handed over as a descriptor is looked for where its caller has it, not at its own path', async () => {
+    const netns = await h.netns('c1');
+    const callerPath = '/run/netns/seen-by-the-caller-only';
+    // Alive while the caller has it (here: checked at a path that resolves), though the agent cannot see the caller's path.
+    await endpoints.attach({ network: 'blue', containerId: 'c1', netns: callerPath }, '', { openAt: netns, checkAt: netns });
+    expect(h.store.get('c1.eth0')).toMatchObject({ netns: callerPath, netnsCheckAt: netns });
+    await reaper.sync();
+    expect(h.store.get('c1.eth0')?.state).toBe('attached');
+
+    // The caller gone: its view of the namespace is gone with it.
+    const other = await h.netns('c2');
+    await endpoints.attach({ network: 'blue', containerId: 'c2', netns: callerPath }, '', { openAt: other, checkAt: '/proc/4242/root/run/netns/c2' });
+    log.clear();
+    await reaper.sync();
+    expect(h.store.get('c2.eth0')).toBeUndefined();
+    expect(h.store.get('c1.eth0')?.state).toBe('attached');
+    expect(about('c2.eth0')[0]?.reason).toMatch(/where its caller had it \(\/proc\/4242\/root\/run\/netns\/c2: the caller is gone/);
   });
 
   test('never reaps an endpoint whose container has an attach in flight; the next pass does', async () => {

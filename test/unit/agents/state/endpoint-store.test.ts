@@ -34,16 +34,17 @@ describe('EndpointStore', () => {
     expect(h.store.get('a')).toBeUndefined();
   });
 
-  test('opens a state file written before records kept their namespace identity', () => {
+  test('opens a state file written before records kept their namespace identity and where to check it', () => {
     h = makeHarness();
-    h.store.put(rec('a', { netnsId: '4:4026532288' }));
+    h.store.put(rec('a', { netnsId: '4:4026532288', netnsCheckAt: '/proc/42/root/run/netns/a' }));
     const db = new Database(join(h.dir, 'agent.db'));
     db.exec('ALTER TABLE endpoints DROP COLUMN netns_id');
+    db.exec('ALTER TABLE endpoints DROP COLUMN netns_check_at');
     db.close();
     h = h.restart();
     expect(h.store.get('a')).toEqual(rec('a'));
-    h.store.put(rec('b', { ip: '100.64.0.6', netnsId: '4:4026532289' }));
-    expect(h.store.get('b')?.netnsId).toBe('4:4026532289');
+    h.store.put(rec('b', { ip: '100.64.0.6', netnsId: '4:4026532289', netnsCheckAt: '/proc/43/root/run/netns/b' }));
+    expect(h.store.get('b')).toMatchObject({ netnsId: '4:4026532289', netnsCheckAt: '/proc/43/root/run/netns/b' });
   });
 
   test('one record per container interface and per host veth', () => {
