@@ -137,7 +137,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       tables.guard = (await import('./datapath/nft/nft-guard.js')).NftGuard.at(opts.hostNetns);
       // VNFs: their port table in the bridge namespace (vnf/port-table.ts), and nft inside their namespaces.
       const { NftRunner } = await import('./datapath/nft/nft-runner.js');
-      tables.vnfHostNft = new NftRunner(opts.hostNetns === undefined ? {} : { netns: opts.hostNetns });
+      tables.vnfHostNft = new NftRunner({ ...(opts.hostNetns === undefined ? {} : { netns: opts.hostNetns }), keepContext: true });
       tables.vnfNft = (path) => new NftRunner({ netns: path });
       // VNF processes (HAProxy, dnsmasq, ...): real ones, adopted across agent restarts by their pidfiles here.
       const { LinuxProcessSupervisor } = await import('./datapath/process/linux-supervisor.js');

@@ -13,7 +13,7 @@
 // answer yet (a 1 s retry) nor a SYN a remote policy drops (a 1 s
 // retransmit). A host alone with its networks answers without that round
 // trip.
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { inject, injectable, optional } from 'inversify';
 import type { PlanNetwork } from '../../model/agent-protocol.js';
 import { NOT_A_NAMESPACE_HINT, type AttachParams, type AttachResult, type DetachParams, type DetachResult, type ListResult } from '../../model/agent-rpc.js';
@@ -65,9 +65,17 @@ function toAttachResult(r: EndpointRecord, existing: boolean): AttachResult {
   };
 }
 
+/** Random bytes for MACs, drawn 256 MACs at a time: one call into the CSPRNG costs more than the bytes. */
+const macPool = { bytes: Buffer.alloc(6 * 256), used: 6 * 256 };
+
 /** Locally administered, unicast. */
 function randomMac(): string {
-  const b = randomBytes(6);
+  if (macPool.used === macPool.bytes.length) {
+    randomFillSync(macPool.bytes);
+    macPool.used = 0;
+  }
+  const b = Buffer.from(macPool.bytes.subarray(macPool.used, macPool.used + 6));
+  macPool.used += 6;
   b[0] = ((b[0] ?? 0) & 0xfe) | 0x02;
   return formatMac(b);
 }

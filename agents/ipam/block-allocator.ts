@@ -138,14 +138,18 @@ export class BlockAllocator {
     m.set(ip, owner);
   }
 
-  /** Who keeps `ip` from being handed out, or undefined when it is free. */
-  private blocker(network: PlanNetwork, subnet: Prefix4, ip: number, used: Map<string, string>, reserved: Map<number, string>): string | undefined {
+  /**
+   * Who keeps `ip` from being handed out, or undefined when it is free. The
+   * records are asked one address at a time (an indexed lookup): a scan
+   * usually stops at the first address it asks about, and reading every
+   * address of the network for each attach grows with the network.
+   */
+  private blocker(network: PlanNetwork, subnet: Prefix4, gateway: number, ip: number, reserved: Map<number, string>): string | undefined {
     if (ip === subnet.base) return 'the network address';
     if (ip === prefixLast(subnet)) return 'the broadcast address';
-    if (ip === ipv4ToInt(network.gateway)) return 'the gateway';
-    const text = intToIpv4(ip);
+    if (ip === gateway) return 'the gateway';
     return (
-      used.get(text) ??
+      this.store.ownerOf(network.name, intToIpv4(ip)) ??
       this.held.get(network.name)?.get(ip) ??
       this.quarantined.get(network.name)?.get(ip)?.owner ??
       reserved.get(ip)
@@ -163,17 +167,16 @@ export class BlockAllocator {
   /** One synchronous scan (no await inside: two scans never interleave). */
   private scan(network: PlanNetwork, owner: string): string | undefined {
     const subnet = subnetOf(network);
-    const used = this.store.addressesIn(network.name);
+    const gateway = ipv4ToInt(network.gateway);
     const reserved = this.reservations(network.name);
     const ranges = this.ownRanges(network.name).filter((b) => prefixContains(subnet, b.base));
     const last = this.cursor.get(network.name) ?? -1;
     // Next-fit: addresses after the cursor first, then wrap around.
     for (const pass of [0, 1]) {
       for (const r of ranges) {
-        const end = prefixLast(r);
-        for (let ip = r.base; ip <= end; ip++) {
-          if (pass === 0 ? ip <= last : ip > last) continue;
-          if (this.blocker(network, subnet, ip, used, reserved) !== undefined) continue;
+        const end = pass === 0 ? prefixLast(r) : Math.min(prefixLast(r), last);
+        for (let ip = pass === 0 ? Math.max(r.base, last + 1) : r.base; ip <= end; ip++) {
+          if (this.blocker(network, subnet, gateway, ip, reserved) !== undefined) continue;
           this.hold(network.name, ip, owner);
           this.cursor.set(network.name, ip);
           return intToIpv4(ip);
@@ -242,7 +245,7 @@ export class BlockAllocator {
       const reserved = this.reservations(network.name);
       const reservedFor = reserved.get(ip);
       if (reservedFor === containerId) reserved.delete(ip); // the controller reserved it for this very container
-      const blocker = this.blocker(network, subnet, ip, this.store.addressesIn(network.name), reserved);
+      const blocker = this.blocker(network, subnet, ipv4ToInt(network.gateway), ip, reserved);
       if (blocker !== undefined) {
         throw new WeftError('AddressInUse', `ip ${requested} on network "${network.name}" is in use by ${blocker}`, {
           details: [{ path: '/ip', message: `in use by ${blocker}`, value: requested }],

@@ -6,11 +6,16 @@
 // attach waits for its port's anti-spoofing entry. In process, a small
 // document takes ~0.2-1 ms (context included).
 //
-// A fresh context per document (~0.1 ms): nothing cached across calls, so a
-// namespace deleted and made again under the same path is never confused
-// with the old one. The context and its netlink socket are made on the
-// calling thread, inside the caller's namespace switch (the socket stays
-// bound to that namespace); the transaction itself, the costly part, runs
+// A fresh context per document by default (~0.1 ms, and a namespace switch):
+// nothing cached across calls, so a namespace deleted and made again under
+// the same path is never confused with the old one, and no socket keeps a
+// deleted namespace alive. A caller whose namespace outlives it (the
+// agent's own) keeps one context for all its documents instead
+// (LibnftablesSession), as firewalld does: the library checks the ruleset's
+// generation before each command, so changes made by others are seen. The
+// context and its netlink socket are made on the calling thread, inside the
+// caller's namespace switch (the socket stays bound to that namespace); the
+// transaction itself, the costly part, runs
 // on a thread of koffi's pool, so an attach's netlink work and its
 // anti-spoofing entry proceed side by side and the event loop is not held.
 // weft's documents name interfaces by name (iifname, oifname), never by
@@ -31,6 +36,8 @@ interface Binding {
   getErrorBuffer(ctx: unknown): string;
   getOutputBuffer(ctx: unknown): string;
   bufferOutput(ctx: unknown): number;
+  unbufferError(ctx: unknown): number;
+  unbufferOutput(ctx: unknown): number;
   /** nft_run_cmd_from_buffer on a pool thread */
   runCmdFromBuffer(ctx: unknown, buf: string): Promise<number>;
 }
@@ -57,6 +64,8 @@ function load(): Binding | null {
     const getErrorBuffer = lib.func('const char *nft_ctx_get_error_buffer(void *ctx)');
     const bufferOutput = lib.func('int nft_ctx_buffer_output(void *ctx)');
     const getOutputBuffer = lib.func('const char *nft_ctx_get_output_buffer(void *ctx)');
+    const unbufferError = lib.func('int nft_ctx_unbuffer_error(void *ctx)');
+    const unbufferOutput = lib.func('int nft_ctx_unbuffer_output(void *ctx)');
     const runCmdFromBuffer = lib.func('int nft_run_cmd_from_buffer(void *ctx, const char *buf)');
     binding = {
       ctxNew: (flags) => ctxNew(flags) as unknown,
@@ -66,6 +75,8 @@ function load(): Binding | null {
       getErrorBuffer: (ctx) => (getErrorBuffer(ctx) as string | null) ?? '',
       bufferOutput: (ctx) => bufferOutput(ctx) as number,
       getOutputBuffer: (ctx) => (getOutputBuffer(ctx) as string | null) ?? '',
+      unbufferError: (ctx) => unbufferError(ctx) as number,
+      unbufferOutput: (ctx) => unbufferOutput(ctx) as number,
       runCmdFromBuffer: (ctx, buf) =>
         new Promise<number>((resolve, reject) => {
           runCmdFromBuffer.async(ctx, buf, (err: unknown, rc: number) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(rc)));
@@ -96,26 +107,56 @@ let queue: Promise<unknown> = Promise.resolve();
  * be made; nft's own refusals come back as `{ ok: false, error }`.
  */
 export function runJson(text: string, inNamespace: <T>(fn: () => T) => T = (fn) => fn()): Promise<LibnftablesResult> {
+  return inTurn((lib) => {
+    const ctx = newContext(lib, inNamespace);
+    return runIn(lib, ctx, text).finally(() => lib.ctxFree(ctx));
+  });
+}
+
+/**
+ * One context kept for many documents in one namespace, made at the first
+ * document. Only for a namespace that outlives the session: its socket
+ * keeps the namespace alive, and a namespace made anew under the same path
+ * is not followed. Documents take their turn with runJson's.
+ */
+export class LibnftablesSession {
+  private ctx: unknown;
+
+  constructor(private readonly inNamespace: <T>(fn: () => T) => T = (fn) => fn()) {}
+
+  run(text: string): Promise<LibnftablesResult> {
+    return inTurn((lib) => {
+      this.ctx ??= newContext(lib, this.inNamespace);
+      return runIn(lib, this.ctx, text);
+    });
+  }
+}
+
+function inTurn<T>(step: (lib: Binding) => Promise<T>): Promise<T> {
   const lib = load();
   if (lib === null) return Promise.reject(new Error('libnftables.so.1 could not be loaded'));
-  const run = queue.then(() => runNow(lib, text, inNamespace));
+  const run = queue.then(() => step(lib));
   queue = run.catch(() => undefined);
   return run;
 }
 
-async function runNow(lib: Binding, text: string, inNamespace: <T>(fn: () => T) => T): Promise<LibnftablesResult> {
+function newContext(lib: Binding, inNamespace: <T>(fn: () => T) => T): unknown {
   const ctx = inNamespace(() => lib.ctxNew(NFT_CTX_DEFAULT));
   if (ctx === null) throw new Error('nft_ctx_new failed');
-  try {
-    // The JSON output flag is also what makes libnftables read JSON input.
-    lib.outputSetFlags(ctx, NFT_CTX_OUTPUT_JSON);
-    // Buffered, so nothing reaches the agent's own stdout/stderr.
-    lib.bufferError(ctx);
-    lib.bufferOutput(ctx);
-    const rc = await lib.runCmdFromBuffer(ctx, text);
-    const error = rc === 0 ? '' : lib.getErrorBuffer(ctx) || `libnftables returned ${rc} without a message`;
-    return { ok: rc === 0, error, output: lib.getOutputBuffer(ctx) };
-  } finally {
-    lib.ctxFree(ctx);
-  }
+  // The JSON output flag is also what makes libnftables read JSON input.
+  lib.outputSetFlags(ctx, NFT_CTX_OUTPUT_JSON);
+  return ctx;
+}
+
+async function runIn(lib: Binding, ctx: unknown, text: string): Promise<LibnftablesResult> {
+  // Buffered, so nothing reaches the agent's own stdout/stderr. Fresh
+  // buffers for each document: reading one rewinds it but keeps its text,
+  // which a document that prints nothing would hand back again.
+  lib.unbufferError(ctx);
+  lib.unbufferOutput(ctx);
+  lib.bufferError(ctx);
+  lib.bufferOutput(ctx);
+  const rc = await lib.runCmdFromBuffer(ctx, text);
+  const error = rc === 0 ? '' : lib.getErrorBuffer(ctx) || `libnftables returned ${rc} without a message`;
+  return { ok: rc === 0, error, output: lib.getOutputBuffer(ctx) };
 }

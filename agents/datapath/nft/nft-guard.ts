@@ -8,7 +8,7 @@ export class NftGuard implements PortGuard {
   constructor(private readonly nft: Pick<NftRunner, 'apply' | 'list'>) {}
 
   static at(netns: string | undefined): NftGuard {
-    return new NftGuard(new NftRunner(netns === undefined ? {} : { netns }));
+    return new NftGuard(new NftRunner({ ...(netns === undefined ? {} : { netns }), keepContext: true }));
   }
 
   async replace(ports: readonly GuardedPort[], policed: readonly string[]): Promise<void> {

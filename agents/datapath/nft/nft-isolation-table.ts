@@ -23,7 +23,7 @@ export class NftIsolationTable implements IsolationTable {
    * @param netns path of the agent's host namespace, or undefined for the
    *   namespace this process runs in
    */
-  constructor(netns?: string, nft: NftTransport = new NftRunner(netns === undefined ? {} : { netns })) {
+  constructor(netns?: string, nft: NftTransport = new NftRunner({ ...(netns === undefined ? {} : { netns }), keepContext: true })) {
     this.nft = nft;
   }
 

@@ -14,7 +14,7 @@ export class NftPolicyTable implements PolicyTable {
   ) {}
 
   static at(netns: string | undefined, logGroup?: number): NftPolicyTable {
-    return new NftPolicyTable(new NftRunner(netns === undefined ? {} : { netns }), logGroup, netns);
+    return new NftPolicyTable(new NftRunner({ ...(netns === undefined ? {} : { netns }), keepContext: true }), logGroup, netns);
   }
 
   bridgeFilterProblem(): Promise<string | undefined> {

@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { deleteTableCommands, type NftDocument, type NftFamily, type NftListObject, type NftObject } from '../../../model/nft-json.js';
 import { withNetns } from '../netlink/netns.js';
-import { libnftablesAvailable, runJson } from './libnftables.js';
+import { LibnftablesSession, libnftablesAvailable, runJson } from './libnftables.js';
 import { memfd } from './memfd.js';
 import { NftError, errnoFromNftStderr } from './nft-error.js';
 
@@ -33,6 +33,13 @@ export interface NftRunnerOptions {
    * heap. 0: always the process.
    */
   inProcessMaxBytes?: number;
+  /**
+   * Keep one libnftables context for this runner's documents (no context
+   * and namespace switch per document). Only for a namespace that outlives
+   * the runner, such as the agent's own: the context's socket keeps its
+   * namespace alive (see LibnftablesSession).
+   */
+  keepContext?: boolean;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -47,6 +54,7 @@ export class NftRunner {
   private readonly binary: string;
   private readonly timeoutMs: number;
   private readonly inProcessMaxBytes: number;
+  private readonly session: LibnftablesSession | undefined;
 
   constructor(options: NftRunnerOptions = {}) {
     this.netns = options.netns;
@@ -55,6 +63,10 @@ export class NftRunner {
     // A named binary is a deliberate choice of nft (tests, odd installs): honour it.
     const inProcess = options.binary === undefined && libnftablesAvailable();
     this.inProcessMaxBytes = inProcess ? (options.inProcessMaxBytes ?? DEFAULT_IN_PROCESS_MAX_BYTES) : 0;
+    if (inProcess && options.keepContext === true) {
+      const netns = this.netns;
+      this.session = new LibnftablesSession(netns === undefined ? undefined : (fn) => withNetns(netns, fn));
+    }
   }
 
   /** Apply `doc` as one transaction: everything in it takes effect, or nothing does. */
@@ -74,7 +86,7 @@ export class NftRunner {
   private async inProcess(op: string, object: string, text: string): Promise<string> {
     // withNetns fails (isNotFound) when the namespace is gone, as the spawn path does.
     const netns = this.netns;
-    const result = await runJson(text, netns === undefined ? undefined : (fn) => withNetns(netns, fn));
+    const result = this.session ? await this.session.run(text) : await runJson(text, netns === undefined ? undefined : (fn) => withNetns(netns, fn));
     if (!result.ok) {
       throw new NftError(op, object, errnoFromNftStderr(result.error), result.error, { cause: new Error('libnftables refused the document') });
     }

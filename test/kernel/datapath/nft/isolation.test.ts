@@ -308,6 +308,26 @@ describe('NftRunner: libnftables in process and the nft process agree', () => {
     expect(JSON.stringify(await viaProcess.list(TABLE))).not.toContain('100.64.0.9');
   });
 
+  it('a kept context sees what others changed in between, refuses as a fresh one does, and works on after a refusal', async () => {
+    const kept = new NftRunner({ netns: HOST_PATH, keepContext: true });
+    await kept.apply(doc(['100.64.0.1']));
+    expect(JSON.stringify(await kept.list(TABLE))).toContain('100.64.0.1');
+    // Changed by another process: the kept context's next listing and document see it.
+    await viaProcess.apply(doc(['100.64.0.7']));
+    expect(JSON.stringify(await kept.list(TABLE))).toContain('100.64.0.7');
+    await viaProcess.deleteTable(TABLE);
+    expect(await kept.list(TABLE)).toBeUndefined();
+    await kept.apply(doc(['100.64.0.3']));
+    const listing = JSON.stringify(await viaProcess.list(TABLE));
+    expect(listing).toContain('100.64.0.3');
+    expect(listing).not.toContain('100.64.0.7');
+    // A refusal does not stick to the context: the next document applies.
+    const clash = { nftables: [{ create: { element: { family: 'inet', table: TABLE, name: 's', elem: [{ prefix: { addr: '100.64.0.3', len: 32 } }] } } }] } as unknown as NftDocument;
+    await expect(kept.apply(clash)).rejects.toMatchObject({ errno: 'EEXIST' });
+    await kept.apply(doc(['100.64.0.4']));
+    expect(JSON.stringify(await kept.list(TABLE))).toContain('100.64.0.4');
+  });
+
   it('a namespace that is gone fails as not found in process too', async () => {
     const gone = new NftRunner({ netns: '/run/netns/weft-no-such-netns' });
     await expect(gone.apply(doc([]))).rejects.toMatchObject({ errno: 'ENOENT' });
