@@ -508,7 +508,11 @@ export class EndpointService {
     if (r.state !== 'deleting') this.store.setState(r.name, 'deleting');
     this.allocator.quarantine(r.network, r.ip, r.name);
     if (this.pendingDeletes.has(r.hostIfname)) return;
-    const done = this.deleteVeth(r, logged).finally(() => this.pendingDeletes.delete(r.hostIfname));
+    // Started after the caller has its answer: even the first netlink
+    // request is a system call on this thread, and it can wait for the
+    // kernel's rtnl lock while another deletion holds it.
+    const started = new Promise<void>((resolve) => setImmediate(resolve));
+    const done = started.then(() => this.deleteVeth(r, logged)).finally(() => this.pendingDeletes.delete(r.hostIfname));
     this.pendingDeletes.set(r.hostIfname, done);
   }
 
