@@ -133,13 +133,17 @@ test('a run attached by descriptor stays attached across agent restarts while it
     await lab.startAgent();
   };
   const containerIds = async () => (await callAgent(lab.socket, 'list', {})).endpoints.map((e) => e.containerId);
-  const runner = spawn('ip', ['netns', 'exec', lab.hostNs, process.execPath, CLI, 'run', '--network', 'blue', '--name', 'mnt-long', '--socket', lab.socket, '--', 'sleep', '300'], {
-    stdio: 'ignore',
+  const runner = spawn('ip', ['netns', 'exec', lab.hostNs, process.execPath, CLI, 'run', '-v', '--network', 'blue', '--name', 'mnt-long', '--socket', lab.socket, '--', 'sleep', '300'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  let stderr = '';
+  runner.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const pid = runner.pid as number;
   let workload: number | undefined;
+  let nsName: string | undefined;
   try {
-    await waitFor('the run attached', async () => (await containerIds()).includes('mnt-long'));
+    nsName = await waitFor('the run attached', async () => /netns \/run\/netns\/(wr-[0-9a-f]+)\)/.exec(stderr)?.[1]);
+    expect(await containerIds()).toContain('mnt-long');
     workload = await waitFor('the workload started', async () => {
       const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((s) => s !== '');
       return children.length > 0 ? Number(children[0]) : undefined;
@@ -169,5 +173,7 @@ test('a run attached by descriptor stays attached across agent restarts while it
         // already gone
       }
     }
+    // Its bind mount went with ip netns exec's mount namespace; the empty mount point is left in /run/netns.
+    if (nsName !== undefined) await netnsDel(nsName);
   }
 });
