@@ -10,6 +10,9 @@ export const EXIT_USAGE = 2;
 /** The controller could not be reached at all. */
 export const EXIT_UNREACHABLE = 3;
 
+/** Marks a CliError across copies of this module (the bundled CLI and what it loads from dist/). */
+const CLI_ERROR = Symbol.for('weft.CliError');
+
 export class CliError extends Error {
   readonly exitCode: number;
   /** Printed before the `error:` line, one per line (e.g. FILE:LINE:COL: ...). */
@@ -21,6 +24,14 @@ export class CliError extends Error {
     this.exitCode = exitCode;
     this.lines = opts.lines ?? [];
   }
+
+  get [CLI_ERROR](): true {
+    return true;
+  }
+}
+
+export function isCliError(e: unknown): e is CliError {
+  return typeof e === 'object' && e !== null && (e as { [CLI_ERROR]?: unknown })[CLI_ERROR] === true;
 }
 
 export function usageError(message: string): CliError {
@@ -28,13 +39,13 @@ export function usageError(message: string): CliError {
 }
 
 export function exitCodeFor(e: unknown): number {
-  if (e instanceof CliError) return e.exitCode;
+  if (isCliError(e)) return e.exitCode;
   return EXIT_USER;
 }
 
 /** The text to print for a failure: item lines first, then one `error:` line. */
 export function formatFailure(e: unknown): string {
-  const lines = e instanceof CliError ? [...e.lines] : [];
+  const lines = isCliError(e) ? [...e.lines] : [];
   lines.push(`error: ${errorMessage(e)}`);
   return `${lines.join('\n')}\n`;
 }

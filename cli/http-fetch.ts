@@ -1,9 +1,9 @@
 // One HTTP request through node:http(s), shaped like the part of fetch the
 // API client uses. Node 20's fetch loads undici on first use, which costs a
-// short-lived `weft get` more than the request itself; node:http is loaded
-// already. Errors are node:http's: a refused connection carries its code
+// short-lived `weft get` more than the request itself. node:http is loaded
+// with the first request, so commands that send none (--help) skip it. Errors are node:http's: a refused connection carries its code
 // (ECONNREFUSED), an aborted one is an AbortError.
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 
 export interface HttpResponse {
   ok: boolean;
@@ -33,7 +33,7 @@ function readBody(res: IncomingMessage): Promise<string> {
 
 export const httpFetch: HttpFetch = async (url, init) => {
   const target = new URL(url);
-  const request = target.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
+  const { request } = target.protocol === 'https:' ? await import('node:https') : await import('node:http');
   const headers: Record<string, string | number> = { ...init.headers };
   if (init.body !== null) headers['content-length'] = Buffer.byteLength(init.body);
   return new Promise<HttpResponse>((resolve, reject) => {

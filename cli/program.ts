@@ -19,7 +19,55 @@ import { registerSchema } from './commands/schema.js';
 import { registerUp } from './commands/up.js';
 import { registerWait } from './commands/wait.js';
 
-function buildProgram(version: string, outcome: { exitCode: number } = { exitCode: EXIT_OK }): Command {
+type Outcome = { exitCode: number };
+
+/** Every subcommand by name, in the order --help lists them. */
+const COMMANDS: ReadonlyArray<readonly [string, (program: Command, outcome: Outcome) => void]> = [
+  ['up', registerUp],
+  ['controller', registerController],
+  ['agent', registerAgent],
+  ['apply', registerApply],
+  ['diff', registerDiff],
+  ['get', registerGet],
+  ['delete', registerDelete],
+  ['describe', registerDescribe],
+  ['wait', registerWait],
+  ['explain', registerExplain],
+  ['schema', registerSchema],
+  ['run', registerRun],
+  ['lab', registerLab],
+  ['install-cni', registerInstallCni],
+  ['reset', registerReset],
+];
+
+/** Global options that take a value (addClientOptions); commander reads the subcommand after them. */
+const VALUE_OPTIONS = ['--server', '--token-file'];
+
+/**
+ * The subcommand argv names, when it is certain: the first word after the
+ * global options. Undefined for anything else (--help, --version, help, an
+ * unknown option or command), which needs the whole tree.
+ */
+function requestedCommand(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (VALUE_OPTIONS.includes(arg)) {
+      i++;
+      continue;
+    }
+    if (VALUE_OPTIONS.some((o) => arg.startsWith(`${o}=`))) continue;
+    if (arg.startsWith('-')) return undefined;
+    return COMMANDS.some(([name]) => name === arg) ? arg : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The command tree. When argv names its subcommand, only that one is
+ * built: commander then parses, helps and fails exactly as with the whole
+ * tree, and a run does not pay for defining the other fourteen.
+ */
+function buildProgram(version: string, argv: string[], outcome: Outcome = { exitCode: EXIT_OK }): Command {
   const program = new Command('weft')
     .description('weft: virtual networks, a netlink datapath and network functions for Linux hosts')
     .version(version, '--version')
@@ -29,21 +77,10 @@ function buildProgram(version: string, outcome: { exitCode: number } = { exitCod
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ outputError: (text, write) => write(text.startsWith('error:') ? text : `error: ${text}`) });
   addClientOptions(program);
-  registerUp(program);
-  registerController(program);
-  registerAgent(program);
-  registerApply(program);
-  registerDiff(program, outcome);
-  registerGet(program);
-  registerDelete(program);
-  registerDescribe(program);
-  registerWait(program);
-  registerExplain(program);
-  registerSchema(program);
-  registerRun(program, outcome);
-  registerLab(program);
-  registerInstallCni(program);
-  registerReset(program);
+  const only = requestedCommand(argv);
+  for (const [name, register] of COMMANDS) {
+    if (only === undefined || name === only) register(program, outcome);
+  }
   program.addHelpText(
     'after',
     '\nExit status: 0 ok, 1 error (validation, not found, rejected), 2 usage, 3 controller unreachable.\n' +
@@ -55,7 +92,7 @@ function buildProgram(version: string, outcome: { exitCode: number } = { exitCod
 /** Parse and run; resolves to the exit status instead of exiting, so tests can drive it. */
 export async function runCli(argv: string[], version = '0.0.0'): Promise<number> {
   const outcome = { exitCode: EXIT_OK };
-  const program = buildProgram(version, outcome);
+  const program = buildProgram(version, argv, outcome);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

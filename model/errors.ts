@@ -36,6 +36,12 @@ export interface ErrorBody {
   retriable: boolean;
 }
 
+/**
+ * Marks a WeftError across copies of this module: the bundled CLI and the
+ * modules it loads from dist/ each hold one, so `instanceof` cannot tell.
+ */
+const WEFT_ERROR = Symbol.for('weft.WeftError');
+
 export class WeftError extends Error {
   readonly code: ErrorCode;
   readonly details: FieldIssue[];
@@ -47,6 +53,10 @@ export class WeftError extends Error {
     this.code = code;
     this.details = opts.details ?? [];
     this.field = opts.field ?? this.details[0]?.path;
+  }
+
+  get [WEFT_ERROR](): true {
+    return true;
   }
 
   get status(): number {
@@ -79,7 +89,7 @@ export function isErrorBody(v: unknown): v is ErrorBody {
 }
 
 export function isWeftError(e: unknown): e is WeftError {
-  return e instanceof WeftError;
+  return typeof e === 'object' && e !== null && (e as { [WEFT_ERROR]?: unknown })[WEFT_ERROR] === true;
 }
 
 /** Narrow an unknown thrown value to a message, keeping WeftError text. */

@@ -66,7 +66,10 @@ const processDeps: WeftRunDeps = {
   spawn: (nsPath, command, args) => spawnInNetns(nsPath, command, args),
   onSignal: (sig, fn) => process.on(sig, fn),
   offSignal: (sig, fn) => process.off(sig, fn),
-  interactive: process.stdin.isTTY === true,
+  // A getter: reading process.stdin builds its stream, which only a signal needs.
+  get interactive() {
+    return process.stdin.isTTY === true;
+  },
   stderr: process.stderr,
   randomId: () => randomBytes(4).toString('hex'),
 };

@@ -8,7 +8,7 @@
 // error. 1 is the CLI's usual status for user errors (EXIT_USER), so here
 // those become EXIT_DIFF_ERROR; usage (2) and unreachable (3) keep theirs.
 import type { Command } from 'commander';
-import { CliError, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_USER } from '../cli-error.js';
+import { CliError, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_USER, isCliError } from '../cli-error.js';
 import { addClientOptions } from '../client-options.js';
 import { collect } from '../flags.js';
 import { addPruneOptions, loadForApply, pruneRequestFrom, sendApply, type PruneFlags } from './apply.js';
@@ -24,7 +24,7 @@ interface DiffFlags extends PruneFlags {
 
 /** Errors that would end with status 1 must not read as "differences found". */
 function asDiffError(e: unknown): unknown {
-  if (e instanceof CliError) {
+  if (isCliError(e)) {
     if (e.exitCode !== EXIT_USER) return e;
     return new CliError(e.message, EXIT_DIFF_ERROR, { lines: e.lines, cause: e.cause ?? e });
   }

@@ -3,16 +3,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_AGENT_SOCKET } from '../../model/agent-rpc.js';
-import { CNI_VERSIONS, type CniVersion } from '../../model/cni/cni-types.js';
-import {
-  CHAINABLE_PLUGINS,
-  DEFAULT_CONFLIST_VERSION,
-  installConflist,
-  installShim,
-  isCniVersion,
-  type ChainablePlugin,
-  type ConflistOptions,
-} from '../../runtime/cni/install.js';
+import { CHAINABLE_PLUGINS, DEFAULT_CONFLIST_VERSION, type ChainablePlugin, type ConflistOptions } from '../../model/cni/cni-conflist.js';
+import { CNI_VERSIONS, isSupportedCniVersion, type CniVersion } from '../../model/cni/cni-types.js';
 import { usageError } from '../cli-error.js';
 import { parseDnsLabel } from '../flags.js';
 
@@ -27,7 +19,7 @@ interface InstallCniFlags {
 }
 
 export function parseCniVersion(value: string): CniVersion {
-  if (!isCniVersion(value)) throw new InvalidArgumentError(`weft speaks CNI ${CNI_VERSIONS.join(', ')}; e.g. --cni-version ${DEFAULT_CONFLIST_VERSION}`);
+  if (!isSupportedCniVersion(value)) throw new InvalidArgumentError(`weft speaks CNI ${CNI_VERSIONS.join(', ')}; e.g. --cni-version ${DEFAULT_CONFLIST_VERSION}`);
   return value;
 }
 
@@ -63,6 +55,8 @@ export function registerInstallCni(program: Command): void {
       if ((flags.confDir === undefined) !== (flags.network === undefined)) {
         throw usageError('--conf-dir and --network go together: the conflist needs a directory and the weft network it attaches to');
       }
+      // The installer hashes and copies files: loaded when the command runs, not at start.
+      const { installConflist, installShim } = await import('../../runtime/cni/install.js');
       const shim = await installShim(resolve(flags.binDir), flags.shim === undefined ? undefined : resolve(flags.shim));
       process.stdout.write(`${shim.changed ? 'installed' : 'unchanged'} ${shim.path}\n`);
       if (flags.confDir === undefined || flags.network === undefined) return;

@@ -5,7 +5,7 @@ import { relative, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { API_PREFIX } from '../../model/rest.js';
 import type { Lab, LabNetwork } from '../../runtime/lab/lab.js';
-import { LAB_CONTROLLER_URL, LAB_PREFIX_PATTERN, MAX_HOSTS, UNDERLAY_BRIDGE, UNDERLAY_GATEWAY, UNDERLAY_PREFIX_LENGTH } from '../../runtime/lab/lab-underlay.js';
+import { LAB_CONTROLLER_URL, LAB_PREFIX_PATTERN, MAX_HOSTS, UNDERLAY_BRIDGE, UNDERLAY_GATEWAY, UNDERLAY_PREFIX_LENGTH } from '../../runtime/lab/lab-address-plan.js';
 import { CliError } from '../cli-error.js';
 import { invocation } from '../data-dir.js';
 import { parseListen, parseLogLevel, type ListenAddress } from '../flags.js';

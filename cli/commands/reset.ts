@@ -7,7 +7,6 @@
 // runs on this state directory or socket, and while workloads are attached,
 // unless --force; --dry-run lists and removes nothing.
 import { lstatSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -39,14 +38,16 @@ function defaultStateDir(name: string): string {
 }
 
 /** Whether an agent listens on the socket: 'listening', 'stale' (a socket file nobody serves), or 'absent'. */
-function probeSocket(path: string): Promise<'listening' | 'stale' | 'absent'> {
+async function probeSocket(path: string): Promise<'listening' | 'stale' | 'absent'> {
   let isSocket = false;
   try {
     isSocket = lstatSync(path).isSocket();
   } catch {
-    return Promise.resolve('absent');
+    return 'absent';
   }
-  if (!isSocket) return Promise.resolve('absent');
+  if (!isSocket) return 'absent';
+  // node:net costs every command its load time: only reset needs it, here.
+  const { connect } = await import('node:net');
   return new Promise((done) => {
     const s = connect(path);
     s.once('connect', () => {

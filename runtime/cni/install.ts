@@ -8,48 +8,13 @@ import { chmod, copyFile, mkdir, readFile, rename, stat, unlink, writeFile } fro
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_AGENT_SOCKET } from '../../model/agent-rpc.js';
-import { CNI_VERSIONS, type CniVersion } from '../../model/cni/cni-types.js';
+import { CNI_PLUGIN_TYPE, renderConflist, type ConflistOptions } from '../../model/cni/cni-conflist.js';
 import { WeftError, errorMessage } from '../../model/errors.js';
-
-/** The conflist `type`, hence the executable's file name in the bin dir. */
-const CNI_PLUGIN_TYPE = 'weft';
-/**
- * 1.0.0 by default: what the runtimes and reference plugins in Debian 12
- * (libcni 1.1, plugins 1.1.1) speak. 1.1.0 adds STATUS and GC.
- */
-export const DEFAULT_CONFLIST_VERSION: CniVersion = '1.0.0';
-
-/** Reference plugins weft's conflist can chain after itself, with the capabilities they need. */
-export const CHAINABLE_PLUGINS = {
-  portmap: { type: 'portmap', capabilities: { portMappings: true }, snat: true },
-  bandwidth: { type: 'bandwidth', capabilities: { bandwidth: true } },
-  tuning: { type: 'tuning' },
-} as const;
-export type ChainablePlugin = keyof typeof CHAINABLE_PLUGINS;
-
-export interface ConflistOptions {
-  network: string;
-  cniVersion?: CniVersion;
-  /** Agent socket; left out of the file when it is the default. */
-  socket?: string;
-  chain?: ChainablePlugin[];
-}
 
 /** The built shim: dist/bin/weft-cni, from the compiled CLI or from the source tree. */
 function defaultShimPath(): string {
   const candidates = [new URL('../../bin/weft-cni', import.meta.url), new URL('../../dist/bin/weft-cni', import.meta.url)].map((u) => fileURLToPath(u));
   return candidates.find((p) => existsSync(p)) ?? (candidates[0] as string);
-}
-
-export function renderConflist(o: ConflistOptions): Record<string, unknown> {
-  const weft: Record<string, unknown> = { type: CNI_PLUGIN_TYPE, network: o.network, capabilities: { ips: true, mac: true } };
-  if (o.socket !== undefined && o.socket !== DEFAULT_AGENT_SOCKET) weft.agentSocket = o.socket;
-  return {
-    cniVersion: o.cniVersion ?? DEFAULT_CONFLIST_VERSION,
-    name: o.network,
-    plugins: [weft, ...(o.chain ?? []).map((p) => CHAINABLE_PLUGINS[p])],
-  };
 }
 
 function conflistFileName(network: string): string {
@@ -115,8 +80,4 @@ export async function installConflist(confDir: string, o: ConflistOptions): Prom
   if (current === text) return { path: target, changed: false };
   await replaceFile(target, (temp) => writeFile(temp, text), 0o644);
   return { path: target, changed: true };
-}
-
-export function isCniVersion(v: string): v is CniVersion {
-  return (CNI_VERSIONS as readonly string[]).includes(v);
 }

@@ -20,9 +20,8 @@ import { callAgent } from '../agent-client.js';
 import { requestViaRelay } from './api-relay.js';
 import { isRunning, pidsInNetns, processArgv, processStartTime, spawnDetached, stopProcess } from './lab-process.js';
 import { newLabState, readLabState, writeLabState, type HostRecord, type LabState, type ProcessRecord } from './lab-state.js';
-import {
-  buildUnderlay, hostAddress, joinUnderlay, LAB_CONTROLLER_ADDRESS, LAB_CONTROLLER_URL, LAB_PREFIX_PATTERN, listNetns, makeNetns, MAX_HOSTS, netnsPath,
-} from './lab-underlay.js';
+import { hostAddress, LAB_CONTROLLER_ADDRESS, LAB_CONTROLLER_URL, LAB_PREFIX_PATTERN, MAX_HOSTS } from './lab-address-plan.js';
+import { buildUnderlay, joinUnderlay, listNetns, makeNetns, netnsPath } from './lab-underlay.js';
 
 const WORKLOAD_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 /** sun_path holds 108 bytes including the terminating NUL. */
@@ -30,7 +29,7 @@ const MAX_SOCKET_PATH = 107;
 const DEFAULT_READY_TIMEOUT_MS = 60_000;
 const POLL_MS = 100;
 
-export { LAB_CONTROLLER_ADDRESS, LAB_CONTROLLER_URL, LAB_PREFIX_PATTERN } from './lab-underlay.js';
+export { LAB_CONTROLLER_ADDRESS, LAB_CONTROLLER_URL, LAB_PREFIX_PATTERN } from './lab-address-plan.js';
 
 export interface LabOptions {
   /** Where state, tokens, sockets and logs go; must be new or empty for up(); down() removes it. */

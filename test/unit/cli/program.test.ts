@@ -70,4 +70,21 @@ describe('weft exit statuses', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/weft agent is not running \(no socket at .*none\.sock\)|weft run needs root/);
   });
+
+  it.each([
+    [['get', '--help']],
+    [['--server', 'http://127.0.0.1:1', 'get', '--help']],
+    [['--server=http://127.0.0.1:1', '--token-file', 'x', 'get', '--help']],
+  ])('a subcommand built alone helps as in the whole tree: weft %j', async (argv) => {
+    const alone = await cli(...argv);
+    const whole = await cli('help', 'get');
+    expect(alone).toEqual({ ...whole, code: 0 });
+    expect(alone.out).toMatch(/^Usage: weft get /);
+  });
+
+  it('--help lists every subcommand', async () => {
+    const r = await cli('--help');
+    const listed = [...r.out.matchAll(/^  ([a-z-]+) /gm)].map((m) => m[1]);
+    expect(listed).toEqual(expect.arrayContaining(['up', 'controller', 'agent', 'apply', 'diff', 'get', 'delete', 'describe', 'wait', 'explain', 'schema', 'run', 'lab', 'install-cni', 'reset']));
+  });
 });

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { installConflist, installShim, renderConflist } from '../../../../runtime/cni/install.js';
+import { renderConflist } from '../../../../model/cni/cni-conflist.js';
+import { installConflist, installShim } from '../../../../runtime/cni/install.js';
 import { parseChain, parseCniVersion } from '../../../../cli/commands/install-cni.js';
 import { WeftError } from '../../../../model/errors.js';
 
