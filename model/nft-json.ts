@@ -60,6 +60,11 @@ export interface NftRangeExpr {
   range: [string | number, string | number];
 }
 
+/** A FIB lookup: `fib daddr type` (is the destination one of this namespace's addresses?). */
+export interface NftFibExpr {
+  fib: { result: 'type' | 'oif' | 'oifname'; flags: Array<'saddr' | 'daddr' | 'iif' | 'oif' | 'mark'> };
+}
+
 /** An anonymous set: `{ a, b }` */
 export interface NftSetExpr {
   set: NftExpr[];
@@ -83,7 +88,9 @@ export type NftExpr =
   | NftCtExpr
   | NftPrefixExpr
   | NftRangeExpr
-  | NftSetExpr;
+  | NftFibExpr
+  | NftSetExpr
+  | string[];
 
 // ---- statements ----------------------------------------------------------
 
@@ -144,6 +151,16 @@ export interface NftNotrackStmt {
   notrack: null;
 }
 
+/** Destination NAT (nat chains only): the connection's destination becomes addr[:port]. */
+export interface NftDnatStmt {
+  dnat: { addr: string; port?: number };
+}
+
+/** Source NAT to the address of the interface the packet leaves by (nat chains only). */
+export interface NftMasqueradeStmt {
+  masquerade: null;
+}
+
 export type NftStatement =
   | NftMatchStmt
   | NftCounterStmt
@@ -152,7 +169,9 @@ export type NftStatement =
   | NftVmapStmt
   | NftLogStmt
   | NftRejectStmt
-  | NftNotrackStmt;
+  | NftNotrackStmt
+  | NftDnatStmt
+  | NftMasqueradeStmt;
 
 export interface NftRule {
   family: NftFamily;
