@@ -65,6 +65,11 @@ export interface NftFibExpr {
   fib: { result: 'type' | 'oif' | 'oifname'; flags: Array<'saddr' | 'daddr' | 'iif' | 'oif' | 'mark'> };
 }
 
+/** A bitwise AND of a value and a mask: `ether daddr & ff:ff:00:00:00:00` */
+export interface NftAndExpr {
+  '&': [NftExpr, NftExpr];
+}
+
 /** An anonymous set: `{ a, b }` */
 export interface NftSetExpr {
   set: NftExpr[];
@@ -89,6 +94,7 @@ export type NftExpr =
   | NftPrefixExpr
   | NftRangeExpr
   | NftFibExpr
+  | NftAndExpr
   | NftSetExpr
   | string[];
 

@@ -14,7 +14,7 @@
 // - MAC: derived from kind, name and network, so the controller can program
 //   it on other hosts before the interface exists.
 // - Uplink (a Router's way to the host namespace in external mode host):
-//   host side `wx-*`, routed by the host and on no bridge; inside `uplink`.
+//   host side `wu-*`, routed by the host and on no bridge; inside `uplink`.
 //   Its alias names the pseudo-network `.uplink` (no network name starts
 //   with a dot), so it parses like any interface of the VNF.
 import { HOST_NFT_TABLES, OWNER_ALIAS_PREFIX, fnv1a32 } from './kernel-names.js';
@@ -22,7 +22,7 @@ import type { VnfKey } from './vnf-protocol.js';
 
 const VNF_NETNS_PREFIX = 'wn.';
 export const VNF_VETH_PREFIX = 'wf-';
-export const VNF_UPLINK_PREFIX = 'wx-';
+export const VNF_UPLINK_PREFIX = 'wu-';
 /** The uplink inside the VNF's namespace (cannot collide with vnfIfname's `n-`/`h-` names). */
 export const VNF_UPLINK_IFNAME = 'uplink';
 /** The pseudo-network an uplink's alias names. */
@@ -62,6 +62,10 @@ export function vnfHostVethName(vnf: VnfKey, network: string): string {
 export function vnfIfname(network: string): string {
   return network.length <= 13 ? `n-${network}` : `h-${hex8(network)}`;
 }
+
+/** The first two bytes of every VNF interface's MAC (vnfMac), as a mask and a value. */
+export const VNF_MAC_MASK = 'ff:ff:00:00:00:00';
+export const VNF_MAC_PREFIX = '0a:77:00:00:00:00';
 
 /** Locally administered unicast (first octet 0x0a), distinct from the gateway MACs (0x02:77:66). */
 export function vnfMac(vnf: VnfKey, network: string): string {

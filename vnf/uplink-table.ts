@@ -9,13 +9,13 @@
 //       oifname "wb-*" iifname != "wb-*" ct state new drop
 //     }
 //     chain prerouting { type nat hook prerouting priority dstnat;
-//       iifname != "wb-*" iifname != "wx-*" fib daddr type local tcp dport 8080 dnat to 169.254.x.2
+//       iifname != "wb-*" iifname != "wu-*" fib daddr type local tcp dport 8080 dnat to 169.254.x.2
 //     }
 //     chain output { type nat hook output priority dstnat;
 //       ip daddr != 127.0.0.0/8 fib daddr type local tcp dport 8080 dnat to 169.254.x.2
 //     }
 //     chain postrouting { type nat hook postrouting priority srcnat;
-//       ip saddr { <uplink addresses> } oifname != "wx-*" masquerade
+//       ip saddr { <uplink addresses> } oifname != "wu-*" masquerade
 //     }
 //   }
 //

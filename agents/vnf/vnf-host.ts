@@ -20,7 +20,7 @@
 // with everything in it.
 //
 // Everything is found again by name: namespaces `wn.<host>.<kind>.<name>`
-// (only this host's are swept), host-side veths `wf-*` (ports) and `wx-*`
+// (only this host's are swept), host-side veths `wf-*` (ports) and `wu-*`
 // (uplinks) with the alias `weft:vnf:<kind>/<name>/<network>`.
 import { inject, injectable, optional } from 'inversify';
 import type { HostPlan, PlanNetwork } from '../../model/agent-protocol.js';

@@ -204,7 +204,7 @@ describe('VnfHost', () => {
     inside.close();
     expect(JSON.stringify(hostNft.tables.get('host'))).toContain('weft-vnf-uplinks');
     await withHost.sync(plan());
-    expect((await kernel.host().listLinks()).map((l) => l.name).filter((n) => n.startsWith('wx-') || n.startsWith('wf-'))).toEqual([]);
+    expect((await kernel.host().listLinks()).map((l) => l.name).filter((n) => n.startsWith('wu-') || n.startsWith('wf-'))).toEqual([]);
     expect(hostNft.applied.length).toBeGreaterThanOrEqual(4); // port table, uplink table, then both removed
   });
 

@@ -49,7 +49,7 @@ describe('Router driver', () => {
   test('with an uplink: the veth to the host, a default route through it, the NAT table, the ports the host publishes', () => {
     const want = renderRouterVnf(planned({ uplink: UPLINK, portForwards: [{ protocol: 'tcp', port: 8080, toIp: '10.2.0.7', toPort: 80 }] }));
     expect(want.uplink).toEqual({ hostIfname: vnfUplinkHostName(KEY), ifname: VNF_UPLINK_IFNAME, alias: vnfUplinkAlias(KEY), ...UPLINK, publish: [{ protocol: 'tcp', port: 8080 }] });
-    expect(vnfUplinkHostName(KEY)).toMatch(/^wx-[0-9a-f]{8}$/);
+    expect(vnfUplinkHostName(KEY)).toMatch(/^wu-[0-9a-f]{8}$/);
     expect(want.routes).toEqual([{ dst: 'default', via: '169.254.3.1' }]);
     expect(want.nft).toMatchObject({ table: ROUTER_VNF_TABLE, family: 'ip' });
   });
@@ -97,11 +97,11 @@ describe('the host uplink table', () => {
     expect(lines.filter((l) => l.startsWith('forward'))).toHaveLength(3);
     expect(lines.filter((l) => l.startsWith('forward ')).every((l) => l.includes('"wb-*"'))).toBe(true);
     expect(lines.filter((l) => l.startsWith('prerouting'))).toEqual([
-      'prerouting [{"match":{"op":"!=","left":{"meta":{"key":"iifname"}},"right":"wb-*"}},{"match":{"op":"!=","left":{"meta":{"key":"iifname"}},"right":"wx-*"}},{"match":{"op":"==","left":{"fib":{"result":"type","flags":["daddr"]}},"right":"local"}},{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":8080}},{"dnat":{"addr":"169.254.3.2"}}]',
+      'prerouting [{"match":{"op":"!=","left":{"meta":{"key":"iifname"}},"right":"wb-*"}},{"match":{"op":"!=","left":{"meta":{"key":"iifname"}},"right":"wu-*"}},{"match":{"op":"==","left":{"fib":{"result":"type","flags":["daddr"]}},"right":"local"}},{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":8080}},{"dnat":{"addr":"169.254.3.2"}}]',
     ]);
     expect(lines.filter((l) => l.startsWith('output'))).toHaveLength(1);
     expect(lines.filter((l) => l.startsWith('postrouting'))).toEqual([
-      'postrouting [{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":{"set":["169.254.3.2","169.254.9.2"]}}},{"match":{"op":"!=","left":{"meta":{"key":"oifname"}},"right":"wx-*"}},{"masquerade":null}]',
+      'postrouting [{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":{"set":["169.254.3.2","169.254.9.2"]}}},{"match":{"op":"!=","left":{"meta":{"key":"oifname"}},"right":"wu-*"}},{"masquerade":null}]',
     ]);
     expect(renderUplinkTableRemoval().nftables.slice(1)).toEqual([{ add: { table: { family: 'ip', name: 'weft-vnf-uplinks' } } }, { delete: { table: { family: 'ip', name: 'weft-vnf-uplinks' } } }]);
   });
