@@ -10,6 +10,7 @@
 //       oifname "uplink" ip saddr { <connected subnets> } counter masquerade   # "snat"
 //     }
 //     chain forward { type filter hook forward priority filter; policy accept;
+//       ct state invalid counter drop
 //       iifname "uplink" ct state established,related accept
 //       iifname "uplink" ct status dnat accept
 //       iifname "uplink" counter drop
@@ -79,6 +80,8 @@ export function renderRouterTable(spec: PlanRouterSpec): NftDocument | undefined
   }
   cmds.push(chain('forward', 'filter', 'forward', FILTER));
   cmds.push(
+    // The router sees both directions of everything it forwards (the host bridges do not always: see agents/datapath/nft/policy-ruleset.ts).
+    { add: { rule: rule('forward', [match({ ct: { key: 'state' } }, 'invalid', 'in'), { counter: null }, { drop: null }]) } },
     { add: { rule: rule('forward', [iif(VNF_UPLINK_IFNAME), match({ ct: { key: 'state' } }, ['established', 'related'], 'in'), { accept: null }]) } },
     { add: { rule: rule('forward', [iif(VNF_UPLINK_IFNAME), match({ ct: { key: 'status' } }, 'dnat', 'in'), { accept: null }]) } },
     { add: { rule: rule('forward', [iif(VNF_UPLINK_IFNAME), { counter: null }, { drop: null }]) } },

@@ -80,6 +80,7 @@ async function routerView(): Promise<RouterView> {
 let a: Attached;
 let web1: Attached;
 let g: Attached;
+let c: Attached;
 
 beforeAll(async () => {
   await lab.up({ hosts: 3, prefix, networks: Object.entries(NETS).map(([name, subnet]) => ({ name, subnet })) });
@@ -96,6 +97,7 @@ beforeAll(async () => {
   a = await attach('h1', 'a', 'blue');
   web1 = await attach('h2', 'web1', 'red');
   g = await attach('h1', 'g', 'green');
+  c = await attach('h3', 'c', 'blue');
   echoPeer(web1.w.path, 80);
   echoPeer(g.w.path, 80);
 });
@@ -151,6 +153,9 @@ test('a router on h3 routes blue (h1) <-> red (h2), takes both out with the host
   // out: the outside sees h3's address, not the workload's
   expect(await tcpRead(a.w, OUTSIDE_IP, 7000)).toBe(H3_OUTSIDE_IP);
   expect(await tcpRead(web1.w, OUTSIDE_IP, 7000)).toBe(H3_OUTSIDE_IP);
+  // a workload on the router's own host too
+  expect(await tcpRead(c.w, OUTSIDE_IP, 7000)).toBe(H3_OUTSIDE_IP);
+  expect(await tcpRead(c.w, web1.ip, 80)).toBe(c.ip);
   expect(await lab.ping(a.w, OUTSIDE_IP)).toBe(true);
 
   // in: a port forward on h3's address reaches web1:80; web1 sees the outside's address

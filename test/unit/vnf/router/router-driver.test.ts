@@ -65,6 +65,7 @@ describe('Router driver', () => {
     expect(rules(doc)).toEqual([
       `prerouting: [${iif},{"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":53}},{"counter":null},{"dnat":{"addr":"10.2.0.8","port":5353}}] # forward udp/53`,
       'postrouting: [{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"uplink"}},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":{"set":[{"prefix":{"addr":"10.1.0.0","len":24}},{"prefix":{"addr":"10.2.0.0","len":24}}]}}},{"counter":null},{"masquerade":null}] # snat',
+      'forward: [{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":"invalid"}},{"counter":null},{"drop":null}]',
       `forward: [${iif},{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":["established","related"]}},{"accept":null}]`,
       `forward: [${iif},{"match":{"op":"in","left":{"ct":{"key":"status"}},"right":"dnat"}},{"accept":null}]`,
       `forward: [${iif},{"counter":null},{"drop":null}]`,
