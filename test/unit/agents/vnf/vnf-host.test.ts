@@ -203,6 +203,12 @@ describe('VnfHost', () => {
     expect(await inside.listRoutes(4)).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '169.254.3.1' }));
     inside.close();
     expect(JSON.stringify(hostNft.tables.get('host'))).toContain('weft-vnf-uplinks');
+    // a restarted agent adopts the uplink as it is
+    const vethsBefore = kernel.calls.filter((c) => c.op === 'addVeth').length;
+    const restarted = new VnfHost(kernel, kernel.host(), new BridgeManager(kernel.host()), silent, processes(), (p) => nft.at(p), hostNft.at('host'));
+    await restarted.sync(plan(rt));
+    expect(report(restarted, 'edge')).toMatchObject({ ready: true });
+    expect(kernel.calls.filter((c) => c.op === 'addVeth').length).toBe(vethsBefore);
     await withHost.sync(plan());
     expect((await kernel.host().listLinks()).map((l) => l.name).filter((n) => n.startsWith('wu-') || n.startsWith('wf-'))).toEqual([]);
     expect(hostNft.applied.length).toBeGreaterThanOrEqual(4); // port table, uplink table, then both removed
