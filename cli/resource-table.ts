@@ -1,7 +1,7 @@
 // Columns of `weft get` per kind. Status values win over spec values: the
 // status says what the controller allocated (gateway, VNI, MTU, address).
 import type { Kind } from '../model/kind-names.js';
-import type { AnyResource, Endpoint, Firewall, FirewallPolicy, Host, Network } from '../model/kinds.js';
+import type { AnyResource, Endpoint, Firewall, FirewallPolicy, Host, Network, Router } from '../model/kinds.js';
 import { DEFAULT_FIREWALL_ACTION, DEFAULT_POLICY_PRIORITY } from '../model/resource-defaults.js';
 import { cell, formatAge, renderTable } from './table.js';
 
@@ -11,6 +11,7 @@ export const COLUMNS: Record<Kind, { normal: string[]; wide: string[] }> = {
   Host: { normal: ['NAME', 'STATE', 'ADDRESS', 'REVISION', 'LAST-HEARTBEAT'], wide: ['ENDPOINTS', 'BLOCKS', 'VERSION', 'AGE'] },
   FirewallPolicy: { normal: ['NAME', 'PRIORITY', 'APPLIES-TO', 'INGRESS', 'EGRESS', 'ENDPOINTS', 'AGE'], wide: ['HOSTS', 'LABELS'] },
   Firewall: { normal: ['NAME', 'HOST', 'NETWORKS', 'RULES', 'DEFAULT', 'READY', 'AGE'], wide: ['ADDRESSES', 'LABELS'] },
+  Router: { normal: ['NAME', 'HOST', 'NETWORKS', 'EXTERNAL', 'ROUTES', 'FORWARDS', 'READY', 'AGE'], wide: ['ADDRESSES', 'LABELS'] },
 };
 
 function labels(r: AnyResource): string {
@@ -80,6 +81,15 @@ function firewallRow(f: Firewall, wide: boolean, now: number): string[] {
   return row;
 }
 
+function routerRow(r: Router, wide: boolean, now: number): string[] {
+  const s = r.status ?? {};
+  const ready = s.ready === undefined ? '<unknown>' : s.ready ? 'True' : 'False';
+  const external = r.spec.external === undefined ? '<none>' : (r.spec.external.mode ?? 'host');
+  const row = [r.metadata.name, r.spec.host, r.spec.interfaces.map((n) => n.network).join(','), external, String(r.spec.routes?.length ?? 0), String(r.spec.portForwards?.length ?? 0), ready, formatAge(r.metadata.creationTimestamp, now)];
+  if (wide) row.push(cell((s.interfaces ?? []).map((i) => `${i.network}:${i.ip}`).join(',')), labels(r));
+  return row;
+}
+
 /** By the kind asked for, not the item's own field: list items may leave `kind` out. */
 function resourceRow(kind: Kind, r: AnyResource, wide: boolean, now: number): string[] {
   switch (kind) {
@@ -93,6 +103,8 @@ function resourceRow(kind: Kind, r: AnyResource, wide: boolean, now: number): st
       return firewallPolicyRow(r as FirewallPolicy, wide, now);
     case 'Firewall':
       return firewallRow(r as Firewall, wide, now);
+    case 'Router':
+      return routerRow(r as Router, wide, now);
   }
 }
 

@@ -11,7 +11,7 @@
 // checks that (controller/resources/vnf-writer.ts).
 import type { FieldIssue } from './errors.js';
 import { checkFirewallPolicySpec, checkRuleSizes, countPeerPieces, countPortPieces, type RuleSize } from './firewall-validate.js';
-import { isIPv4 } from './ip.js';
+import { checkVnfAttachments } from './vnf-validate.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -20,29 +20,6 @@ function moved(issue: FieldIssue, from: string, to: string): FieldIssue {
   const out: FieldIssue = { ...issue, path: issue.path.startsWith(from) ? to + issue.path.slice(from.length) : issue.path };
   out.message = issue.message.split(from).join(to).replace(/ in (ingress|egress) /, ' in the rules ').replace(/within a direction/, 'within a firewall');
   return out;
-}
-
-function checkNetworks(networks: unknown, base: string, issues: FieldIssue[]): void {
-  if (!Array.isArray(networks)) return; // the schema reports it
-  const seen = new Map<string, number>();
-  networks.forEach((n: unknown, i: number) => {
-    if (!isObject(n)) return;
-    if (typeof n.network === 'string') {
-      const first = seen.get(n.network);
-      if (first !== undefined) {
-        issues.push({
-          path: `${base}/networks/${i}/network`,
-          message: `network "${n.network}" is listed twice (also ${base}/networks/${first}): the firewall has one interface per network; remove one`,
-          value: n.network,
-        });
-      } else {
-        seen.set(n.network, i);
-      }
-    }
-    if (typeof n.ip === 'string' && !isIPv4(n.ip)) {
-      issues.push({ path: `${base}/networks/${i}/ip`, message: `${JSON.stringify(n.ip)} is not an IPv4 address; leave ip out to have one allocated`, value: n.ip });
-    }
-  });
 }
 
 /** A perimeter rule's elements: every source interval with every destination interval and every port interval. A network peer is its subnet, one interval. */
@@ -62,7 +39,7 @@ function perimeterRuleSize(rule: Record<string, unknown>, path: string, portSets
 export function checkFirewallSpec(spec: unknown, base = '/spec'): FieldIssue[] {
   const issues: FieldIssue[] = [];
   if (!isObject(spec)) return issues;
-  checkNetworks(spec.networks, base, issues);
+  checkVnfAttachments(spec.networks, `${base}/networks`, 'firewall', issues);
   const rules = Array.isArray(spec.rules) ? (spec.rules as unknown[]) : [];
   const rulesPath = `${base}/rules`;
   const asIngress: Record<string, unknown> = { ingress: { rules: rules.map((r) => (isObject(r) ? { ...r, to: undefined } : r)) } };

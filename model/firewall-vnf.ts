@@ -17,9 +17,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { PlanAddressSet, PlanPeer } from './agent-protocol.js';
 import { DEFAULT_ACTIONS, PerimeterRule, PortSets, MAX_RULES_PER_DIRECTION, type DefaultAction, type FirewallAction, type FirewallProtocol } from './firewall.js';
-import { Condition, DNS_LABEL_PATTERN, objectMeta, resourceSchema, type Resource } from './meta.js';
+import { DNS_LABEL_PATTERN, objectMeta, resourceSchema, type Resource } from './meta.js';
 import { DEFAULT_FIREWALL_ACTION } from './resource-defaults.js';
-import { VnfNetworkAttachment, vnfHostField } from './vnf-resource.js';
+import { VnfNetworkAttachment, vnfHostField, vnfStatusSchema } from './vnf-resource.js';
 
 export { DEFAULT_FIREWALL_ACTION } from './resource-defaults.js';
 
@@ -50,13 +50,6 @@ export const FirewallSpec = Type.Object(
 );
 export type FirewallSpec = Static<typeof FirewallSpec>;
 
-/** A firewall's address and MAC on one network (model/vnf-protocol.ts VnfInterfaceStatus). */
-const FirewallInterfaceStatus = Type.Object(
-  { network: Type.String(), ip: Type.String(), mac: Type.String() },
-  { additionalProperties: false },
-);
-export type FirewallInterfaceStatus = Static<typeof FirewallInterfaceStatus>;
-
 export const PerimeterRuleCounter = Type.Object(
   {
     rule: Type.String({ description: 'Rule name, or "default" for the default action.' }),
@@ -67,22 +60,7 @@ export const PerimeterRuleCounter = Type.Object(
 );
 export type PerimeterRuleCounter = Static<typeof PerimeterRuleCounter>;
 
-const FirewallStatus = Type.Object(
-  {
-    ready: Type.Optional(Type.Boolean()),
-    hosts: Type.Optional(
-      Type.Record(
-        Type.String(),
-        Type.Object({ ready: Type.Boolean(), revision: Type.Integer({ minimum: 0 }), message: Type.Optional(Type.String()) }, { additionalProperties: false }),
-      ),
-    ),
-    interfaces: Type.Optional(Type.Array(FirewallInterfaceStatus, { description: "The firewall's address and MAC on each guarded network." })),
-    counters: Type.Optional(Type.Array(PerimeterRuleCounter, { description: 'Matches per rule (both directions of a connection).' })),
-    observedGeneration: Type.Optional(Type.Integer()),
-    conditions: Type.Optional(Type.Array(Condition)),
-  },
-  { additionalProperties: false },
-);
+const FirewallStatus = vnfStatusSchema('firewall', PerimeterRuleCounter, 'Matches per rule (both directions of a connection).');
 export type FirewallStatus = Static<typeof FirewallStatus>;
 
 export const FirewallSchema = resourceSchema(

@@ -5,15 +5,16 @@
 // when it is one of this host's VNFs (vnf-names.ts) or `weft run`'s. A
 // link without the alias is never taken for weft's here, whatever its name.
 import { BRIDGE_PREFIX, OWNER_ALIAS_PREFIX, VETH_PREFIX, VXLAN_PREFIX } from './kernel-names.js';
-import { VNF_VETH_PREFIX } from './vnf-names.js';
+import { VNF_UPLINK_PREFIX, VNF_VETH_PREFIX } from './vnf-names.js';
 
-export type WeftLinkRole = 'bridge' | 'VXLAN device' | 'endpoint port' | 'VNF port';
+export type WeftLinkRole = 'bridge' | 'VXLAN device' | 'endpoint port' | 'VNF port' | 'VNF uplink';
 
 const ROLES: ReadonlyArray<{ prefix: string; kind: string; role: WeftLinkRole }> = [
   { prefix: BRIDGE_PREFIX, kind: 'bridge', role: 'bridge' },
   { prefix: VXLAN_PREFIX, kind: 'vxlan', role: 'VXLAN device' },
   { prefix: VETH_PREFIX, kind: 'veth', role: 'endpoint port' },
   { prefix: VNF_VETH_PREFIX, kind: 'veth', role: 'VNF port' },
+  { prefix: VNF_UPLINK_PREFIX, kind: 'veth', role: 'VNF uplink' },
 ];
 
 /** What a link is to weft, or undefined when it is not weft's. */

@@ -28,6 +28,8 @@ export const HOST_NFT_TABLES = {
   guard: { family: 'bridge', name: 'weft-guard' },
   /** the VNFs' ports (vnf/port-table.ts) */
   vnfPorts: { family: 'bridge', name: 'weft-vnf-ports' },
+  /** the VNFs' uplinks: their NAT and published ports on the host's addresses (vnf/uplink-table.ts) */
+  vnfUplinks: { family: 'ip', name: 'weft-vnf-uplinks' },
 } as const;
 
 export function hostNftTable(t: { family: string; name: string }): (typeof HOST_NFT_TABLES)[keyof typeof HOST_NFT_TABLES] | undefined {

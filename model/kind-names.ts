@@ -5,7 +5,7 @@
 /** The apiVersion every weft resource carries. */
 export const API_VERSION = 'weft.dev/v1';
 
-export const KINDS = ['Network', 'Endpoint', 'Host', 'FirewallPolicy', 'Firewall'] as const;
+export const KINDS = ['Network', 'Endpoint', 'Host', 'FirewallPolicy', 'Firewall', 'Router'] as const;
 export type Kind = (typeof KINDS)[number];
 
 /** Plural and short names the CLI and REST paths accept. */
@@ -15,6 +15,7 @@ export const KIND_NAMES: Record<Kind, { plural: string; aliases: string[] }> = {
   Host: { plural: 'hosts', aliases: ['host', 'node', 'nodes'] },
   FirewallPolicy: { plural: 'firewallpolicies', aliases: ['firewallpolicy', 'fwp', 'policy', 'policies'] },
   Firewall: { plural: 'firewalls', aliases: ['firewall', 'fw', 'fws'] },
+  Router: { plural: 'routers', aliases: ['router', 'rt', 'rts'] },
 };
 
 export function kindFromName(name: string): Kind | undefined {

@@ -1,9 +1,10 @@
 // The resource kinds of issue-level scope: Network, Endpoint, Host, and
 // FirewallPolicy (its schema lives with the rule language in firewall.ts),
-// and the perimeter Firewall VNF (firewall-vnf.ts).
+// the perimeter Firewall VNF (firewall-vnf.ts) and the Router VNF (router.ts).
 import { Type, type Static } from '@sinclair/typebox';
 import { FirewallPolicySchema, type FirewallPolicy } from './firewall.js';
 import { FirewallSchema, type Firewall } from './firewall-vnf.js';
+import { RouterSchema, type Router } from './router.js';
 import type { Kind } from './kind-names.js';
 import { Condition, objectMeta, resourceSchema, type Resource } from './meta.js';
 import { DNS_LABEL_PATTERN, DNS_SUBDOMAIN_PATTERN, IFNAME_PATTERN, MAC_PATTERN } from './name-patterns.js';
@@ -128,12 +129,13 @@ export type Host = Resource<'Host', HostSpec, HostStatus>;
 
 export type { FirewallPolicy } from './firewall.js';
 export type { Firewall } from './firewall-vnf.js';
+export type { Router } from './router.js';
 
-export type AnyResource = Network | Endpoint | Host | FirewallPolicy | Firewall;
+export type AnyResource = Network | Endpoint | Host | FirewallPolicy | Firewall | Router;
 export { KINDS, KIND_NAMES, kindFromName, type Kind } from './kind-names.js';
 // The kind list in kind-names.ts must name exactly the kinds the schemas define.
 type SameKinds<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
 const kindListMatchesSchemas: SameKinds<AnyResource['kind'], Kind> = true;
 void kindListMatchesSchemas;
 
-export const SCHEMAS = { Network: NetworkSchema, Endpoint: EndpointSchema, Host: HostSchema, FirewallPolicy: FirewallPolicySchema, Firewall: FirewallSchema } as const;
+export const SCHEMAS = { Network: NetworkSchema, Endpoint: EndpointSchema, Host: HostSchema, FirewallPolicy: FirewallPolicySchema, Firewall: FirewallSchema, Router: RouterSchema } as const;

@@ -60,6 +60,16 @@ export interface NftRangeExpr {
   range: [string | number, string | number];
 }
 
+/** A FIB lookup: `fib daddr type` (is the destination one of this namespace's addresses?). */
+export interface NftFibExpr {
+  fib: { result: 'type' | 'oif' | 'oifname'; flags: Array<'saddr' | 'daddr' | 'iif' | 'oif' | 'mark'> };
+}
+
+/** A bitwise AND of a value and a mask: `ether daddr & ff:ff:00:00:00:00` */
+export interface NftAndExpr {
+  '&': [NftExpr, NftExpr];
+}
+
 /** An anonymous set: `{ a, b }` */
 export interface NftSetExpr {
   set: NftExpr[];
@@ -83,7 +93,10 @@ export type NftExpr =
   | NftCtExpr
   | NftPrefixExpr
   | NftRangeExpr
-  | NftSetExpr;
+  | NftFibExpr
+  | NftAndExpr
+  | NftSetExpr
+  | string[];
 
 // ---- statements ----------------------------------------------------------
 
@@ -144,6 +157,16 @@ export interface NftNotrackStmt {
   notrack: null;
 }
 
+/** Destination NAT (nat chains only): the connection's destination becomes addr[:port]. */
+export interface NftDnatStmt {
+  dnat: { addr: string; port?: number };
+}
+
+/** Source NAT to the address of the interface the packet leaves by (nat chains only). */
+export interface NftMasqueradeStmt {
+  masquerade: null;
+}
+
 export type NftStatement =
   | NftMatchStmt
   | NftCounterStmt
@@ -152,7 +175,9 @@ export type NftStatement =
   | NftVmapStmt
   | NftLogStmt
   | NftRejectStmt
-  | NftNotrackStmt;
+  | NftNotrackStmt
+  | NftDnatStmt
+  | NftMasqueradeStmt;
 
 export interface NftRule {
   family: NftFamily;

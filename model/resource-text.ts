@@ -8,6 +8,7 @@ import { isWeftError, type FieldIssue, type WeftError } from './errors.js';
 import { KINDS, MAC_PATTERN, type AnyResource, type Endpoint, type Kind, type NetworkSpec } from './kinds.js';
 import { checkFirewallPolicySpec } from './firewall-validate.js';
 import { checkFirewallSpec } from './firewall-vnf-validate.js';
+import { checkRouterSpec } from './router-validate.js';
 import { checkEndpointSpec, checkNetworkSpec, checkShape, parseResource } from './validate.js';
 import { API_VERSION } from './meta.js';
 import { positionOf } from './yaml-position.js';
@@ -291,6 +292,7 @@ function semanticIssues(value: unknown): FieldIssue[] {
   // Its checks read every field defensively, so the raw spec will do.
   if (v.kind === 'FirewallPolicy') return checkFirewallPolicySpec(spec);
   if (v.kind === 'Firewall') return checkFirewallSpec(spec);
+  if (v.kind === 'Router') return checkRouterSpec(spec);
   return [];
 }
 

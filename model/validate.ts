@@ -10,6 +10,7 @@ import { API_VERSION } from './meta.js';
 import { closestMatch } from './did-you-mean.js';
 import { checkFirewallPolicySpec } from './firewall-validate.js';
 import { checkFirewallSpec } from './firewall-vnf-validate.js';
+import { checkRouterSpec } from './router-validate.js';
 import {
   intToIpv4, ipv4ToInt, isIPv4, isIPv6, parsePrefix4, parsePrefix6, prefix6Contains, prefixContains, prefixes6Overlap,
   prefixesOverlap, prefixLast, type Prefix4,
@@ -342,6 +343,7 @@ export function parseResource(doc: unknown, what = 'resource'): AnyResource {
     if (r.kind === 'Endpoint') issues.push(...checkEndpointSpec(r));
     if (r.kind === 'FirewallPolicy') issues.push(...checkFirewallPolicySpec(r.spec));
     if (r.kind === 'Firewall') issues.push(...checkFirewallSpec(r.spec));
+    if (r.kind === 'Router') issues.push(...checkRouterSpec(r.spec));
   }
   if (issues.length > 0) throw invalid(issues, what);
   return doc as AnyResource;

@@ -13,13 +13,26 @@
 //   hosts' addresses by design.
 // - MAC: derived from kind, name and network, so the controller can program
 //   it on other hosts before the interface exists.
+// - Uplink (a Router's way to the host namespace in external mode host):
+//   host side `wu-*`, routed by the host and on no bridge; inside `uplink`.
+//   Its alias names the pseudo-network `.uplink` (no network name starts
+//   with a dot), so it parses like any interface of the VNF.
 import { HOST_NFT_TABLES, OWNER_ALIAS_PREFIX, fnv1a32 } from './kernel-names.js';
 import type { VnfKey } from './vnf-protocol.js';
 
 const VNF_NETNS_PREFIX = 'wn.';
 export const VNF_VETH_PREFIX = 'wf-';
+export const VNF_UPLINK_PREFIX = 'wu-';
+/** The uplink inside the VNF's namespace (cannot collide with vnfIfname's `n-`/`h-` names). */
+export const VNF_UPLINK_IFNAME = 'uplink';
+/** The pseudo-network an uplink's alias names. */
+export const VNF_UPLINK_ATTACHMENT = '.uplink';
+/** Host-side links of VNFs, whatever their role: ports on bridges and uplinks. */
+export const isVnfHostLinkName = (name: string): boolean => name.startsWith(VNF_VETH_PREFIX) || name.startsWith(VNF_UPLINK_PREFIX);
 /** nft table in the agent's host namespace for the VNFs' ports (vnf/port-table.ts). */
 export const VNF_PORT_TABLE = HOST_NFT_TABLES.vnfPorts.name;
+/** nft table in the agent's host namespace for the VNFs' uplinks (vnf/uplink-table.ts). */
+export const VNF_UPLINK_TABLE = HOST_NFT_TABLES.vnfUplinks.name;
 
 const hex8 = (text: string) => fnv1a32(text).toString(16).padStart(8, '0');
 const tag = (kind: string) => kind.toLowerCase();
@@ -50,11 +63,24 @@ export function vnfIfname(network: string): string {
   return network.length <= 13 ? `n-${network}` : `h-${hex8(network)}`;
 }
 
+/** The first two bytes of every VNF interface's MAC (vnfMac), as a mask and a value. */
+export const VNF_MAC_MASK = 'ff:ff:00:00:00:00';
+export const VNF_MAC_PREFIX = '0a:77:00:00:00:00';
+
 /** Locally administered unicast (first octet 0x0a), distinct from the gateway MACs (0x02:77:66). */
 export function vnfMac(vnf: VnfKey, network: string): string {
   const h = fnv1a32(`mac/${tag(vnf.kind)}/${vnf.name}/${network}`);
   const b = [0x0a, 0x77, (h >>> 24) & 255, (h >>> 16) & 255, (h >>> 8) & 255, h & 255];
   return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+/** Host side of the VNF's uplink. */
+export function vnfUplinkHostName(vnf: VnfKey): string {
+  return `${VNF_UPLINK_PREFIX}${hex8(`${tag(vnf.kind)}/${vnf.name}/${VNF_UPLINK_ATTACHMENT}`)}`;
+}
+
+export function vnfUplinkAlias(vnf: VnfKey): string {
+  return vnfAlias(vnf, VNF_UPLINK_ATTACHMENT);
 }
 
 export function vnfAlias(vnf: VnfKey, network: string): string {

@@ -30,7 +30,7 @@ export function parseWatchFrame(frame: string): WatchMessage[] {
 }
 
 /** Kinds the stream carries, in the order a full state is sent. */
-export const WATCH_KINDS: readonly Kind[] = ['Host', 'Network', 'Endpoint', 'FirewallPolicy', 'Firewall'];
+export const WATCH_KINDS: readonly Kind[] = ['Host', 'Network', 'Endpoint', 'FirewallPolicy', 'Firewall', 'Router'];
 
 /** Client -> controller. */
 export type WatchRequest =

@@ -4,6 +4,8 @@
 // (agents/vnf/vnf-host.ts) realises any driver's output the same way and
 // knows nothing of a kind's insides; a driver knows nothing of the kernel.
 import type { NftDocument } from '../model/nft-json.js';
+import { vnfAlias } from '../model/vnf-names.js';
+import type { RouterProtocol } from '../model/router.js';
 import type { PlanVnf, PlanVnfInterface, VnfCounter } from '../model/vnf-protocol.js';
 
 export interface VnfInterfaceWant extends PlanVnfInterface {
@@ -11,8 +13,9 @@ export interface VnfInterfaceWant extends PlanVnfInterface {
   alias: string;
 }
 
-/** A route inside the VNF's namespace (through one of its networks' gateways or peers). */
+/** A route inside the VNF's namespace (through one of its networks' gateways or peers, or its uplink). */
 export interface VnfRouteWant {
+  /** a CIDR, or 'default' */
   dst: string;
   via: string;
 }
@@ -26,6 +29,26 @@ export interface VnfNftWant {
   table: string;
   family: 'inet' | 'ip' | 'ip6' | 'bridge' | 'netdev';
   document: NftDocument;
+}
+
+/**
+ * The VNF's way to the host namespace: a veth whose host side is on no
+ * bridge but routed by the host (`hostIp`), the far end `ip` inside the
+ * VNF. The host forwards, translates what leaves from `ip` to its own
+ * address, and publishes `publish` on its own addresses to `ip`
+ * (vnf/uplink-table.ts).
+ */
+export interface VnfUplinkWant {
+  /** host side (vnf-names vnfUplinkHostName) */
+  hostIfname: string;
+  /** inside the namespace (vnf-names VNF_UPLINK_IFNAME) */
+  ifname: string;
+  /** ownership alias of the host side (vnf-names vnfUplinkAlias) */
+  alias: string;
+  hostIp: string;
+  ip: string;
+  prefixLength: number;
+  publish: Array<{ protocol: RouterProtocol; port: number }>;
 }
 
 /** A program the VNF runs inside its namespace, under the agent's process supervisor. */
@@ -49,6 +72,7 @@ export interface VnfWant<M = unknown> {
   sysctls: Record<string, string>;
   interfaces: VnfInterfaceWant[];
   routes: VnfRouteWant[];
+  uplink?: VnfUplinkWant;
   nft?: VnfNftWant;
   processes: VnfProcessWant[];
   /** what the driver needs to read its counters back */
@@ -71,4 +95,19 @@ export interface VnfDriver<S = unknown, M = unknown> {
   render(vnf: PlanVnf<S>, ctx: VnfRenderContext): VnfWant<M>;
   /** the kind's counters, from what the host read back; absent: the kind has none */
   readCounters?(observed: VnfObservation, model: M): VnfCounter[];
+}
+
+/** What every kind's VnfWant starts from: the plan's identity and interfaces (MACs as the kernel lists them, ownership aliases), forwarding on inside the namespace. */
+export function baseVnfWant<M>(vnf: PlanVnf, model: M): VnfWant<M> {
+  return {
+    kind: vnf.kind,
+    name: vnf.name,
+    generation: vnf.generation,
+    netns: vnf.netns,
+    sysctls: { 'net.ipv4.ip_forward': '1' },
+    interfaces: vnf.interfaces.map((i) => ({ ...i, mac: i.mac.toLowerCase(), alias: vnfAlias(vnf, i.network) })),
+    routes: [],
+    processes: [],
+    model,
+  };
 }

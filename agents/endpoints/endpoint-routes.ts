@@ -12,12 +12,21 @@
 // endpoints of a guarded network may be anywhere); attach installs them with
 // the default route, and each full pass brings existing endpoints in line.
 //
+// A router connects networks the same way (and static routes' destinations
+// and, with a way out, 0.0.0.0/1 + 128.0.0.0/1 via the router: the
+// endpoint's own default route stays).
+//
 // Ownership: weft manages, on an endpoint's interface, the gatewayed routes
-// whose destination is the subnet of a network in the plan; anything else
-// in the workload's routing table is not ours and is never touched.
+// whose destination is the subnet of a network in the plan, one of the
+// halves of the address space, a destination some VNF gives a route to, or
+// one this agent installed on that endpoint (a static route since removed);
+// anything else in the workload's routing table is not ours and is never
+// touched. (After an agent restart, a route to a static destination removed
+// while the agent was down is no longer known as ours and stays.)
 import { inject, injectable } from 'inversify';
 import type { HostPlan } from '../../model/agent-protocol.js';
 import { errorMessage } from '../../model/errors.js';
+import { ROUTER_HALF_DEFAULTS } from '../../model/router.js';
 import { AGENT_LOGGER, type AgentLogger } from '../agent-config.js';
 import { isNotFound } from '../datapath/errors.js';
 import { DATAPATH_FACTORY, type DatapathFactory, type RouteInfo } from '../datapath/port.js';
@@ -58,6 +67,8 @@ export function diffEndpointRoutes(want: ReadonlyArray<{ dst: string; via: strin
 @injectable()
 export class EndpointRoutes {
   private readonly done = new Map<string, string>();
+  /** endpoint -> the destinations this agent last brought it to (so one the plan dropped is still known as ours) */
+  private readonly installed = new Map<string, ReadonlySet<string>>();
 
   constructor(
     @inject(DATAPATH_FACTORY) private readonly datapath: Pick<DatapathFactory, 'at'>,
@@ -70,17 +81,20 @@ export class EndpointRoutes {
    */
   async sync(plan: HostPlan, records: readonly EndpointRecord[]): Promise<string[]> {
     const missing: string[] = [];
-    const managed = new Set(plan.networks.map((n) => n.subnet));
+    const base = new Set<string>([...plan.networks.map((n) => n.subnet), ...ROUTER_HALF_DEFAULTS, ...(plan.networkRoutes ?? []).map((r) => r.dst)]);
+    const baseText = [...base].sort().join(',');
     const seen = new Set<string>();
     for (const r of records) {
       if (r.state !== 'attached') continue;
       seen.add(r.name);
       const want = endpointRoutesFor(plan, r.network);
-      const signature = `${r.netns}\u0000${JSON.stringify(want)}\u0000${[...managed].sort().join(',')}`;
+      const signature = `${r.netns}\u0000${JSON.stringify(want)}\u0000${baseText}`;
       if (this.done.get(r.name) === signature) continue;
+      const managed = new Set([...base, ...(this.installed.get(r.name) ?? [])]);
       try {
         await this.syncOne(r, want, managed);
         this.done.set(r.name, signature);
+        this.installed.set(r.name, new Set(want.map((w) => w.dst)));
       } catch (e: unknown) {
         this.done.delete(r.name);
         if (isNotFound(e)) missing.push(r.name);
@@ -88,6 +102,7 @@ export class EndpointRoutes {
       }
     }
     for (const name of [...this.done.keys()]) if (!seen.has(name)) this.done.delete(name);
+    for (const name of [...this.installed.keys()]) if (!seen.has(name)) this.installed.delete(name);
     return missing;
   }
 

@@ -71,7 +71,7 @@ export interface ResetPlan {
   attached: AttachedWorkload[];
 }
 
-const LINK_ORDER: readonly WeftLinkRole[] = ['endpoint port', 'VNF port', 'VXLAN device', 'bridge'];
+const LINK_ORDER: readonly WeftLinkRole[] = ['endpoint port', 'VNF port', 'VNF uplink', 'VXLAN device', 'bridge'];
 
 export class HostReset {
   constructor(private readonly in_: HostResetInputs) {}

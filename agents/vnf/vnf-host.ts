@@ -6,7 +6,10 @@
 //
 // Order for one VNF, chosen so that no packet is ever forwarded before the
 // VNF's rules are in force: namespace -> nft table (applied whole,
-// atomically) -> sysctls (forwarding) -> interfaces -> routes -> processes.
+// atomically) -> sysctls (forwarding) -> interfaces -> uplink -> routes ->
+// processes. After every VNF: the host's uplink table (vnf/uplink-table.ts)
+// for all uplinks at once, with IPv4 forwarding in the host namespace
+// (uplinks are routed by the host; Docker turns it on for the same reason).
 // A namespace whose table cannot be applied gets no forwarding and no
 // interfaces. A restarted agent adopts what it finds: the namespace, its
 // table, its interfaces and its processes stay in force while the agent is
@@ -17,18 +20,19 @@
 // with everything in it.
 //
 // Everything is found again by name: namespaces `wn.<host>.<kind>.<name>`
-// (only this host's are swept), host-side veths `wf-*` with the alias
-// `weft:vnf:<kind>/<name>/<network>`.
+// (only this host's are swept), host-side veths `wf-*` (ports) and `wu-*`
+// (uplinks) with the alias `weft:vnf:<kind>/<name>/<network>`.
 import { inject, injectable, optional } from 'inversify';
 import type { HostPlan, PlanNetwork } from '../../model/agent-protocol.js';
 import { WeftError, errorMessage } from '../../model/errors.js';
 import type { NftDocument } from '../../model/nft-json.js';
-import { VNF_PORT_TABLE, VNF_VETH_PREFIX, parseVnfAlias, parseVnfNetnsName, sameVnf } from '../../model/vnf-names.js';
+import { VNF_PORT_TABLE, VNF_UPLINK_ATTACHMENT, VNF_UPLINK_TABLE, isVnfHostLinkName, parseVnfAlias, parseVnfNetnsName, sameVnf } from '../../model/vnf-names.js';
 import { vnfKey, type PlanVnf, type VnfKey, type VnfReport } from '../../model/vnf-protocol.js';
 import { VNF_DRIVERS } from '../../vnf/drivers.js';
 import { PORT_TABLE_FAMILY, renderPortTable, renderPortTableRemoval } from '../../vnf/port-table.js';
+import { UPLINK_TABLE_FAMILY, renderUplinkTable, renderUplinkTableRemoval, type HostUplink } from '../../vnf/uplink-table.js';
 import { hasTableMarker, tableMarker, withTableMarker } from '../../vnf/table-marker.js';
-import type { VnfDriver, VnfInterfaceWant, VnfNftWant, VnfWant } from '../../vnf/vnf-driver.js';
+import type { VnfDriver, VnfInterfaceWant, VnfNftWant, VnfUplinkWant, VnfWant } from '../../vnf/vnf-driver.js';
 import { AGENT_LOGGER, HOST_HANDLE, type AgentLogger } from '../agent-config.js';
 import { BridgeManager } from '../bridges/bridge-manager.js';
 import { NETNS_RUN_DIR } from '../../model/kernel-names.js';
@@ -59,6 +63,9 @@ export function vnfNetworks(plan: HostPlan | undefined): Set<string> {
 
 const netnsPath = (name: string) => `${NETNS_RUN_DIR}/${name}`;
 
+/** The uplink carries traffic routed by the host to and from its own interfaces: the usual Ethernet MTU. */
+const UPLINK_MTU = 1500;
+
 /** An agent on an injected datapath (tests) has no nftables: a VNF that needs a table says so. */
 const noNft: VnfNftFactory = () => {
   const refuse = async (): Promise<never> => {
@@ -80,6 +87,8 @@ export class VnfHost {
   private readonly applied = new Map<string, string>();
   /** the host namespace's port table: applied by this process (true), removed (false), unknown (undefined) */
   private portTable: boolean | undefined;
+  /** the host namespace's uplink table: the document this process applied, removed (null), unknown (undefined) */
+  private uplinkTable: string | null | undefined;
   private reportsByKey = new Map<string, VnfReport>();
   /** what each realised VNF's driver rendered, for re-reading its counters between passes */
   private realised = new Map<string, Realised>();
@@ -162,10 +171,43 @@ export class VnfHost {
         reports.set(key, failed(errorMessage(e)));
       }
     }
+    await this.syncUplinkTable(realised, reports);
     this.reportsByKey = reports;
     this.realised = realised;
     await this.sweep(plan.host, [...wanted.values()]);
     if (wanted.size === 0) await this.removePortTable();
+  }
+
+  /**
+   * The host's part of every uplink at once: forwarding and the uplink
+   * table while any exists, the table removed with the last. A failure
+   * marks the VNFs with uplinks not ready (their way out is not there).
+   */
+  private async syncUplinkTable(realised: ReadonlyMap<string, Realised>, reports: Map<string, VnfReport>): Promise<void> {
+    if (!this.hostNft) return;
+    const uplinks: HostUplink[] = [];
+    for (const { want } of realised.values()) if (want.uplink) uplinks.push({ ip: want.uplink.ip, publish: want.uplink.publish });
+    try {
+      if (uplinks.length === 0) {
+        // Unknown after a restart: removed only when it is there (most hosts never had one).
+        const present = this.uplinkTable === undefined ? (await this.hostNft.list(VNF_UPLINK_TABLE, UPLINK_TABLE_FAMILY)) !== undefined : this.uplinkTable !== null;
+        if (present) await this.hostNft.apply(renderUplinkTableRemoval());
+        this.uplinkTable = null;
+        return;
+      }
+      await this.host.setSysctl('net.ipv4.ip_forward', '1');
+      const doc = renderUplinkTable(uplinks);
+      const text = JSON.stringify(doc);
+      if (this.uplinkTable !== text || (await this.hostNft.list(VNF_UPLINK_TABLE, UPLINK_TABLE_FAMILY)) === undefined) await this.hostNft.apply(doc);
+      this.uplinkTable = text;
+    } catch (e: unknown) {
+      this.uplinkTable = undefined;
+      this.log.error({ err: errorMessage(e) }, 'cannot write the VNF uplink table in the host namespace');
+      for (const [key, { want }] of realised) {
+        const report = reports.get(key);
+        if (want.uplink && report) reports.set(key, { ...report, ready: false, message: `host uplink table: ${errorMessage(e)}` });
+      }
+    }
   }
 
   private async ensurePortTable(): Promise<void> {
@@ -186,7 +228,7 @@ export class VnfHost {
   private async remove(vnf: VnfKey, netns: string): Promise<void> {
     await this.processes.stopAll(netns);
     for (const l of await this.host.listLinks()) {
-      const owner = l.name.startsWith(VNF_VETH_PREFIX) ? parseVnfAlias(l.alias) : undefined;
+      const owner = isVnfHostLinkName(l.name) ? parseVnfAlias(l.alias) : undefined;
       if (owner && sameVnf(owner, vnf)) await this.host.removeLink(l.index);
     }
     await this.datapath.deleteNamedNetns(netns);
@@ -206,7 +248,7 @@ export class VnfHost {
     const kept = (owner: VnfKey) => keep.some((v) => sameVnf(v, owner));
     const ours: VnfKey[] = [];
     for (const l of await this.host.listLinks()) {
-      const owner = l.name.startsWith(VNF_VETH_PREFIX) ? parseVnfAlias(l.alias) : undefined;
+      const owner = isVnfHostLinkName(l.name) ? parseVnfAlias(l.alias) : undefined;
       if (owner) ours.push(owner);
     }
     for (const name of await this.datapath.listNamedNetns()) {
@@ -221,7 +263,7 @@ export class VnfHost {
     }
     // Veths of VNFs this host no longer runs whose namespace is already gone (a removal cut short).
     for (const l of await this.host.listLinks()) {
-      const owner = l.name.startsWith(VNF_VETH_PREFIX) ? parseVnfAlias(l.alias) : undefined;
+      const owner = isVnfHostLinkName(l.name) ? parseVnfAlias(l.alias) : undefined;
       if (owner && !kept(owner)) await this.host.removeLink(l.index);
     }
     const keys = new Set(keep.map(vnfKey));
@@ -277,8 +319,16 @@ export class VnfHost {
           problems.push(`interface on "${i.network}": ${errorMessage(e)}`);
         }
       }
+      // 4. the uplink (before the routes: the default route goes through it)
+      if (want.uplink) {
+        try {
+          await this.ensureUplink(want, want.uplink, path, ns);
+        } catch (e: unknown) {
+          problems.push(`uplink: ${errorMessage(e)}`);
+        }
+      }
       await this.removeStrays(want, ns);
-      // 4. routes, 5. processes
+      // 5. routes, 6. processes
       try {
         await this.syncRoutes(want, ns);
       } catch (e: unknown) {
@@ -304,35 +354,65 @@ export class VnfHost {
   /** The interface made, adopted or repaired; returns its ifindex inside the namespace. */
   private async ensureInterface(want: VnfWant, i: VnfInterfaceWant, net: PlanNetwork, path: string, ns: NetnsHandle): Promise<number> {
     const bridge = await this.bridges.ensureBridge(net);
-    let hostLink = await this.host.getLink(i.hostIfname);
-    let inner = await ns.getLink(i.ifname);
+    const { hostLink, inner } = await this.ensurePair(want, { hostIfname: i.hostIfname, ifname: i.ifname, network: i.network, mtu: i.mtu, master: bridge, mac: i.mac }, path, ns);
+    await this.repairHostSide(hostLink, i, bridge);
+    await this.repairInside(inner, i, ns);
+    return inner.index;
+  }
+
+  /** The uplink made, adopted or repaired: a veth on no bridge, an address at each end, both up. */
+  private async ensureUplink(want: VnfWant, u: VnfUplinkWant, path: string, ns: NetnsHandle): Promise<void> {
+    const { hostLink, inner } = await this.ensurePair(want, { hostIfname: u.hostIfname, ifname: u.ifname, network: VNF_UPLINK_ATTACHMENT, mtu: UPLINK_MTU }, path, ns);
+    if (hostLink.alias !== u.alias) await this.host.setLinkAlias(hostLink.index, u.alias);
+    if (!hostLink.up) await this.host.setLinkUp(hostLink.index);
+    await this.ensureOnlyAddress(this.host, hostLink.index, u.hostIp, u.prefixLength);
+    await this.ensureOnlyAddress(ns, inner.index, u.ip, u.prefixLength);
+    if (!inner.up) await ns.setLinkUp(inner.index);
+  }
+
+  /**
+   * One veth pair of the VNF, made or adopted: the host side must be ours
+   * (this VNF's, for `network`) and its peer our interface in our namespace
+   * (a namespace made anew leaves a dangling pair behind: it is replaced).
+   */
+  private async ensurePair(
+    want: VnfWant,
+    p: { hostIfname: string; ifname: string; network: string; mtu: number; master?: number; mac?: string },
+    path: string,
+    ns: NetnsHandle,
+  ): Promise<{ hostLink: LinkInfo; inner: LinkInfo }> {
+    let hostLink = await this.host.getLink(p.hostIfname);
+    let inner = await ns.getLink(p.ifname);
     if (hostLink) {
       const owner = parseVnfAlias(hostLink.alias);
-      if (hostLink.kind !== 'veth' || (hostLink.alias !== undefined && !(owner && sameVnf(owner, want) && owner.network === i.network))) {
-        throw new WeftError('Conflict', `link ${i.hostIfname} exists and belongs to ${JSON.stringify(hostLink.alias ?? hostLink.kind ?? 'someone else')}`);
+      if (hostLink.kind !== 'veth' || (hostLink.alias !== undefined && !(owner && sameVnf(owner, want) && owner.network === p.network))) {
+        throw new WeftError('Conflict', `link ${p.hostIfname} exists and belongs to ${JSON.stringify(hostLink.alias ?? hostLink.kind ?? 'someone else')}`);
       }
-      // Its peer must be our interface in our namespace (a namespace made anew leaves a dangling pair behind).
       if (!inner || hostLink.peerIndex !== inner.index) {
         await this.host.removeLink(hostLink.index);
         hostLink = undefined;
-        inner = await ns.getLink(i.ifname);
+        inner = await ns.getLink(p.ifname);
       }
     }
     if (!hostLink) {
       if (inner) await ns.removeLink(inner.index);
-      hostLink = await this.host.addVeth({
-        name: i.hostIfname,
-        mtu: i.mtu,
-        master: bridge,
-        up: true,
-        peer: { name: i.ifname, netns: path, mac: i.mac, up: false },
-      });
-      inner = await ns.getLink(i.ifname);
-      if (!inner) throw new Error(`${i.ifname} is missing in ${path} right after creating it`);
+      const peer = { name: p.ifname, netns: path, up: false, ...(p.mac === undefined ? {} : { mac: p.mac }) };
+      hostLink = await this.host.addVeth({ name: p.hostIfname, mtu: p.mtu, up: true, peer, ...(p.master === undefined ? {} : { master: p.master }) });
+      inner = await ns.getLink(p.ifname);
+      if (!inner) throw new Error(`${p.ifname} is missing in ${path} right after creating it`);
     }
-    await this.repairHostSide(hostLink, i, bridge);
-    await this.repairInside(inner as LinkInfo, i, ns);
-    return (inner as LinkInfo).index;
+    return { hostLink, inner: inner as LinkInfo };
+  }
+
+  /** `ip`/`prefixLength` is the link's one IPv4 address (an older plan's goes). */
+  private async ensureOnlyAddress(h: NetnsHandle, index: number, ip: string, prefixLength: number): Promise<void> {
+    let present = false;
+    for (const a of await h.listAddrs(index)) {
+      if (a.family !== 4) continue;
+      if (a.address === ip && a.prefixLength === prefixLength) present = true;
+      else await h.addrDel(index, a.address, a.prefixLength);
+    }
+    if (!present) await h.addrAdd(index, ip, prefixLength);
   }
 
   private async repairHostSide(l: LinkInfo, i: VnfInterfaceWant, bridge: number): Promise<void> {
@@ -345,19 +425,14 @@ export class VnfHost {
   private async repairInside(l: LinkInfo, i: VnfInterfaceWant, ns: NetnsHandle): Promise<void> {
     if (l.mac.toLowerCase() !== i.mac) await ns.setLinkMac(l.index, i.mac);
     if (l.mtu !== i.mtu) await ns.setLinkMtu(l.index, i.mtu);
-    let present = false;
-    for (const a of await ns.listAddrs(l.index)) {
-      if (a.family !== 4) continue;
-      if (a.address === i.ip && a.prefixLength === i.prefixLength) present = true;
-      else await ns.addrDel(l.index, a.address, a.prefixLength); // an address from an older plan
-    }
-    if (!present) await ns.addrAdd(l.index, i.ip, i.prefixLength);
+    await this.ensureOnlyAddress(ns, l.index, i.ip, i.prefixLength);
     if (!l.up) await ns.setLinkUp(l.index);
   }
 
   /** Interfaces inside the namespace the VNF no longer has (a network it left); their host sides go with them. */
   private async removeStrays(want: VnfWant, ns: NetnsHandle): Promise<void> {
     const keep = new Set(want.interfaces.map((i) => i.ifname));
+    if (want.uplink) keep.add(want.uplink.ifname);
     for (const l of await ns.listLinks()) {
       if (l.index !== LOOPBACK_IFINDEX && l.kind === 'veth' && !keep.has(l.name)) await ns.removeLink(l.index);
     }

@@ -9,7 +9,7 @@ import { kindArgument } from './get.js';
 import { problemsError } from './apply.js';
 
 /** Hosts are created by their agents and have no DELETE in the API. */
-const DELETABLE: Kind[] = ['Network', 'Endpoint', 'FirewallPolicy', 'Firewall'];
+const DELETABLE: Kind[] = ['Network', 'Endpoint', 'FirewallPolicy', 'Firewall', 'Router'];
 
 interface DeleteFlags {
   filename?: string[];

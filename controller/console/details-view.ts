@@ -202,6 +202,16 @@ function summaryRows(o: AnyResource, store: StateStore, onSelect: (key: string) 
         ['Rules', o.spec.rules?.length ?? 0],
         ['Interfaces', o.status?.interfaces?.map((i) => `${i.network} ${i.ip} (${i.mac})`).join(', ')],
       ];
+    case 'Router':
+      return [
+        ['Host', link(`Host/${o.spec.host}`, o.spec.host, onSelect)],
+        ['Networks', o.spec.interfaces.map((n) => n.network).join(', ')],
+        ['Way out', o.spec.external ? `mode ${o.spec.external.mode ?? 'host'}` : 'none'],
+        ['Static routes', o.spec.routes?.map((r) => `${r.to} via ${r.via}`).join(', ')],
+        ['Port forwards', o.spec.portForwards?.map((f) => `${f.protocol}/${f.port} -> ${f.to.endpoint}:${f.to.port ?? f.port}`).join(', ')],
+        ['Interfaces', o.status?.interfaces?.map((i) => `${i.network} ${i.ip} (${i.mac})`).join(', ')],
+        ['NAT connections', o.status?.counters?.map((c) => `${c.rule} ${c.connections}`).join(', ')],
+      ];
   }
 }
 

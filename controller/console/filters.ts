@@ -3,6 +3,7 @@
 // host" means depends on the kind (see relatesTo*). Pure.
 import type { AnyResource } from '../../model/kinds.js';
 import { matchesLabelTerms, parseLabelSelectorTerms, type LabelTerm } from '../../model/label-selector.js';
+import { vnfAttachments } from '../../model/vnf-resource.js';
 
 export type SelectorParse = { ok: true; terms: LabelTerm[] } | { ok: false; error: string };
 
@@ -29,7 +30,8 @@ export function relatesToNetwork(o: AnyResource, network: string): boolean {
     case 'Endpoint':
       return o.spec.network === network;
     case 'Firewall':
-      return o.spec.networks.some((n) => n.network === network);
+    case 'Router':
+      return vnfAttachments(o).some((n) => n.network === network);
     case 'FirewallPolicy':
       // A policy without a network applies to every network.
       return o.spec.appliesTo?.network === undefined || o.spec.appliesTo.network === network;
@@ -46,6 +48,7 @@ export function relatesToHost(o: AnyResource, host: string): boolean {
     case 'Endpoint':
       return o.spec.host === host;
     case 'Firewall':
+    case 'Router':
       return o.spec.host === host;
     case 'Network':
     case 'FirewallPolicy':

@@ -21,9 +21,9 @@ interface Column<O> {
   value: (o: O) => Cell;
 }
 
-const TITLES: Record<Kind, string> = { Host: 'Hosts', Network: 'Networks', Endpoint: 'Endpoints', FirewallPolicy: 'Firewall policies', Firewall: 'Firewalls' };
+const TITLES: Record<Kind, string> = { Host: 'Hosts', Network: 'Networks', Endpoint: 'Endpoints', FirewallPolicy: 'Firewall policies', Firewall: 'Firewalls', Router: 'Routers' };
 /** Hosts first: what the rest runs on. */
-const ORDER: Kind[] = ['Host', 'Network', 'Endpoint', 'FirewallPolicy', 'Firewall'];
+const ORDER: Kind[] = ['Host', 'Network', 'Endpoint', 'FirewallPolicy', 'Firewall', 'Router'];
 
 function labelsText(o: AnyResource): string {
   return Object.entries(o.metadata.labels ?? {})
@@ -80,6 +80,14 @@ const COLUMNS: { [K in Kind]: Column<Extract<AnyResource, { kind: K }>>[] } = {
     { title: 'Networks', value: (o) => o.spec.networks.map((n) => n.network).join(', ') },
     { title: 'Default', value: (o) => o.spec.defaultAction ?? DEFAULT_FIREWALL_ACTION },
     { title: 'Rules', value: (o) => o.spec.rules?.length ?? 0 },
+    { title: 'Hosts ready', value: (o) => perHostReady(o.status?.hosts) },
+    { title: 'Labels', value: labelsText },
+  ],
+  Router: [
+    { title: 'Host', value: (o) => o.spec.host },
+    { title: 'Networks', value: (o) => o.spec.interfaces.map((n) => n.network).join(', ') },
+    { title: 'Way out', value: (o) => (o.spec.external ? (o.spec.external.mode ?? 'host') : '') },
+    { title: 'Port forwards', value: (o) => o.spec.portForwards?.length ?? 0 },
     { title: 'Hosts ready', value: (o) => perHostReady(o.status?.hosts) },
     { title: 'Labels', value: labelsText },
   ],

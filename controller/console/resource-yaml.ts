@@ -68,4 +68,13 @@ spec:
       action: allow
       protocol: icmp
 `,
+  Router: `apiVersion: weft.dev/v1
+kind: Router
+metadata:
+  name: edge
+spec:
+  host: h1
+  interfaces: [{ network: blue }, { network: red }]
+  external: { mode: host }   # out with the host's address; leave out for routing only
+`,
 };

@@ -3,11 +3,12 @@
 // plan delta.
 import type { VnfResource } from '../../model/vnf-resource.js';
 import { firewallKind } from './firewall-vnf-planner.js';
+import { routerKind } from './router-planner.js';
 import type { VnfKind } from './vnf-kind.js';
 
 type Entries = { [K in VnfResource['kind']]: VnfKind<Extract<VnfResource, { kind: K }>> };
 
-const ENTRIES: Entries = { Firewall: firewallKind };
+const ENTRIES: Entries = { Firewall: firewallKind, Router: routerKind };
 
 export const VNF_KIND_NAMES = Object.keys(ENTRIES) as Array<VnfResource['kind']>;
 

@@ -13,7 +13,7 @@
 import type { PlanNetwork } from '../../model/agent-protocol.js';
 import { vnfAddressOwner, vnfHostVethName, vnfIfname, vnfInterfaceEndpointName, vnfMac, vnfNetnsName } from '../../model/vnf-names.js';
 import { networkRouteKey, vnfKey, type PlanNetworkRoute, type PlanVnf, type PlanVnfInterface, type VnfKey } from '../../model/vnf-protocol.js';
-import type { VnfResource } from '../../model/vnf-resource.js';
+import { vnfAttachments, type VnfResource } from '../../model/vnf-resource.js';
 import type { ReservationRow } from '../store/store.js';
 import type { PlanEndpointInfo, PlanInput } from './host-planner.js';
 import type { VnfInterfaceAddress } from './vnf-kind.js';
@@ -32,7 +32,7 @@ export function vnfAddresses(vnf: VnfKey, reservations: readonly ReservationRow[
 function interfacesOf(res: VnfResource, subnets: ReadonlyMap<string, string>, reservations: readonly ReservationRow[]): VnfInterfaceAddress[] {
   const addresses = vnfAddresses(keyOf(res), reservations);
   const out: VnfInterfaceAddress[] = [];
-  for (const { network } of res.spec.networks) {
+  for (const { network } of vnfAttachments(res)) {
     const ip = addresses.get(network);
     if (ip !== undefined && subnets.has(network)) out.push({ network, ip });
   }

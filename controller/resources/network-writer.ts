@@ -105,7 +105,7 @@ export function deleteNetwork(tx: StoreTx, name: string): Network {
   // A VNF's interface lives on the network (its address is a reservation that would go with it).
   const vnfs = vnfsOnNetwork(tx, name);
   if (vnfs.length > 0) {
-    throw new WeftError('Conflict', `network "${name}" is used by ${vnfs.slice(0, 5).join(', ')}${vnfs.length > 5 ? ` (and ${vnfs.length - 5} more)` : ''}; remove the network from ${vnfs.length === 1 ? 'its' : 'their'} spec.networks (or delete ${vnfs.length === 1 ? 'it' : 'them'}) first`);
+    throw new WeftError('Conflict', `network "${name}" is used by ${vnfs.slice(0, 5).join(', ')}${vnfs.length > 5 ? ` (and ${vnfs.length - 5} more)` : ''}; remove the network from ${vnfs.length === 1 ? 'its' : 'their'} spec (or delete ${vnfs.length === 1 ? 'it' : 'them'}) first`);
   }
   for (const b of tx.listBlocks({ network: name })) tx.deleteBlock(b.network, b.cidr);
   for (const r of tx.listReservations({ network: name })) tx.deleteReservation(r.network, r.ip);

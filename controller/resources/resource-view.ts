@@ -5,6 +5,7 @@
 // nothing, and a new network shows what it would be allocated.
 import { FirewallPolicySpec } from '../../model/firewall.js';
 import { FirewallSpec } from '../../model/firewall-vnf.js';
+import { RouterSpec } from '../../model/router.js';
 import { EndpointSpec, HostSpec, NetworkSpec, type AnyResource, type Kind, type Network } from '../../model/kinds.js';
 import { intToIpv4 } from '../../model/ip.js';
 import type { ResourceView } from '../../model/rest.js';
@@ -19,6 +20,7 @@ const SPEC_ORDER: Record<Kind, string[]> = {
   Host: Object.keys(HostSpec.properties),
   FirewallPolicy: Object.keys(FirewallPolicySpec.properties),
   Firewall: Object.keys(FirewallSpec.properties),
+  Router: Object.keys(RouterSpec.properties),
 };
 
 function ordered(spec: Record<string, unknown>, kind: Kind): Record<string, unknown> {

@@ -11,11 +11,12 @@ import type { AnyResource } from '../../model/kinds.js';
 import { API_VERSION } from '../../model/meta.js';
 import { vnfAddressOwner, vnfReservationRef } from '../../model/vnf-names.js';
 import type { VnfKey } from '../../model/vnf-protocol.js';
-import type { VnfResource } from '../../model/vnf-resource.js';
+import { vnfAttachments, vnfAttachmentsPath, type VnfResource } from '../../model/vnf-resource.js';
 import { pickVnfAddress } from '../ipam/vnf-address.js';
 import type { Ipam } from '../ipam/ipam.js';
 import { VNF_KIND_NAMES } from '../planner/vnf-kinds.js';
 import type { ReservationRow, StoreTx, WriteAction } from '../store/store.js';
+import { checkVnfInStore } from './vnf-store-checks.js';
 import { checkResourceVersion, requireMode, type WriteMode } from './write-guards.js';
 
 const noun = (kind: string) => kind.toLowerCase();
@@ -39,17 +40,20 @@ export function writeVnf<R extends VnfResource>(tx: StoreTx, ipam: Ipam, doc: R,
   checkResourceVersion(existing, doc);
 
   const missing: FieldIssue[] = [];
-  doc.spec.networks.forEach((n, i) => {
-    if (!tx.getResource('Network', n.network)) missing.push({ path: `/spec/networks/${i}/network`, message: `network "${n.network}" does not exist`, value: n.network });
+  const attachments = vnfAttachments(doc);
+  const field = vnfAttachmentsPath(doc.kind);
+  attachments.forEach((n, i) => {
+    if (!tx.getResource('Network', n.network)) missing.push({ path: `${field}/${i}/network`, message: `network "${n.network}" does not exist`, value: n.network });
   });
   if (missing.length > 0) {
     throw new WeftError('Invalid', `${noun(doc.kind)} "${name}": ${(missing[0] as FieldIssue).message}; create it first`, { details: missing });
   }
+  checkVnfInStore(tx, doc);
 
   const host = doc.spec.host;
   const owner = vnfAddressOwner(key);
   const held = new Map(reservationsOf(tx, key).map((r) => [r.network, r]));
-  const wanted = new Map(doc.spec.networks.map((n, i) => [n.network, { ...n, field: `/spec/networks/${i}/ip` }]));
+  const wanted = new Map(attachments.map((n, i) => [n.network, { ...n, field: `${field}/${i}/ip` }]));
   // What stays exactly as it is: same network, same host, and the address asked for (or none asked).
   for (const [network, r] of held) {
     const w = wanted.get(network);
@@ -97,7 +101,7 @@ export function vnfsOnNetwork(tx: Pick<StoreTx, 'listResources'>, network: strin
   return VNF_KIND_NAMES.flatMap((kind) =>
     tx
       .listResources(kind)
-      .filter((v) => v.spec.networks.some((n) => n.network === network))
+      .filter((v) => vnfAttachments(v).some((n) => n.network === network))
       .map((v) => `${noun(kind)} "${v.metadata.name}"`),
   ).sort();
 }

@@ -6,7 +6,7 @@
 import type { Condition } from '../../model/meta.js';
 import { vnfMac } from '../../model/vnf-names.js';
 import { vnfKey, type VnfCounter, type VnfInterfaceStatus } from '../../model/vnf-protocol.js';
-import type { VnfResource } from '../../model/vnf-resource.js';
+import { vnfAttachments, type VnfResource } from '../../model/vnf-resource.js';
 import type { LiveHost } from '../hosts/live-hosts.js';
 import { vnfAddresses } from '../planner/vnf-planner.js';
 import type { StoreReader } from '../store/store.js';
@@ -85,7 +85,7 @@ export function vnfInputs(r: Pick<StoreReader, 'listReservations' | 'getResource
   const addresses = vnfAddresses(key, r.listReservations());
   const interfaces: VnfInterfaceStatus[] = [];
   const unaddressed: string[] = [];
-  for (const { network } of vnf.spec.networks) {
+  for (const { network } of vnfAttachments(vnf)) {
     const ip = addresses.get(network);
     if (ip === undefined) unaddressed.push(network);
     else interfaces.push({ network, ip, mac: vnfMac(key, network) });

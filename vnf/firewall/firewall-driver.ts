@@ -9,30 +9,15 @@
 //   nft: table inet weft-vnf-firewall (render-table.ts)
 //   processes: none
 import type { PlanFirewallSpec } from '../../model/firewall-vnf.js';
-import { vnfAlias } from '../../model/vnf-names.js';
 import type { PlanVnf } from '../../model/vnf-protocol.js';
-import type { VnfDriver, VnfWant } from '../vnf-driver.js';
+import { baseVnfWant, type VnfDriver, type VnfWant } from '../vnf-driver.js';
 import { compileFirewallRules, type FirewallModel } from './compile-rules.js';
 import { readFirewallCounters } from './read-counters.js';
 import { DEFAULT_VNF_LOG_GROUP, FIREWALL_FAMILY, FIREWALL_VNF_TABLE, renderFirewallTable } from './render-table.js';
 
-/** Forwarding inside the firewall's namespace only; the host namespace keeps its own setting. */
-const FIREWALL_SYSCTLS: Record<string, string> = { 'net.ipv4.ip_forward': '1' };
-
 export function renderFirewallVnf(fw: PlanVnf<PlanFirewallSpec>, logGroup = DEFAULT_VNF_LOG_GROUP): VnfWant<FirewallModel> {
   const model = compileFirewallRules(fw.spec);
-  return {
-    kind: fw.kind,
-    name: fw.name,
-    generation: fw.generation,
-    netns: fw.netns,
-    sysctls: { ...FIREWALL_SYSCTLS },
-    interfaces: fw.interfaces.map((i) => ({ ...i, mac: i.mac.toLowerCase(), alias: vnfAlias(fw, i.network) })),
-    routes: [],
-    nft: { table: FIREWALL_VNF_TABLE, family: FIREWALL_FAMILY, document: renderFirewallTable(model, fw.name, logGroup) },
-    processes: [],
-    model,
-  };
+  return { ...baseVnfWant(fw, model), nft: { table: FIREWALL_VNF_TABLE, family: FIREWALL_FAMILY, document: renderFirewallTable(model, fw.name, logGroup) } };
 }
 
 export const firewallDriver: VnfDriver<PlanFirewallSpec, FirewallModel> = {

@@ -5,6 +5,7 @@
 //     map ingress / ingress-r / egress / egress-r { type ipv4_addr : verdict }   endpoint -> group chain
 //     map g-<hash>-in-0 ... { type ipv4_addr . inet_proto . inet_service : verdict; flags interval; counter }
 //     chain forward { type filter hook forward priority filter - 5; policy accept;
+//       iifname "wb-*" ether daddr & ff:ff:00:00:00:00 == 0a:77:00:00:00:00 ct state invalid accept
 //       iifname "wb-*" ct state invalid counter drop
 //       oifname "wb-*" ct state invalid counter drop
 //       ct state related meta l4proto { icmp, ipv6-icmp } accept
@@ -28,6 +29,14 @@
 // open connections it no longer allows from their next packet on. Cost per
 // packet: one entry lookup per direction plus one per block, not per rule.
 //
+// A VNF on this host (its MACs start 0a:77, vnfMac) that translates
+// addresses (a Router's NAT) sends the replies of a workload's connection
+// back out of its own port, where this host does not track them
+// (vnf/port-table.ts): the host sees one direction only, and the workload's
+// packets after its first look invalid here. They go on to the VNF, which
+// tracks the connection whole and drops what is invalid there; the first
+// packet was judged here like any other.
+//
 // Bridged packets reach the inet forward hook through br_netfilter (weft's
 // bridges have nf_call_iptables set); traffic between a host's endpoints is
 // judged once on that host: egress of the sender, then ingress of the
@@ -36,6 +45,7 @@
 import { boxKey } from '../../../model/box-packer.js';
 import { BRIDGE_PREFIX, HOST_NFT_TABLES } from '../../../model/kernel-names.js';
 import { ipv4ToInt } from '../../../model/ip.js';
+import { VNF_MAC_MASK, VNF_MAC_PREFIX } from '../../../model/vnf-names.js';
 import {
   deleteTableCommands,
   isChainObject,
@@ -67,6 +77,7 @@ const POLICY_PRIORITY = -5;
 /** Default nflog group the agent listens on. */
 export const DEFAULT_LOG_GROUP = 4712;
 export const INVALID_COMMENT = 'weft: invalid';
+export const TO_VNF_COMMENT = 'weft: to a VNF, tracked there';
 const DEFAULT_COMMENT_PREFIX = 'default:';
 
 /** [peer, protocol, port], as the compiler makes them. */
@@ -170,6 +181,16 @@ function forwardRules(): NftRule[] {
     );
   const entry = (dir: 'original' | 'reply', field: 'saddr' | 'daddr', map: string) => rule(FORWARD_CHAIN, [ctDirection(dir), { vmap: { key: ip(field), data: `@${map}` } }]);
   return [
+    rule(
+      FORWARD_CHAIN,
+      [
+        { match: { op: '==', left: { meta: { key: 'iifname' } }, right: wildcard } },
+        { match: { op: '==', left: { '&': [{ payload: { protocol: 'ether', field: 'daddr' } }, VNF_MAC_MASK] }, right: VNF_MAC_PREFIX } },
+        { match: { op: 'in', left: { ct: { key: 'state' } }, right: 'invalid' } },
+        { accept: null },
+      ],
+      TO_VNF_COMMENT,
+    ),
     invalid('iifname'),
     invalid('oifname'),
     // ICMP errors about a connection (conntrack "related") carry a router's address; they belong to a connection already judged.

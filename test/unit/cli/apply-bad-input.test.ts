@@ -39,6 +39,10 @@ const fwp = (name: string, spec: string) => `apiVersion: weft.dev/v1\nkind: Fire
 const fwRule = (fields: string) => `  ingress:\n    rules:\n      - action: allow\n${fields}`;
 const flowRules = (n: number) => `[${Array.from({ length: n }, () => '{action: allow}').join(', ')}]`;
 
+// 6 host, 7 interfaces, 8.. one line per network ("    - network: N", the value at column 16), then the extra fields.
+const rt = (name: string, extra = '', networks = ['web', 'app'], host = 'node-a') =>
+  `apiVersion: weft.dev/v1\nkind: Router\nmetadata:\n  name: ${name}\nspec:\n  host: ${host}\n  interfaces:\n${networks.map((n) => `    - network: ${n}\n`).join('')}${extra}`;
+
 /** "(allowed: Network, Endpoint, ...)": every kind, in KINDS order. */
 const ALLOWED_KINDS = `\\(allowed: ${KINDS.join(', ')}\\)`;
 
@@ -168,6 +172,43 @@ const cases: Case[] = [
     name: 'a policy with a shape error and a semantic one: both reported, in reading order',
     files: fwp('f20', `  colour: red\n${fwRule('        from:\n          - cidr: 10.0.0.5/24\n')}`),
     problems: [['6:3', '/spec/colour', /unknown field "colour"/], ['11:19', '/spec/ingress/rules/0/from/0/cidr', /host bits are set; write 10\.0\.0\.0\/24/]],
+  },
+
+  // --- routers: model/router-validate.ts, controller/resources/router-checks.ts ---
+  { name: 'router kind misspelled', files: rt('g1').replace('kind: Router', 'kind: Routr'), problems: [['2:7', '/kind', /unknown kind "Routr" \(did you mean "Router"\?\)/]] },
+  { name: 'a router on a host that does not exist', files: rt('g2', '', ['web', 'app'], 'node-z'), problems: [['6:9', '/spec/host', /host "node-z" does not exist \(known hosts: node-a, node-b, node-c\); start its agent or declare the Host first/]] },
+  { name: 'a router with no interface', files: rt('g3', '', []).replace('  interfaces:\n', '  interfaces: []\n'), problems: [['7:15', '/spec/interfaces', /at least 1/]] },
+  { name: 'a router interface on a network twice', files: rt('g4', '', ['web', 'web']), problems: [['9:16', '/spec/interfaces/1/network', /network "web" is listed twice \(also \/spec\/interfaces\/0\): the router has one interface per network; remove one/]] },
+  { name: 'a router interface on a network that does not exist', files: rt('g5', '', ['web', 'nowhere']), problems: [['9:16', '/spec/interfaces/1/network', /network "nowhere" does not exist/]] },
+  { name: 'a router interface address that is IPv6', files: rt('g6', '', ['web']).replace('    - network: web\n', '    - network: web\n      ip: fd00::1\n'), problems: [['9:11', '/spec/interfaces/0/ip', /"fd00::1" is not an IPv4 address \(IPv6 on router interfaces is not supported yet\)/]] },
+  { name: 'a static route via an address on no connected network', files: rt('g7', '  routes:\n    - to: 192.0.2.0/24\n      via: 10.10.3.254\n'), problems: [['12:12', '/spec/routes/0/via', /next hop 10\.10\.3\.254 is on none of the connected networks \(web 10\.10\.1\.0\/24, app 10\.10\.2\.0\/24\); give an address on one of them, or connect its network/]] },
+  { name: 'a static route to a connected network', files: rt('g8', '  routes:\n    - to: 10.10.1.0/25\n      via: 10.10.2.5\n'), problems: [['11:11', '/spec/routes/0/to', /10\.10\.1\.0\/25 overlaps connected network "web" \(10\.10\.1\.0\/24\): the router reaches it directly/]] },
+  { name: 'an IPv6 static route', files: rt('g9', '  routes:\n    - to: "2001:db8::/32"\n      via: 10.10.1.5\n'), problems: [['11:11', '/spec/routes/0/to', /IPv6 routes are not supported yet/]] },
+  { name: 'a default route as a static route', files: rt('g10', '  routes:\n    - to: 0.0.0.0/0\n      via: 10.10.1.5\n'), problems: [['11:11', '/spec/routes/0/to', /a default route is not a static route here: give the router external/]] },
+  { name: 'a destination routed twice', files: rt('g11', '  routes:\n    - {to: 192.0.2.0/24, via: 10.10.1.5}\n    - {to: 192.0.2.0/24, via: 10.10.1.6}\n'), problems: [['12:', '/spec/routes/1/to', /destination 192\.0\.2\.0\/24 is routed twice \(also \/spec\/routes\/0\); keep one/]] },
+  { name: 'external mode interface (not supported yet)', files: rt('g12', '  external:\n    mode: interface\n'), problems: [['11:11', '/spec/external/mode', /external mode "interface" is not supported yet; use mode: host/]] },
+  { name: 'an external mode that does not exist', files: rt('g13', '  external:\n    mode: hots\n'), problems: [['11:11', '/spec/external/mode', /host, interface/]] },
+  { name: 'external.address in mode host', files: rt('g14', '  external:\n    mode: host\n    address: 203.0.113.10/24\n'), problems: [['12:14', '/spec/external/address', /external\.address belongs to mode: interface, which is not supported yet; remove it/]] },
+  { name: 'snat: false in mode host', files: rt('g15', '  external:\n    snat: false\n'), problems: [['11:11', '/spec/external/snat', /snat: false is not supported in mode host/]] },
+  { name: 'floating IPs (not supported yet)', files: rt('g16', '  external: {}\n  floatingIPs:\n    - {address: 203.0.113.20, endpoint: web-1}\n'), problems: [['12:', '/spec/floatingIPs', /floating IPs need external mode: interface .*, which is not supported yet; use portForwards in mode host/]] },
+  { name: 'a port forward without external', files: rt('g17', '  portForwards:\n    - {protocol: tcp, port: 8080, to: {endpoint: web-1, port: 80}}\n'), problems: [['11:', '/spec/portForwards', /this router has no external: add external: \{mode: host\}, or remove portForwards/]] },
+  { name: 'a port published twice', files: rt('g18', '  external: {}\n  portForwards:\n    - {protocol: tcp, port: 8080, to: {endpoint: web-1}}\n    - {protocol: tcp, port: 8080, to: {endpoint: app-1}}\n'), problems: [['13:', '/spec/portForwards/1/port', /tcp\/8080 is published twice \(also \/spec\/portForwards\/0\)/]] },
+  { name: 'a port forward to an endpoint that does not exist', files: rt('g19', '  external: {}\n  portForwards:\n    - {protocol: tcp, port: 8080, to: {endpoint: web-9}}\n'), problems: [['12:', '/spec/portForwards/0/to/endpoint', /endpoint "web-9" does not exist; attach it first/]] },
+  { name: 'a port forward to an endpoint on no connected network', files: rt('g20', '  external: {}\n  portForwards:\n    - {protocol: tcp, port: 5432, to: {endpoint: db-primary}}\n'), problems: [['12:', '/spec/portForwards/0/to/endpoint', /endpoint "db-primary" is on network "db", which this router does not connect \(web, app\); add an interface on "db"/]] },
+  { name: 'a port forward for sctp', files: rt('g21', '  external: {}\n  portForwards:\n    - {protocol: sctp, port: 9, to: {endpoint: web-1}}\n'), problems: [['12:', '/spec/portForwards/0/protocol', /tcp, udp/]] },
+  { name: 'a published port past 65535', files: rt('g22', '  external: {}\n  portForwards:\n    - {protocol: tcp, port: 70000, to: {endpoint: web-1}}\n'), problems: [['12:', '/spec/portForwards/0/port', /must be <= 65535, got 70000/]] },
+  { name: 'a misspelled router field', files: rt('g23', '  portForward: []\n'), problems: [['10:3', '/spec/portForward', /unknown field "portForward" \(did you mean "portForwards"\?\)/]] },
+  {
+    name: 'two routers giving one network a way out: 409 naming both, nothing applied',
+    files: `${rt('g24', '  external: {}\n')}---\n${rt('g25', '  external: {}\n', ['web', 'db'], 'node-b')}`,
+    problems: [],
+    error: /network "web" already has a way out through router "g24"; router "g25" cannot give it another/,
+  },
+  {
+    name: 'two routers publishing one port on one host: 409 naming both, nothing applied',
+    files: `${rt('g26', '  external: {}\n  portForwards:\n    - {protocol: tcp, port: 8080, to: {endpoint: web-1}}\n', ['web'])}---\n${rt('g27', '  external: {}\n  portForwards:\n    - {protocol: tcp, port: 8080, to: {endpoint: db-primary}}\n', ['db'])}`,
+    problems: [],
+    error: /tcp\/8080 on host "node-a" is already published by router "g26"; router "g27" needs another port/,
   },
 
   // --- duplicates ---

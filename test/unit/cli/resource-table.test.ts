@@ -1,4 +1,4 @@
-import type { Endpoint, Host, Network } from '../../../model/kinds.js';
+import type { Endpoint, Host, Network, Router } from '../../../model/kinds.js';
 import { matchesLabels, renderResourceTable } from '../../../cli/resource-table.js';
 import { formatAge, renderTable } from '../../../cli/table.js';
 
@@ -26,6 +26,21 @@ describe('tables', () => {
     ['not a date', '<unknown>'],
   ])('age of %s is %s', (ts, age) => {
     expect(formatAge(ts, NOW)).toBe(age);
+  });
+
+  it('routers: networks, way out, counts of routes and forwards, readiness; addresses when wide', () => {
+    const r = (name: string, spec: Router['spec'], status?: Router['status']): Router => ({ apiVersion: 'weft.dev/v1', kind: 'Router', metadata: { name, creationTimestamp: '2026-01-10T11:00:00Z' }, spec, ...(status ? { status } : {}) });
+    const edge = r('edge', { host: 'h3', interfaces: [{ network: 'blue' }, { network: 'red' }], external: {}, portForwards: [{ protocol: 'tcp', port: 8080, to: { endpoint: 'web1.eth0' } }] }, { ready: true, interfaces: [{ network: 'blue', ip: '10.1.0.254', mac: '0a:77:00:00:00:01' }] });
+    const inner = r('inner', { host: 'h1', interfaces: [{ network: 'app' }], routes: [{ to: '192.0.2.0/24', via: '10.3.0.9' }] });
+    expect(renderResourceTable('Router', [edge, inner], false, NOW)).toBe(
+      [
+        'NAME    HOST   NETWORKS   EXTERNAL   ROUTES   FORWARDS   READY       AGE',
+        'edge    h3     blue,red   host       0        1          True        60m',
+        'inner   h1     app        <none>     1        0          <unknown>   60m',
+        '',
+      ].join('\n'),
+    );
+    expect(renderResourceTable('Router', [edge], true, NOW)).toContain('blue:10.1.0.254');
   });
 
   it('networks: status values win over spec, missing ones show <none>', () => {

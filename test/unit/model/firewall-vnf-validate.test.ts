@@ -1,22 +1,12 @@
 // Firewall (VNF) documents: the schema, and the semantic checks borrowed
 // from FirewallPolicy rules, reported at the paths the user wrote.
-import { WeftError } from '../../../model/errors.js';
 import { checkFirewallSpec } from '../../../model/firewall-vnf-validate.js';
 import { kindFromName } from '../../../model/kinds.js';
-import { parseResource } from '../../../model/validate.js';
+import { parseIssues } from './support/parse-issues.js';
 
-const doc = (spec: Record<string, unknown>) => ({ apiVersion: 'weft.dev/v1', kind: 'Firewall', metadata: { name: 'edge' }, spec });
 const base = { host: 'h1', networks: [{ network: 'a' }, { network: 'b' }] };
 
-function issues(spec: Record<string, unknown>): Array<{ path: string; message: string }> {
-  try {
-    parseResource(doc(spec));
-    return [];
-  } catch (e: unknown) {
-    if (!(e instanceof WeftError)) throw e;
-    return (e.details ?? []).map((d) => ({ path: d.path, message: d.message }));
-  }
-}
+const issues = (spec: Record<string, unknown>) => parseIssues('Firewall', spec);
 
 describe('Firewall validation', () => {
   test.each([

@@ -58,4 +58,30 @@ describe('endpoint routes through VNFs', () => {
     expect((await ns.listRoutes(4)).map((r) => r.dst)).not.toContain(B.subnet);
     ns.close();
   });
+
+  test("a router's routes: the halves of the address space and a static destination come and go with it; the default route stays", async () => {
+    const kernel = new FakeKernel();
+    const wpath = await kernel.createNamedNetns('w2');
+    await kernel.host().addVeth({ name: 'wv-w2', mtu: 1450, up: true, peer: { name: 'eth0', netns: wpath, up: true } });
+    const ns = await kernel.at(wpath);
+    const eth0 = (await ns.getLink('eth0'))!;
+    await ns.addrAdd(eth0.index, '10.1.0.5', 24);
+    await ns.routeReplace({ dst: 'default', gateway: '10.1.0.1', family: 4 });
+    const record = { name: 'w2.eth0', network: 'a', ifname: 'eth0', netns: wpath, state: 'attached' } as EndpointRecord;
+    const via = '10.1.0.254';
+    const withRouter = (statics: string[]): HostPlan => ({
+      ...plan(),
+      networkRoutes: ['0.0.0.0/1', '128.0.0.0/1', B.subnet, ...statics].map((dst) => ({ network: 'a', dst, via, owner: 'Router/edge' })),
+    });
+    const routes = new EndpointRoutes(kernel, silent);
+    const dsts = async () => (await ns.listRoutes(4)).filter((r) => r.gateway !== undefined).map((r) => `${r.dst} via ${r.gateway}`).sort();
+    await routes.sync(withRouter(['192.0.2.0/24']), [record]);
+    expect(await dsts()).toEqual([`0.0.0.0/1 via ${via}`, `10.2.0.0/24 via ${via}`, `128.0.0.0/1 via ${via}`, `192.0.2.0/24 via ${via}`, 'default via 10.1.0.1']);
+    // the static route goes from the router: its destination is no network's, but this agent put it there
+    await routes.sync(withRouter([]), [record]);
+    expect(await dsts()).toEqual([`0.0.0.0/1 via ${via}`, `10.2.0.0/24 via ${via}`, `128.0.0.0/1 via ${via}`, 'default via 10.1.0.1']);
+    await routes.sync(plan(), [record]);
+    expect(await dsts()).toEqual(['default via 10.1.0.1']);
+    ns.close();
+  });
 });

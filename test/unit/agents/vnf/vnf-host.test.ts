@@ -10,7 +10,8 @@ import type { HostPlan, PlanNetwork } from '../../../../model/agent-protocol.js'
 import type { PlanFirewallSpec } from '../../../../model/firewall-vnf.js';
 import { bridgeName, gatewayMac, vxlanName } from '../../../../model/kernel-names.js';
 import type { NftDocument } from '../../../../model/nft-json.js';
-import { vnfHostVethName, vnfIfname, vnfMac, vnfNetnsName } from '../../../../model/vnf-names.js';
+import { vnfHostVethName, vnfIfname, vnfMac, vnfNetnsName, vnfUplinkHostName } from '../../../../model/vnf-names.js';
+import type { PlanRouterSpec } from '../../../../model/router.js';
 import type { PlanVnf } from '../../../../model/vnf-protocol.js';
 import { VNF_DRIVERS } from '../../../../vnf/drivers.js';
 import type { VnfDriver } from '../../../../vnf/vnf-driver.js';
@@ -57,9 +58,10 @@ class FakeNft {
         this.tables.set(netns, doc);
       },
       // as nft lists it: the table's named counters (the VNF host's marker among them) besides what a test puts there
-      list: async () => {
+      list: async (table) => {
         const doc = this.tables.get(netns);
-        if (!doc) return undefined;
+        // one table per namespace here: another table's name is not listed
+        if (!doc || !doc.nftables.some((c) => 'add' in c && 'table' in c.add && c.add.table.name === table)) return undefined;
         const named = doc.nftables.flatMap((c) => ('add' in c && 'counter' in c.add ? [{ counter: c.add.counter }] : []));
         return [...this.listing, ...named];
       },
@@ -174,6 +176,42 @@ describe('VnfHost', () => {
     expect(JSON.stringify(host.tables.get('host'))).toContain('"notrack":null');
     await withHost.sync(plan());
     expect(JSON.stringify(host.tables.get('host'))).not.toContain('notrack');
+  });
+
+  test("a router's uplink: a veth on no bridge with an address at each end, forwarding and the uplink table in the host, all gone with the router", async () => {
+    const RT = { kind: 'Router', name: 'edge' };
+    const iface = (n: PlanNetwork, ip: string) => ({ network: n.name, ip, prefixLength: 24, mac: vnfMac(RT, n.name), mtu: n.mtu, hostIfname: vnfHostVethName(RT, n.name), ifname: vnfIfname(n.name) });
+    const rt: PlanVnf<PlanRouterSpec> = {
+      ...RT,
+      generation: 1,
+      netns: vnfNetnsName('h1', RT),
+      interfaces: [iface(A, '10.1.0.253'), iface(B, '10.2.0.253')],
+      spec: { subnets: [A.subnet, B.subnet], routes: [], uplink: { hostIp: '169.254.3.1', ip: '169.254.3.2', prefixLength: 30 }, portForwards: [] },
+    };
+    const hostNft = new FakeNft(kernel);
+    const withHost = new VnfHost(kernel, kernel.host(), new BridgeManager(kernel.host()), silent, processes(), (p) => nft.at(p), hostNft.at('host'));
+    await withHost.sync(plan(rt));
+    expect(report(withHost, 'edge')).toMatchObject({ ready: true });
+    const hostSide = (await kernel.host().listLinks()).find((l) => l.name === vnfUplinkHostName(RT));
+    expect(hostSide).toMatchObject({ kind: 'veth', alias: 'weft:vnf:router/edge/.uplink', up: true });
+    expect(hostSide?.master).toBeUndefined();
+    expect((await kernel.host().listAddrs(hostSide?.index)).map((a) => `${a.address}/${a.prefixLength}`)).toEqual(['169.254.3.1/30']);
+    expect(kernel.calls).toContainEqual(expect.objectContaining({ op: 'setSysctl', ns: 'host', args: ['net.ipv4.ip_forward', '1'] }));
+    const inside = await kernel.at(`/run/netns/${vnfNetnsName('h1', RT)}`);
+    const up = (await inside.listLinks()).find((l) => l.name === 'uplink');
+    expect((await inside.listAddrs(up?.index)).map((a) => a.address)).toEqual(['169.254.3.2']);
+    expect(await inside.listRoutes(4)).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '169.254.3.1' }));
+    inside.close();
+    expect(JSON.stringify(hostNft.tables.get('host'))).toContain('weft-vnf-uplinks');
+    // a restarted agent adopts the uplink as it is
+    const vethsBefore = kernel.calls.filter((c) => c.op === 'addVeth').length;
+    const restarted = new VnfHost(kernel, kernel.host(), new BridgeManager(kernel.host()), silent, processes(), (p) => nft.at(p), hostNft.at('host'));
+    await restarted.sync(plan(rt));
+    expect(report(restarted, 'edge')).toMatchObject({ ready: true });
+    expect(kernel.calls.filter((c) => c.op === 'addVeth').length).toBe(vethsBefore);
+    await withHost.sync(plan());
+    expect((await kernel.host().listLinks()).map((l) => l.name).filter((n) => n.startsWith('wu-') || n.startsWith('wf-'))).toEqual([]);
+    expect(hostNft.applied.length).toBeGreaterThanOrEqual(4); // port table, uplink table, then both removed
   });
 
   test('counters are re-read between passes, and reported only when they moved', async () => {

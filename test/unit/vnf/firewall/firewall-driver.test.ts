@@ -176,7 +176,7 @@ describe('readFirewallCounters', () => {
 });
 
 describe('renderPortTable', () => {
-  test('golden: the bridge-family table that leaves frames from firewall ports untracked (before br_netfilter)', () => {
+  test('golden: the bridge-family table that leaves frames from VNF ports, and from VXLAN devices to a VNF, untracked (before br_netfilter)', () => {
     const T = { family: 'bridge', table: 'weft-vnf-ports' };
     expect(renderPortTable()).toEqual({
       nftables: [
@@ -186,6 +186,19 @@ describe('renderPortTable', () => {
         { add: { table: { family: 'bridge', name: 'weft-vnf-ports' } } },
         { add: { chain: { ...T, name: 'prerouting', type: 'filter', hook: 'prerouting', prio: -300, policy: 'accept' } } },
         { add: { rule: { ...T, chain: 'prerouting', expr: [{ match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'wf-*' } }, { notrack: null }] } } },
+        {
+          add: {
+            rule: {
+              ...T,
+              chain: 'prerouting',
+              expr: [
+                { match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'wx-*' } },
+                { match: { op: '==', left: { '&': [{ payload: { protocol: 'ether', field: 'daddr' } }, 'ff:ff:00:00:00:00'] }, right: '0a:77:00:00:00:00' } },
+                { notrack: null },
+              ],
+            },
+          },
+        },
       ],
     });
   });

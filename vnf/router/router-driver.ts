@@ -1,0 +1,44 @@
+// The Router VNF driver: a planned router -> everything its namespace must
+// have, as data (agents/vnf/vnf-host.ts applies it).
+//
+//   namespace /run/netns/<netns>, IPv4 forwarding on inside it only
+//   per connected network: a veth on the network's bridge, as every VNF
+//   with external (mode host): the uplink veth to the host namespace, a
+//     default route through the host's end of it, and the NAT table
+//     (render-table.ts); the host publishes the port forwards' ports
+//   routes: the static routes (their next hops are on connected networks)
+//   processes: none: the kernel routes and translates
+import { vnfUplinkAlias, vnfUplinkHostName, VNF_UPLINK_IFNAME } from '../../model/vnf-names.js';
+import type { PlanRouterSpec } from '../../model/router.js';
+import type { PlanVnf } from '../../model/vnf-protocol.js';
+import { baseVnfWant, type VnfDriver, type VnfRouteWant, type VnfWant } from '../vnf-driver.js';
+import { readRouterCounters } from './read-counters.js';
+import { ROUTER_FAMILY, ROUTER_VNF_TABLE, renderRouterTable } from './render-table.js';
+
+export function renderRouterVnf(r: PlanVnf<PlanRouterSpec>): VnfWant<PlanRouterSpec> {
+  const want = baseVnfWant(r, r.spec);
+  const routes: VnfRouteWant[] = r.spec.routes.map((x) => ({ dst: x.to, via: x.via }));
+  want.routes = routes;
+  const uplink = r.spec.uplink;
+  const document = renderRouterTable(r.spec);
+  if (uplink && document) {
+    routes.push({ dst: 'default', via: uplink.hostIp });
+    want.uplink = {
+      hostIfname: vnfUplinkHostName(r),
+      ifname: VNF_UPLINK_IFNAME,
+      alias: vnfUplinkAlias(r),
+      hostIp: uplink.hostIp,
+      ip: uplink.ip,
+      prefixLength: uplink.prefixLength,
+      publish: r.spec.portForwards.map((f) => ({ protocol: f.protocol, port: f.port })),
+    };
+    want.nft = { table: ROUTER_VNF_TABLE, family: ROUTER_FAMILY, document };
+  }
+  return want;
+}
+
+export const routerDriver: VnfDriver<PlanRouterSpec, PlanRouterSpec> = {
+  kind: 'Router',
+  render: (vnf) => renderRouterVnf(vnf),
+  readCounters: (observed, model) => readRouterCounters(observed.nft ?? [], model),
+};
