@@ -28,4 +28,11 @@ export function kindFromName(name: string): Kind | undefined {
 }
 
 /** How a resource is named in apply output and diffs: kind in lower case, slash, name (network/blue). */
+/** "networks, endpoints, ... or routers (singular and short forms work: net, ep, ...)": for a command's help. */
+export function kindArgumentHelp(): string {
+  const plurals = KINDS.map((k) => KIND_NAMES[k].plural);
+  const shortest = KINDS.map((k) => [...KIND_NAMES[k].aliases].sort((a, b) => a.length - b.length)[0]);
+  return `${plurals.slice(0, -1).join(', ')} or ${plurals[plurals.length - 1]} (singular and short forms work: ${shortest.join(', ')})`;
+}
+
 export const resourceId = (r: { kind: string; name: string }): string => `${r.kind.toLowerCase()}/${r.name}`;

@@ -2,7 +2,7 @@
 // (the text is cli/describe-view.ts, loaded when the command runs).
 import type { Command } from 'commander';
 import type { EventList, WeftEvent } from '../../model/events.js';
-import type { Kind } from '../../model/kind-names.js';
+import { kindArgumentHelp, type Kind } from '../../model/kind-names.js';
 import type { ApiClient } from '../api-client.js';
 import { addClientOptions, apiClientFor } from '../client-options.js';
 import { kindArgument } from './get.js';
@@ -20,7 +20,7 @@ export function registerDescribe(program: Command): void {
   const cmd = program
     .command('describe')
     .description('show one resource in detail: spec, conditions, per-host realisation and recent events')
-    .argument('<kind>', 'networks, endpoints, hosts or firewallpolicies (singular and short forms work: net, ep, node, fwp)')
+    .argument('<kind>', kindArgumentHelp())
     .argument('<name>', 'name of the resource')
     .action(async (kindName: string, name: string, _flags: unknown, command: Command) => {
       const kind = kindArgument(kindName);

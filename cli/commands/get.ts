@@ -1,6 +1,6 @@
 // weft get networks|endpoints|hosts|firewallpolicies [NAME] [-o json|yaml|wide] [-l k=v]
 import type { Command } from 'commander';
-import { KIND_NAMES, kindFromName, type Kind } from '../../model/kind-names.js';
+import { KIND_NAMES, kindArgumentHelp, kindFromName, type Kind } from '../../model/kind-names.js';
 import type { AnyResource } from '../../model/kinds.js';
 import { usageError } from '../cli-error.js';
 import { addClientOptions, apiClientFor } from '../client-options.js';
@@ -34,7 +34,7 @@ export function registerGet(program: Command): void {
   const cmd = program
     .command('get')
     .description('list resources, or show one')
-    .argument('<kind>', 'networks, endpoints, hosts or firewallpolicies (singular and short forms work: net, ep, node, fwp)')
+    .argument('<kind>', kindArgumentHelp())
     .argument('[name]', 'one resource by name')
     .option('-o, --output <format>', 'json, yaml (the full object) or wide (more columns)', parseOutput)
     .option('-l, --selector <k=v>', 'only resources with these labels; repeatable, or k=v,k2=v2', collectLabels)
