@@ -15,9 +15,9 @@
 // generation before each command, so changes made by others are seen. The
 // context and its netlink socket are made on the calling thread, inside the
 // caller's namespace switch (the socket stays bound to that namespace); the
-// transaction itself, the costly part, runs
-// on a thread of koffi's pool, so an attach's netlink work and its
-// anti-spoofing entry proceed side by side and the event loop is not held.
+// transaction itself, the costly part, runs on a thread of koffi's pool, so
+// an attach's netlink work and its anti-spoofing entry proceed side by side
+// and the event loop is not held.
 // weft's documents name interfaces by name (iifname, oifname), never by
 // index, so nothing in a transaction depends on the running thread's own
 // namespace. Node never calls setlocale, so error texts carry the C
