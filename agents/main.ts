@@ -8,7 +8,7 @@ import { PROCESS_SUPERVISOR, type ProcessSupervisor } from './datapath/process-s
 import 'reflect-metadata';
 import { Container } from 'inversify';
 import { pino } from 'pino';
-import { HEARTBEAT_INTERVAL_MS, type HostPlan } from '../model/agent-protocol.js';
+import { AGENT_REQUEST_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, type HostPlan } from '../model/agent-protocol.js';
 import { DEFAULT_AGENT_SOCKET } from '../model/agent-rpc.js';
 import { WeftError, errorMessage } from '../model/errors.js';
 import { isIPv4 } from '../model/ip.js';
@@ -78,7 +78,7 @@ export interface RunningAgent {
 }
 
 const DEFAULT_TUNING: Required<AgentTuning> = {
-  requestTimeoutMs: 5_000,
+  requestTimeoutMs: AGENT_REQUEST_TIMEOUT_MS,
   reconnectMinMs: 200,
   reconnectMaxMs: 5_000,
   heartbeatMs: HEARTBEAT_INTERVAL_MS,

@@ -257,3 +257,20 @@ export type AgentMessage =
 
 export const AGENT_CONNECT_PATH = '/api/v1/agents/connect';
 export const HEARTBEAT_INTERVAL_MS = 5_000;
+
+/**
+ * Timing both ends of the agent protocol rely on, in one place because each
+ * bound only works below the other side's.
+ *
+ * The controller answers an endpointUp that carries a requestId with
+ * endpointPropagated within ENDPOINT_PROPAGATION_BOUND_MS at the latest,
+ * naming the hosts that were late; longer would buy nothing, since the
+ * kernel's first ARP retry and TCP's first SYN retransmit come after 1 s.
+ */
+export const ENDPOINT_PROPAGATION_BOUND_MS = 1_000;
+/** How long an attaching agent waits for that answer: past the bound, so the controller's (naming late hosts) comes first. */
+export const ENDPOINT_PROPAGATION_WAIT_MS = ENDPOINT_PROPAGATION_BOUND_MS + 500;
+/** An agent's default timeout for its requests to the controller (requestBlock, requestStatic). */
+export const AGENT_REQUEST_TIMEOUT_MS = 5_000;
+/** How long the controller waits for a block owner to confirm a loan: below the agent's timeout, so the agent hears why. */
+export const LOAN_CONFIRM_MS = AGENT_REQUEST_TIMEOUT_MS - 1_000;

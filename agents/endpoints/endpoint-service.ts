@@ -15,7 +15,7 @@
 // trip.
 import { randomFillSync } from 'node:crypto';
 import { inject, injectable, optional } from 'inversify';
-import type { PlanNetwork } from '../../model/agent-protocol.js';
+import { ENDPOINT_PROPAGATION_WAIT_MS, type PlanNetwork } from '../../model/agent-protocol.js';
 import { NOT_A_NAMESPACE_HINT, type AttachParams, type AttachResult, type DetachParams, type DetachResult, type ListResult } from '../../model/agent-rpc.js';
 import { WeftError, errorMessage, isWeftError } from '../../model/errors.js';
 import { formatMac } from '../../model/ip.js';
@@ -36,12 +36,6 @@ import { KeyedMutex } from './keyed-mutex.js';
 const DEFAULT_IFNAME = 'eth0';
 /** How long an attach waits for a network that is not in the plan yet. */
 const NETWORK_WAIT_MS = 2000;
-/**
- * Longest an attach waits for the controller's answer that other hosts have
- * applied the new endpoint: past the controller's own bound (1 s), so the
- * controller's answer (naming late hosts) normally comes first.
- */
-const ANNOUNCE_WAIT_MS = 1500;
 /** Background delete attempts before leaving the record to the reconciler. */
 const DELETE_ATTEMPTS = 3;
 
@@ -442,7 +436,7 @@ export class EndpointService {
       return;
     }
     try {
-      const { late } = await this.uplink.announceEndpoint(report, ANNOUNCE_WAIT_MS);
+      const { late } = await this.uplink.announceEndpoint(report, ENDPOINT_PROPAGATION_WAIT_MS);
       if (late.length > 0) this.log.warn({ endpoint: record.name, late }, 'hosts applied the new endpoint late; its first packets to them may wait');
     } catch (e: unknown) {
       // Refused, timed out or disconnected: the controller said why, or the next hello carries the endpoint.

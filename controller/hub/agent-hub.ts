@@ -15,7 +15,7 @@ import type { Duplex } from 'node:stream';
 import { inject, injectable, optional } from 'inversify';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { rejectUpgrade } from '../api/route-upgrades.js';
-import type { AgentHello, AgentMessage } from '../../model/agent-protocol.js';
+import { ENDPOINT_PROPAGATION_BOUND_MS, type AgentHello, type AgentMessage } from '../../model/agent-protocol.js';
 import { WeftError, isWeftError } from '../../model/errors.js';
 import { isEmptyPlanDelta } from '../../model/plan-delta.js';
 import { bearerMatches } from '../auth/bearer.js';
@@ -36,13 +36,6 @@ import { EndpointPropagation } from './endpoint-propagation.js';
 import { FirewallLogRecorder } from './firewall-log-recorder.js';
 import { LoanWaits } from './loan-waits.js';
 
-/**
- * Longest an attaching agent is kept waiting for other hosts to apply its
- * new endpoint. A host slower than this gets it all the same, later; the
- * kernel's first ARP retry and TCP's first SYN retransmit come after 1 s,
- * so waiting longer would buy nothing.
- */
-const PROPAGATION_BOUND_MS = 1000;
 
 /** hello with thousands of endpoints is legitimate; anything beyond this is not. */
 const MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -64,7 +57,7 @@ export class AgentHub {
   private readonly loans: LoanWaits;
   /** Policies compiled by earlier passes: a write recompiles only what it changed. */
   private readonly compiled = new CompiledPolicyCache();
-  private readonly propagation = new EndpointPropagation(PROPAGATION_BOUND_MS);
+  private readonly propagation = new EndpointPropagation(ENDPOINT_PROPAGATION_BOUND_MS);
   /** Reported endpoints whose wait starts after the next planning pass (it pushes them). */
   private awaitingPass: { session: AgentSession; host: string; requestId: string; revision: number }[] = [];
 

@@ -4,14 +4,13 @@
 // address free, requestFailed when the owner's own endpoint has it, the
 // reservation went, the owner is not connected or goes away, or
 // LOAN_CONFIRM_MS pass. Re-checked after every store commit.
+import { LOAN_CONFIRM_MS } from '../../model/agent-protocol.js';
 import { WeftError } from '../../model/errors.js';
 import type { ReservationRow } from '../store/store.js';
 import type { Logger } from '../util/logger.js';
 import type { AgentHandler } from './agent-handler.js';
 import type { AgentSession } from './agent-session.js';
 
-/** Below the agent's request timeout (5 s), so the agent hears why rather than a timeout of its own. */
-export const LOAN_CONFIRM_MS = 4_000;
 
 export interface LoanRequest {
   requestId: string;
