@@ -10,7 +10,7 @@ import type { HostPlan, PlanNetwork } from '../../../../model/agent-protocol.js'
 import type { PlanFirewallSpec } from '../../../../model/firewall-vnf.js';
 import { bridgeName, gatewayMac, vxlanName } from '../../../../model/kernel-names.js';
 import type { NftDocument } from '../../../../model/nft-json.js';
-import { vnfHostVethName, vnfIfname, vnfMac, vnfNetnsName, vnfUplinkHostName } from '../../../../model/vnf-names.js';
+import { VNF_PORT_TABLE, VNF_UPLINK_TABLE, vnfHostVethName, vnfIfname, vnfMac, vnfNetnsName, vnfUplinkHostName } from '../../../../model/vnf-names.js';
 import type { PlanRouterSpec } from '../../../../model/router.js';
 import type { PlanVnf } from '../../../../model/vnf-protocol.js';
 import { VNF_DRIVERS } from '../../../../vnf/drivers.js';
@@ -46,6 +46,8 @@ export function plan(...vnfs: PlanVnf[]): HostPlan {
 class FakeNft {
   readonly tables = new Map<string, NftDocument>();
   readonly applied: Array<{ netns: string; vethsBefore: number; sysctlsBefore: number }> = [];
+  /** every document, in order */
+  readonly docs: NftDocument[] = [];
   fail = false;
   /** what list() returns for a table that exists */
   listing: unknown[] = [];
@@ -54,6 +56,7 @@ class FakeNft {
     return {
       apply: async (doc) => {
         if (this.fail) throw new Error('nft: No such file or directory');
+        this.docs.push(doc);
         this.applied.push({ netns, vethsBefore: this.kernel.calls.filter((c) => c.op === 'addVeth').length, sysctlsBefore: this.kernel.calls.filter((c) => c.op === 'setSysctl').length });
         this.tables.set(netns, doc);
       },
@@ -209,9 +212,14 @@ describe('VnfHost', () => {
     await restarted.sync(plan(rt));
     expect(report(restarted, 'edge')).toMatchObject({ ready: true });
     expect(kernel.calls.filter((c) => c.op === 'addVeth').length).toBe(vethsBefore);
+    const hostDocsBefore = hostNft.docs.length;
     await withHost.sync(plan());
     expect((await kernel.host().listLinks()).map((l) => l.name).filter((n) => n.startsWith('wu-') || n.startsWith('wf-'))).toEqual([]);
-    expect(hostNft.applied.length).toBeGreaterThanOrEqual(4); // port table, uplink table, then both removed
+    // the host's port and uplink tables are deleted, nothing of them is made again
+    const removal = hostNft.docs.slice(hostDocsBefore).flatMap((d) => d.nftables);
+    const deleted = removal.flatMap((c) => ('delete' in c && 'table' in c.delete ? [c.delete.table.name] : []));
+    expect(deleted.sort()).toEqual([VNF_PORT_TABLE, VNF_UPLINK_TABLE].sort());
+    expect(removal.filter((c) => 'add' in c && !('table' in c.add))).toEqual([]);
   });
 
   test('counters are re-read between passes, and reported only when they moved', async () => {
