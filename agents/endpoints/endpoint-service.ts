@@ -68,7 +68,8 @@ function randomMac(): string {
     randomFillSync(macPool.bytes);
     macPool.used = 0;
   }
-  const b = Buffer.from(macPool.bytes.subarray(macPool.used, macPool.used + 6));
+  // Each six bytes serve one MAC only: this view may be changed in place.
+  const b = macPool.bytes.subarray(macPool.used, macPool.used + 6);
   macPool.used += 6;
   b[0] = ((b[0] ?? 0) & 0xfe) | 0x02;
   return formatMac(b);

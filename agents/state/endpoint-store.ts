@@ -175,7 +175,6 @@ export class EndpointStore {
       byContainer: db.prepare<[string], Row>('SELECT * FROM endpoints WHERE container_id = ? ORDER BY ifname'),
       byHostIfname: db.prepare<[string], Row>('SELECT * FROM endpoints WHERE host_ifname = ?'),
       all: db.prepare<[], Row>('SELECT * FROM endpoints ORDER BY name'),
-      ipsIn: db.prepare<[string], { ip: string; name: string }>('SELECT ip, name FROM endpoints WHERE network = ?'),
       ownerOf: db.prepare<[string, string], { name: string }>('SELECT name FROM endpoints WHERE network = ? AND ip = ?'),
       setState: db.prepare<[string, string]>('UPDATE endpoints SET state = ? WHERE name = ?'),
       remove: db.prepare<[string]>('DELETE FROM endpoints WHERE name = ?'),
@@ -240,11 +239,6 @@ export class EndpointStore {
   /** True when the network has an attached endpoint here: the host carries it. */
   hasAttached(network: string): boolean {
     return this.stmts.anyAttachedIn.get(network) !== undefined;
-  }
-
-  /** Addresses held by records (attached or still deleting) of one network: ip -> endpoint name. */
-  addressesIn(network: string): Map<string, string> {
-    return new Map(this.stmts.ipsIn.all(network).map((r) => [r.ip, r.name]));
   }
 
   ownerOf(network: string, ip: string): string | undefined {

@@ -71,7 +71,7 @@ describe('EndpointReaper', () => {
     await reaper.sync();
     expect(h.store.get('c1.eth0')).toBeUndefined();
     expect(h.uplink.ofType('endpointDown').map((m) => m.name)).toEqual(['c1.eth0']);
-    expect(h.store.addressesIn('blue').has(r.ip)).toBe(false);
+    expect(h.store.ownerOf('blue', r.ip)).toBeUndefined();
     const lines = about('c1.eth0');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ endpoint: 'c1.eth0', netns, level: 40 });
