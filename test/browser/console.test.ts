@@ -118,7 +118,9 @@ afterAll(async () => {
 
 test('a wrong token is refused: the login page says so and stays', async () => {
   await login(WRONG_TOKEN);
-  await expect(byTestId('login-error').textContent({ timeout: 10_000 })).resolves.toMatch(/token/i);
+  // The error paragraph is in the page from the start, hidden and empty; it shows once the refusal is back.
+  await byTestId('login-error').waitFor({ state: 'visible', timeout: 10_000 });
+  await expect(byTestId('login-error').textContent()).resolves.toMatch(/token/i);
   await expect(byTestId('login-token').isVisible()).resolves.toBe(true);
   await expect(page.evaluate(() => (globalThis as unknown as ConsolePage).__weftGraph?.nodes().length ?? 0)).resolves.toBe(0);
 });
@@ -187,7 +189,9 @@ test('an invalid document shows its error at its line and changes nothing', asyn
   await byTestId('nav-editor').click();
   await byTestId('editor').waitFor({ state: 'visible' });
   await setEditorText(['apiVersion: weft.dev/v1', 'kind: Network', 'metadata:', '  name: broken', 'spec:', '  subnet: 100.64.300.0/24', ''].join('\n'));
-  await expect(byTestId('editor-errors').textContent({ timeout: 10_000 })).resolves.toMatch(/6:\d+.*subnet/);
+  // The problems list is in the page from the start; wait for the first problem, not for the (empty) list.
+  await page.locator('[data-testid="editor-errors"] li').first().waitFor({ timeout: 10_000 });
+  await expect(byTestId('editor-errors').textContent()).resolves.toMatch(/6:\d+.*subnet/);
   await expect(byTestId('apply').isDisabled()).resolves.toBe(true);
   await expect(byTestId('review').isDisabled()).resolves.toBe(true);
   expect(await networks()).toEqual(before);
