@@ -4,7 +4,7 @@
 //
 //              host h1          host h2
 //               ┌───────────┐   ┌───────────┐
-//               │ [fw]      │   │           │   <- firewall band (when any)
+//               │ [fw] [rt] │   │           │   <- network functions' band (when any)
 //  web  [■] ────│─ o  o  o ─│───│─ o        │   <- one row per network: its
 //  db   [■] ────│─ o        │───│─ o  o     │      endpoints on each host
 //               └───────────┘   └───────────┘
@@ -27,10 +27,12 @@ export interface TopologyInput {
   hosts: string[];
   networks: string[];
   endpoints: Array<{ name: string; host: string; network: string }>;
-  firewalls: Array<{ name: string; host: string; networks: string[] }>;
+  /** Network functions (firewalls, routers): drawn in a band above the rows, in their host's column. */
+  functions: Array<{ kind: FunctionKind; name: string; host: string; networks: string[] }>;
 }
 
-export type PlacedKind = 'host' | 'network' | 'endpoint' | 'firewall';
+export type FunctionKind = 'firewall' | 'router';
+export type PlacedKind = 'host' | 'network' | 'endpoint' | FunctionKind;
 
 export interface PlacedNode {
   id: string;
@@ -42,7 +44,7 @@ export interface PlacedNode {
   y: number;
   width: number;
   height: number;
-  /** The host column an endpoint or firewall sits in. */
+  /** The host column an endpoint or network function sits in. */
   host?: string;
 }
 
@@ -68,7 +70,8 @@ export const SLOTS_PER_LINE = 3;
 export const SLOT_W = 76;
 export const SLOT_H = 48;
 export const ENDPOINT_SIZE = 22;
-export const FIREWALL_SIZE = 30;
+/** A network function's node (firewall, router). */
+export const FUNCTION_SIZE = 30;
 /** A network's node is small: its name and subnet are drawn to its left, where nothing else is. */
 export const NETWORK_W = 34;
 export const NETWORK_H = 28;
@@ -84,6 +87,7 @@ export const ids = {
   network: (name: string) => `Network/${name}`,
   endpoint: (name: string) => `Endpoint/${name}`,
   firewall: (name: string) => `Firewall/${name}`,
+  router: (name: string) => `Router/${name}`,
 };
 
 
@@ -104,7 +108,7 @@ export function layoutTopology(input: TopologyInput, memory?: LayoutMemory): Top
     hostSet.add(e.host);
     networkSet.add(e.network);
   }
-  for (const f of input.firewalls) {
+  for (const f of input.functions) {
     hostSet.add(f.host);
     for (const n of f.networks) networkSet.add(n);
   }
@@ -158,14 +162,16 @@ export function layoutTopology(input: TopologyInput, memory?: LayoutMemory): Top
     rows.set(n, Math.max(1, wanted, fits));
   }
 
-  const firewallsByHost = new Map<string, string[]>();
-  for (const f of [...input.firewalls].sort((a, b) => compareNames(a.name, b.name))) {
-    const list = firewallsByHost.get(f.host) ?? [];
-    list.push(f.name);
-    firewallsByHost.set(f.host, list);
+  // Per host: firewalls first, then routers, each in name order.
+  const functionsByHost = new Map<string, Array<{ kind: FunctionKind; name: string }>>();
+  const kindOrder = (k: FunctionKind) => (k === 'firewall' ? 0 : 1);
+  for (const f of [...input.functions].sort((a, b) => kindOrder(a.kind) - kindOrder(b.kind) || compareNames(a.name, b.name))) {
+    const list = functionsByHost.get(f.host) ?? [];
+    list.push({ kind: f.kind, name: f.name });
+    functionsByHost.set(f.host, list);
   }
   let bandLines = 0;
-  for (const list of firewallsByHost.values()) bandLines = Math.max(bandLines, Math.ceil(list.length / SLOTS_PER_LINE));
+  for (const list of functionsByHost.values()) bandLines = Math.max(bandLines, Math.ceil(list.length / SLOTS_PER_LINE));
 
   const nodes: PlacedNode[] = [];
   const top = 0;
@@ -190,9 +196,9 @@ export function layoutTopology(input: TopologyInput, memory?: LayoutMemory): Top
     const left = columnLeft(i);
     // The whole column: a box drawn behind what sits in it.
     nodes.push({ id: ids.host(h), kind: 'host', name: h, x: left + COLUMN_W / 2, y: (top + bottom) / 2, width: COLUMN_W, height: bottom - top });
-    (firewallsByHost.get(h) ?? []).forEach((f, k) => {
+    (functionsByHost.get(h) ?? []).forEach((f, k) => {
       const c = slotCentre(left, bandTop - ROW_GAP / 2, k);
-      nodes.push({ id: ids.firewall(f), kind: 'firewall', name: f, host: h, x: c.x, y: c.y, width: FIREWALL_SIZE, height: FIREWALL_SIZE });
+      nodes.push({ id: ids[f.kind](f.name), kind: f.kind, name: f.name, host: h, x: c.x, y: c.y, width: FUNCTION_SIZE, height: FUNCTION_SIZE });
     });
   });
 

@@ -1,6 +1,7 @@
 // What the topology view draws, from the objects the console holds: every
 // node with its label, health and place (topology-layout.ts), and the edges
-// (an endpoint to its network, a firewall to the networks it guards). Pure:
+// (an endpoint to its network, a firewall to the networks it guards, a
+// router to the networks it connects). Pure:
 // the view only hands this to cytoscape.
 import type { AnyResource, Endpoint, Kind } from '../../model/kinds.js';
 import { HEALTH_GLYPH, healthOf, type Health } from './health.js';
@@ -8,7 +9,7 @@ import { ids, layoutTopology, type LayoutMemory } from './topology-layout.js';
 
 export interface GraphNode {
   id: string;
-  kind: Extract<Kind, 'Host' | 'Network' | 'Endpoint' | 'Firewall'>;
+  kind: Extract<Kind, 'Host' | 'Network' | 'Endpoint' | 'Firewall' | 'Router'>;
   name: string;
   /** What is drawn beside the node, without the health glyph. */
   label: string;
@@ -28,7 +29,7 @@ export interface GraphEdge {
   id: string;
   source: string;
   target: string;
-  kind: 'member' | 'guards';
+  kind: 'member' | 'guards' | 'connects';
 }
 
 /** The store's read side (state-store.ts), or a fixture. */
@@ -67,12 +68,16 @@ export function buildTopology(source: TopologySource, memory?: LayoutMemory): To
   const networks = source.list('Network');
   const endpoints = source.list('Endpoint');
   const firewalls = source.list('Firewall');
+  const routers = source.list('Router');
   const layout = layoutTopology(
     {
       hosts: hosts.map((h) => h.metadata.name),
       networks: networks.map((n) => n.metadata.name),
       endpoints: endpoints.map((e) => ({ name: e.metadata.name, host: e.spec.host, network: e.spec.network })),
-      firewalls: firewalls.map((f) => ({ name: f.metadata.name, host: f.spec.host, networks: f.spec.networks.map((n) => n.network) })),
+      functions: [
+        ...firewalls.map((f) => ({ kind: 'firewall' as const, name: f.metadata.name, host: f.spec.host, networks: f.spec.networks.map((n) => n.network) })),
+        ...routers.map((r) => ({ kind: 'router' as const, name: r.metadata.name, host: r.spec.host, networks: r.spec.interfaces.map((i) => i.network) })),
+      ],
     },
     memory,
   );
@@ -80,6 +85,7 @@ export function buildTopology(source: TopologySource, memory?: LayoutMemory): To
   const networkBy = new Map(networks.map((n) => [n.metadata.name, n]));
   const endpointBy = new Map(endpoints.map((e) => [e.metadata.name, e]));
   const firewallBy = new Map(firewalls.map((f) => [f.metadata.name, f]));
+  const routerBy = new Map(routers.map((r) => [r.metadata.name, r]));
 
   const nodes: GraphNode[] = [];
   for (const p of layout.nodes) {
@@ -115,6 +121,15 @@ export function buildTopology(source: TopologySource, memory?: LayoutMemory): To
         nodes.push({ id: p.id, kind: 'Firewall', name: p.name, label: p.name, shortLabel: p.name, health: health.health, healthText: health.text, ...place });
         break;
       }
+      case 'router': {
+        const r = routerBy.get(p.name);
+        if (!r) break;
+        const health = healthOf(r);
+        // The way out is what sets a router apart from a plain link between networks: say it under the name.
+        const label = r.spec.external ? `${p.name}\n↗ outside` : p.name;
+        nodes.push({ id: p.id, kind: 'Router', name: p.name, label, shortLabel: p.name, health: health.health, healthText: health.text, ...place });
+        break;
+      }
     }
   }
 
@@ -126,6 +141,11 @@ export function buildTopology(source: TopologySource, memory?: LayoutMemory): To
   for (const f of firewalls) {
     for (const n of new Set(f.spec.networks.map((x) => x.network))) {
       edges.push({ id: `guards/${f.metadata.name}/${n}`, source: ids.firewall(f.metadata.name), target: ids.network(n), kind: 'guards' });
+    }
+  }
+  for (const r of routers) {
+    for (const n of new Set(r.spec.interfaces.map((x) => x.network))) {
+      edges.push({ id: `connects/${r.metadata.name}/${n}`, source: ids.router(r.metadata.name), target: ids.network(n), kind: 'connects' });
     }
   }
   return { nodes, edges, memory: layout.memory, bounds: layout.bounds };

@@ -131,6 +131,10 @@ function stylesheet(zoom = 1): StylesheetJson {
       selector: 'node.Firewall',
       style: { shape: 'hexagon', label: 'data(text)', width: 'data(width)', height: 'data(height)', 'font-size': 9, 'text-valign': 'bottom', 'text-margin-y': 2 },
     },
+    {
+      selector: 'node.Router',
+      style: { shape: 'diamond', label: 'data(text)', width: 'data(width)', height: 'data(height)', 'font-size': 9, 'text-wrap': 'wrap', 'text-valign': 'bottom', 'text-margin-y': 2 },
+    },
     { selector: 'node.missing', style: { 'background-opacity': 0.4 } },
     {
       selector: 'edge',
@@ -147,6 +151,7 @@ function stylesheet(zoom = 1): StylesheetJson {
     },
     ...(zoom < MEMBER_EDGE_ZOOM ? [{ selector: 'edge.member', style: { display: 'none' as const } }] : []),
     { selector: 'edge.guards', style: { 'line-color': '#9a6700', 'line-style': 'dashed', width: 2, 'taxi-direction': 'vertical' } },
+    { selector: 'edge.connects', style: { 'line-color': '#1a7f37', 'line-style': 'dotted', width: 2, 'taxi-direction': 'vertical' } },
     { selector: 'edge.near', style: { 'line-color': '#0969da', width: 3, 'z-index': Z.nearEdge } },
     {
       selector: 'node:selected, node.kbd-focus',
@@ -280,9 +285,9 @@ export class TopologyView {
     const model = buildTopology(this.opts.store, this.memory);
     this.memory = model.memory;
     this.model = model;
-    const counts = { Host: 0, Network: 0, Endpoint: 0, Firewall: 0 };
+    const counts = { Host: 0, Network: 0, Endpoint: 0, Firewall: 0, Router: 0 };
     for (const n of model.nodes) if (!n.missing) counts[n.kind]++;
-    this.summary.textContent = `${plural(counts.Host, 'host')} · ${plural(counts.Network, 'network')} · ${plural(counts.Endpoint, 'endpoint')} · ${plural(counts.Firewall, 'firewall')}`;
+    this.summary.textContent = `${plural(counts.Host, 'host')} · ${plural(counts.Network, 'network')} · ${plural(counts.Endpoint, 'endpoint')} · ${plural(counts.Firewall, 'firewall')} · ${plural(counts.Router, 'router')}`;
     const cy = this.cy;
     if (!cy) return;
     const wanted = new Map<string, ElementDefinition>();
@@ -480,7 +485,8 @@ function legend(): HTMLElement {
       h('li', {}, 'Columns: hosts'),
       h('li', {}, 'Rows: networks (subnet, VNI)'),
       h('li', {}, '● endpoint (address; ✕ or ? when not healthy)'),
-      h('li', {}, '⬢ firewall'),
+      h('li', {}, '⬢ firewall (dashed lines: the networks it guards)'),
+      h('li', {}, '◆ router (dotted lines: the networks it connects; ↗ outside: it has a way out)'),
     ),
   );
 }

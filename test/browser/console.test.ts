@@ -244,6 +244,29 @@ test('a cut watch connection: the console reconnects, resumes from its position,
   expect(messages.filter((m) => m.type === 'added').length).toBeLessThan((await drawn()).length);
 });
 
+test('a router is drawn in its host column with its way out, and goes when it is deleted', async () => {
+  const router = `${prefix.toLowerCase()}link`;
+  const doc = {
+    apiVersion: 'weft.dev/v1',
+    kind: 'Router',
+    metadata: { name: router },
+    spec: { host: 'h3', interfaces: [{ network: 'blue' }, { network: 'green' }], external: { mode: 'host' } },
+  };
+  await lab.api('POST', '/api/v1/routers', doc);
+  try {
+    await waitForNode('Router', router);
+    const drawnRouter = (await drawn()).find((n) => n.kind === 'Router' && n.label.includes(router));
+    expect(drawnRouter?.label).toContain('outside');
+    await page.screenshot({ path: join(ARTIFACTS, 'topology-router.png') });
+  } finally {
+    await lab.api('DELETE', `/api/v1/routers/${router}`);
+  }
+  await page.waitForFunction((name) => !((globalThis as unknown as ConsolePage).__weftGraph?.nodes() ?? []).some((n: DrawnNode) => n.kind === 'Router' && n.label.includes(name as string)), router, {
+    timeout: 20_000,
+    polling: 50,
+  });
+});
+
 test('narrow window: the console stays usable (no sideways scrolling)', async () => {
   await page.setViewportSize({ width: 400, height: 800 });
   await byTestId('nav-topology').click();

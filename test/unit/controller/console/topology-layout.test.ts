@@ -1,6 +1,6 @@
 import { layoutTopology, type PlacedNode, type TopologyInput } from '../../../../controller/console/topology-layout.js';
 
-/** 10 hosts, 20 networks, 500 endpoints spread unevenly (some cells crowded), 2 firewalls. */
+/** 10 hosts, 20 networks, 500 endpoints spread unevenly (some cells crowded), 2 firewalls and 2 routers (one beside a firewall). */
 function bigInput(): TopologyInput {
   const hosts = Array.from({ length: 10 }, (_, i) => `h${i + 1}`);
   const networks = Array.from({ length: 20 }, (_, i) => `net${String(i + 1).padStart(2, '0')}`);
@@ -10,11 +10,13 @@ function bigInput(): TopologyInput {
     host: i % 3 === 0 ? 'h1' : (hosts[i % 10] as string),
     network: networks[(i * 7) % 20] as string,
   }));
-  const firewalls = [
-    { name: 'edge', host: 'h1', networks: ['net01', 'net02'] },
-    { name: 'inner', host: 'h4', networks: ['net03', 'net04'] },
+  const functions = [
+    { kind: 'firewall' as const, name: 'edge', host: 'h1', networks: ['net01', 'net02'] },
+    { kind: 'firewall' as const, name: 'inner', host: 'h4', networks: ['net03', 'net04'] },
+    { kind: 'router' as const, name: 'core', host: 'h1', networks: ['net02', 'net05'] },
+    { kind: 'router' as const, name: 'out', host: 'h7', networks: ['net06'] },
   ];
-  return { hosts, networks, endpoints, firewalls };
+  return { hosts, networks, endpoints, functions };
 }
 
 const visible = (nodes: PlacedNode[]) => nodes.filter((n) => n.kind !== 'host');
@@ -28,10 +30,10 @@ function positions(nodes: PlacedNode[]): Map<string, string> {
 }
 
 describe('topology layout', () => {
-  test('places every host, network, endpoint and firewall of 10/20/500 once', () => {
+  test('places every host, network, endpoint, firewall and router of 10/20/500/2/2 once', () => {
     const layout = layoutTopology(bigInput());
     const count = (kind: string) => layout.nodes.filter((n) => n.kind === kind).length;
-    expect([count('host'), count('network'), count('endpoint'), count('firewall')]).toEqual([10, 20, 500, 2]);
+    expect([count('host'), count('network'), count('endpoint'), count('firewall'), count('router')]).toEqual([10, 20, 500, 2, 2]);
     expect(new Set(layout.nodes.map((n) => n.id)).size).toBe(layout.nodes.length);
   });
 
@@ -54,7 +56,7 @@ describe('topology layout', () => {
     }
   });
 
-  test('every endpoint and firewall lies inside its host column, level with its network row', () => {
+  test('every endpoint lies inside its host column, level with its network row; functions in their column above the rows', () => {
     const input = bigInput();
     const layout = layoutTopology(input);
     const byId = new Map(layout.nodes.map((n) => [n.id, n]));
@@ -68,8 +70,8 @@ describe('topology layout', () => {
       const row = networks.filter((n) => n.y <= node.y + 0.001).pop();
       expect(row?.name).toBe(e.network);
     }
-    for (const f of input.firewalls) {
-      const node = byId.get(`Firewall/${f.name}`) as PlacedNode;
+    for (const f of input.functions) {
+      const node = byId.get(`${f.kind === 'firewall' ? 'Firewall' : 'Router'}/${f.name}`) as PlacedNode;
       const host = byId.get(`Host/${f.host}`) as PlacedNode;
       expect(Math.abs(node.x - host.x) + node.width / 2).toBeLessThanOrEqual(host.width / 2);
       expect(node.y).toBeLessThan((networks[0] as PlacedNode).y);
@@ -82,7 +84,7 @@ describe('topology layout', () => {
       hosts: [...input.hosts].reverse(),
       networks: [...input.networks].reverse(),
       endpoints: [...input.endpoints].reverse(),
-      firewalls: [...input.firewalls].reverse(),
+      functions: [...input.functions].reverse(),
     };
     expect(positions(layoutTopology(shuffled).nodes)).toEqual(positions(layoutTopology(input).nodes));
   });
@@ -126,7 +128,7 @@ describe('topology layout', () => {
   });
 
   test('an empty network is still drawn, as a row of its own', () => {
-    const layout = layoutTopology({ hosts: [], networks: ['lonely'], endpoints: [], firewalls: [] });
+    const layout = layoutTopology({ hosts: [], networks: ['lonely'], endpoints: [], functions: [] });
     expect(layout.nodes.map((n) => n.id)).toEqual(['Network/lonely']);
   });
 });

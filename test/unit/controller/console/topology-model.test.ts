@@ -1,4 +1,4 @@
-import type { AnyResource, Endpoint, Host, Network } from '../../../../model/kinds.js';
+import type { AnyResource, Endpoint, Host, Network, Router } from '../../../../model/kinds.js';
 import type { WeftEvent } from '../../../../model/events.js';
 import { EventFeed, MAX_EVENTS } from '../../../../controller/console/event-feed.js';
 import { healthOf } from '../../../../controller/console/health.js';
@@ -15,6 +15,37 @@ const endpoint = (name: string, onHost: string, s: 'True' | 'False'): Endpoint =
   metadata: { name },
   spec: { network: 'web', host: onHost, containerId: name, ifname: 'eth0' },
   status: { ip: `10.1.0.${name.length}`, ...ready(s, 'NotAttached') },
+});
+
+describe('topology model: routers', () => {
+  const router = (name: string, networks: string[], external: boolean): Router => ({
+    apiVersion: 'weft.dev/v1',
+    kind: 'Router',
+    metadata: { name },
+    spec: { host: 'h1', interfaces: networks.map((n) => ({ network: n })), ...(external ? { external: { mode: 'host' as const } } : {}) },
+    status: ready('True'),
+  });
+  const store = new StateStore();
+  store.replaceAll(store.beginSnapshot(), [host('h1', 'Ready'), network, router('edge', ['web', 'red'], true), router('link', ['web'], false)] as AnyResource[]);
+  const model = buildTopology(store);
+  const node = (id: string) => model.nodes.find((n) => n.id === id);
+
+  test('a router is drawn in its host column, says when it has a way out, and connects to each of its networks', () => {
+    expect(node('Router/edge')).toMatchObject({ kind: 'Router', label: 'edge\n↗ outside', shortLabel: 'edge', health: 'ok' });
+    expect(node('Router/link')?.label).toBe('link');
+    const h1 = node('Host/h1')!;
+    const edge = node('Router/edge')!;
+    expect(Math.abs(edge.x - h1.x) + edge.width / 2).toBeLessThanOrEqual(h1.width / 2);
+    expect(model.edges.filter((e) => e.kind === 'connects').map((e) => `${e.source}->${e.target}`).sort()).toEqual([
+      'Router/edge->Network/red',
+      'Router/edge->Network/web',
+      'Router/link->Network/web',
+    ]);
+  });
+
+  test('a network only a router names is drawn as not declared', () => {
+    expect(node('Network/red')).toMatchObject({ label: 'red\n(not declared)', missing: true });
+  });
 });
 
 describe('topology model', () => {
