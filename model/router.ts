@@ -155,7 +155,7 @@ export interface PlanUplink {
 
 /** The Router's part of its PlanVnf (PlanVnf<PlanRouterSpec>). */
 export interface PlanRouterSpec {
-  /** the connected networks' subnets (what the router translates on the way out) */
+  /** what the router translates on the way out: the connected networks' subnets, then those behind a firewall in front of it (controller/planner/vnf-chains.ts) */
   subnets: string[];
   routes: Array<{ to: string; via: string }>;
   /** mode host only; absent: no way out */

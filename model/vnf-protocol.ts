@@ -33,6 +33,8 @@ export interface PlanVnf<S = unknown> {
   netns: string;
   interfaces: PlanVnfInterface[];
   spec: S;
+  /** Routes in the VNF's namespace that it needs as part of a chain with another VNF (a firewall in front of a router), beside its kind's own */
+  transitRoutes?: Array<{ dst: string; via: string }>;
 }
 
 export type VnfKey = Pick<PlanVnf, 'kind' | 'name'>;

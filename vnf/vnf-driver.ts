@@ -106,7 +106,7 @@ export function baseVnfWant<M>(vnf: PlanVnf, model: M): VnfWant<M> {
     netns: vnf.netns,
     sysctls: { 'net.ipv4.ip_forward': '1' },
     interfaces: vnf.interfaces.map((i) => ({ ...i, mac: i.mac.toLowerCase(), alias: vnfAlias(vnf, i.network) })),
-    routes: [],
+    routes: (vnf.transitRoutes ?? []).map((r) => ({ dst: r.dst, via: r.via })),
     processes: [],
     model,
   };

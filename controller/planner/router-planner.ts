@@ -17,7 +17,9 @@
 // When a Firewall and a Router would give the same network a route to the
 // same destination, the Firewall's wins (vnf-planner.ts orders VNFs by
 // kind/name, and "Firewall" sorts first): a router connecting two networks a
-// firewall guards must not open a path around the firewall.
+// firewall guards must not open a path around the firewall. A firewall in
+// front of a router (they share a network) routes the networks behind it
+// through the router: vnf-chains.ts.
 //
 // The uplink (mode host) is a /30 of link-local addresses between the
 // router's namespace and its host's namespace, one per router on a host:
@@ -30,6 +32,7 @@ import { intToIpv4, ipv4ToInt, parsePrefix4, prefixContains } from '../../model/
 import type { PlanNetworkRoute } from '../../model/vnf-protocol.js';
 import { ROUTER_HALF_DEFAULTS, type PlanPortForward, type PlanRouterSpec, type PlanUplink, type Router } from '../../model/router.js';
 import type { PlanInput } from './host-planner.js';
+import { subnetsBehindFirewalls } from './vnf-chains.js';
 import type { VnfInterfaceAddress, VnfKind } from './vnf-kind.js';
 
 /** Link-local, below 169.254.128.0 (where cloud metadata services answer, 169.254.169.254). */
@@ -88,7 +91,7 @@ function portForwardsOf(r: Router, input: PlanInput): PlanPortForward[] {
 
 export function planRouterSpec(r: Router, input: PlanInput, subnets: ReadonlyMap<string, string>): PlanRouterSpec {
   const spec: PlanRouterSpec = {
-    subnets: connectedSubnets(r, subnets),
+    subnets: [...connectedSubnets(r, subnets), ...subnetsBehindFirewalls(input, r.metadata.name)],
     routes: (r.spec.routes ?? []).map((x) => ({ to: x.to, via: x.via })),
     portForwards: [],
   };

@@ -6,58 +6,33 @@
 //   (the kind's planner entry, vnf-kinds.ts).
 // - Every host's plan gets the routes through VNFs whose kind asks for
 //   them (networkRoutes): see agents/endpoints/endpoint-routes.ts for why
-//   routes and not the host namespace.
+//   routes and not the host namespace; and those through a firewall in
+//   front of a router (vnf-chains.ts), with the routes that chain needs in
+//   both VNFs' namespaces (PlanVnf.transitRoutes).
 // - The overlay treats each interface like an endpoint of spec.host
 //   (vnfInterfaceEndpoints): other hosts get its MAC behind spec.host's
 //   VTEP, and flood entries towards spec.host for its networks.
 import type { PlanNetwork } from '../../model/agent-protocol.js';
-import { vnfAddressOwner, vnfHostVethName, vnfIfname, vnfInterfaceEndpointName, vnfMac, vnfNetnsName } from '../../model/vnf-names.js';
-import { networkRouteKey, vnfKey, type PlanNetworkRoute, type PlanVnf, type PlanVnfInterface, type VnfKey } from '../../model/vnf-protocol.js';
-import { vnfAttachments, type VnfResource } from '../../model/vnf-resource.js';
-import type { ReservationRow } from '../store/store.js';
+import { vnfHostVethName, vnfIfname, vnfInterfaceEndpointName, vnfMac, vnfNetnsName } from '../../model/vnf-names.js';
+import { networkRouteKey, vnfKey, type PlanNetworkRoute, type PlanVnf, type PlanVnfInterface } from '../../model/vnf-protocol.js';
+import type { VnfResource } from '../../model/vnf-resource.js';
 import type { PlanEndpointInfo, PlanInput } from './host-planner.js';
-import type { VnfInterfaceAddress } from './vnf-kind.js';
+import { chainNamespaceRoutes, chainNetworkRoutes } from './vnf-chains.js';
+import { subnetsOf, vnfInterfacesOf, vnfKeyOf } from './vnf-interfaces.js';
 import { vnfKindOf } from './vnf-kinds.js';
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-const keyOf = (res: VnfResource): VnfKey => ({ kind: res.kind, name: res.metadata.name });
-
-/** network -> the VNF's address on it, from its reservations; a loan another host has not confirmed yet is no address yet. */
-export function vnfAddresses(vnf: VnfKey, reservations: readonly ReservationRow[]): Map<string, string> {
-  const owner = vnfAddressOwner(vnf);
-  return new Map(reservations.filter((r) => r.owner === owner && !r.pending).map((r) => [r.network, r.ip]));
-}
-
-/** The VNF's interfaces that can exist: the network is planned and the VNF has an address on it. */
-function interfacesOf(res: VnfResource, subnets: ReadonlyMap<string, string>, reservations: readonly ReservationRow[]): VnfInterfaceAddress[] {
-  const addresses = vnfAddresses(keyOf(res), reservations);
-  const out: VnfInterfaceAddress[] = [];
-  for (const { network } of vnfAttachments(res)) {
-    const ip = addresses.get(network);
-    if (ip !== undefined && subnets.has(network)) out.push({ network, ip });
-  }
-  return out;
-}
-
-/** Every network's subnet by name; once per planning input (every host's plan and every VNF read it). */
-function subnetsOf(input: PlanInput): ReadonlyMap<string, string> {
-  let subnets = subnetCache.get(input);
-  if (!subnets) subnetCache.set(input, (subnets = new Map(input.networks.map(({ network }) => [network.metadata.name, network.spec.subnet]))));
-  return subnets;
-}
-
-const subnetCache = new WeakMap<PlanInput, ReadonlyMap<string, string>>();
 
 /** Every VNF's interfaces as endpoints of its host, for the overlay of the other hosts. */
 export function vnfInterfaceEndpoints(input: PlanInput): PlanEndpointInfo[] {
   const subnets = subnetsOf(input);
   return input.vnfs.flatMap((res) =>
-    interfacesOf(res, subnets, input.reservations).map((i) => ({
-      name: vnfInterfaceEndpointName(keyOf(res), i.network),
+    vnfInterfacesOf(res, subnets, input.reservations).map((i) => ({
+      name: vnfInterfaceEndpointName(vnfKeyOf(res), i.network),
       network: i.network,
       host: res.spec.host,
       ip: i.ip,
-      mac: vnfMac(keyOf(res), i.network),
+      mac: vnfMac(vnfKeyOf(res), i.network),
     })),
   );
 }
@@ -78,24 +53,26 @@ const routeCache = new WeakMap<PlanInput, PlanNetworkRoute[]>();
 function computeRoutes(input: PlanInput): PlanNetworkRoute[] {
   const subnets = subnetsOf(input);
   const routes = new Map<string, PlanNetworkRoute>();
-  for (const res of [...input.vnfs].sort((a, b) => compare(vnfKey(keyOf(a)), vnfKey(keyOf(b))))) {
+  for (const res of [...input.vnfs].sort((a, b) => compare(vnfKey(vnfKeyOf(a)), vnfKey(vnfKeyOf(b))))) {
     const kind = vnfKindOf(res);
     if (!kind.networkRoutes) continue;
-    for (const r of kind.networkRoutes(res, interfacesOf(res, subnets, input.reservations), subnets)) {
-      const route: PlanNetworkRoute = { ...r, owner: vnfKey(keyOf(res)) };
+    for (const r of kind.networkRoutes(res, vnfInterfacesOf(res, subnets, input.reservations), subnets)) {
+      const route: PlanNetworkRoute = { ...r, owner: vnfKey(vnfKeyOf(res)) };
       if (!routes.has(networkRouteKey(route))) routes.set(networkRouteKey(route), route);
     }
   }
+  // Through a firewall, then a router (vnf-chains.ts): only where no VNF routes the destination itself.
+  for (const route of chainNetworkRoutes(input)) if (!routes.has(networkRouteKey(route))) routes.set(networkRouteKey(route), route);
   return [...routes.values()].sort((a, b) => compare(networkRouteKey(a), networkRouteKey(b)));
 }
 
 /** A VNF as its host runs it; `networks`: the host's planned networks (MTU and prefix length as its bridges have them). */
 function planVnf(res: VnfResource, input: PlanInput, networks: readonly PlanNetwork[]): PlanVnf {
-  const key = keyOf(res);
+  const key = vnfKeyOf(res);
   const byName = new Map(networks.map((n) => [n.name, n]));
   const subnets = subnetsOf(input);
   const interfaces: PlanVnfInterface[] = [];
-  for (const i of interfacesOf(res, subnets, input.reservations)) {
+  for (const i of vnfInterfacesOf(res, subnets, input.reservations)) {
     const net = byName.get(i.network);
     if (!net) continue;
     interfaces.push({
@@ -108,7 +85,7 @@ function planVnf(res: VnfResource, input: PlanInput, networks: readonly PlanNetw
       ifname: vnfIfname(i.network),
     });
   }
-  return {
+  const vnf: PlanVnf = {
     kind: res.kind,
     name: res.metadata.name,
     generation: res.metadata.generation ?? 1,
@@ -116,10 +93,13 @@ function planVnf(res: VnfResource, input: PlanInput, networks: readonly PlanNetw
     interfaces,
     spec: vnfKindOf(res).planSpec(res, input, subnets),
   };
+  const transit = chainNamespaceRoutes(input, key);
+  if (transit.length > 0) vnf.transitRoutes = transit;
+  return vnf;
 }
 
 /** The VNF fields of one host's plan. */
 export function planVnfs(input: PlanInput, host: string, networks: readonly PlanNetwork[]): { vnfs: PlanVnf[]; networkRoutes: PlanNetworkRoute[] } {
-  const mine = input.vnfs.filter((res) => res.spec.host === host).sort((a, b) => compare(vnfKey(keyOf(a)), vnfKey(keyOf(b))));
+  const mine = input.vnfs.filter((res) => res.spec.host === host).sort((a, b) => compare(vnfKey(vnfKeyOf(a)), vnfKey(vnfKeyOf(b))));
   return { vnfs: mine.map((res) => planVnf(res, input, networks)), networkRoutes: planNetworkRoutes(input) };
 }

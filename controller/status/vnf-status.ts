@@ -8,7 +8,7 @@ import { vnfMac } from '../../model/vnf-names.js';
 import { vnfKey, type VnfCounter, type VnfInterfaceStatus } from '../../model/vnf-protocol.js';
 import { vnfAttachments, type VnfResource } from '../../model/vnf-resource.js';
 import type { LiveHost } from '../hosts/live-hosts.js';
-import { vnfAddresses } from '../planner/vnf-planner.js';
+import { vnfAddresses } from '../planner/vnf-interfaces.js';
 import type { StoreReader } from '../store/store.js';
 
 /** What every VNF kind's status holds (each kind's schema declares these fields). */

@@ -6,23 +6,23 @@
 //   with external (mode host): the uplink veth to the host namespace, a
 //     default route through the host's end of it, and the NAT table
 //     (render-table.ts); the host publishes the port forwards' ports
-//   routes: the static routes (their next hops are on connected networks)
+//   routes: the static routes (their next hops are on connected networks),
+//     after those of a firewall chain (controller/planner/vnf-chains.ts)
 //   processes: none: the kernel routes and translates
 import { vnfUplinkAlias, vnfUplinkHostName, VNF_UPLINK_IFNAME } from '../../model/vnf-names.js';
 import type { PlanRouterSpec } from '../../model/router.js';
 import type { PlanVnf } from '../../model/vnf-protocol.js';
-import { baseVnfWant, type VnfDriver, type VnfRouteWant, type VnfWant } from '../vnf-driver.js';
+import { baseVnfWant, type VnfDriver, type VnfWant } from '../vnf-driver.js';
 import { readRouterCounters } from './read-counters.js';
 import { ROUTER_FAMILY, ROUTER_VNF_TABLE, renderRouterTable } from './render-table.js';
 
 export function renderRouterVnf(r: PlanVnf<PlanRouterSpec>): VnfWant<PlanRouterSpec> {
   const want = baseVnfWant(r, r.spec);
-  const routes: VnfRouteWant[] = r.spec.routes.map((x) => ({ dst: x.to, via: x.via }));
-  want.routes = routes;
+  want.routes.push(...r.spec.routes.map((x) => ({ dst: x.to, via: x.via })));
   const uplink = r.spec.uplink;
   const document = renderRouterTable(r.spec);
   if (uplink && document) {
-    routes.push({ dst: 'default', via: uplink.hostIp });
+    want.routes.push({ dst: 'default', via: uplink.hostIp });
     want.uplink = {
       hostIfname: vnfUplinkHostName(r),
       ifname: VNF_UPLINK_IFNAME,

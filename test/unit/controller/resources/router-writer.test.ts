@@ -148,4 +148,38 @@ describe('Router VNF at the controller', () => {
     expect(routes.find((r) => r.network === 'blue' && r.dst === '10.2.0.0/24')).toMatchObject({ via: '10.1.0.250', owner: 'Firewall/guard' });
     expect(routes.find((r) => r.network === 'blue' && r.dst === '0.0.0.0/1')).toMatchObject({ via: '10.1.0.254', owner: 'Router/edge' });
   });
+
+  test('a Firewall in front of a Router: the networks behind the firewall reach what lies beyond the router through both, and back', () => {
+    // green (behind) -- guard -- blue (shared) -- edge -- red, and the outside
+    const fw: Firewall = { apiVersion: 'weft.dev/v1', kind: 'Firewall', metadata: { name: 'guard' }, spec: { host: 'h2', networks: [{ network: 'green', ip: '10.3.0.250' }, { network: 'blue', ip: '10.1.0.250' }] } };
+    store.write((tx) => writeVnf(tx, ipam, fw, 'create'));
+    write(router('edge', { ...OUT, routes: [{ to: '192.0.2.0/24', via: '10.2.0.250' }] }));
+    const input = store.read(readPlanInput);
+    const routes = planHost(input, 'h2').networkRoutes;
+    const of = (network: string) => routes.filter((r) => r.network === network).map((r) => `${r.dst} via ${r.via} (${r.owner})`);
+    expect(of('green')).toEqual([
+      '0.0.0.0/1 via 10.3.0.250 (Firewall/guard)',
+      '10.1.0.0/24 via 10.3.0.250 (Firewall/guard)',
+      '10.2.0.0/24 via 10.3.0.250 (Firewall/guard)',
+      '128.0.0.0/1 via 10.3.0.250 (Firewall/guard)',
+      '192.0.2.0/24 via 10.3.0.250 (Firewall/guard)',
+    ]);
+    expect(of('red')).toContain('10.3.0.0/24 via 10.2.0.254 (Router/edge)');
+    // blue holds both: the firewall routes to what it guards, the router to the rest
+    expect(of('blue')).toContain('10.3.0.0/24 via 10.1.0.250 (Firewall/guard)');
+    expect(of('blue')).toContain('0.0.0.0/1 via 10.1.0.254 (Router/edge)');
+    const guard = planHost(input, 'h2').vnfs.find((v) => v.name === 'guard');
+    expect(guard?.transitRoutes).toEqual(['0.0.0.0/1', '10.2.0.0/24', '128.0.0.0/1', '192.0.2.0/24'].map((dst) => ({ dst, via: '10.1.0.254' })));
+    const edge = planHost(input, 'h1').vnfs.find((v) => v.name === 'edge') as PlanVnf<PlanRouterSpec>;
+    expect(edge.transitRoutes).toEqual([{ dst: '10.3.0.0/24', via: '10.1.0.250' }]);
+    // translated on the way out like the router's own networks
+    expect(edge.spec.subnets).toEqual(['10.1.0.0/24', '10.2.0.0/24', '10.3.0.0/24']);
+
+    store.write((tx) => deleteVnf(tx, 'Firewall', 'guard'));
+    const after = store.read(readPlanInput);
+    expect(planHost(after, 'h2').networkRoutes.filter((r) => r.network === 'green' || r.dst === '10.3.0.0/24')).toEqual([]);
+    const edgeAfter = planHost(after, 'h1').vnfs.find((v) => v.name === 'edge') as PlanVnf<PlanRouterSpec>;
+    expect(edgeAfter.transitRoutes).toBeUndefined();
+    expect(edgeAfter.spec.subnets).toEqual(['10.1.0.0/24', '10.2.0.0/24']);
+  });
 });

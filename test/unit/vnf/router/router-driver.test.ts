@@ -54,6 +54,15 @@ describe('Router driver', () => {
     expect(want.nft).toMatchObject({ table: ROUTER_VNF_TABLE, family: 'ip' });
   });
 
+  test('routes of a firewall chain come first, then its static routes, then the way out', () => {
+    const want = renderRouterVnf({ ...planned({ uplink: UPLINK, routes: [{ to: '192.0.2.0/24', via: '10.2.0.250' }] }), transitRoutes: [{ dst: '10.3.0.0/24', via: '10.1.0.250' }] });
+    expect(want.routes).toEqual([
+      { dst: '10.3.0.0/24', via: '10.1.0.250' },
+      { dst: '192.0.2.0/24', via: '10.2.0.250' },
+      { dst: 'default', via: '169.254.3.1' },
+    ]);
+  });
+
   test('the NAT table: masquerade of the connected subnets out of the uplink, port forwards in, nothing else in from outside', () => {
     const doc = renderRouterTable(planned({ uplink: UPLINK, portForwards: [{ protocol: 'udp', port: 53, toIp: '10.2.0.8', toPort: 5353 }] }).spec);
     expect(doc?.nftables.slice(1, 4)).toEqual([
