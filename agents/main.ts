@@ -41,7 +41,7 @@ import { EndpointStore, type EndpointRecord } from './state/endpoint-store.js';
 import { HostReset } from './reset/host-reset.js';
 import { PlanState } from './state/plan-state.js';
 import { EndpointRoutes } from './endpoints/endpoint-routes.js';
-import { VNF_HOST_NFT, VNF_NFT_FACTORY, VnfHost, type VnfNft, type VnfNftFactory } from './vnf/vnf-host.js';
+import { VNF_CONNTRACK, VNF_HOST_NFT, VNF_NFT_FACTORY, VnfHost, type VnfConntrack, type VnfNft, type VnfNftFactory } from './vnf/vnf-host.js';
 import { VnfProcesses } from './vnf/vnf-processes.js';
 
 const AGENT_VERSION = '0.1.0';
@@ -139,6 +139,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       const { NftRunner } = await import('./datapath/nft/nft-runner.js');
       tables.vnfHostNft = new NftRunner({ ...(opts.hostNetns === undefined ? {} : { netns: opts.hostNetns }), keepContext: true });
       tables.vnfNft = (path) => new NftRunner({ netns: path });
+      tables.conntrack = (await import('./datapath/netlink/conntrack-dump.js')).dumpConntrack;
       // VNF processes (HAProxy, dnsmasq, ...): real ones, adopted across agent restarts by their pidfiles here.
       const { LinuxProcessSupervisor } = await import('./datapath/process/linux-supervisor.js');
       tables.processes = new LinuxProcessSupervisor({ stateDir: join(config.stateDir, 'processes') });
@@ -218,6 +219,7 @@ interface DatapathParts {
   guard?: PortGuard;
   vnfHostNft?: VnfNft;
   vnfNft?: VnfNftFactory;
+  conntrack?: VnfConntrack;
   processes?: ProcessSupervisor;
 }
 
@@ -245,6 +247,7 @@ function buildContainer(config: AgentConfig, logger: AgentLogger, datapath: Data
   c.bind(CniService).toSelf();
   if (tables.vnfHostNft) c.bind(VNF_HOST_NFT).toConstantValue(tables.vnfHostNft);
   if (tables.vnfNft) c.bind(VNF_NFT_FACTORY).toConstantValue(tables.vnfNft);
+  if (tables.conntrack) c.bind(VNF_CONNTRACK).toConstantValue(tables.conntrack);
   if (tables.processes) c.bind(PROCESS_SUPERVISOR).toConstantValue(tables.processes);
   c.bind(VnfProcesses).toSelf();
   c.bind(VnfHost).toSelf();

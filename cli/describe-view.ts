@@ -6,7 +6,8 @@
 import { stringify } from 'yaml';
 import type { WeftEvent } from '../model/events.js';
 import type { FirewallPeer, FirewallPolicy, FirewallPolicyStatus, RuleCounter } from '../model/firewall.js';
-import type { AnyResource, Kind, Network } from '../model/kinds.js';
+import type { AnyResource, Kind, Network, Router } from '../model/kinds.js';
+import type { RouterStatus } from '../model/router.js';
 import type { Condition } from '../model/meta.js';
 import { DEFAULT_POLICY_PRIORITY } from '../model/resource-defaults.js';
 import { appliesToSummary } from './resource-table.js';
@@ -19,7 +20,7 @@ const indent = (text: string, by = '  ') =>
     .join('\n');
 
 function field(label: string, value: string): string {
-  return `${`${label}:`.padEnd(22)}${value}\n`;
+  return `${`${label}:`.padEnd(Math.max(22, label.length + 2))}${value}\n`;
 }
 
 function when(time: string | undefined, now: number): string {
@@ -155,6 +156,15 @@ function renderEvents(events: WeftEvent[], now: number): string {
 }
 
 /** The whole description; pure, so tests can pin it. */
+/** The live connections through a router's port forwards, as a table. */
+function routerConnections(c: RouterStatus['connections']): string {
+  if (c === undefined) return '';
+  if (c.total === 0) return field('Port-forward connections', 'none now');
+  const shown = c.items.length < c.total ? ` (the first ${c.items.length})` : '';
+  const rows = c.items.map((x) => [x.protocol, String(x.port), x.client, x.endpoint, cell(x.state)]);
+  return `Port-forward connections: ${c.total}${shown}\n${indent(renderTable(['PROTOCOL', 'PORT', 'CLIENT', 'ENDPOINT', 'STATE'], rows).trimEnd())}\n`;
+}
+
 export function renderDescribe(kind: Kind, r: AnyResource, events: WeftEvent[], now = Date.now()): string {
   const m = r.metadata;
   const status = (r.status ?? {}) as Record<string, unknown> & { conditions?: Condition[]; observedGeneration?: number };
@@ -180,8 +190,10 @@ export function renderDescribe(kind: Kind, r: AnyResource, events: WeftEvent[], 
     out += firewallPolicySpec(policy, policy.status ?? {});
   } else {
     out += yamlBlock('Spec', r.spec);
-    const rest = Object.fromEntries(Object.entries(status).filter(([k]) => k !== 'conditions' && k !== 'hosts' && k !== 'observedGeneration'));
+    const shownApart = new Set(['conditions', 'hosts', 'observedGeneration', ...(kind === 'Router' ? ['connections'] : [])]);
+    const rest = Object.fromEntries(Object.entries(status).filter(([k]) => !shownApart.has(k)));
     out += yamlBlock('Status', rest);
+    if (kind === 'Router') out += routerConnections((r as Router).status?.connections);
   }
   out += conditionsBlock(status.conditions, now);
   out += hosts;

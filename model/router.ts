@@ -25,7 +25,7 @@
 // a PlanRouterSpec; its driver is vnf/router/.
 import { Type, type Static } from '@sinclair/typebox';
 import { DNS_LABEL_PATTERN, objectMeta, resourceSchema, type Resource } from './meta.js';
-import { VnfNetworkAttachment, vnfHostField, vnfStatusSchema } from './vnf-resource.js';
+import { VnfNetworkAttachment, vnfConnectionsSchema, vnfHostField, vnfStatusSchema } from './vnf-resource.js';
 
 export const MAX_ROUTER_INTERFACES = 8;
 export const MAX_ROUTER_ROUTES = 64;
@@ -117,7 +117,25 @@ export const RouterCounter = Type.Object(
 );
 export type RouterCounter = Static<typeof RouterCounter>;
 
-const RouterStatus = vnfStatusSchema('router', RouterCounter, 'NAT counters: new connections translated, per rule.');
+export const RouterConnection = Type.Object(
+  {
+    protocol: Type.Union(ROUTER_PROTOCOLS.map((p) => Type.Literal(p))),
+    port: Port('The published port it came in on.'),
+    client: Type.String({ description: 'Where it comes from (address:port), as the router sees it.' }),
+    endpoint: Type.String({ description: 'The endpoint address:port it goes to.' }),
+    state: Type.Optional(Type.String({ description: 'TCP: the state conntrack tracks (established, time-wait, ...).' })),
+  },
+  { additionalProperties: false },
+);
+export type RouterConnection = Static<typeof RouterConnection>;
+
+const RouterStatus = Type.Composite(
+  [
+    vnfStatusSchema('router', RouterCounter, 'NAT counters: new connections translated, per rule.'),
+    Type.Object({ connections: Type.Optional(vnfConnectionsSchema(RouterConnection, "Connections through the port forwards now, from conntrack in the router's namespace.")) }),
+  ],
+  { additionalProperties: false },
+);
 export type RouterStatus = Static<typeof RouterStatus>;
 
 export const RouterSchema = resourceSchema(

@@ -79,4 +79,6 @@ export interface VnfReport {
   interfaces: VnfInterfaceStatus[];
   /** the kind's counters (its driver reads them back from the data plane) */
   counters?: VnfCounter[];
+  /** live connections the kind lists (a router's port forwards): the first rows, and how many there are */
+  connections?: { total: number; items: VnfCounter[] };
 }

@@ -21,6 +21,19 @@ export const VnfNetworkAttachment = (what: string) =>
 export type VnfNetworkAttachment = Static<ReturnType<typeof VnfNetworkAttachment>>;
 
 /** The status every VNF kind has (controller/status/vnf-status.ts fills it), with the kind's counter rows. */
+/** How many live connections a VNF's status lists at most (the total says how many there are). */
+export const MAX_LISTED_CONNECTIONS = 50;
+
+/** status.connections of a kind that lists live connections: the first rows, and how many there are. */
+export const vnfConnectionsSchema = <R extends TSchema>(row: R, description: string) =>
+  Type.Object(
+    {
+      total: Type.Integer({ minimum: 0, description: 'How many there are.' }),
+      items: Type.Array(row, { maxItems: MAX_LISTED_CONNECTIONS, description: `The first ${MAX_LISTED_CONNECTIONS}.` }),
+    },
+    { additionalProperties: false, description },
+  );
+
 export const vnfStatusSchema = <C extends TSchema>(what: string, counter: C, countersDescription: string) =>
   Type.Object(
     {

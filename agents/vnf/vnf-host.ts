@@ -24,6 +24,7 @@
 // (uplinks) with the alias `weft:vnf:<kind>/<name>/<network>`.
 import { inject, injectable, optional } from 'inversify';
 import type { HostPlan, PlanNetwork } from '../../model/agent-protocol.js';
+import type { ConntrackEntry } from '../../model/conntrack.js';
 import { WeftError, errorMessage } from '../../model/errors.js';
 import type { NftDocument } from '../../model/nft-json.js';
 import { VNF_PORT_TABLE, VNF_UPLINK_ATTACHMENT, VNF_UPLINK_TABLE, isVnfHostLinkName, parseVnfAlias, parseVnfNetnsName, sameVnf } from '../../model/vnf-names.js';
@@ -50,6 +51,9 @@ export type VnfNftFactory = (netnsPath: string) => VnfNft;
 export const VNF_NFT_FACTORY = Symbol.for('weft.VnfNftFactory');
 /** nft in the agent's host namespace (the bridges' namespace), for the VNFs' port table. */
 export const VNF_HOST_NFT = Symbol.for('weft.VnfHostNft');
+/** Reads a namespace's conntrack table (the real one: agents/datapath/netlink/conntrack-dump.ts); unbound in tests without a kernel. */
+export type VnfConntrack = (netnsPath: string) => Promise<ConntrackEntry[]>;
+export const VNF_CONNTRACK = Symbol.for('weft.VnfConntrack');
 /** The drivers the host knows (vnf/drivers.ts; tests bind their own). */
 const VNF_DRIVER_LIST = Symbol.for('weft.VnfDriverList');
 
@@ -102,6 +106,7 @@ export class VnfHost {
     @inject(VNF_NFT_FACTORY) @optional() nft?: VnfNftFactory,
     @inject(VNF_HOST_NFT) @optional() private readonly hostNft?: VnfNft,
     @inject(VNF_DRIVER_LIST) @optional() drivers: readonly VnfDriver[] = VNF_DRIVERS,
+    @inject(VNF_CONNTRACK) @optional() private readonly conntrack?: VnfConntrack,
   ) {
     this.drivers = new Map(drivers.map((d) => [d.kind, d]));
     this.nft = nft ?? noNft;
@@ -112,16 +117,20 @@ export class VnfHost {
     return [...this.reportsByKey.values()];
   }
 
-  /** Re-read the counters of the VNFs the last sync realised; true when any moved. */
+  /** Re-read the counters and connections of the VNFs the last sync realised; true when any moved. */
   async refreshCounters(): Promise<boolean> {
     let moved = false;
     for (const [key, { driver, want }] of this.realised) {
       const report = this.reportsByKey.get(key);
-      if (!report || !driver.readCounters) continue;
+      if (!report || (!driver.readCounters && !driver.readConnections)) continue;
       const counters = await this.readCounters(driver, want);
-      if (counters === undefined || JSON.stringify(counters) === JSON.stringify(report.counters)) continue;
-      // A pass may have replaced the report meanwhile: only the counters of the one read are updated.
-      if (this.reportsByKey.get(key) === report) this.reportsByKey.set(key, { ...report, counters });
+      const connections = await this.readConnections(driver, want);
+      const next = { ...report };
+      if (counters !== undefined) next.counters = counters;
+      if (connections !== undefined) next.connections = connections;
+      if (JSON.stringify([next.counters, next.connections]) === JSON.stringify([report.counters, report.connections])) continue;
+      // A pass may have replaced the report meanwhile: only the one read is updated.
+      if (this.reportsByKey.get(key) === report) this.reportsByKey.set(key, next);
       moved = true;
     }
     return moved;
@@ -132,6 +141,18 @@ export class VnfHost {
     const nft = want.nft ? (listing ?? (await this.nft(netnsPath(want.netns)).list(want.nft.table, want.nft.family))) : undefined;
     if (want.nft && nft === undefined) return undefined;
     return driver.readCounters(nft === undefined ? {} : { nft }, want.model);
+  }
+
+  /** The connections the driver lists, when it asked for conntrack (want.observeConntrack); undefined when it did not or the table cannot be read. */
+  private async readConnections(driver: VnfDriver, want: VnfWant): Promise<VnfReport['connections']> {
+    if (!driver.readConnections || !want.observeConntrack || !this.conntrack) return undefined;
+    try {
+      return driver.readConnections(await this.conntrack(netnsPath(want.netns)), want.model);
+    } catch (e: unknown) {
+      // A listing is a view: the VNF works without it, and the next read may succeed.
+      this.log.error({ vnf: vnfKey(want), err: errorMessage(e) }, 'could not read the connections of a VNF');
+      return undefined;
+    }
   }
 
   /**
@@ -344,6 +365,8 @@ export class VnfHost {
       };
       const counters = await this.readCounters(driver, want, listing ?? []);
       if (counters !== undefined) report.counters = counters;
+      const connections = await this.readConnections(driver, want);
+      if (connections !== undefined) report.connections = connections;
       if (problems.length > 0) report.message = problems.join('; ');
       return report;
     } finally {

@@ -4,7 +4,7 @@
 // Re-rendered from the store on every change while open.
 import type { WeftEvent } from '../../model/events.js';
 import { DEFAULT_FIREWALL_ACTION } from '../../model/firewall-vnf.js';
-import type { AnyResource, Endpoint, Firewall, FirewallPolicy, Host } from '../../model/kinds.js';
+import type { AnyResource, Endpoint, Firewall, FirewallPolicy, Host, Router } from '../../model/kinds.js';
 import { stringify } from 'yaml';
 import { ago, h, replaceChildren } from './dom.js';
 import { HEALTH_GLYPH, HEALTH_WORD, healthOf } from './health.js';
@@ -211,8 +211,17 @@ function summaryRows(o: AnyResource, store: StateStore, onSelect: (key: string) 
         ['Port forwards', o.spec.portForwards?.map((f) => `${f.protocol}/${f.port} -> ${f.to.endpoint}:${f.to.port ?? f.port}`).join(', ')],
         ['Interfaces', o.status?.interfaces?.map((i) => `${i.network} ${i.ip} (${i.mac})`).join(', ')],
         ['NAT connections', o.status?.counters?.map((c) => `${c.rule} ${c.connections}`).join(', ')],
+        ['Forwarded now', forwardedNow(o.status?.connections)],
       ];
   }
+}
+
+/** A router's live port-forward connections, in a line: the side panel has no room for a table of 50. */
+function forwardedNow(c: NonNullable<Router['status']>['connections']): string | undefined {
+  if (c === undefined) return undefined;
+  if (c.total === 0) return 'none';
+  const shown = c.items.slice(0, 5).map((x) => `${x.client} -> ${x.endpoint}${x.state ? ` (${x.state})` : ''}`);
+  return `${c.total}: ${shown.join(', ')}${c.total > shown.length ? ', …' : ''}`;
 }
 
 export function appliesTo(p: FirewallPolicy): string {

@@ -8,6 +8,7 @@ import type { AgentMessage } from '../../model/agent-protocol.js';
 import { WeftError, invalid } from '../../model/errors.js';
 import { MAX_RULES_PER_DIRECTION } from '../../model/firewall.js';
 import { DNS_LABEL_PATTERN, DNS_SUBDOMAIN_PATTERN } from '../../model/meta.js';
+import { MAX_LISTED_CONNECTIONS } from '../../model/vnf-resource.js';
 
 const Name = Type.String({ pattern: DNS_LABEL_PATTERN, maxLength: 63 });
 const Str = Type.String({ maxLength: 4096 });
@@ -49,6 +50,12 @@ const VnfReport = Type.Object({
   // flat rows, the kind's fields (a firewall: every rule and the default)
   counters: Type.Optional(
     Type.Array(Type.Record(Type.String({ maxLength: 63 }), Type.Union([Type.String({ maxLength: 253 }), Type.Number()]), { maxProperties: 32 }), { maxItems: MAX_RULES_PER_DIRECTION + 1 }),
+  ),
+  connections: Type.Optional(
+    Type.Object({
+      total: Count,
+      items: Type.Array(Type.Record(Type.String({ maxLength: 63 }), Type.Union([Type.String({ maxLength: 253 }), Type.Number()]), { maxProperties: 16 }), { maxItems: MAX_LISTED_CONNECTIONS }),
+    }),
   ),
   message: Type.Optional(Str),
 });

@@ -5,7 +5,7 @@
 // the inputs.
 import type { Condition } from '../../model/meta.js';
 import { vnfMac } from '../../model/vnf-names.js';
-import { vnfKey, type VnfCounter, type VnfInterfaceStatus } from '../../model/vnf-protocol.js';
+import { vnfKey, type VnfCounter, type VnfInterfaceStatus, type VnfReport } from '../../model/vnf-protocol.js';
 import { vnfAttachments, type VnfResource } from '../../model/vnf-resource.js';
 import type { LiveHost } from '../hosts/live-hosts.js';
 import { vnfAddresses } from '../planner/vnf-interfaces.js';
@@ -17,6 +17,7 @@ export interface VnfStatus {
   hosts: Record<string, { ready: boolean; revision: number; message?: string }>;
   interfaces: VnfInterfaceStatus[];
   counters?: VnfCounter[];
+  connections?: VnfReport['connections'];
   observedGeneration?: number;
   conditions: Condition[];
 }
@@ -73,6 +74,7 @@ export function vnfStatus(vnf: VnfResource, inputs: VnfInputs): VnfStatus {
   const status: VnfStatus = { ready, hosts: { [host]: perHost }, interfaces: inputs.interfaces, conditions: [] };
   if (report) {
     if (report.counters !== undefined) status.counters = report.counters;
+    if (report.connections !== undefined) status.connections = report.connections;
     status.observedGeneration = report.generation;
   }
   status.conditions = [condition(ready ? 'True' : 'False', reason, message, at)];

@@ -13,6 +13,7 @@ import { vnfUplinkAlias, vnfUplinkHostName, VNF_UPLINK_IFNAME } from '../../mode
 import type { PlanRouterSpec } from '../../model/router.js';
 import type { PlanVnf } from '../../model/vnf-protocol.js';
 import { baseVnfWant, type VnfDriver, type VnfWant } from '../vnf-driver.js';
+import { readRouterConnections } from './read-connections.js';
 import { readRouterCounters } from './read-counters.js';
 import { ROUTER_FAMILY, ROUTER_VNF_TABLE, renderRouterTable } from './render-table.js';
 
@@ -33,6 +34,8 @@ export function renderRouterVnf(r: PlanVnf<PlanRouterSpec>): VnfWant<PlanRouterS
       publish: r.spec.portForwards.map((f) => ({ protocol: f.protocol, port: f.port })),
     };
     want.nft = { table: ROUTER_VNF_TABLE, family: ROUTER_FAMILY, document };
+    // the port forwards' live connections, for describe
+    if (r.spec.portForwards.length > 0) want.observeConntrack = true;
   }
   return want;
 }
@@ -41,4 +44,5 @@ export const routerDriver: VnfDriver<PlanRouterSpec, PlanRouterSpec> = {
   kind: 'Router',
   render: (vnf) => renderRouterVnf(vnf),
   readCounters: (observed, model) => readRouterCounters(observed.nft ?? [], model),
+  readConnections: (tracked, model) => readRouterConnections(tracked, model),
 };

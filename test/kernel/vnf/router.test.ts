@@ -40,7 +40,13 @@ interface Attached {
 }
 
 interface RouterView {
-  status?: { ready?: boolean; interfaces?: Array<{ network: string; ip: string }>; counters?: Array<{ rule: string; connections: number }>; conditions?: Array<{ message: string }> };
+  status?: {
+    ready?: boolean;
+    interfaces?: Array<{ network: string; ip: string }>;
+    counters?: Array<{ rule: string; connections: number }>;
+    connections?: { total: number; items: Array<{ protocol: string; port: number; client: string; endpoint: string; state?: string }> };
+    conditions?: Array<{ message: string }>;
+  };
 }
 
 const routerDoc = (portForwards: unknown[]) => ({
@@ -170,6 +176,12 @@ test('a router on h3 routes blue (h1) <-> red (h2), takes both out with the host
     return c.some((x) => x.rule === 'snat' && x.connections > 0) && c.some((x) => x.rule === 'forward tcp/8080' && x.connections > 0) ? r : undefined;
   }, 60_000, 500);
   expect(counted.status?.counters?.map((c) => c.rule)).toEqual(['snat', 'forward tcp/8080']);
+  // the connection through the port forward, from conntrack in the router (closed by now: time-wait lasts two minutes)
+  const listed = await waitFor('the port-forward connection listed', async () => {
+    const items = (await routerView()).status?.connections?.items ?? [];
+    return items.find((x) => x.port === 8080 && x.client.startsWith(`${OUTSIDE_IP}:`)) ?? undefined;
+  }, 60_000, 500);
+  expect(listed).toMatchObject({ protocol: 'tcp', endpoint: `${web1.ip}:80` });
 });
 
 test('deleting the router restores isolation and leaves nothing of it in any namespace', async () => {
