@@ -22,9 +22,9 @@
 // Throughput and connections take turns, weft then by hand, for ROUNDS
 // rounds; each figure is the median over the rounds of weft / by hand, as
 // load from elsewhere on a shared 2-vCPU machine moves one test by more
-// than the difference measured. Knobs: WEFT_BENCH_ROUTER_ROUNDS (3),
-// WEFT_BENCH_ROUTER_SECONDS (3), WEFT_BENCH_ROUTER_CONNS (10000),
-// WEFT_BENCH_ROUTER_CHANGES (20). About 90 s with the defaults.
+// than the difference measured. Knobs: WEFT_BENCH_ROUTER_ROUNDS (5),
+// WEFT_BENCH_ROUTER_SECONDS (2), WEFT_BENCH_ROUTER_CONNS (10000),
+// WEFT_BENCH_ROUTER_CHANGES (20). About two minutes with the defaults.
 import { spawnInNetns } from '../../sys/netns.js';
 import { iperf } from './overlay-throughput.js';
 import { FORWARD_TO_PORT, HOST_OUTSIDE_IP, OUTSIDE_IP, applyRouter, execNs, handForward, startRouterLab, stopRouterLab, type RouterLab, type RouterSide } from './router-lab.js';
@@ -189,8 +189,8 @@ async function benchChanges(l: RouterLab, changes: number): Promise<{ change: Ro
 }
 
 export async function benchRouter(): Promise<RouterBenchResult> {
-  const rounds = envInt('WEFT_BENCH_ROUTER_ROUNDS', 3);
-  const seconds = envInt('WEFT_BENCH_ROUTER_SECONDS', 3);
+  const rounds = envInt('WEFT_BENCH_ROUTER_ROUNDS', 5);
+  const seconds = envInt('WEFT_BENCH_ROUTER_SECONDS', 2);
   const conns = envInt('WEFT_BENCH_ROUTER_CONNS', 10_000);
   const changes = envInt('WEFT_BENCH_ROUTER_CHANGES', 20);
   const l = await startRouterLab();

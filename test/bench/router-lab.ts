@@ -211,17 +211,23 @@ export async function startRouterLab(): Promise<RouterLab> {
 }
 
 let live: RouterLab | undefined;
+/** the teardown under way or done, for a second caller (a signal during the bench's own cleanup) to wait for */
+let teardown: Promise<void> | undefined;
 
 /**
  * Everything of the benchmark gone: the lab's processes and every namespace
  * with the prefix (the hand-built ones too, and any process left in them),
- * then the router's namespace, which weft names. Tolerates a half-built lab
- * and a second call.
+ * then the router's namespace, which weft names. Tolerates a half-built lab;
+ * a second call waits for the first.
  */
-export async function stopRouterLab(): Promise<void> {
+export function stopRouterLab(): Promise<void> {
   const l = live;
   live = undefined;
-  if (!l) return;
+  if (l) teardown = down(l);
+  return teardown ?? Promise.resolve();
+}
+
+async function down(l: RouterLab): Promise<void> {
   try {
     await l.lab.down({ prefix: l.prefix });
   } finally {

@@ -73,8 +73,10 @@ async function main(): Promise<void> {
 
 // The lab's controller and agents run detached: without this, Ctrl-C would
 // leave them and the namespaces behind.
+let signalled = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
+    signalled = true;
     stopFirewallLabNow();
     const o = overlayLab;
     overlayLab = undefined;
@@ -86,5 +88,6 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 
 main().catch((e: unknown) => {
   console.error(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-  process.exit(1);
+  // after a signal its handler exits, once the labs are down
+  if (!signalled) process.exit(1);
 });
