@@ -242,6 +242,10 @@ export function printRouter(r: RouterBenchResult): void {
     "(same network: the client to a neighbour on its own bridge, no router on the path: what weft's host datapath — firewall, anti-spoofing, isolation — costs " +
       'beside a bare bridge; the routed path crosses a bridge twice, the SNAT path once)',
   );
+  console.log(
+    `(new connections: a Node client keeping ${CONCURRENCY} in flight and a Node server in the outside, the same for both routers; no C load tool is on the machine, ` +
+      'and these two take a large share of the CPU, so the rate is of the whole path, client and server included)',
+  );
   console.log(`\n# router: a port forward change, ${r.change.both.n} changes (one more forward each), until nft monitor shows the rule`);
   printVersus('change', 'by hand (nft add rule)', [
     { label: 'REST apply -> router table', weft: r.change.router, peer: r.handChange },
