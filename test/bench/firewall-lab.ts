@@ -112,14 +112,6 @@ function track(lab: FirewallLab, c: LabChild): LabChild {
   return c;
 }
 
-/** Resolves once the child's output is complete ('close'; `exited` is 'exit', which can come before the last of stdout). */
-function closed(c: LabChild): Promise<void> {
-  return new Promise((resolve) => {
-    c.child.once('close', () => resolve());
-    c.child.once('error', () => resolve());
-  });
-}
-
 /**
  * One iperf3 test client -> server:IPERF_PORT, one stream, `seconds` long
  * after `omit` seconds of warm-up. Returns bits/s received. Both ends are
@@ -133,10 +125,9 @@ export async function iperf(lab: FirewallLab, seconds: number, omit: number): Pr
     for (let attempt = 0; ; attempt++) {
       const argv = ['iperf3', '-c', SERVER_IP, '-p', String(IPERF_PORT), '-P', '1', '-t', String(seconds), ...(omit > 0 ? ['-O', String(omit)] : []), '-J'];
       client = track(lab, spawnIn(path(lab.client), argv));
-      const output = closed(client);
       const guard = setTimeout(() => client?.kill(), (seconds + omit + 15) * 1000);
       const end = await client.exited;
-      await output;
+      await client.closed;
       clearTimeout(guard);
       let doc: IperfJson;
       try {

@@ -46,6 +46,8 @@ export async function stopOverlayLab(o: OverlayLab): Promise<void> {
 export interface LabChild {
   child: ChildProcess;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: bigint }>;
+  /** its output is complete ('close', which can come after 'exit') */
+  closed: Promise<void>;
   output: () => string;
   /** SIGKILL by PID if it still runs; tolerates a process that is gone. */
   kill: () => void;
@@ -67,11 +69,16 @@ export function spawnIn(target: Workload | string, argv: string[]): LabChild {
       resolve({ code: 127, signal: null, at: process.hrtime.bigint() });
     });
   });
+  const closed = new Promise<void>((resolve) => {
+    child.once('close', () => resolve());
+    child.once('error', () => resolve());
+  });
   let done = false;
   void exited.then(() => (done = true));
   return {
     child,
     exited,
+    closed,
     output: () => out,
     kill: () => {
       if (done || child.pid === undefined) return;

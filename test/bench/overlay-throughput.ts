@@ -33,18 +33,19 @@ interface IperfJson {
 }
 
 /**
- * One iperf3 test: the server in serverNs bound to bind, the client in
- * clientNs. Returns bits/s received. The client retries briefly because
+ * One iperf3 test, `seconds` long: the server in serverNs bound to bind,
+ * the client in clientNs (namespace paths). Returns bits/s received. The client retries briefly because
  * the server's "listening" line is not a reliable signal through a pipe.
  */
-async function iperf(serverNs: string, clientNs: string, bind: string): Promise<number> {
+export async function iperf(serverNs: string, clientNs: string, bind: string, seconds = SECONDS): Promise<number> {
   const server: LabChild = spawnIn(serverNs, ['iperf3', '-s', '-1', '-B', bind, '-p', String(PORT)]);
   let client: LabChild | undefined;
   try {
     for (let attempt = 0; ; attempt++) {
-      client = spawnIn(clientNs, ['iperf3', '-c', bind, '-p', String(PORT), '-t', String(SECONDS), '-J']);
-      const guard = setTimeout(() => client?.kill(), (SECONDS + 15) * 1000);
+      client = spawnIn(clientNs, ['iperf3', '-c', bind, '-p', String(PORT), '-t', String(seconds), '-J']);
+      const guard = setTimeout(() => client?.kill(), (seconds + 15) * 1000);
       const end = await client.exited;
+      await client.closed;
       clearTimeout(guard);
       let doc: IperfJson;
       try {

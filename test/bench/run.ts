@@ -6,7 +6,8 @@
 // WEFT_BENCH_ROUNDS (overlay convergence), WEFT_BENCH_FIRST_ROUNDS (first
 // packet, each direction), WEFT_BENCH_CLI_ROUNDS (cli), WEFT_BENCH_SKIP: a
 // comma list of attach, cni, convergence, first-packet, throughput, apply,
-// firewall, firewall-e2e, console, cli.
+// firewall, firewall-e2e, console, cli, router. The router benchmark's own knobs: see
+// router-bench.ts.
 import { benchApplyScale, printApplyScale } from './apply-scale.js';
 import { benchAttach, printAttach } from './attach-latency.js';
 import { benchCliStart, printCliStart } from './cli-start.js';
@@ -17,6 +18,7 @@ import { benchFirstPacket, printFirstPacket } from './first-packet.js';
 import { benchConvergence, printConvergence } from './overlay-convergence.js';
 import { startOverlayLab, stopOverlayLab, type OverlayLab } from './overlay-lab.js';
 import { benchThroughput, printThroughput } from './overlay-throughput.js';
+import { benchRouter, printRouter, stopRouterBench } from './router-bench.js';
 
 const COUNT = Number(process.env.WEFT_BENCH_COUNT ?? 200);
 const LARGE = Number(process.env.WEFT_BENCH_LARGE ?? 500);
@@ -24,7 +26,7 @@ const CNI_COUNTS = (process.env.WEFT_BENCH_CNI_COUNTS ?? '100,500').split(',').m
 const ROUNDS = Number(process.env.WEFT_BENCH_ROUNDS ?? 50);
 const FIRST_ROUNDS = Number(process.env.WEFT_BENCH_FIRST_ROUNDS ?? 200);
 const CLI_ROUNDS = Number(process.env.WEFT_BENCH_CLI_ROUNDS ?? 30);
-const BENCHES = ['attach', 'cni', 'convergence', 'first-packet', 'throughput', 'apply', 'firewall', 'firewall-e2e', 'console', 'cli'];
+const BENCHES = ['attach', 'cni', 'convergence', 'first-packet', 'throughput', 'apply', 'firewall', 'firewall-e2e', 'console', 'cli', 'router'];
 const SKIP = new Set((process.env.WEFT_BENCH_SKIP ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
 
 /** The lab of the overlay benchmarks while it is up, so a signal can take it down too. */
@@ -66,16 +68,19 @@ async function main(): Promise<void> {
   if (!SKIP.has('apply')) printApplyScale(await benchApplyScale());
   const agentOnly = SKIP.has('firewall') ? undefined : await benchFirewall();
   if (!SKIP.has('firewall-e2e')) await benchFirewallEndToEnd(agentOnly);
+  if (!SKIP.has('router')) printRouter(await benchRouter());
 }
 
 // The lab's controller and agents run detached: without this, Ctrl-C would
 // leave them and the namespaces behind.
+let signalled = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
+    signalled = true;
     stopFirewallLabNow();
     const o = overlayLab;
     overlayLab = undefined;
-    void Promise.all([o ? stopOverlayLab(o) : Promise.resolve(), stopConsoleLoad()])
+    void Promise.all([o ? stopOverlayLab(o) : Promise.resolve(), stopConsoleLoad(), stopRouterBench()])
       .catch((e: unknown) => console.error(`bench: tearing down the lab failed: ${e instanceof Error ? e.message : String(e)}`))
       .finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
   });
@@ -83,5 +88,6 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 
 main().catch((e: unknown) => {
   console.error(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-  process.exit(1);
+  // after a signal its handler exits, once the labs are down
+  if (!signalled) process.exit(1);
 });

@@ -33,6 +33,21 @@ export async function netnsAdd(name: string): Promise<string> {
   return `/run/netns/${name}`;
 }
 
+/**
+ * An "outside" (standing for the internet) for egress tests: a new
+ * namespace `name` joined to `hostNetns` by a veth, eth0 in it and out0 on
+ * the host side, each with its address (CIDR). Nothing else is routed to it.
+ */
+export async function addOutside(hostNetns: string, name: string, hostCidr: string, outsideCidr: string): Promise<string> {
+  const path = await netnsAdd(name);
+  await ip('link', 'add', 'eth0', 'netns', name, 'type', 'veth', 'peer', 'name', 'out0', 'netns', hostNetns);
+  await ip('-n', hostNetns, 'addr', 'add', hostCidr, 'dev', 'out0');
+  await ip('-n', hostNetns, 'link', 'set', 'out0', 'up');
+  await ip('-n', name, 'addr', 'add', outsideCidr, 'dev', 'eth0');
+  await ip('-n', name, 'link', 'set', 'eth0', 'up');
+  return path;
+}
+
 export async function netnsDel(name: string): Promise<void> {
   await ip('netns', 'del', name).catch(() => undefined);
 }

@@ -18,7 +18,7 @@ import type { Router } from '../../../model/kinds.js';
 import type { ResourceList } from '../../../model/rest.js';
 import { VNF_UPLINK_TABLE, vnfNetnsName } from '../../../model/vnf-names.js';
 import { Lab, labPrefix, type Workload } from '../../lab/index.js';
-import { execIn, ip, ipJson, netnsAdd, netnsDel, netnsList, waitFor } from '../../support/test-lab.js';
+import { addOutside, execIn, ip, ipJson, netnsDel, netnsList, waitFor } from '../../support/test-lab.js';
 
 jest.setTimeout(600_000);
 
@@ -91,13 +91,7 @@ let c: Attached;
 beforeAll(async () => {
   await lab.up({ hosts: 3, prefix, networks: Object.entries(NETS).map(([name, subnet]) => ({ name, subnet })) });
   // The outside: a namespace of this test, joined to h3 only.
-  const h3 = lab.host('h3').netns;
-  await netnsAdd(OUTSIDE);
-  await ip('link', 'add', 'eth0', 'netns', OUTSIDE, 'type', 'veth', 'peer', 'name', 'out0', 'netns', h3);
-  await ip('-n', h3, 'addr', 'add', `${H3_OUTSIDE_IP}/24`, 'dev', 'out0');
-  await ip('-n', h3, 'link', 'set', 'out0', 'up');
-  await ip('-n', OUTSIDE, 'addr', 'add', `${OUTSIDE_IP}/24`, 'dev', 'eth0');
-  await ip('-n', OUTSIDE, 'link', 'set', 'eth0', 'up');
+  await addOutside(lab.host('h3').netns, OUTSIDE, `${H3_OUTSIDE_IP}/24`, `${OUTSIDE_IP}/24`);
   echoPeer(`/run/netns/${OUTSIDE}`, 7000);
 
   a = await attach('h1', 'a', 'blue');
