@@ -1,21 +1,8 @@
-// "The outside" for tests of routers and NAT: a namespace the test makes,
-// joined to one lab host's namespace by a veth (TEST-NET addresses), so
-// traffic that leaves weft's networks still stays in the lab. With small
-// TCP peers: a server that answers each connection with the address it
-// came from (what NAT tests need to see), and a client that reads it.
+// Small TCP peers for tests of routing and NAT (the outside itself:
+// test-lab.ts addOutside): a server that answers each connection with the
+// address it came from (what NAT tests need to see), and a client that
+// reads it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ip, netnsAdd } from './test-lab.js';
-
-/** Make namespace `name` with eth0 at outsideCidr, joined to hostNs's `ifname` at hostCidr. */
-export async function joinOutside(name: string, hostNs: string, opts: { hostCidr: string; outsideCidr: string; ifname?: string }): Promise<void> {
-  const ifname = opts.ifname ?? 'out0';
-  await netnsAdd(name);
-  await ip('link', 'add', 'eth0', 'netns', name, 'type', 'veth', 'peer', 'name', ifname, 'netns', hostNs);
-  await ip('-n', hostNs, 'addr', 'add', opts.hostCidr, 'dev', ifname);
-  await ip('-n', hostNs, 'link', 'set', ifname, 'up');
-  await ip('-n', name, 'addr', 'add', opts.outsideCidr, 'dev', 'eth0');
-  await ip('-n', name, 'link', 'set', 'eth0', 'up');
-}
 
 /** A TCP server in a namespace that answers every connection with the address it came from, then closes; exits by itself after 5 minutes. */
 export function echoPeer(netnsPath: string, port: number): ChildProcess {

@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { VNF_UPLINK_TABLE, vnfNetnsName } from '../../../model/vnf-names.js';
 import { Lab, labPrefix, type Workload } from '../../lab/index.js';
-import { echoPeer, joinOutside, tcpReadArgv } from '../../support/outside-netns.js';
-import { execIn, ip, ipJson, netnsDel, netnsList, waitFor } from '../../support/test-lab.js';
+import { echoPeer, tcpReadArgv } from '../../support/outside-netns.js';
+import { addOutside, execIn, ip, ipJson, netnsDel, netnsList, waitFor } from '../../support/test-lab.js';
 
 jest.setTimeout(600_000);
 
@@ -77,7 +77,7 @@ let r1: { w: Workload; ip: string };
 
 beforeAll(async () => {
   await lab.up({ hosts: 3, prefix, networks: Object.entries(NETS).map(([name, subnet]) => ({ name, subnet })) });
-  await joinOutside(OUTSIDE, lab.host('h3').netns, { hostCidr: `${H3_OUTSIDE_IP}/24`, outsideCidr: `${OUTSIDE_IP}/24` });
+  await addOutside(lab.host('h3').netns, OUTSIDE, `${H3_OUTSIDE_IP}/24`, `${OUTSIDE_IP}/24`);
   servers.push(echoPeer(`/run/netns/${OUTSIDE}`, 7000), echoPeer(`/run/netns/${OUTSIDE}`, 7001));
 
   w = await lab.workload('h1', 'w');
