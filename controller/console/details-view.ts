@@ -4,7 +4,7 @@
 // Re-rendered from the store on every change while open.
 import type { WeftEvent } from '../../model/events.js';
 import { DEFAULT_FIREWALL_ACTION } from '../../model/firewall-vnf.js';
-import type { AnyResource, Endpoint, Firewall, FirewallPolicy, Host } from '../../model/kinds.js';
+import type { AnyResource, Endpoint, Firewall, FirewallPolicy, Host, Router } from '../../model/kinds.js';
 import { stringify } from 'yaml';
 import { ago, h, replaceChildren } from './dom.js';
 import { HEALTH_GLYPH, HEALTH_WORD, healthOf } from './health.js';
@@ -206,13 +206,23 @@ function summaryRows(o: AnyResource, store: StateStore, onSelect: (key: string) 
       return [
         ['Host', link(`Host/${o.spec.host}`, o.spec.host, onSelect)],
         ['Networks', o.spec.interfaces.map((n) => n.network).join(', ')],
-        ['Way out', o.spec.external ? `mode ${o.spec.external.mode ?? 'host'}` : 'none'],
+        ['Way out', routerWayOut(o)],
         ['Static routes', o.spec.routes?.map((r) => `${r.to} via ${r.via}`).join(', ')],
         ['Port forwards', o.spec.portForwards?.map((f) => `${f.protocol}/${f.port} -> ${f.to.endpoint}:${f.to.port ?? f.port}`).join(', ')],
+        ['Floating IPs', o.spec.floatingIPs?.map((f) => `${f.address} -> ${f.endpoint}`).join(', ')],
         ['Interfaces', o.status?.interfaces?.map((i) => `${i.network} ${i.ip} (${i.mac})`).join(', ')],
         ['NAT connections', o.status?.counters?.map((c) => `${c.rule} ${c.connections}`).join(', ')],
       ];
   }
+}
+
+/** "none", "mode host", or "mode interface on eth1: 203.0.113.10/24 via 203.0.113.1, snat". */
+export function routerWayOut(r: Router): string {
+  const e = r.spec.external;
+  if (!e) return 'none';
+  const mode = e.mode ?? 'host';
+  if (mode === 'host') return 'mode host';
+  return `mode interface on ${e.interface ?? '?'}: ${e.address ?? '?'} via ${e.gateway ?? '?'}, ${e.snat === false ? 'no snat (routed)' : 'snat'}`;
 }
 
 export function appliesTo(p: FirewallPolicy): string {
