@@ -9,7 +9,9 @@
 //   with external (mode interface): a macvlan on the host interface (its
 //     own address, the floating IPs as extra /32 addresses, so it answers
 //     ARP for them), a default route via the segment's gateway, and the NAT
-//     table
+//     table; ARP answered only for addresses of the asking interface and
+//     sent from them (arp_ignore 1, arp_announce 2), so the segment never
+//     learns the connected networks' addresses of the router
 //   routes: the static routes (their next hops are on connected networks)
 //   processes: none: the kernel routes and translates
 import { VNF_EXTERNAL_ATTACHMENT, VNF_EXTERNAL_IFNAME, VNF_UPLINK_IFNAME, vnfAlias, vnfMac, vnfUplinkAlias, vnfUplinkHostName } from '../../model/vnf-names.js';
@@ -39,6 +41,9 @@ export function renderRouterVnf(r: PlanVnf<PlanRouterSpec>): VnfWant<PlanRouterS
   }
   const external = r.spec.external;
   if (external) {
+    // 'all': the interface is made after the sysctls are set; the kernel uses the larger of all and the interface's own.
+    want.sysctls['net.ipv4.conf.all.arp_ignore'] = '1';
+    want.sysctls['net.ipv4.conf.all.arp_announce'] = '2';
     routes.push({ dst: 'default', via: external.gateway });
     want.external = {
       parent: external.interface,

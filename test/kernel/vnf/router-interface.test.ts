@@ -31,6 +31,7 @@ interface RouterView {
   status?: {
     ready?: boolean;
     observedGeneration?: number;
+    interfaces?: Array<{ network: string; ip: string }>;
     counters?: Array<{ rule: string; connections: number }>;
     conditions?: Array<{ status: string; reason: string; message: string }>;
   };
@@ -96,7 +97,7 @@ test('a host interface that does not exist on the router\'s host: the router is 
 
 test('on eth1: a macvlan with the router\'s address and the floating IP; blue reaches the outside with the router\'s address, the outside reaches web1 by the port forward and the floating IP, and web1 leaves with its floating IP', async () => {
   await lab.api('PUT', `/api/v1/routers/${ROUTER}`, routerDoc('eth1'));
-  await waitFor('the router to be ready', async () => {
+  const ready = await waitFor('the router to be ready', async () => {
     const r = await routerView();
     return r.status?.ready === true && r.status.observedGeneration === r.metadata.generation ? r : undefined;
   }, 60_000, 200);
@@ -126,6 +127,14 @@ test('on eth1: a macvlan with the router\'s address and the floating IP; blue re
   // and nothing else comes in: another port of the router's address, the workloads' own addresses
   expect(await tcpRead(OUTSIDE, ROUTER_IP, 80)).toBe('');
   expect(await tcpRead(OUTSIDE, web1.ip, 80)).toBe('');
+  // the segment does not learn the router's addresses on the connected networks: ARP there is answered for the segment's addresses only
+  const blueIp = ready.status?.interfaces?.find((i) => i.network === 'blue')?.ip ?? '';
+  await ip('-n', OUTSIDE, 'route', 'add', NETS.blue, 'dev', 'eth0');
+  try {
+    expect((await execIn(OUTSIDE, ['ping', '-c', '1', '-W', '2', blueIp])).code).not.toBe(0);
+  } finally {
+    await ip('-n', OUTSIDE, 'route', 'del', NETS.blue, 'dev', 'eth0');
+  }
 
   const counted = await waitFor('NAT counters', async () => {
     const r = await routerView();

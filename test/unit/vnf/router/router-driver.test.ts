@@ -86,6 +86,7 @@ describe('Router driver', () => {
       extraIps: ['203.0.113.20'],
     });
     expect(want.routes).toEqual([{ dst: 'default', via: '203.0.113.1' }]);
+    expect(want.sysctls).toEqual({ 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.all.arp_ignore': '1', 'net.ipv4.conf.all.arp_announce': '2' });
     expect(want.uplink).toBeUndefined();
     expect(want.nft).toMatchObject({ table: ROUTER_VNF_TABLE, family: 'ip' });
   });
