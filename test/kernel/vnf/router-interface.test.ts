@@ -45,14 +45,14 @@ interface IpLink {
   linkinfo?: { info_kind?: string; info_data?: { mode?: string } };
 }
 
-const routerDoc = (iface: string) => ({
+const routerDoc = (iface: string, snat = true) => ({
   apiVersion: 'weft.dev/v1',
   kind: 'Router',
   metadata: { name: ROUTER },
   spec: {
     host: 'h3',
     interfaces: [{ network: 'blue' }, { network: 'red' }],
-    external: { mode: 'interface', interface: iface, address: `${ROUTER_IP}/24`, gateway: GATEWAY },
+    external: { mode: 'interface', interface: iface, address: `${ROUTER_IP}/24`, gateway: GATEWAY, snat },
     portForwards: [{ protocol: 'tcp', port: 8080, to: { endpoint: web1.endpoint, port: 80 } }],
     floatingIPs: [{ address: FLOATING_IP, endpoint: web1.endpoint }],
   },
@@ -157,6 +157,24 @@ test('an agent killed under it: the router keeps forwarding; restarted, it adopt
   expect(after.addrs).toEqual(before.addrs);
   expect(await ipJson('-n', ROUTER_NETNS, 'route', 'show', 'default')).toHaveLength(1);
   expect(await tcpRead(OUTSIDE, ROUTER_IP, 8080)).toBe(GATEWAY);
+});
+
+test('snat false: the router only routes: the outside, which routes the subnets to it, sees and reaches the workloads\' own addresses; the floating IP stays 1:1', async () => {
+  await lab.api('PUT', `/api/v1/routers/${ROUTER}`, routerDoc('eth1', false));
+  await waitFor('the router to apply snat: false', async () => {
+    const r = await routerView();
+    return r.status?.ready === true && r.status.observedGeneration === r.metadata.generation ? r : undefined;
+  }, 60_000, 200);
+  for (const net of Object.values(NETS)) await ip('-n', OUTSIDE, 'route', 'add', net, 'via', ROUTER_IP);
+  try {
+    await waitFor('a to leave with its own address', async () => (await tcpRead(a.w, GATEWAY, OUTSIDE_PORT)) === a.ip, 30_000, 200);
+    expect(await tcpRead(OUTSIDE, web1.ip, 80)).toBe(GATEWAY);
+    expect(await tcpRead(web1.w, GATEWAY, OUTSIDE_PORT)).toBe(FLOATING_IP);
+    expect(await tcpRead(OUTSIDE, FLOATING_IP, 80)).toBe(GATEWAY);
+    expect((await routerView()).status?.counters?.map((c) => c.rule)).toEqual(['forward tcp/8080', `floating ${FLOATING_IP}`]);
+  } finally {
+    for (const net of Object.values(NETS)) await ip('-n', OUTSIDE, 'route', 'del', net, 'via', ROUTER_IP);
+  }
 });
 
 test('deleting the router leaves nothing: no namespace, no macvlan on eth1, no table or route on h3; the outside reaches nothing of it', async () => {
