@@ -6,6 +6,7 @@
 // connected subnets overlap and whether a `via` is on a connected network
 // need the store: controller/resources/router-checks.ts.
 import type { FieldIssue } from './errors.js';
+import { weftLinkNameRole } from './host-objects.js';
 import { formatPrefix4, ipv4ToInt, isIPv4, isIPv6, maskOf, parsePrefix4, prefixContains, prefixLast, type Prefix4 } from './ip.js';
 import { INTERFACE_MODE_FIELDS, parseAddressWithLength } from './router.js';
 import { checkVnfAttachments } from './vnf-validate.js';
@@ -32,6 +33,10 @@ function checkInterfaceMode(external: Record<string, unknown>, path: string, iss
       path,
       message: `mode interface needs ${missing.map((f) => `external.${f}`).join(', ')}: the host interface whose segment the router joins, its address there with the prefix length, and the segment's gateway (e.g. {mode: interface, interface: eth1, address: 203.0.113.10/24, gateway: 203.0.113.1})`,
     });
+  }
+  const role = typeof external.interface === 'string' ? weftLinkNameRole(external.interface) : undefined;
+  if (role !== undefined) {
+    issues.push({ path: `${path}/interface`, message: `"${String(external.interface)}" is named like weft's own links (a ${role}): the router's way out sits on a host interface outside weft, e.g. eth1; to connect a weft network, add it to interfaces`, value: external.interface });
   }
   let segment: Segment | undefined;
   if (typeof external.address === 'string') {

@@ -30,6 +30,7 @@
 import { inject, injectable, optional } from 'inversify';
 import type { HostPlan, PlanNetwork } from '../../model/agent-protocol.js';
 import { WeftError, errorMessage } from '../../model/errors.js';
+import { weftLinkRole } from '../../model/host-objects.js';
 import type { NftDocument } from '../../model/nft-json.js';
 import { VNF_PORT_TABLE, VNF_UPLINK_ATTACHMENT, VNF_UPLINK_TABLE, isVnfHostLinkName, parseVnfAlias, parseVnfNetnsName, sameVnf } from '../../model/vnf-names.js';
 import { vnfKey, type PlanVnf, type VnfKey, type VnfReport } from '../../model/vnf-protocol.js';
@@ -395,6 +396,8 @@ export class VnfHost {
       if (inner) await ns.removeLink(inner.index);
       throw new WeftError('NotFound', `host interface "${x.parent}" does not exist on host "${hostName}": the router has no way out; create it there, or set external.interface to one that exists (ip link on the host lists them)`);
     }
+    const role = weftLinkRole(parent);
+    if (role !== undefined) throw new WeftError('Conflict', `host interface "${x.parent}" on host "${hostName}" is weft's own (a ${role}): the way out must sit on an interface outside weft; set external.interface to another one`);
     if (inner && (inner.kind !== 'macvlan' || inner.lowerIndex !== parent.index)) {
       await ns.removeLink(inner.index);
       inner = undefined;

@@ -23,6 +23,7 @@ describe('Router validation', () => {
     ['mode interface without interface, address and gateway', { ...base, external: { mode: 'interface' } }, '/spec/external', 'mode interface needs external.interface, external.address, external.gateway'],
     ['mode interface without gateway', withExternal({ gateway: undefined }), '/spec/external', 'mode interface needs external.gateway:'],
     ['an external interface name past 15 bytes', withExternal({ interface: 'eth1-is-too-long' }), '/spec/external/interface', 'has an invalid format'],
+    ['an external interface named like a weft bridge', withExternal({ interface: 'wb-00000a' }), '/spec/external/interface', '"wb-00000a" is named like weft\'s own links (a bridge)'],
     ['an external address without a prefix length', withExternal({ address: '203.0.113.10' }), '/spec/external/address', 'not an IPv4 address with a prefix length'],
     ['an external address that is a network address', withExternal({ address: '203.0.113.0/24' }), '/spec/external/address', 'is the network address of 203.0.113.0/24'],
     ['an external /32', withExternal({ address: '203.0.113.10/32' }), '/spec/external/address', '/32 leaves no room'],

@@ -250,6 +250,10 @@ describe('VnfHost', () => {
     await withHost.sync(plan(rt(external)));
     expect(report(withHost, 'edge')).toMatchObject({ ready: false, message: expect.stringContaining('host interface "eth1" does not exist on host "h1"') });
     expect((await externalLink()).link).toBeUndefined();
+    // a weft bridge is no way out
+    await withHost.sync(plan(rt({ ...external, interface: A.bridge })));
+    expect(report(withHost, 'edge')).toMatchObject({ ready: false, message: expect.stringContaining(`host interface "${A.bridge}" on host "h1" is weft's own (a bridge)`) });
+    expect((await externalLink()).link).toBeUndefined();
 
     // the host interface appears (a veth to another namespace stands for a NIC)
     await kernel.createNamedNetns('segment');
