@@ -11,7 +11,7 @@ export const COLUMNS: Record<Kind, { normal: string[]; wide: string[] }> = {
   Host: { normal: ['NAME', 'STATE', 'ADDRESS', 'REVISION', 'LAST-HEARTBEAT'], wide: ['ENDPOINTS', 'BLOCKS', 'VERSION', 'AGE'] },
   FirewallPolicy: { normal: ['NAME', 'PRIORITY', 'APPLIES-TO', 'INGRESS', 'EGRESS', 'ENDPOINTS', 'AGE'], wide: ['HOSTS', 'LABELS'] },
   Firewall: { normal: ['NAME', 'HOST', 'NETWORKS', 'RULES', 'DEFAULT', 'READY', 'AGE'], wide: ['ADDRESSES', 'LABELS'] },
-  Router: { normal: ['NAME', 'HOST', 'NETWORKS', 'EXTERNAL', 'ROUTES', 'FORWARDS', 'READY', 'AGE'], wide: ['ADDRESSES', 'LABELS'] },
+  Router: { normal: ['NAME', 'HOST', 'NETWORKS', 'EXTERNAL', 'ROUTES', 'FORWARDS', 'FLOATING', 'READY', 'AGE'], wide: ['ADDRESSES', 'FLOATING-IPS', 'LABELS'] },
 };
 
 function labels(r: AnyResource): string {
@@ -81,12 +81,25 @@ function firewallRow(f: Firewall, wide: boolean, now: number): string[] {
   return row;
 }
 
+/** A router's way out in one cell: `host`, `interface:ADDRESS@IFNAME` (with `,nosnat` when it routes only), `<none>`. */
+export function routerExternalSummary(r: Router): string {
+  const e = r.spec.external;
+  if (e === undefined) return '<none>';
+  if ((e.mode ?? 'host') === 'host') return 'host';
+  return `interface:${e.address ?? '?'}@${e.interface ?? '?'}${e.snat === false ? ',nosnat' : ''}`;
+}
+
 function routerRow(r: Router, wide: boolean, now: number): string[] {
   const s = r.status ?? {};
   const ready = s.ready === undefined ? '<unknown>' : s.ready ? 'True' : 'False';
-  const external = r.spec.external === undefined ? '<none>' : (r.spec.external.mode ?? 'host');
-  const row = [r.metadata.name, r.spec.host, r.spec.interfaces.map((n) => n.network).join(','), external, String(r.spec.routes?.length ?? 0), String(r.spec.portForwards?.length ?? 0), ready, formatAge(r.metadata.creationTimestamp, now)];
-  if (wide) row.push(cell((s.interfaces ?? []).map((i) => `${i.network}:${i.ip}`).join(',')), labels(r));
+  const row = [r.metadata.name, r.spec.host, r.spec.interfaces.map((n) => n.network).join(','), routerExternalSummary(r), String(r.spec.routes?.length ?? 0), String(r.spec.portForwards?.length ?? 0), String(r.spec.floatingIPs?.length ?? 0), ready, formatAge(r.metadata.creationTimestamp, now)];
+  if (wide) {
+    row.push(
+      cell((s.interfaces ?? []).map((i) => `${i.network}:${i.ip}`).join(',')),
+      cell((r.spec.floatingIPs ?? []).map((f) => `${f.address}=${f.endpoint}`).join(',')),
+      labels(r),
+    );
+  }
   return row;
 }
 

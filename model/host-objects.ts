@@ -17,6 +17,11 @@ const ROLES: ReadonlyArray<{ prefix: string; kind: string; role: WeftLinkRole }>
   { prefix: VNF_UPLINK_PREFIX, kind: 'veth', role: 'VNF uplink' },
 ];
 
+/** The role weft gives links named like `name` (by prefix alone: whether one is weft's needs its mark, weftLinkRole). */
+export function weftLinkNameRole(name: string): WeftLinkRole | undefined {
+  return ROLES.find((r) => name.startsWith(r.prefix))?.role;
+}
+
 /** What a link is to weft, or undefined when it is not weft's. */
 export function weftLinkRole(l: { name: string; kind?: string; alias?: string }): WeftLinkRole | undefined {
   if (!l.alias?.startsWith(OWNER_ALIAS_PREFIX)) return undefined;

@@ -162,6 +162,11 @@ export interface NftDnatStmt {
   dnat: { addr: string; port?: number };
 }
 
+/** Source NAT (nat chains only): the connection's source becomes addr. */
+export interface NftSnatStmt {
+  snat: { addr: string };
+}
+
 /** Source NAT to the address of the interface the packet leaves by (nat chains only). */
 export interface NftMasqueradeStmt {
   masquerade: null;
@@ -177,6 +182,7 @@ export type NftStatement =
   | NftRejectStmt
   | NftNotrackStmt
   | NftDnatStmt
+  | NftSnatStmt
   | NftMasqueradeStmt;
 
 export interface NftRule {

@@ -161,7 +161,7 @@ function patternHint(path: string, pattern: string): string {
   if (path.endsWith('/name') || path.endsWith('/network') || path.endsWith('/host')) {
     return 'lowercase letters, digits and "-", starting and ending with a letter or digit (a DNS label)';
   }
-  if (path.endsWith('/ifname')) return '1-15 characters: letters, digits, "_", "." or "-" (the kernel limit is 15 bytes)';
+  if (path.endsWith('/ifname') || path.endsWith('/external/interface')) return '1-15 characters: letters, digits, "_", "." or "-" (the kernel limit is 15 bytes)';
   if (path.endsWith('/mac')) return 'six hex octets separated by ":", e.g. 02:42:ac:11:00:02';
   if (/\/(ports|portSets\/[^/]+)\/\d+$/.test(path)) return 'a port (80), a range ("8000-8080") or, in rules, a port set ("@web")';
   if (path.includes('/labels') || path.includes('/selector')) return 'label keys/values: letters, digits, "-", "_", "." (at most 63), optionally prefixed by a DNS name and "/"';

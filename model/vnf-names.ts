@@ -17,6 +17,11 @@
 //   host side `wu-*`, routed by the host and on no bridge; inside `uplink`.
 //   Its alias names the pseudo-network `.uplink` (no network name starts
 //   with a dot), so it parses like any interface of the VNF.
+// - External interface (a Router's own address on a host interface's
+//   segment, external mode interface): a macvlan named `external` inside the
+//   namespace, on no bridge and with no host side; its alias names the
+//   pseudo-network `.external`, its MAC is derived like the ports' so the
+//   segment's ARP caches stay right when it is made anew.
 import { HOST_NFT_TABLES, OWNER_ALIAS_PREFIX, fnv1a32 } from './kernel-names.js';
 import type { VnfKey } from './vnf-protocol.js';
 
@@ -27,6 +32,10 @@ export const VNF_UPLINK_PREFIX = 'wu-';
 export const VNF_UPLINK_IFNAME = 'uplink';
 /** The pseudo-network an uplink's alias names. */
 export const VNF_UPLINK_ATTACHMENT = '.uplink';
+/** The macvlan inside the VNF's namespace on a host interface's segment. */
+export const VNF_EXTERNAL_IFNAME = 'external';
+/** The pseudo-network the external interface's alias and MAC name. */
+export const VNF_EXTERNAL_ATTACHMENT = '.external';
 /** Host-side links of VNFs, whatever their role: ports on bridges and uplinks. */
 export const isVnfHostLinkName = (name: string): boolean => name.startsWith(VNF_VETH_PREFIX) || name.startsWith(VNF_UPLINK_PREFIX);
 /** nft table in the agent's host namespace for the VNFs' ports (vnf/port-table.ts). */

@@ -52,6 +52,25 @@ export interface VnfUplinkWant {
   publish: Array<{ protocol: RouterProtocol; port: number }>;
 }
 
+/**
+ * The VNF's own address on a host interface's segment: a macvlan (bridge
+ * mode) on host interface `parent`, made directly inside the namespace.
+ * It has no host side: it goes with the namespace.
+ */
+export interface VnfExternalWant {
+  /** the host interface (in the agent's namespace) it sits on */
+  parent: string;
+  /** inside the namespace (vnf-names VNF_EXTERNAL_IFNAME) */
+  ifname: string;
+  /** ownership alias (vnf-names vnfAlias with VNF_EXTERNAL_ATTACHMENT) */
+  alias: string;
+  mac: string;
+  ip: string;
+  prefixLength: number;
+  /** further addresses it answers for on the segment, each a /32 (a Router's floating IPs) */
+  extraIps: string[];
+}
+
 /** A program the VNF runs inside its namespace, under the agent's process supervisor. */
 export interface VnfProcessWant {
   /** unique inside the VNF, e.g. "haproxy" */
@@ -74,6 +93,7 @@ export interface VnfWant<M = unknown> {
   interfaces: VnfInterfaceWant[];
   routes: VnfRouteWant[];
   uplink?: VnfUplinkWant;
+  external?: VnfExternalWant;
   nft?: VnfNftWant;
   processes: VnfProcessWant[];
   /** read the namespace's conntrack table for the driver's readConnections */

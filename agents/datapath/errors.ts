@@ -33,6 +33,7 @@ export const kernelObject = {
   bridge: (name: string): string => `bridge "${name}"`,
   veth: (name: string): string => `veth "${name}"`,
   vxlan: (name: string): string => `vxlan "${name}"`,
+  macvlan: (name: string): string => `macvlan "${name}"`,
   peerOf: (name: string): string => `peer of veth "${name}"`,
   link: (index: number): string => `link ${index}`,
   linkName: (name: string): string => `link "${name}"`,

@@ -2,7 +2,7 @@
 // It answers like the real one (the same contract suite runs against both):
 // EEXIST on a taken name, ENODEV on a missing link, ERANGE on a 16-byte
 // name, veth peers appear in the target namespace, deleting one end deletes
-// the other, a namespace lives while it is named or a handle holds it, and
+// the other, a macvlan goes with the link it sits on, a namespace lives while it is named or a handle holds it, and
 // addresses / routes are per namespace, and a VXLAN device has its own
 // forwarding table (several remotes per group MAC, one per unicast MAC) and
 // neighbour entries. failNext() injects a kernel refusal so rollback paths
@@ -14,6 +14,7 @@ import type {
   DatapathFactory,
   FdbEntry,
   LinkInfo,
+  MacvlanSpec,
   NeighEntry,
   NetnsHandle,
   RouteInfo,
@@ -64,6 +65,8 @@ interface FakeLink {
   mtu: number;
   mac: string;
   peer?: { ns: FakeNetns; index: number };
+  /** a macvlan's lower link */
+  lower?: { ns: FakeNetns; index: number };
   vxlan?: { vni: number; port: number; family: 4 | 6; dev?: number };
   neighSuppress?: boolean;
 }
@@ -116,6 +119,7 @@ const VERB: Record<FakeOp, string> = {
   getLink: 'get',
   addBridge: 'create',
   addVeth: 'create',
+  addMacvlan: 'create',
   setLinkUp: 'set up',
   setLinkAlias: 'set alias',
   setLinkMtu: 'set mtu',
@@ -217,6 +221,7 @@ function toInfo(l: FakeLink): LinkInfo {
   if (l.alias !== undefined) info.alias = l.alias;
   if (l.master !== undefined) info.master = l.master;
   if (l.peer !== undefined) info.peerIndex = l.peer.index;
+  if (l.lower !== undefined) info.lowerIndex = l.lower.index;
   return info;
 }
 
@@ -342,6 +347,10 @@ export class FakeKernel implements DatapathFactory {
     // Unregistering a VXLAN device's lower device deletes the VXLAN device
     // (vxlan_handle_lowerdev_unregister).
     for (const other of [...ns.links.values()]) if (other.vxlan?.dev === link.index) this.deleteLink(ns, other);
+    // Unregistering a macvlan's lower device deletes the macvlan, in whatever namespace it is (macvlan_device_event).
+    for (const other of [this.hostNs, ...this.byPath.values()]) {
+      for (const m of [...other.links.values()]) if (m.lower?.ns === ns && m.lower.index === link.index) this.deleteLink(other, m);
+    }
     if (link.peer) {
       const { ns: peerNs, index } = link.peer;
       const peer = peerNs.links.get(index);
@@ -441,6 +450,22 @@ class FakeHandle implements NetnsHandle {
     peer.peer = { ns, index: host.index };
     peer.up = spec.peer.up;
     return toInfo(host);
+  }
+
+  async addMacvlan(spec: MacvlanSpec): Promise<void> {
+    const object = kernelObject.macvlan(spec.name);
+    const ns = this.enter('addMacvlan', object, [spec]);
+    const target = spec.netns === undefined ? ns : this.kernel.resolve(spec.netns);
+    if (!target) fail('create', object, 'ENOENT');
+    checkIfname('create', object, spec.name);
+    const mac = spec.mac === undefined ? randomMac() : checkMac('create', object, spec.mac);
+    const lower = ns.links.get(spec.parent);
+    if (!lower) fail('create', object, 'ENODEV');
+    // macvlan_port_create refuses a loopback lower device (EINVAL).
+    if (lower.kind === undefined && lower.name === 'lo') fail('create', object, 'EINVAL');
+    if (target.byName(spec.name)) fail('create', object, 'EEXIST');
+    const link = target.add({ name: spec.name, kind: 'macvlan', up: false, mtu: lower.mtu, mac });
+    link.lower = { ns, index: lower.index };
   }
 
   async setLinkUp(index: number): Promise<void> {

@@ -20,6 +20,8 @@ export interface LinkInfo {
   mac: string;
   /** for a veth: the peer's ifindex (in the peer's namespace) */
   peerIndex?: number;
+  /** for a macvlan: the ifindex of the link it sits on (in that link's namespace) */
+  lowerIndex?: number;
 }
 
 export interface AddrInfo {
@@ -62,6 +64,16 @@ export interface VethSpec {
   master?: number;
   up: boolean;
   peer: VethPeerSpec;
+}
+
+/** A macvlan in bridge mode: its own MAC on the segment of link `parent`, answering there like another host. */
+export interface MacvlanSpec {
+  name: string;
+  /** ifindex of the link it sits on, in the handle's namespace */
+  parent: number;
+  /** path of the namespace to create it in (/run/netns/x); absent: the handle's own */
+  netns?: string;
+  mac?: string;
 }
 
 export interface BridgeSpec {
@@ -129,6 +141,15 @@ export interface NetnsHandle {
    * peer's ifindex inside its namespace.
    */
   addVeth(spec: VethSpec): Promise<LinkInfo>;
+  /**
+   * Create a macvlan (bridge mode, down) on link spec.parent of this
+   * namespace, in one RTM_NEWLINK directly inside spec.netns when given
+   * (IFLA_NET_NS_FD: no move afterwards). Fails with isAlreadyExists if the
+   * name is taken there, isNotFound if the parent or the namespace does not
+   * exist. Read it back through a handle on its namespace. Deleting the
+   * parent, or the namespace it is in, deletes it.
+   */
+  addMacvlan(spec: MacvlanSpec): Promise<void>;
   setLinkUp(index: number): Promise<void>;
   setLinkAlias(index: number, alias: string): Promise<void>;
   setLinkMtu(index: number, mtu: number): Promise<void>;

@@ -15,7 +15,9 @@
 // - a `weft run` namespace (`wr-*`) when an endpoint record of this state
 //   directory names it and it still holds the namespace attached to.
 // Namespaces a runtime made (CNI) are never removed: their interfaces go
-// with the ports here.
+// with the ports here. A VNF's external interface (a Router's macvlan on a
+// host interface) lives only inside the VNF's namespace: it goes with it,
+// and the host interface it sat on, not weft's, stays.
 import { rmSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostPlan } from '../../model/agent-protocol.js';

@@ -6,8 +6,8 @@
 //
 // Order for one VNF, chosen so that no packet is ever forwarded before the
 // VNF's rules are in force: namespace -> nft table (applied whole,
-// atomically) -> sysctls (forwarding) -> interfaces -> uplink -> routes ->
-// processes. After every VNF: the host's uplink table (vnf/uplink-table.ts)
+// atomically) -> sysctls (forwarding) -> interfaces -> uplink or external
+// interface -> routes -> processes. After every VNF: the host's uplink table (vnf/uplink-table.ts)
 // for all uplinks at once, with IPv4 forwarding in the host namespace
 // (uplinks are routed by the host; Docker turns it on for the same reason).
 // A namespace whose table cannot be applied gets no forwarding and no
@@ -21,11 +21,17 @@
 //
 // Everything is found again by name: namespaces `wn.<host>.<kind>.<name>`
 // (only this host's are swept), host-side veths `wf-*` (ports) and `wu-*`
-// (uplinks) with the alias `weft:vnf:<kind>/<name>/<network>`.
+// (uplinks) with the alias `weft:vnf:<kind>/<name>/<network>`. An external
+// interface (a macvlan on a host interface) lives inside the VNF's
+// namespace only: a restarted agent adopts the one it finds there when it
+// still sits on the wanted host interface, and it goes with the namespace.
+// Whether that host interface exists only the agent can tell: a missing one
+// makes the VNF not ready, with a message naming it and the host.
 import { inject, injectable, optional } from 'inversify';
 import type { HostPlan, PlanNetwork } from '../../model/agent-protocol.js';
 import type { ConntrackEntry } from '../../model/conntrack.js';
 import { WeftError, errorMessage } from '../../model/errors.js';
+import { weftLinkRole } from '../../model/host-objects.js';
 import type { NftDocument } from '../../model/nft-json.js';
 import { VNF_PORT_TABLE, VNF_UPLINK_ATTACHMENT, VNF_UPLINK_TABLE, isVnfHostLinkName, parseVnfAlias, parseVnfNetnsName, sameVnf } from '../../model/vnf-names.js';
 import { vnfKey, type PlanVnf, type VnfKey, type VnfReport } from '../../model/vnf-protocol.js';
@@ -33,7 +39,7 @@ import { VNF_DRIVERS } from '../../vnf/drivers.js';
 import { PORT_TABLE_FAMILY, renderPortTable, renderPortTableRemoval } from '../../vnf/port-table.js';
 import { UPLINK_TABLE_FAMILY, renderUplinkTable, renderUplinkTableRemoval, type HostUplink } from '../../vnf/uplink-table.js';
 import { hasTableMarker, tableMarker, withTableMarker } from '../../vnf/table-marker.js';
-import type { VnfDriver, VnfInterfaceWant, VnfNftWant, VnfUplinkWant, VnfWant } from '../../vnf/vnf-driver.js';
+import type { VnfDriver, VnfExternalWant, VnfInterfaceWant, VnfNftWant, VnfUplinkWant, VnfWant } from '../../vnf/vnf-driver.js';
 import { AGENT_LOGGER, HOST_HANDLE, type AgentLogger } from '../agent-config.js';
 import { BridgeManager } from '../bridges/bridge-manager.js';
 import { NETNS_RUN_DIR } from '../../model/kernel-names.js';
@@ -348,6 +354,13 @@ export class VnfHost {
           problems.push(`uplink: ${errorMessage(e)}`);
         }
       }
+      if (want.external) {
+        try {
+          await this.ensureExternal(want.external, plan.host, path, ns);
+        } catch (e: unknown) {
+          problems.push(`external interface: ${errorMessage(e)}`);
+        }
+      }
       await this.removeStrays(want, ns);
       // 5. routes, 6. processes
       try {
@@ -390,6 +403,39 @@ export class VnfHost {
     if (!hostLink.up) await this.host.setLinkUp(hostLink.index);
     await this.ensureOnlyAddress(this.host, hostLink.index, u.hostIp, u.prefixLength);
     await this.ensureOnlyAddress(ns, inner.index, u.ip, u.prefixLength);
+    if (!inner.up) await ns.setLinkUp(inner.index);
+  }
+
+  /**
+   * The external interface made, adopted or repaired: a macvlan on the host
+   * interface, made directly inside the namespace; its address, the extra
+   * /32s and nothing else; up. One sitting on another host interface (the
+   * spec moved) is replaced.
+   */
+  private async ensureExternal(x: VnfExternalWant, hostName: string, path: string, ns: NetnsHandle): Promise<void> {
+    const parent = await this.host.getLink(x.parent);
+    let inner = await ns.getLink(x.ifname);
+    if (!parent) {
+      if (inner) await ns.removeLink(inner.index);
+      throw new WeftError('NotFound', `host interface "${x.parent}" does not exist on host "${hostName}": the router has no way out; create it there, or set external.interface to one that exists (ip link on the host lists them)`);
+    }
+    const role = weftLinkRole(parent);
+    if (role !== undefined) throw new WeftError('Conflict', `host interface "${x.parent}" on host "${hostName}" is weft's own (a ${role}): the way out must sit on an interface outside weft; set external.interface to another one`);
+    if (inner && (inner.kind !== 'macvlan' || inner.lowerIndex !== parent.index)) {
+      await ns.removeLink(inner.index);
+      inner = undefined;
+    }
+    if (!inner) {
+      await this.host.addMacvlan({ name: x.ifname, parent: parent.index, netns: path, mac: x.mac });
+      inner = await ns.getLink(x.ifname);
+      if (!inner) throw new Error(`${x.ifname} is missing in ${path} right after creating it`);
+    }
+    if (inner.alias !== x.alias) await ns.setLinkAlias(inner.index, x.alias);
+    if (inner.mac.toLowerCase() !== x.mac) await ns.setLinkMac(inner.index, x.mac);
+    const wanted = new Map([[x.ip, x.prefixLength], ...x.extraIps.map((ip) => [ip, 32] as [string, number])]);
+    const have = (await ns.listAddrs(inner.index)).filter((a) => a.family === 4);
+    for (const a of have) if (wanted.get(a.address) !== a.prefixLength) await ns.addrDel(inner.index, a.address, a.prefixLength);
+    for (const [ip, len] of wanted) if (!have.some((a) => a.address === ip && a.prefixLength === len)) await ns.addrAdd(inner.index, ip, len);
     if (!inner.up) await ns.setLinkUp(inner.index);
   }
 
@@ -452,12 +498,13 @@ export class VnfHost {
     if (!l.up) await ns.setLinkUp(l.index);
   }
 
-  /** Interfaces inside the namespace the VNF no longer has (a network it left); their host sides go with them. */
+  /** Interfaces inside the namespace the VNF no longer has (a network it left, a way out it lost); veths' host sides go with them. */
   private async removeStrays(want: VnfWant, ns: NetnsHandle): Promise<void> {
     const keep = new Set(want.interfaces.map((i) => i.ifname));
     if (want.uplink) keep.add(want.uplink.ifname);
+    if (want.external) keep.add(want.external.ifname);
     for (const l of await ns.listLinks()) {
-      if (l.index !== LOOPBACK_IFINDEX && l.kind === 'veth' && !keep.has(l.name)) await ns.removeLink(l.index);
+      if (l.index !== LOOPBACK_IFINDEX && (l.kind === 'veth' || l.kind === 'macvlan') && !keep.has(l.name)) await ns.removeLink(l.index);
     }
   }
 

@@ -206,14 +206,24 @@ function summaryRows(o: AnyResource, store: StateStore, onSelect: (key: string) 
       return [
         ['Host', link(`Host/${o.spec.host}`, o.spec.host, onSelect)],
         ['Networks', o.spec.interfaces.map((n) => n.network).join(', ')],
-        ['Way out', o.spec.external ? `mode ${o.spec.external.mode ?? 'host'}` : 'none'],
+        ['Way out', routerWayOut(o)],
         ['Static routes', o.spec.routes?.map((r) => `${r.to} via ${r.via}`).join(', ')],
         ['Port forwards', o.spec.portForwards?.map((f) => `${f.protocol}/${f.port} -> ${f.to.endpoint}:${f.to.port ?? f.port}`).join(', ')],
+        ['Floating IPs', o.spec.floatingIPs?.map((f) => `${f.address} -> ${f.endpoint}`).join(', ')],
         ['Interfaces', o.status?.interfaces?.map((i) => `${i.network} ${i.ip} (${i.mac})`).join(', ')],
         ['NAT connections', o.status?.counters?.map((c) => `${c.rule} ${c.connections}`).join(', ')],
         ['Forwarded now', forwardedNow(o.status?.connections)],
       ];
   }
+}
+
+/** "none", "mode host", or "mode interface on eth1: 203.0.113.10/24 via 203.0.113.1, snat". */
+export function routerWayOut(r: Router): string {
+  const e = r.spec.external;
+  if (!e) return 'none';
+  const mode = e.mode ?? 'host';
+  if (mode === 'host') return 'mode host';
+  return `mode interface on ${e.interface ?? '?'}: ${e.address ?? '?'} via ${e.gateway ?? '?'}, ${e.snat === false ? 'no snat (routed)' : 'snat'}`;
 }
 
 /** A router's live port-forward connections, in a line: the side panel has no room for a table of 50. */

@@ -86,8 +86,9 @@ const COLUMNS: { [K in Kind]: Column<Extract<AnyResource, { kind: K }>>[] } = {
   Router: [
     { title: 'Host', value: (o) => o.spec.host },
     { title: 'Networks', value: (o) => o.spec.interfaces.map((n) => n.network).join(', ') },
-    { title: 'Way out', value: (o) => (o.spec.external ? (o.spec.external.mode ?? 'host') : '') },
+    { title: 'Way out', value: (o) => (!o.spec.external ? '' : (o.spec.external.mode ?? 'host') === 'host' ? 'host' : `interface ${o.spec.external.address ?? ''}`) },
     { title: 'Port forwards', value: (o) => o.spec.portForwards?.length ?? 0 },
+    { title: 'Floating IPs', value: (o) => o.spec.floatingIPs?.length ?? 0 },
     { title: 'Hosts ready', value: (o) => perHostReady(o.status?.hosts) },
     { title: 'Labels', value: labelsText },
   ],

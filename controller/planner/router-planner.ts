@@ -1,7 +1,8 @@
 // The Router's planner entry (vnf-kind.ts): its part of the PlanVnf (the
-// connected subnets, static routes, the uplink of mode host, port forwards
-// with their endpoints resolved) and the routes through it that the
-// endpoints of its networks get.
+// connected subnets, static routes, the uplink of mode host or the external
+// segment of mode interface, port forwards and floating IPs with their
+// endpoints resolved) and the routes through it that the endpoints of its
+// networks get.
 //
 // Routes for the endpoints of each connected network:
 // - every other connected network's subnet, via the router's address on
@@ -30,7 +31,17 @@
 import { fnv1a32 } from '../../model/kernel-names.js';
 import { intToIpv4, ipv4ToInt, parsePrefix4, prefixContains } from '../../model/ip.js';
 import type { PlanNetworkRoute } from '../../model/vnf-protocol.js';
-import { ROUTER_HALF_DEFAULTS, type PlanPortForward, type PlanRouterSpec, type PlanUplink, type Router } from '../../model/router.js';
+import {
+  ROUTER_HALF_DEFAULTS,
+  externalMode,
+  parseAddressWithLength,
+  type PlanExternalInterface,
+  type PlanFloatingIp,
+  type PlanPortForward,
+  type PlanRouterSpec,
+  type PlanUplink,
+  type Router,
+} from '../../model/router.js';
 import type { PlanInput } from './host-planner.js';
 import { subnetsBehindFirewalls } from './vnf-chains.js';
 import type { VnfInterfaceAddress, VnfKind } from './vnf-kind.js';
@@ -48,14 +59,14 @@ function uplinkOfSlot(slot: number): PlanUplink {
   return { hostIp: intToIpv4(base + 1), ip: intToIpv4(base + 2), prefixLength: UPLINK_PREFIX_LENGTH };
 }
 
-/** Every router with external on each host -> its uplink, by router name; once per planning input. */
+/** Every router with external mode host on each host -> its uplink, by router name; once per planning input. */
 function uplinksOf(input: PlanInput): ReadonlyMap<string, PlanUplink> {
   let cached = uplinkCache.get(input);
   if (cached) return cached;
   cached = new Map();
   const byHost = new Map<string, Router[]>();
   for (const v of input.vnfs) {
-    if (v.kind !== 'Router' || !hasExternal(v)) continue;
+    if (v.kind !== 'Router' || externalMode(v.spec) !== 'host') continue;
     byHost.set(v.spec.host, [...(byHost.get(v.spec.host) ?? []), v]);
   }
   for (const [host, routers] of byHost) {
@@ -78,15 +89,33 @@ function connectedSubnets(r: Router, subnets: ReadonlyMap<string, string>): stri
   return r.spec.interfaces.flatMap((i) => (subnets.has(i.network) ? [subnets.get(i.network) as string] : []));
 }
 
-/** Port forwards whose endpoint is attached on a connected network (the writer checked that; an endpoint gone since is left out). */
+/** The address of an endpoint attached on a connected network (the writer checked that; an endpoint gone since has none). */
+function endpointIp(r: Router, input: PlanInput, name: string): string | undefined {
+  return input.endpoints.find((e) => e.name === name && r.spec.interfaces.some((i) => i.network === e.network))?.ip;
+}
+
+/** Port forwards whose endpoint is attached on a connected network (an endpoint gone since is left out). */
 function portForwardsOf(r: Router, input: PlanInput): PlanPortForward[] {
-  const connected = new Set(r.spec.interfaces.map((i) => i.network));
   const out: PlanPortForward[] = [];
   for (const f of r.spec.portForwards ?? []) {
-    const ep = input.endpoints.find((e) => e.name === f.to.endpoint && connected.has(e.network));
-    if (ep) out.push({ protocol: f.protocol, port: f.port, toIp: ep.ip, toPort: f.to.port ?? f.port });
+    const toIp = endpointIp(r, input, f.to.endpoint);
+    if (toIp !== undefined) out.push({ protocol: f.protocol, port: f.port, toIp, toPort: f.to.port ?? f.port });
   }
   return out.sort((a, b) => compare(a.protocol, b.protocol) || a.port - b.port);
+}
+
+/** Mode interface's segment, with the floating IPs whose endpoint is attached on a connected network. */
+function externalInterfaceOf(r: Router, input: PlanInput): PlanExternalInterface | undefined {
+  const e = r.spec.external;
+  const own = e?.address === undefined ? undefined : parseAddressWithLength(e.address);
+  if (e?.interface === undefined || e.gateway === undefined || own === undefined) return undefined;
+  const floatingIPs: PlanFloatingIp[] = [];
+  for (const f of r.spec.floatingIPs ?? []) {
+    const toIp = endpointIp(r, input, f.endpoint);
+    if (toIp !== undefined) floatingIPs.push({ address: f.address, toIp });
+  }
+  floatingIPs.sort((a, b) => ipv4ToInt(a.address) - ipv4ToInt(b.address));
+  return { interface: e.interface, ip: own.ip, prefixLength: own.prefixLength, gateway: e.gateway, snat: e.snat ?? true, floatingIPs };
 }
 
 export function planRouterSpec(r: Router, input: PlanInput, subnets: ReadonlyMap<string, string>): PlanRouterSpec {
@@ -95,11 +124,12 @@ export function planRouterSpec(r: Router, input: PlanInput, subnets: ReadonlyMap
     routes: (r.spec.routes ?? []).map((x) => ({ to: x.to, via: x.via })),
     portForwards: [],
   };
-  const uplink = hasExternal(r) ? uplinksOf(input).get(r.metadata.name) : undefined;
-  if (uplink) {
-    spec.uplink = uplink;
-    spec.portForwards = portForwardsOf(r, input);
-  }
+  const mode = externalMode(r.spec);
+  const uplink = mode === 'host' ? uplinksOf(input).get(r.metadata.name) : undefined;
+  const external = mode === 'interface' ? externalInterfaceOf(r, input) : undefined;
+  if (uplink) spec.uplink = uplink;
+  if (external) spec.external = external;
+  if (uplink || external) spec.portForwards = portForwardsOf(r, input);
   return spec;
 }
 

@@ -6,14 +6,21 @@
 //   tell which interface an address is behind);
 // - a static route's `via` is on a connected network, and its `to` is not
 //   (part of) a connected subnet;
-// - a port forward's endpoint exists and is on a connected network;
+// - a port forward's or a floating IP's endpoint exists and is on a
+//   connected network;
+// - the external subnet (mode interface) overlaps no connected network (the
+//   router could not tell which side an address is on);
 // - one network gets one way out: two routers with external on one network
 //   would each claim its endpoints' 0.0.0.0/1 and 128.0.0.0/1 (409);
 // - a port published on a host once: two routers in mode host on one host
-//   cannot both take tcp/8080 of the host's addresses (409).
+//   cannot both take tcp/8080 of the host's addresses (409);
+// - an external address (a router's own, or a floating IP) belongs to one
+//   router in mode interface: two would answer ARP for it (409).
+// Whether the host interface of mode interface exists only the agent can
+// tell: it reports a missing one in the router's status.
 import { WeftError, type FieldIssue } from '../../model/errors.js';
-import { ipv4ToInt, parsePrefix4, prefixContains, prefixesOverlap, type Prefix4 } from '../../model/ip.js';
-import type { Router } from '../../model/router.js';
+import { intToIpv4, ipv4ToInt, maskOf, parsePrefix4, prefixContains, prefixesOverlap, type Prefix4 } from '../../model/ip.js';
+import { externalMode, parseAddressWithLength, type Router } from '../../model/router.js';
 import type { StoreTx } from '../store/store.js';
 
 const prefixOf = (cidr: string | undefined): Prefix4 | undefined => {
@@ -32,6 +39,19 @@ function connected(tx: Pick<StoreTx, 'getResource'>, r: Router): Array<{ network
 
 function endpointNetwork(tx: Pick<StoreTx, 'getEndpointRecord' | 'getResource'>, name: string): string | undefined {
   return (tx.getEndpointRecord(name) ?? tx.getResource('Endpoint', name))?.spec.network;
+}
+
+/** The external segment of a router in mode interface (model validation checked the address). */
+function externalSegment(r: Router): Prefix4 | undefined {
+  const a = externalMode(r.spec) === 'interface' && r.spec.external?.address !== undefined ? parseAddressWithLength(r.spec.external.address) : undefined;
+  return a === undefined ? undefined : { base: (ipv4ToInt(a.ip) & maskOf(a.prefixLength)) >>> 0, length: a.prefixLength };
+}
+
+/** The addresses a router in mode interface answers for on its segment: its own and its floating IPs. */
+function externalAddresses(r: Router): string[] {
+  if (externalMode(r.spec) !== 'interface') return [];
+  const own = r.spec.external?.address === undefined ? undefined : parseAddressWithLength(r.spec.external.address)?.ip;
+  return [...(own === undefined ? [] : [own]), ...(r.spec.floatingIPs ?? []).map((f) => f.address)];
 }
 
 function fieldIssues(tx: StoreTx, r: Router): FieldIssue[] {
@@ -78,18 +98,29 @@ function fieldIssues(tx: StoreTx, r: Router): FieldIssue[] {
     }
   });
   const names = new Set(nets.map((n) => n.network));
-  (r.spec.portForwards ?? []).forEach((f, i) => {
-    const network = endpointNetwork(tx, f.to.endpoint);
+  const checkEndpoint = (path: string, endpoint: string, instead: string) => {
+    const network = endpointNetwork(tx, endpoint);
     if (network === undefined) {
-      issues.push({ path: `/spec/portForwards/${i}/to/endpoint`, message: `endpoint "${f.to.endpoint}" does not exist; attach it first (weft get endpoints lists them)`, value: f.to.endpoint });
+      issues.push({ path, message: `endpoint "${endpoint}" does not exist; attach it first (weft get endpoints lists them)`, value: endpoint });
     } else if (!names.has(network)) {
       issues.push({
-        path: `/spec/portForwards/${i}/to/endpoint`,
-        message: `endpoint "${f.to.endpoint}" is on network "${network}", which this router does not connect (${[...names].join(', ')}); add an interface on "${network}" or forward to another endpoint`,
-        value: f.to.endpoint,
+        path,
+        message: `endpoint "${endpoint}" is on network "${network}", which this router does not connect (${[...names].join(', ')}); add an interface on "${network}" or ${instead}`,
+        value: endpoint,
       });
     }
-  });
+  };
+  (r.spec.portForwards ?? []).forEach((f, i) => checkEndpoint(`/spec/portForwards/${i}/to/endpoint`, f.to.endpoint, 'forward to another endpoint'));
+  (r.spec.floatingIPs ?? []).forEach((f, i) => checkEndpoint(`/spec/floatingIPs/${i}/endpoint`, f.endpoint, 'map the address to another endpoint'));
+  const segment = externalSegment(r);
+  const inside = segment === undefined ? undefined : nets.find((n) => prefixesOverlap(n.prefix, segment));
+  if (segment !== undefined && inside) {
+    issues.push({
+      path: '/spec/external/address',
+      message: `the external subnet ${intToIpv4(segment.base)}/${segment.length} overlaps connected network "${inside.network}" (${inside.subnet}): the router could not tell whether an address is outside or behind it; give the external segment's own address, or connect another network`,
+      value: r.spec.external?.address,
+    });
+  }
   return issues;
 }
 
@@ -104,9 +135,16 @@ function conflicts(tx: StoreTx, r: Router): string[] {
         out.push(`network "${i.network}" already has a way out through router "${other.metadata.name}"; router "${r.metadata.name}" cannot give it another (one router with external per network): remove external from one of them, or the network from one of them`);
       }
     }
-    for (const f of r.spec.portForwards ?? []) {
-      const other = others.find((o) => o.spec.host === r.spec.host && o.spec.external !== undefined && (o.spec.portForwards ?? []).some((x) => x.protocol === f.protocol && x.port === f.port));
-      if (other) out.push(`${f.protocol}/${f.port} on host "${r.spec.host}" is already published by router "${other.metadata.name}"; router "${r.metadata.name}" needs another port`);
+    // Mode interface publishes on the router's own address: no host port to share.
+    if (externalMode(r.spec) === 'host') {
+      for (const f of r.spec.portForwards ?? []) {
+        const other = others.find((o) => o.spec.host === r.spec.host && externalMode(o.spec) === 'host' && (o.spec.portForwards ?? []).some((x) => x.protocol === f.protocol && x.port === f.port));
+        if (other) out.push(`${f.protocol}/${f.port} on host "${r.spec.host}" is already published by router "${other.metadata.name}"; router "${r.metadata.name}" needs another port`);
+      }
+    }
+    for (const address of externalAddresses(r)) {
+      const other = others.find((o) => externalAddresses(o).includes(address));
+      if (other) out.push(`external address ${address} already belongs to router "${other.metadata.name}"; router "${r.metadata.name}" cannot answer for it too: pick another address of the segment`);
     }
   }
   return out;

@@ -95,7 +95,7 @@ async function veth(a: string, aIf: string, b: string, bIf: string, bAddr?: stri
 }
 
 /** The outside: a namespace joined to `host` by a veth (host end 203.0.113.1, outside end 203.0.113.100). */
-const outside = (host: string, name: string) => addOutside(host, name, `${HOST_OUTSIDE_IP}/24`, `${OUTSIDE_IP}/24`);
+const outside = (host: string, name: string) => addOutside(host, name, `${OUTSIDE_IP}/24`, { cidr: `${HOST_OUTSIDE_IP}/24` });
 
 const routerDoc = (name: string, portForwards: unknown[]) => ({
   apiVersion: 'weft.dev/v1',

@@ -315,6 +315,51 @@ export function runDatapathContract(name: string, setup: DatapathContractSetup):
       });
     });
 
+    describe('macvlans', () => {
+      it('addMacvlan makes a macvlan on a link here directly inside the target namespace: down, with its MAC, the parent\'s MTU and the parent as lower link', async () => {
+        const a = await workload('a');
+        const path = await netns('b');
+        await w.host.addMacvlan({ name: 'external', parent: a.host.index, netns: path, mac: '0a:77:01:02:03:04' });
+        const ns = await at(path);
+        expect(await ns.getLink('external')).toMatchObject({ name: 'external', kind: 'macvlan', up: false, mtu: a.host.mtu, mac: '0a:77:01:02:03:04', lowerIndex: a.host.index });
+        expect(await w.host.getLink('external')).toBeUndefined();
+        const made = (await ns.getLink('external')) as LinkInfo;
+        await ns.setLinkUp(made.index);
+        await ns.addrAdd(made.index, '203.0.113.10', 24);
+        expect(await ns.listAddrs(made.index)).toContainEqual({ index: made.index, address: '203.0.113.10', prefixLength: 24, family: 4 });
+      });
+
+      it('addMacvlan on a parent that does not exist fails with isNotFound, and creates nothing', async () => {
+        const path = await netns('b');
+        const err = await caught(w.host.addMacvlan({ name: 'external', parent: 999_999, netns: path }));
+        expect(isNotFound(err)).toBe(true);
+        expect(err.message).toBe('create macvlan "external": ENODEV');
+        expect(await (await at(path)).getLink('external')).toBeUndefined();
+      });
+
+      it('addMacvlan fails with isAlreadyExists when the name is taken in the target namespace', async () => {
+        const a = await workload('a');
+        const err = await caught(w.host.addMacvlan({ name: 'eth0', parent: a.host.index, netns: a.path }));
+        expect(isAlreadyExists(err)).toBe(true);
+      });
+
+      it('removing the parent removes the macvlan in the other namespace; deleting the macvlan\'s namespace leaves the parent', async () => {
+        const a = await workload('a');
+        const pathB = await netns('b');
+        await w.host.addMacvlan({ name: 'external', parent: a.host.index, netns: pathB });
+        const b = await at(pathB);
+        expect(await b.getLink('external')).toBeDefined();
+        await w.host.removeLink(a.host.index);
+        await eventually(async () => expect(await b.getLink('external')).toBeUndefined());
+
+        const c = await workload('c');
+        const pathD = await netns('d');
+        await w.host.addMacvlan({ name: 'external', parent: c.host.index, netns: pathD });
+        await w.factory.deleteNamedNetns(`${w.prefix}d`);
+        expect(await w.host.getLink(c.host.name)).toMatchObject({ kind: 'veth' });
+      });
+    });
+
     describe('addresses', () => {
       it('addrAdd adds an IPv4 address that listAddrs reads back, and adding it again is a no-op', async () => {
         const a = await workload('a');

@@ -35,14 +35,17 @@ export async function netnsAdd(name: string): Promise<string> {
 
 /**
  * An "outside" (standing for the internet) for egress tests: a new
- * namespace `name` joined to `hostNetns` by a veth, eth0 in it and out0 on
- * the host side, each with its address (CIDR). Nothing else is routed to it.
+ * namespace `name` joined to `hostNetns` by a veth, eth0 in it (with
+ * outsideCidr) and `hostIfname` (default out0) on the host side, with
+ * hostCidr when given (none: the host side is a bare segment, as a router's
+ * macvlan parent is). Nothing else is routed to it.
  */
-export async function addOutside(hostNetns: string, name: string, hostCidr: string, outsideCidr: string): Promise<string> {
+export async function addOutside(hostNetns: string, name: string, outsideCidr: string, host: { cidr?: string; ifname?: string } = {}): Promise<string> {
+  const ifname = host.ifname ?? 'out0';
   const path = await netnsAdd(name);
-  await ip('link', 'add', 'eth0', 'netns', name, 'type', 'veth', 'peer', 'name', 'out0', 'netns', hostNetns);
-  await ip('-n', hostNetns, 'addr', 'add', hostCidr, 'dev', 'out0');
-  await ip('-n', hostNetns, 'link', 'set', 'out0', 'up');
+  await ip('link', 'add', 'eth0', 'netns', name, 'type', 'veth', 'peer', 'name', ifname, 'netns', hostNetns);
+  if (host.cidr !== undefined) await ip('-n', hostNetns, 'addr', 'add', host.cidr, 'dev', ifname);
+  await ip('-n', hostNetns, 'link', 'set', ifname, 'up');
   await ip('-n', name, 'addr', 'add', outsideCidr, 'dev', 'eth0');
   await ip('-n', name, 'link', 'set', 'eth0', 'up');
   return path;

@@ -6,10 +6,16 @@
 //   with external (mode host): the uplink veth to the host namespace, a
 //     default route through the host's end of it, and the NAT table
 //     (render-table.ts); the host publishes the port forwards' ports
+//   with external (mode interface): a macvlan on the host interface (its
+//     own address, the floating IPs as extra /32 addresses, so it answers
+//     ARP for them), a default route via the segment's gateway, and the NAT
+//     table; ARP answered only for addresses of the asking interface and
+//     sent from them (arp_ignore 1, arp_announce 2), so the segment never
+//     learns the connected networks' addresses of the router
 //   routes: the static routes (their next hops are on connected networks),
 //     after those of a firewall chain (controller/planner/vnf-chains.ts)
 //   processes: none: the kernel routes and translates
-import { vnfUplinkAlias, vnfUplinkHostName, VNF_UPLINK_IFNAME } from '../../model/vnf-names.js';
+import { VNF_EXTERNAL_ATTACHMENT, VNF_EXTERNAL_IFNAME, VNF_UPLINK_IFNAME, vnfAlias, vnfMac, vnfUplinkAlias, vnfUplinkHostName } from '../../model/vnf-names.js';
 import type { PlanRouterSpec } from '../../model/router.js';
 import type { PlanVnf } from '../../model/vnf-protocol.js';
 import { baseVnfWant, type VnfDriver, type VnfWant } from '../vnf-driver.js';
@@ -33,6 +39,24 @@ export function renderRouterVnf(r: PlanVnf<PlanRouterSpec>): VnfWant<PlanRouterS
       prefixLength: uplink.prefixLength,
       publish: r.spec.portForwards.map((f) => ({ protocol: f.protocol, port: f.port })),
     };
+  }
+  const external = r.spec.external;
+  if (external) {
+    // 'all': the interface is made after the sysctls are set; the kernel uses the larger of all and the interface's own.
+    want.sysctls['net.ipv4.conf.all.arp_ignore'] = '1';
+    want.sysctls['net.ipv4.conf.all.arp_announce'] = '2';
+    want.routes.push({ dst: 'default', via: external.gateway });
+    want.external = {
+      parent: external.interface,
+      ifname: VNF_EXTERNAL_IFNAME,
+      alias: vnfAlias(r, VNF_EXTERNAL_ATTACHMENT),
+      mac: vnfMac(r, VNF_EXTERNAL_ATTACHMENT),
+      ip: external.ip,
+      prefixLength: external.prefixLength,
+      extraIps: external.floatingIPs.map((f) => f.address),
+    };
+  }
+  if (document) {
     want.nft = { table: ROUTER_VNF_TABLE, family: ROUTER_FAMILY, document };
     // the port forwards' live connections, for describe
     if (r.spec.portForwards.length > 0) want.observeConntrack = true;

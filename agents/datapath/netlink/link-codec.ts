@@ -3,11 +3,12 @@
 // node_netlink types most of rtnetlink, but hands IFLA_LINKINFO over as an
 // opaque Buffer (and drops attributes it does not know), so weft encodes the
 // kind-specific nest itself: veth (with the peer's ifinfomsg + IFLA_* attrs,
-// which is how a peer is created directly inside another namespace), bridge
-// and vxlan; and the one AF_BRIDGE request weft sends (bridge-port flags in
+// which is how a peer is created directly inside another namespace), bridge,
+// vxlan and macvlan; and the one AF_BRIDGE request weft sends (bridge-port flags in
 // IFLA_PROTINFO), which needs NLA_F_NESTED that node_netlink cannot write.
 // Layouts follow the kernel's uapi headers: linux/rtnetlink.h (struct
-// ifinfomsg), linux/if_link.h (IFLA_*, IFLA_INFO_*, IFLA_BR_*, IFLA_VXLAN_*),
+// ifinfomsg), linux/if_link.h (IFLA_*, IFLA_INFO_*, IFLA_BR_*, IFLA_VXLAN_*,
+// IFLA_MACVLAN_*),
 // linux/veth.h (VETH_INFO_PEER), linux/netlink.h (struct nlattr, NLA_ALIGNTO).
 // Scalars are in host byte order except where the kernel says __be16/__be32.
 import { endianness } from 'node:os';
@@ -31,6 +32,13 @@ const IFLA_INFO = { KIND: 1, DATA: 2, XSTATS: 3, SLAVE_KIND: 4, SLAVE_DATA: 5 } 
 
 /** linux/veth.h */
 const VETH_INFO = { PEER: 1 } as const;
+
+/** IFLA_MACVLAN_* nested in IFLA_INFO_DATA of a macvlan. */
+const IFLA_MACVLAN = { MODE: 1 } as const; // u32, one of MACVLAN_MODES
+
+/** enum macvlan_mode: how macvlans on one lower device reach each other. */
+export const MACVLAN_MODES = { private: 1, vepa: 2, bridge: 4, passthru: 8, source: 16 } as const;
+export type MacvlanMode = keyof typeof MACVLAN_MODES;
 
 /** IFLA_BR_* nested in IFLA_INFO_DATA of a bridge. */
 const IFLA_BR = {
@@ -287,7 +295,8 @@ export interface BridgePortOptions {
 export type LinkInfoSpec =
   | { kind: 'bridge'; bridge?: BridgeOptions }
   | { kind: 'veth'; peer?: VethPeerOptions }
-  | { kind: 'vxlan'; vxlan: VxlanOptions };
+  | { kind: 'vxlan'; vxlan: VxlanOptions }
+  | { kind: 'macvlan'; mode: MacvlanMode };
 
 export interface DecodedVethPeer extends VethPeerOptions {
   ifinfo: IfInfoMsg;
@@ -300,6 +309,8 @@ export interface DecodedLinkInfo {
   slaveKind?: string;
   bridge?: BridgeOptions;
   vxlan?: VxlanOptions;
+  /** IFLA_MACVLAN_MODE of a macvlan, when the kernel reported a mode weft knows */
+  macvlanMode?: MacvlanMode;
   /** IFLA_INFO_SLAVE_DATA of a bridge port */
   bridgePort?: BridgePortOptions;
   /** only present when VETH_INFO_PEER was in the nest (requests; kernel dumps omit it) */
@@ -477,6 +488,15 @@ function decodeVxlanData(data: Buffer): VxlanOptions {
   return o;
 }
 
+function decodeMacvlanMode(data: Buffer): MacvlanMode | undefined {
+  for (const [type, p] of decodeAttrs(data)) {
+    if (type !== IFLA_MACVLAN.MODE) continue;
+    const v = readU32(p);
+    return (Object.keys(MACVLAN_MODES) as MacvlanMode[]).find((m) => MACVLAN_MODES[m] === v);
+  }
+  return undefined;
+}
+
 function encodeBridgePortData(o: BridgePortOptions): Buffer {
   const attrs: Buffer[] = [];
   if (o.neighSuppress !== undefined) attrs.push(encodeAttr(IFLA_BRPORT.NEIGH_SUPPRESS, u8(o.neighSuppress ? 1 : 0)));
@@ -523,6 +543,9 @@ export function encodeLinkInfo(spec: LinkInfoSpec): Buffer {
     case 'vxlan':
       data = encodeVxlanData(spec.vxlan);
       break;
+    case 'macvlan':
+      data = encodeAttr(IFLA_MACVLAN.MODE, u32(MACVLAN_MODES[spec.mode]));
+      break;
     default: {
       const never: never = spec;
       throw new RangeError(`cannot encode link kind ${JSON.stringify((never as { kind: string }).kind)}`);
@@ -550,6 +573,10 @@ export function decodeLinkInfo(payload: Buffer): DecodedLinkInfo {
   if (data !== undefined) {
     if (out.kind === 'bridge') out.bridge = decodeBridgeData(data);
     else if (out.kind === 'vxlan') out.vxlan = decodeVxlanData(data);
+    else if (out.kind === 'macvlan') {
+      const mode = decodeMacvlanMode(data);
+      if (mode !== undefined) out.macvlanMode = mode;
+    }
     else if (out.kind === 'veth') {
       const peer = decodeVethData(data);
       if (peer !== undefined) out.vethPeer = peer;

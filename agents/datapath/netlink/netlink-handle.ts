@@ -5,7 +5,7 @@
 import { closeSync } from 'node:fs';
 import netlink from 'netlink';
 import type { RtNetlinkSocket, rt } from 'netlink';
-import type { AddrInfo, BridgeSpec, FdbEntry, LinkInfo, NeighEntry, NetnsHandle, RouteInfo, VethSpec, VxlanSpec } from '../port.js';
+import type { AddrInfo, BridgeSpec, FdbEntry, LinkInfo, MacvlanSpec, NeighEntry, NetnsHandle, RouteInfo, VethSpec, VxlanSpec } from '../port.js';
 import { DatapathError, fromNetlink, kernelObject } from '../errors.js';
 import {
   AF_BRIDGE,
@@ -104,6 +104,11 @@ function toLinkInfo(m: rt.LinkMessage): LinkInfo {
   if (info?.kind === 'veth') {
     const peer = decodeU32(attrs.link);
     if (peer !== undefined && peer !== 0) link.peerIndex = peer;
+  }
+  // A macvlan reports the link it sits on the same way.
+  if (info?.kind === 'macvlan') {
+    const lower = decodeU32(attrs.link);
+    if (lower !== undefined && lower !== 0) link.lowerIndex = lower;
   }
   return link;
 }
@@ -322,6 +327,35 @@ export class NetlinkHandle implements NetnsHandle {
     } finally {
       // The kernel took its own reference to the namespace during the request.
       closeSync(fd);
+    }
+  }
+
+  async addMacvlan(spec: MacvlanSpec): Promise<void> {
+    const object = kernelObject.macvlan(spec.name);
+    let fd: number | undefined;
+    try {
+      if (spec.netns !== undefined) fd = openNetns(spec.netns);
+    } catch (err: unknown) {
+      throw fromNetlink('create', object, err);
+    }
+    try {
+      await this.call('create', object, (s, timeout) =>
+        s.newLink(
+          {},
+          {
+            ifname: spec.name,
+            // The parent is looked up in this socket's namespace, the new link made in fd's.
+            link: encodeU32(spec.parent),
+            ...(fd === undefined ? {} : { netNsFd: fd }),
+            ...(spec.mac === undefined ? {} : { address: encodeMac(spec.mac) }),
+            linkinfo: encodeLinkInfo({ kind: 'macvlan', mode: 'bridge' }),
+          },
+          { flags: CREATE_EXCL, timeout },
+        ),
+      );
+    } finally {
+      // The kernel took its own reference to the namespace during the request.
+      if (fd !== undefined) closeSync(fd);
     }
   }
 

@@ -8,29 +8,25 @@
 //
 //   web     100.64.91.0/24  w (h1) -- fw (h2) -- transit 100.64.92.0/24 -- edge (h3) -- red 100.64.93.0/24  r1 (h2)
 //                                                                            `-- uplink -- h3 203.0.113.1 -- outside 203.0.113.100
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { VNF_UPLINK_TABLE, vnfNetnsName } from '../../../model/vnf-names.js';
-import { Lab, labPrefix, type Workload } from '../../lab/index.js';
-import { echoPeer, tcpReadArgv } from '../../support/outside-netns.js';
-import { addOutside, execIn, ip, ipJson, netnsDel, netnsList, waitFor } from '../../support/test-lab.js';
+import type { Workload } from '../../lab/index.js';
+import { OUTSIDE_PORT, RouterLab, type Attached } from '../../support/router-probes.js';
+import { execIn, ip, ipJson, netnsDel, netnsList, waitFor } from '../../support/test-lab.js';
 
 jest.setTimeout(600_000);
 
-const prefix = labPrefix('fc');
-const labDir = mkdtempSync(join(tmpdir(), prefix));
-const lab = new Lab({ dir: labDir });
-const FIREWALL = `${prefix}fw`;
-const ROUTER = `${prefix}edge`;
-const NAMESPACES = [vnfNetnsName('h2', { kind: 'Firewall', name: FIREWALL }), vnfNetnsName('h3', { kind: 'Router', name: ROUTER })];
-const OUTSIDE = `${prefix}outside`;
+const rl = new RouterLab('fc');
+const lab = rl.lab;
+const FIREWALL = `${rl.prefix}fw`;
+const ROUTER = rl.router;
+const FIREWALL_NETNS = vnfNetnsName('h2', { kind: 'Firewall', name: FIREWALL });
+const NAMESPACES = [FIREWALL_NETNS, rl.routerNetns];
 const H3_OUTSIDE_IP = '203.0.113.1';
 const OUTSIDE_IP = '203.0.113.100';
+/** open in the outside, not allowed by the firewall */
+const DENIED_PORT = 7001;
 const NETS = { web: '100.64.91.0/24', transit: '100.64.92.0/24', red: '100.64.93.0/24' } as const;
-const servers: ChildProcess[] = [];
 
 interface Ready {
   status?: { ready?: boolean; counters?: Array<{ rule: string; packets?: number }> };
@@ -45,7 +41,7 @@ const firewallDoc = {
     networks: [{ network: 'web' }, { network: 'transit' }],
     defaultAction: 'deny',
     rules: [
-      { name: 'out', action: 'allow', from: [{ network: 'web' }], to: [{ cidr: '203.0.113.0/24' }], protocol: 'tcp', ports: [7000] },
+      { name: 'out', action: 'allow', from: [{ network: 'web' }], to: [{ cidr: '203.0.113.0/24' }], protocol: 'tcp', ports: [OUTSIDE_PORT] },
       { name: 'to-red', action: 'allow', from: [{ network: 'web' }], to: [{ network: 'red' }], protocol: 'tcp', ports: [80] },
     ],
   },
@@ -58,12 +54,6 @@ const routerDoc = {
   spec: { host: 'h3', interfaces: [{ network: 'transit' }, { network: 'red' }], external: { mode: 'host' } },
 };
 
-/** What a TCP connection from `from` to ip:port reads ('' on failure: refused, unreachable or 2 s without an answer). */
-async function tcpRead(from: Workload, to: string, port: number): Promise<string> {
-  const r = await lab.exec(from, tcpReadArgv(to, port));
-  return r.code === 0 ? r.stdout : '';
-}
-
 async function routesOf(w: Workload): Promise<Array<{ dst: string; gateway?: string }>> {
   return ipJson<Array<{ dst: string; gateway?: string }>>('-n', w.netns, 'route', 'show');
 }
@@ -72,30 +62,24 @@ async function ready(kind: 'firewalls' | 'routers', name: string): Promise<void>
   await waitFor(`${kind}/${name} to be ready`, async () => (await lab.api<Ready>('GET', `/api/v1/${kind}/${name}`)).status?.ready === true, 60_000, 200);
 }
 
+let wa: Attached;
 let w: Workload;
-let r1: { w: Workload; ip: string };
+let r1: Attached;
 
 beforeAll(async () => {
-  await lab.up({ hosts: 3, prefix, networks: Object.entries(NETS).map(([name, subnet]) => ({ name, subnet })) });
-  await addOutside(lab.host('h3').netns, OUTSIDE, `${H3_OUTSIDE_IP}/24`, `${OUTSIDE_IP}/24`);
-  servers.push(echoPeer(`/run/netns/${OUTSIDE}`, 7000), echoPeer(`/run/netns/${OUTSIDE}`, 7001));
-
-  w = await lab.workload('h1', 'w');
-  await lab.attach('h1', { network: 'web', containerId: `${prefix}w`, netns: w.path });
-  const rw = await lab.workload('h2', 'r1');
-  const attached = await lab.attach('h2', { network: 'red', containerId: `${prefix}r1`, netns: rw.path });
-  r1 = { w: rw, ip: attached.ip };
-  servers.push(echoPeer(rw.path, 80), echoPeer(rw.path, 81));
+  await rl.up(NETS, { hostIfname: 'out0', hostIp: H3_OUTSIDE_IP, outsideIp: OUTSIDE_IP });
+  rl.echo(`/run/netns/${rl.outside}`, DENIED_PORT);
+  wa = await rl.attach('h1', 'w', 'web');
+  w = wa.w;
+  r1 = await rl.attach('h2', 'r1', 'red');
+  rl.echo(r1.w.path, 80);
+  rl.echo(r1.w.path, 81);
 });
 
 afterAll(async () => {
-  for (const s of servers) s.kill('SIGKILL');
   await lab.api('DELETE', `/api/v1/firewalls/${FIREWALL}`).catch(() => undefined);
-  await lab.api('DELETE', `/api/v1/routers/${ROUTER}`).catch(() => undefined);
-  await lab.down({ prefix }).catch(() => undefined);
-  await netnsDel(OUTSIDE);
-  for (const ns of NAMESPACES) await netnsDel(ns);
-  rmSync(labDir, { recursive: true, force: true });
+  await rl.down();
+  await netnsDel(FIREWALL_NETNS);
 });
 
 test('web reaches red and the outside through the firewall, then the router; the firewall decides what passes', async () => {
@@ -111,13 +95,12 @@ test('web reaches red and the outside through the firewall, then the router; the
   await waitFor("r1's route back to web", async () => (await routesOf(r1.w)).some((r) => r.dst === NETS.web));
 
   // out: the outside sees h3's address (the router translated web's traffic like its own networks')
-  expect(await tcpRead(w, OUTSIDE_IP, 7000)).toBe(H3_OUTSIDE_IP);
+  expect(await rl.tcpRead(w, OUTSIDE_IP, OUTSIDE_PORT)).toBe(H3_OUTSIDE_IP);
   // red: routed, not translated: r1 sees w's own address
-  const wIp = (await ipJson<Array<{ addr_info: Array<{ family: string; local: string }> }>>('-n', w.netns, 'addr', 'show', 'eth0'))[0]?.addr_info.find((a) => a.family === 'inet')?.local;
-  expect(await tcpRead(w, r1.ip, 80)).toBe(wIp);
+  expect(await rl.tcpRead(w, r1.ip, 80)).toBe(wa.ip);
   // what the firewall's rules do not allow does not pass, though the router would route it
-  expect(await tcpRead(w, OUTSIDE_IP, 7001)).toBe('');
-  expect(await tcpRead(w, r1.ip, 81)).toBe('');
+  expect(await rl.tcpRead(w, OUTSIDE_IP, DENIED_PORT)).toBe('');
+  expect(await rl.tcpRead(w, r1.ip, 81)).toBe('');
   // and the firewall counted what it let through
   await waitFor('the firewall to count its rules', async () => {
     const c = (await lab.api<Ready>('GET', `/api/v1/firewalls/${FIREWALL}`)).status?.counters ?? [];
@@ -128,7 +111,7 @@ test('web reaches red and the outside through the firewall, then the router; the
 test('without the firewall the chain is gone: web loses its way out, and deleting the router leaves nothing', async () => {
   await lab.api('DELETE', `/api/v1/firewalls/${FIREWALL}`);
   await waitFor("w's routes through the firewall to go", async () => !(await routesOf(w)).some((r) => ['0.0.0.0/1', '128.0.0.0/1', NETS.red].includes(r.dst)), 30_000, 200);
-  expect(await tcpRead(w, OUTSIDE_IP, 7000)).toBe('');
+  expect(await rl.tcpRead(w, OUTSIDE_IP, OUTSIDE_PORT)).toBe('');
   await lab.api('DELETE', `/api/v1/routers/${ROUTER}`);
   await waitFor('the VNF namespaces to go', async () => {
     const list = await netnsList();

@@ -198,7 +198,7 @@ let flows: LongLived[] = [];
 
 beforeAll(async () => {
   await lab.up({ hosts: 3, prefix, networks: Object.entries(NETS).map(([name, subnet]) => ({ name, subnet })) });
-  await addOutside(lab.host('h3').netns, OUTSIDE, `${H3_OUTSIDE_IP}/24`, `${OUTSIDE_IP}/24`);
+  await addOutside(lab.host('h3').netns, OUTSIDE, `${OUTSIDE_IP}/24`, { cidr: `${H3_OUTSIDE_IP}/24` });
 
   const aw = await lab.workload('h1', 'a');
   const ar = await lab.attach('h1', { network: 'blue', containerId: `${prefix}a`, netns: aw.path });

@@ -9,35 +9,22 @@
 //   blue 100.64.81.0/24   a (h1) ----+
 //   red  100.64.82.0/24   web1 (h2) -+-- router on h3 -- uplink -- h3 203.0.113.1 -- outside 203.0.113.100
 //   green 100.64.83.0/24  g (h1)     (not connected)
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import type { Router } from '../../../model/kinds.js';
 import type { ResourceList } from '../../../model/rest.js';
-import { VNF_UPLINK_TABLE, vnfNetnsName } from '../../../model/vnf-names.js';
-import { Lab, labPrefix, type Workload } from '../../lab/index.js';
-import { addOutside, execIn, ip, ipJson, netnsDel, netnsList, waitFor } from '../../support/test-lab.js';
+import { VNF_UPLINK_TABLE } from '../../../model/vnf-names.js';
+import type { Workload } from '../../lab/index.js';
+import { OUTSIDE_PORT, RouterLab, type Attached } from '../../support/router-probes.js';
+import { execIn, ip, ipJson, netnsList, waitFor } from '../../support/test-lab.js';
 
 jest.setTimeout(600_000);
 
-const prefix = labPrefix('rt');
-const labDir = mkdtempSync(join(tmpdir(), prefix));
-const lab = new Lab({ dir: labDir });
-const ROUTER = `${prefix}edge`;
-const ROUTER_NETNS = vnfNetnsName('h3', { kind: 'Router', name: ROUTER });
-const OUTSIDE = `${prefix}outside`;
+const rl = new RouterLab('rt');
+const { lab, router: ROUTER, routerNetns: ROUTER_NETNS, outside: OUTSIDE } = rl;
 const H3_OUTSIDE_IP = '203.0.113.1';
 const OUTSIDE_IP = '203.0.113.100';
 const NETS = { blue: '100.64.81.0/24', red: '100.64.82.0/24', green: '100.64.83.0/24' } as const;
-const servers: ChildProcess[] = [];
-
-interface Attached {
-  w: Workload;
-  ip: string;
-  endpoint: string;
-}
+const tcpRead = (from: Workload | string, to: string, port: number) => rl.tcpRead(from, to, port);
 
 interface RouterView {
   status?: {
@@ -56,25 +43,6 @@ const routerDoc = (portForwards: unknown[]) => ({
   spec: { host: 'h3', interfaces: [{ network: 'blue' }, { network: 'red' }], external: { mode: 'host' }, portForwards },
 });
 
-async function attach(host: string, name: string, network: keyof typeof NETS): Promise<Attached> {
-  const w = await lab.workload(host, name);
-  const r = await lab.attach(host, { network, containerId: `${prefix}${name}`, netns: w.path });
-  return { w, ip: r.ip, endpoint: r.endpoint };
-}
-
-/** A TCP server in a namespace that answers every connection with the address it came from, then closes. */
-function echoPeer(netnsPath: string, port: number): void {
-  const code = `require('net').createServer((c)=>{c.on('error',()=>{});c.end(c.remoteAddress)}).listen(${port},'0.0.0.0');setTimeout(()=>process.exit(0),300000)`;
-  servers.push(spawn('nsenter', [`--net=${netnsPath}`, process.execPath, '-e', code], { stdio: 'ignore' }));
-}
-
-/** What a TCP connection from `from` to ip:port reads ('' on failure: refused, unreachable or 2 s without an answer). */
-async function tcpRead(from: Workload | string, to: string, port: number): Promise<string> {
-  const code = `const s=require('net').connect({port:${port},host:'${to}',timeout:2000});let d='';s.on('data',(b)=>d+=b);s.on('end',()=>{process.stdout.write(d);process.exit(0)});s.on('error',()=>process.exit(3));s.on('timeout',()=>process.exit(4))`;
-  const r = typeof from === 'string' ? await execIn(from, [process.execPath, '-e', code]) : await lab.exec(from, [process.execPath, '-e', code]);
-  return r.code === 0 ? r.stdout : '';
-}
-
 async function routesOf(w: Workload): Promise<Array<{ dst: string; gateway?: string }>> {
   return ipJson<Array<{ dst: string; gateway?: string }>>('-n', w.netns, 'route', 'show');
 }
@@ -89,36 +57,27 @@ let g: Attached;
 let c: Attached;
 
 beforeAll(async () => {
-  await lab.up({ hosts: 3, prefix, networks: Object.entries(NETS).map(([name, subnet]) => ({ name, subnet })) });
-  // The outside: a namespace of this test, joined to h3 only.
-  await addOutside(lab.host('h3').netns, OUTSIDE, `${H3_OUTSIDE_IP}/24`, `${OUTSIDE_IP}/24`);
-  echoPeer(`/run/netns/${OUTSIDE}`, 7000);
-
-  a = await attach('h1', 'a', 'blue');
-  web1 = await attach('h2', 'web1', 'red');
-  g = await attach('h1', 'g', 'green');
-  c = await attach('h3', 'c', 'blue');
-  echoPeer(web1.w.path, 80);
-  echoPeer(g.w.path, 80);
+  await rl.up(NETS, { hostIfname: 'out0', hostIp: H3_OUTSIDE_IP, outsideIp: OUTSIDE_IP });
+  a = await rl.attach('h1', 'a', 'blue');
+  web1 = await rl.attach('h2', 'web1', 'red');
+  g = await rl.attach('h1', 'g', 'green');
+  c = await rl.attach('h3', 'c', 'blue');
+  rl.echo(web1.w.path, 80);
+  rl.echo(g.w.path, 80);
 });
 
-afterAll(async () => {
-  for (const s of servers) s.kill('SIGKILL');
-  await lab.api('DELETE', `/api/v1/routers/${ROUTER}`).catch(() => undefined);
-  await lab.down({ prefix }).catch(() => undefined);
-  await netnsDel(OUTSIDE);
-  await netnsDel(ROUTER_NETNS);
-  rmSync(labDir, { recursive: true, force: true });
-});
+afterAll(() => rl.down());
 
 test('before the router: the networks are isolated from each other and from the outside', async () => {
   expect(await lab.ping(a.w, web1.ip)).toBe(false);
-  expect(await tcpRead(a.w, OUTSIDE_IP, 7000)).toBe('');
+  expect(await tcpRead(a.w, OUTSIDE_IP, OUTSIDE_PORT)).toBe('');
 });
 
-test('refused as not supported yet, with nothing created: mode interface and floating IPs', async () => {
-  const bad = { ...routerDoc([]), spec: { ...routerDoc([]).spec, external: { mode: 'interface', interface: 'eth1' }, floatingIPs: [{ address: '203.0.113.20', endpoint: web1.endpoint }] } };
-  await expect(lab.api('POST', '/api/v1/routers', bad)).rejects.toThrow(/not supported yet/);
+test('refused with nothing created: floating IPs in mode host, mode interface without its address and gateway', async () => {
+  const fip = { ...routerDoc([]), spec: { ...routerDoc([]).spec, floatingIPs: [{ address: '203.0.113.20', endpoint: web1.endpoint }] } };
+  await expect(lab.api('POST', '/api/v1/routers', fip)).rejects.toThrow(/only external mode: interface has \(this router has mode host\)/);
+  const partial = { ...routerDoc([]), spec: { ...routerDoc([]).spec, external: { mode: 'interface', interface: 'eth1' } } };
+  await expect(lab.api('POST', '/api/v1/routers', partial)).rejects.toThrow(/mode interface needs external\.address, external\.gateway/);
   expect((await lab.api<ResourceList<Router>>('GET', '/api/v1/routers')).items).toEqual([]);
 });
 
@@ -148,13 +107,13 @@ test('a router on h3 routes blue (h1) <-> red (h2), takes both out with the host
   // green stays unreachable, from blue and to the outside
   expect(await lab.ping(a.w, g.ip)).toBe(false);
   expect(await tcpRead(a.w, g.ip, 80)).toBe('');
-  expect(await tcpRead(g.w, OUTSIDE_IP, 7000)).toBe('');
+  expect(await tcpRead(g.w, OUTSIDE_IP, OUTSIDE_PORT)).toBe('');
 
   // out: the outside sees h3's address, not the workload's
-  expect(await tcpRead(a.w, OUTSIDE_IP, 7000)).toBe(H3_OUTSIDE_IP);
-  expect(await tcpRead(web1.w, OUTSIDE_IP, 7000)).toBe(H3_OUTSIDE_IP);
+  expect(await tcpRead(a.w, OUTSIDE_IP, OUTSIDE_PORT)).toBe(H3_OUTSIDE_IP);
+  expect(await tcpRead(web1.w, OUTSIDE_IP, OUTSIDE_PORT)).toBe(H3_OUTSIDE_IP);
   // a workload on the router's own host too
-  expect(await tcpRead(c.w, OUTSIDE_IP, 7000)).toBe(H3_OUTSIDE_IP);
+  expect(await tcpRead(c.w, OUTSIDE_IP, OUTSIDE_PORT)).toBe(H3_OUTSIDE_IP);
   expect(await tcpRead(c.w, web1.ip, 80)).toBe(c.ip);
   expect(await lab.ping(a.w, OUTSIDE_IP)).toBe(true);
 
@@ -198,6 +157,6 @@ test('deleting the router restores isolation and leaves nothing of it in any nam
   const h3 = lab.host('h3').netns;
   await waitFor('the uplink table to go', async () => !(await ip('-n', h3, 'route', 'show')).includes('169.254.') && (await execIn(h3, ['nft', 'list', 'table', 'ip', VNF_UPLINK_TABLE])).code !== 0, 30_000, 200);
   expect(await lab.ping(a.w, web1.ip)).toBe(false);
-  expect(await tcpRead(a.w, OUTSIDE_IP, 7000)).toBe('');
+  expect(await tcpRead(a.w, OUTSIDE_IP, OUTSIDE_PORT)).toBe('');
   expect(await tcpRead(OUTSIDE, H3_OUTSIDE_IP, 8080)).toBe('');
 });

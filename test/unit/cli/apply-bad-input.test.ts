@@ -43,6 +43,9 @@ const flowRules = (n: number) => `[${Array.from({ length: n }, () => '{action: a
 const rt = (name: string, extra = '', networks = ['web', 'app'], host = 'node-a') =>
   `apiVersion: weft.dev/v1\nkind: Router\nmetadata:\n  name: ${name}\nspec:\n  host: ${host}\n  interfaces:\n${networks.map((n) => `    - network: ${n}\n`).join('')}${extra}`;
 
+/** A router's external segment (line 10 of rt's document, with two networks). */
+const SEG = '  external: {mode: interface, interface: eth1, address: 203.0.113.10/24, gateway: 203.0.113.1}\n';
+
 /** "(allowed: Network, Endpoint, ...)": every kind, in KINDS order. */
 const ALLOWED_KINDS = `\\(allowed: ${KINDS.join(', ')}\\)`;
 
@@ -186,11 +189,11 @@ const cases: Case[] = [
   { name: 'an IPv6 static route', files: rt('g9', '  routes:\n    - to: "2001:db8::/32"\n      via: 10.10.1.5\n'), problems: [['11:11', '/spec/routes/0/to', /IPv6 routes are not supported yet/]] },
   { name: 'a default route as a static route', files: rt('g10', '  routes:\n    - to: 0.0.0.0/0\n      via: 10.10.1.5\n'), problems: [['11:11', '/spec/routes/0/to', /a default route is not a static route here: give the router external/]] },
   { name: 'a destination routed twice', files: rt('g11', '  routes:\n    - {to: 192.0.2.0/24, via: 10.10.1.5}\n    - {to: 192.0.2.0/24, via: 10.10.1.6}\n'), problems: [['12:', '/spec/routes/1/to', /destination 192\.0\.2\.0\/24 is routed twice \(also \/spec\/routes\/0\); keep one/]] },
-  { name: 'external mode interface (not supported yet)', files: rt('g12', '  external:\n    mode: interface\n'), problems: [['11:11', '/spec/external/mode', /external mode "interface" is not supported yet; use mode: host/]] },
+  { name: 'external mode interface without interface, address and gateway', files: rt('g12', '  external:\n    mode: interface\n'), problems: [['11:', '/spec/external', /mode interface needs external\.interface, external\.address, external\.gateway: the host interface whose segment the router joins/]] },
   { name: 'an external mode that does not exist', files: rt('g13', '  external:\n    mode: hots\n'), problems: [['11:11', '/spec/external/mode', /host, interface/]] },
-  { name: 'external.address in mode host', files: rt('g14', '  external:\n    mode: host\n    address: 203.0.113.10/24\n'), problems: [['12:14', '/spec/external/address', /external\.address belongs to mode: interface, which is not supported yet; remove it/]] },
+  { name: 'external.address in mode host', files: rt('g14', '  external:\n    mode: host\n    address: 203.0.113.10/24\n'), problems: [['12:14', '/spec/external/address', /external\.address belongs to mode: interface; remove it, or set mode: interface/]] },
   { name: 'snat: false in mode host', files: rt('g15', '  external:\n    snat: false\n'), problems: [['11:11', '/spec/external/snat', /snat: false is not supported in mode host/]] },
-  { name: 'floating IPs (not supported yet)', files: rt('g16', '  external: {}\n  floatingIPs:\n    - {address: 203.0.113.20, endpoint: web-1}\n'), problems: [['12:', '/spec/floatingIPs', /floating IPs need external mode: interface .*, which is not supported yet; use portForwards in mode host/]] },
+  { name: 'floating IPs in mode host', files: rt('g16', '  external: {}\n  floatingIPs:\n    - {address: 203.0.113.20, endpoint: web-1}\n'), problems: [['12:', '/spec/floatingIPs', /floating IPs are extra addresses on the router's own external segment, which only external mode: interface has \(this router has mode host\); set external: \{mode: interface, interface, address, gateway\}, or reach the endpoint from outside with portForwards/]] },
   { name: 'a port forward without external', files: rt('g17', '  portForwards:\n    - {protocol: tcp, port: 8080, to: {endpoint: web-1, port: 80}}\n'), problems: [['11:', '/spec/portForwards', /this router has no external: add external: \{mode: host\}, or remove portForwards/]] },
   { name: 'a port published twice', files: rt('g18', '  external: {}\n  portForwards:\n    - {protocol: tcp, port: 8080, to: {endpoint: web-1}}\n    - {protocol: tcp, port: 8080, to: {endpoint: app-1}}\n'), problems: [['13:', '/spec/portForwards/1/port', /tcp\/8080 is published twice \(also \/spec\/portForwards\/0\)/]] },
   { name: 'a port forward to an endpoint that does not exist', files: rt('g19', '  external: {}\n  portForwards:\n    - {protocol: tcp, port: 8080, to: {endpoint: web-9}}\n'), problems: [['12:', '/spec/portForwards/0/to/endpoint', /endpoint "web-9" does not exist; attach it first/]] },
@@ -198,6 +201,22 @@ const cases: Case[] = [
   { name: 'a port forward for sctp', files: rt('g21', '  external: {}\n  portForwards:\n    - {protocol: sctp, port: 9, to: {endpoint: web-1}}\n'), problems: [['12:', '/spec/portForwards/0/protocol', /tcp, udp/]] },
   { name: 'a published port past 65535', files: rt('g22', '  external: {}\n  portForwards:\n    - {protocol: tcp, port: 70000, to: {endpoint: web-1}}\n'), problems: [['12:', '/spec/portForwards/0/port', /must be <= 65535, got 70000/]] },
   { name: 'a misspelled router field', files: rt('g23', '  portForward: []\n'), problems: [['10:3', '/spec/portForward', /unknown field "portForward" \(did you mean "portForwards"\?\)/]] },
+  { name: 'a router gateway outside its external subnet', files: rt('g28', `${SEG}`.replace('gateway: 203.0.113.1', 'gateway: 198.51.100.1')), problems: [['10:', '/spec/external/gateway', /gateway 198\.51\.100\.1 is not a host address of the external subnet 203\.0\.113\.0\/24 \(from external\.address\)/]] },
+  { name: "a router's way out on one of weft's own links", files: rt('g39', `${SEG}`.replace('interface: eth1', 'interface: wb-00000a')), problems: [['10:', '/spec/external/interface', /"wb-00000a" is named like weft's own links \(a bridge\): the router's way out sits on a host interface outside weft/]] },
+  { name: 'a router external address without a prefix length', files: rt('g29', `${SEG}`.replace('203.0.113.10/24', '203.0.113.10')), problems: [['10:', '/spec/external/address', /"203\.0\.113\.10" is not an IPv4 address with a prefix length; write the router's address on the segment and the segment's length/]] },
+  { name: 'a floating IP outside the external subnet', files: rt('g30', `${SEG}  floatingIPs:\n    - {address: 198.51.100.20, endpoint: web-1}\n`), problems: [['12:', '/spec/floatingIPs/0/address', /floating IP 198\.51\.100\.20 is outside the external subnet 203\.0\.113\.0\/24 \(from external\.address\)/]] },
+  { name: "a floating IP that is the router's own address", files: rt('g31', `${SEG}  floatingIPs:\n    - {address: 203.0.113.10, endpoint: web-1}\n`), problems: [['12:', '/spec/floatingIPs/0/address', /floating IP 203\.0\.113\.10 is the router's own address \(external\.address\)/]] },
+  { name: 'a floating IP used twice', files: rt('g32', `${SEG}  floatingIPs:\n    - {address: 203.0.113.20, endpoint: web-1}\n    - {address: 203.0.113.20, endpoint: app-1}\n`), problems: [['13:', '/spec/floatingIPs/1/address', /floating IP 203\.0\.113\.20 is used twice \(also \/spec\/floatingIPs\/0\)/]] },
+  { name: 'a floating IP to an endpoint on no connected network', files: rt('g33', `${SEG}  floatingIPs:\n    - {address: 203.0.113.20, endpoint: db-primary}\n`), problems: [['12:', '/spec/floatingIPs/0/endpoint', /endpoint "db-primary" is on network "db", which this router does not connect \(web, app\); add an interface on "db" or map the address to another endpoint/]] },
+  { name: 'a floating IP to an endpoint that does not exist', files: rt('g34', `${SEG}  floatingIPs:\n    - {address: 203.0.113.20, endpoint: web-9}\n`), problems: [['12:', '/spec/floatingIPs/0/endpoint', /endpoint "web-9" does not exist; attach it first/]] },
+  { name: 'a floating IP without external', files: rt('g35', '  floatingIPs:\n    - {address: 203.0.113.20, endpoint: web-1}\n'), problems: [['11:', '/spec/floatingIPs', /\(this router has no external\)/]] },
+  { name: 'an external subnet overlapping a connected network', files: rt('g36', `${SEG}`.replace('203.0.113.10/24', '10.10.0.10/16').replace('203.0.113.1}', '10.10.0.1}')), problems: [['10:', '/spec/external/address', /the external subnet 10\.10\.0\.0\/16 overlaps connected network "web" \(10\.10\.1\.0\/24\)/]] },
+  {
+    name: 'two routers answering for one external address: 409 naming both, nothing applied',
+    files: `${rt('g37', SEG, ['web'])}---\n${rt('g38', `${SEG}`.replace('203.0.113.10/24', '203.0.113.11/24').replace('}\n', '}\n  floatingIPs:\n    - {address: 203.0.113.10, endpoint: db-primary}\n'), ['db'], 'node-b')}`,
+    problems: [],
+    error: /external address 203\.0\.113\.10 already belongs to router "g37"; router "g38" cannot answer for it too/,
+  },
   {
     name: 'two routers giving one network a way out: 409 naming both, nothing applied',
     files: `${rt('g24', '  external: {}\n')}---\n${rt('g25', '  external: {}\n', ['web', 'db'], 'node-b')}`,

@@ -28,19 +28,22 @@ describe('tables', () => {
     expect(formatAge(ts, NOW)).toBe(age);
   });
 
-  it('routers: networks, way out, counts of routes and forwards, readiness; addresses when wide', () => {
+  it('routers: networks, way out, counts of routes, forwards and floating IPs, readiness; addresses and floating IPs when wide', () => {
     const r = (name: string, spec: Router['spec'], status?: Router['status']): Router => ({ apiVersion: 'weft.dev/v1', kind: 'Router', metadata: { name, creationTimestamp: '2026-01-10T11:00:00Z' }, spec, ...(status ? { status } : {}) });
     const edge = r('edge', { host: 'h3', interfaces: [{ network: 'blue' }, { network: 'red' }], external: {}, portForwards: [{ protocol: 'tcp', port: 8080, to: { endpoint: 'web1.eth0' } }] }, { ready: true, interfaces: [{ network: 'blue', ip: '10.1.0.254', mac: '0a:77:00:00:00:01' }] });
     const inner = r('inner', { host: 'h1', interfaces: [{ network: 'app' }], routes: [{ to: '192.0.2.0/24', via: '10.3.0.9' }] });
-    expect(renderResourceTable('Router', [edge, inner], false, NOW)).toBe(
+    const seg = r('seg', { host: 'h2', interfaces: [{ network: 'db' }], external: { mode: 'interface', interface: 'eth1', address: '203.0.113.10/24', gateway: '203.0.113.1' }, floatingIPs: [{ address: '203.0.113.20', endpoint: 'db1' }] });
+    expect(renderResourceTable('Router', [edge, inner, seg], false, NOW)).toBe(
       [
-        'NAME    HOST   NETWORKS   EXTERNAL   ROUTES   FORWARDS   READY       AGE',
-        'edge    h3     blue,red   host       0        1          True        60m',
-        'inner   h1     app        <none>     1        0          <unknown>   60m',
+        'NAME    HOST   NETWORKS   EXTERNAL                         ROUTES   FORWARDS   FLOATING   READY       AGE',
+        'edge    h3     blue,red   host                             0        1          0          True        60m',
+        'inner   h1     app        <none>                           1        0          0          <unknown>   60m',
+        'seg     h2     db         interface:203.0.113.10/24@eth1   0        0          1          <unknown>   60m',
         '',
       ].join('\n'),
     );
     expect(renderResourceTable('Router', [edge], true, NOW)).toContain('blue:10.1.0.254');
+    expect(renderResourceTable('Router', [seg], true, NOW)).toContain('203.0.113.20=db1');
   });
 
   it('networks: status values win over spec, missing ones show <none>', () => {

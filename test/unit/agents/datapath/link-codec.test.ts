@@ -150,6 +150,18 @@ describeLE('link-codec: golden bytes (little-endian host)', () => {
     );
   });
 
+  it('encodeLinkInfo(macvlan) nests IFLA_MACVLAN_MODE = MACVLAN_MODE_BRIDGE (4), and decodes back to the mode', () => {
+    const bytes = encodeLinkInfo({ kind: 'macvlan', mode: 'bridge' });
+    expect(bytes).toEqual(
+      hex(`
+        0c 00 01 00  6d 61 63 76 6c 61 6e 00   # IFLA_INFO_KIND "macvlan\\0" (len 12)
+        0c 00 02 00                            # IFLA_INFO_DATA, len 12
+          08 00 01 00  04 00 00 00             # IFLA_MACVLAN_MODE 4 (bridge)
+      `),
+    );
+    expect(decodeLinkInfo(bytes)).toEqual({ kind: 'macvlan', macvlanMode: 'bridge' });
+  });
+
   it('encodeBridgePortSetLink is an AF_BRIDGE ifinfomsg plus IFLA_PROTINFO with NLA_F_NESTED around IFLA_BRPORT_NEIGH_SUPPRESS', () => {
     expect(encodeBridgePortSetLink(5, { neighSuppress: true })).toEqual(
       hex(`

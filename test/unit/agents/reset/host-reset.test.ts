@@ -99,4 +99,26 @@ describe('HostReset', () => {
     expect(nft.tables).toEqual([{ family: 'inet', name: 'filter' }, { family: 'ip', name: 'weft-isolation' }]);
     expect((await reset.plan({ state: false })).items).toEqual([]);
   });
+
+  test("a router's external macvlan goes with its namespace; the host interface it sat on stays", async () => {
+    const { kernel, host, nft } = await world();
+    const RT = { kind: 'Router', name: 'edge' };
+    const rtNs = await kernel.createNamedNetns(vnfNetnsName('h1', RT));
+    const bridge = await host.getLink('wb-000010');
+    const port = await host.addVeth({ name: 'wf-00000002', mtu: 1450, master: bridge?.index ?? 0, up: true, peer: { name: 'n-blue', netns: rtNs, up: true } });
+    await host.setLinkAlias(port.index, vnfAlias(RT, 'blue'));
+    const segment = await kernel.createNamedNetns('segment');
+    const eth1 = await host.addVeth({ name: 'eth1', mtu: 1500, up: true, peer: { name: 'eth0', netns: segment, up: true } });
+    await host.addMacvlan({ name: 'external', parent: eth1.index, netns: rtNs });
+    const reset = new HostReset({ host, namespaces: kernel, nft, hostName: 'h1', stateDir: '/nonexistent/weft-test-state', records: [], plan: undefined });
+    const items = (await reset.plan({ state: false })).items;
+    expect(items.map((i) => `${i.kind} ${i.name}`)).toContain(`netns ${vnfNetnsName('h1', RT)}`);
+    expect(items.map((i) => i.name)).not.toContain('eth1');
+    for (const item of items) await item.remove();
+    expect(await kernel.listNamedNetns()).not.toContain(vnfNetnsName('h1', RT));
+    expect(await host.getLink('eth1')).toMatchObject({ kind: 'veth', up: true });
+    const seg = await kernel.at(segment);
+    expect((await seg.listLinks()).map((l) => l.name).sort()).toEqual(['eth0', 'lo']);
+    seg.close();
+  });
 });

@@ -30,6 +30,7 @@ class SlowDeleteHandle implements NetnsHandle {
   getLink(name: string) { return this.inner.getLink(name); }
   addBridge(...a: Parameters<NetnsHandle['addBridge']>) { return this.inner.addBridge(...a); }
   addVeth(...a: Parameters<NetnsHandle['addVeth']>) { return this.inner.addVeth(...a); }
+  addMacvlan(...a: Parameters<NetnsHandle['addMacvlan']>) { return this.inner.addMacvlan(...a); }
   setLinkUp(index: number) { return this.inner.setLinkUp(index); }
   setLinkAlias(index: number, alias: string) { return this.inner.setLinkAlias(index, alias); }
   setLinkMtu(index: number, mtu: number) { return this.inner.setLinkMtu(index, mtu); }

@@ -223,6 +223,75 @@ describe('VnfHost', () => {
     expect(removal.filter((c) => 'add' in c && !('table' in c.add))).toEqual([]);
   });
 
+  test("a router's external interface: not ready naming a missing host interface; then a macvlan on it inside the namespace, adopted after a restart, replaced when the interface changes, gone with the router", async () => {
+    const RT = { kind: 'Router', name: 'edge' };
+    const rtPath = `/run/netns/${vnfNetnsName('h1', RT)}`;
+    const iface = (n: PlanNetwork, ip: string) => ({ network: n.name, ip, prefixLength: 24, mac: vnfMac(RT, n.name), mtu: n.mtu, hostIfname: vnfHostVethName(RT, n.name), ifname: vnfIfname(n.name) });
+    const external = { interface: 'eth1', ip: '203.0.113.10', prefixLength: 24, gateway: '203.0.113.1', snat: true, floatingIPs: [{ address: '203.0.113.20', toIp: '10.2.0.7' }] };
+    const rt = (ext: PlanRouterSpec['external']): PlanVnf<PlanRouterSpec> => ({
+      ...RT,
+      generation: 1,
+      netns: vnfNetnsName('h1', RT),
+      interfaces: [iface(A, '10.1.0.253'), iface(B, '10.2.0.253')],
+      spec: { subnets: [A.subnet, B.subnet], routes: [], external: ext, portForwards: [] },
+    });
+    const hostNft = new FakeNft(kernel);
+    const withHost = new VnfHost(kernel, kernel.host(), new BridgeManager(kernel.host()), silent, processes(), (p) => nft.at(p), hostNft.at('host'));
+    const externalLink = async () => {
+      const inside = await kernel.at(rtPath);
+      try {
+        const link = (await inside.listLinks()).find((l) => l.name === 'external');
+        const addrs = link ? (await inside.listAddrs(link.index)).map((a) => `${a.address}/${a.prefixLength}`) : [];
+        return { link, addrs, routes: await inside.listRoutes(4) };
+      } finally {
+        inside.close();
+      }
+    };
+
+    await withHost.sync(plan(rt(external)));
+    expect(report(withHost, 'edge')).toMatchObject({ ready: false, message: expect.stringContaining('host interface "eth1" does not exist on host "h1"') });
+    expect((await externalLink()).link).toBeUndefined();
+    // a weft bridge is no way out
+    await withHost.sync(plan(rt({ ...external, interface: A.bridge })));
+    expect(report(withHost, 'edge')).toMatchObject({ ready: false, message: expect.stringContaining(`host interface "${A.bridge}" on host "h1" is weft's own (a bridge)`) });
+    expect((await externalLink()).link).toBeUndefined();
+
+    // the host interface appears (a veth to another namespace stands for a NIC)
+    await kernel.createNamedNetns('segment');
+    const eth1 = await kernel.host().addVeth({ name: 'eth1', mtu: 1500, up: true, peer: { name: 'peer', netns: '/run/netns/segment', up: true } });
+    await withHost.sync(plan(rt(external)));
+    expect(report(withHost, 'edge')).toMatchObject({ ready: true });
+    const made = await externalLink();
+    expect(made.link).toMatchObject({ kind: 'macvlan', lowerIndex: eth1.index, alias: 'weft:vnf:router/edge/.external', mac: vnfMac(RT, '.external'), up: true });
+    expect(made.addrs.sort()).toEqual(['203.0.113.10/24', '203.0.113.20/32']);
+    expect(made.routes).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '203.0.113.1' }));
+    // nothing in the host for it: no uplink, no uplink table
+    expect((await kernel.host().listLinks()).map((l) => l.name).filter((n) => n.startsWith('wu-'))).toEqual([]);
+    expect(JSON.stringify(hostNft.docs)).not.toContain(VNF_UPLINK_TABLE);
+
+    // a restarted agent adopts it as it is; a floating IP removed goes from the interface
+    const restarted = new VnfHost(kernel, kernel.host(), new BridgeManager(kernel.host()), silent, processes(), (p) => nft.at(p), hostNft.at('host'));
+    await restarted.sync(plan(rt(external)));
+    expect(kernel.calls.filter((c) => c.op === 'addMacvlan')).toHaveLength(1);
+    await restarted.sync(plan(rt({ ...external, floatingIPs: [] })));
+    expect((await externalLink()).addrs).toEqual(['203.0.113.10/24']);
+    expect(kernel.calls.filter((c) => c.op === 'addMacvlan')).toHaveLength(1);
+
+    // moved to another host interface: made anew on that one
+    const eth2 = await kernel.host().addVeth({ name: 'eth2', mtu: 1500, up: true, peer: { name: 'peer2', netns: '/run/netns/segment', up: true } });
+    await restarted.sync(plan(rt({ ...external, interface: 'eth2' })));
+    expect((await externalLink()).link).toMatchObject({ kind: 'macvlan', lowerIndex: eth2.index });
+
+    // back to no way out at all: the macvlan goes, the namespace stays
+    await restarted.sync(plan(rt(undefined)));
+    expect((await externalLink()).link).toBeUndefined();
+
+    await restarted.sync(plan(rt(external)));
+    await restarted.sync(plan());
+    expect(await kernel.listNamedNetns()).toEqual(['segment']);
+    expect((await kernel.host().listLinks()).map((l) => l.name).filter((n) => n.startsWith('wf-'))).toEqual([]);
+  });
+
   test('counters are re-read between passes, and reported only when they moved', async () => {
     await vnfs.sync(plan(firewall()));
     expect(await vnfs.refreshCounters()).toBe(false);

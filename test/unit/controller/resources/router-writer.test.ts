@@ -19,6 +19,7 @@ import { network } from '../support/harness.js';
 const router = (name: string, spec: RouterSpec): Router => ({ apiVersion: 'weft.dev/v1', kind: 'Router', metadata: { name }, spec });
 const BASE: RouterSpec = { host: 'h1', interfaces: [{ network: 'blue', ip: '10.1.0.254' }, { network: 'red', ip: '10.2.0.254' }] };
 const OUT: RouterSpec = { ...BASE, external: { mode: 'host' } };
+const SEG: RouterSpec = { ...BASE, external: { mode: 'interface', interface: 'eth1', address: '203.0.113.10/24', gateway: '203.0.113.1' } };
 
 describe('Router VNF at the controller', () => {
   let store: SqliteStore;
@@ -54,6 +55,9 @@ describe('Router VNF at the controller', () => {
     ['a port forward to an endpoint that does not exist', { ...OUT, portForwards: [{ protocol: 'tcp', port: 8080, to: { endpoint: 'nobody' } }] }, 'Invalid', '/spec/portForwards/0/to/endpoint', 'endpoint "nobody" does not exist'],
     ['a port forward to an endpoint on no connected network', { ...OUT, portForwards: [{ protocol: 'tcp', port: 8080, to: { endpoint: 'lonely' } }] }, 'Invalid', '/spec/portForwards/0/to/endpoint', 'endpoint "lonely" is on network "green", which this router does not connect'],
     ['a network that does not exist', { ...BASE, interfaces: [{ network: 'nope' }] }, 'Invalid', '/spec/interfaces/0/network', 'network "nope" does not exist'],
+    ['a floating IP to an endpoint that does not exist', { ...SEG, floatingIPs: [{ address: '203.0.113.20', endpoint: 'nobody' }] }, 'Invalid', '/spec/floatingIPs/0/endpoint', 'endpoint "nobody" does not exist'],
+    ['a floating IP to an endpoint on no connected network', { ...SEG, floatingIPs: [{ address: '203.0.113.20', endpoint: 'lonely' }] }, 'Invalid', '/spec/floatingIPs/0/endpoint', 'endpoint "lonely" is on network "green", which this router does not connect (blue, red); add an interface on "green" or map the address to another endpoint'],
+    ['an external subnet overlapping a connected network', { ...SEG, external: { mode: 'interface', interface: 'eth1', address: '10.2.0.200/16', gateway: '10.2.0.1' } }, 'Invalid', '/spec/external/address', 'the external subnet 10.2.0.0/16 overlaps connected network'],
   ] as Array<[string, RouterSpec, string, string, string]>)('refuses %s, and writes nothing', (_what, spec, code, path, message) => {
     const r = refusal(router('edge', spec));
     expect(r.code).toBe(code);
@@ -78,6 +82,27 @@ describe('Router VNF at the controller', () => {
     const r = refusal(router('other', { host: 'h1', interfaces: [{ network: 'green' }], external: {}, portForwards: [{ protocol: 'tcp', port: 8080, to: { endpoint: 'lonely' } }] }));
     expect(r.code).toBe('Conflict');
     expect(r.message).toContain('tcp/8080 on host "h1" is already published by router "edge"; router "other" needs another port');
+  });
+
+  test('an external address belongs to one router: another one\'s own address or floating IP is a 409; a port in mode interface is not the host\'s', () => {
+    write(router('edge', { ...SEG, portForwards: [{ protocol: 'tcp', port: 8080, to: { endpoint: 'web1', port: 80 } }] }));
+    const seg = (address: string) => ({ mode: 'interface' as const, interface: 'eth1', address, gateway: '203.0.113.1' });
+    const r = refusal(router('other', { host: 'h2', interfaces: [{ network: 'green' }], external: seg('203.0.113.11/24'), floatingIPs: [{ address: '203.0.113.10', endpoint: 'lonely' }] }));
+    expect(r.code).toBe('Conflict');
+    expect(r.message).toContain('external address 203.0.113.10 already belongs to router "edge"; router "other" cannot answer for it too');
+    expect(refusal(router('other', { host: 'h2', interfaces: [{ network: 'green' }], external: seg('203.0.113.10/24') })).code).toBe('Conflict');
+    write(router('other', { host: 'h1', interfaces: [{ network: 'green' }], external: seg('203.0.113.11/24'), portForwards: [{ protocol: 'tcp', port: 8080, to: { endpoint: 'lonely' } }] }));
+    expect(routers()).toEqual(['edge', 'other']);
+  });
+
+  test('mode interface: the plan carries the segment and the floating IPs resolved, no uplink; endpoints get the half-defaults through the router', () => {
+    write(router('edge', { ...SEG, external: { ...SEG.external, snat: false }, floatingIPs: [{ address: '203.0.113.21', endpoint: 'web1' }], portForwards: [{ protocol: 'tcp', port: 8080, to: { endpoint: 'web1', port: 80 } }] }));
+    const p1 = planHost(store.read(readPlanInput), 'h1');
+    const edge = p1.vnfs[0] as PlanVnf<PlanRouterSpec>;
+    expect(edge.spec.uplink).toBeUndefined();
+    expect(edge.spec.external).toEqual({ interface: 'eth1', ip: '203.0.113.10', prefixLength: 24, gateway: '203.0.113.1', snat: false, floatingIPs: [{ address: '203.0.113.21', toIp: '10.2.0.7' }] });
+    expect(edge.spec.portForwards).toEqual([{ protocol: 'tcp', port: 8080, toIp: '10.2.0.7', toPort: 80 }]);
+    expect(p1.networkRoutes.filter((r) => r.dst === '0.0.0.0/1' || r.dst === '128.0.0.0/1')).toHaveLength(4);
   });
 
   test('a network a router connects cannot be deleted under it', () => {

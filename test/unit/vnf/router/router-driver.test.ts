@@ -2,7 +2,7 @@
 // (pure), the NAT table it renders, its counters read back, and the host's
 // uplink table.
 import type { PlanRouterSpec } from '../../../../model/router.js';
-import { VNF_UPLINK_IFNAME, vnfAlias, vnfHostVethName, vnfIfname, vnfMac, vnfUplinkAlias, vnfUplinkHostName } from '../../../../model/vnf-names.js';
+import { VNF_EXTERNAL_ATTACHMENT, VNF_EXTERNAL_IFNAME, VNF_UPLINK_IFNAME, vnfAlias, vnfHostVethName, vnfIfname, vnfMac, vnfUplinkAlias, vnfUplinkHostName } from '../../../../model/vnf-names.js';
 import type { PlanVnf } from '../../../../model/vnf-protocol.js';
 import { readRouterCounters } from '../../../../vnf/router/read-counters.js';
 import { renderRouterTable, ROUTER_VNF_TABLE } from '../../../../vnf/router/render-table.js';
@@ -12,6 +12,7 @@ import { VNF_DRIVERS } from '../../../../vnf/drivers.js';
 
 const KEY = { kind: 'Router', name: 'edge' };
 const UPLINK = { hostIp: '169.254.3.1', ip: '169.254.3.2', prefixLength: 30 };
+const EXTERNAL = { interface: 'eth1', ip: '203.0.113.10', prefixLength: 24, gateway: '203.0.113.1', snat: true, floatingIPs: [{ address: '203.0.113.20', toIp: '10.2.0.7' }] };
 
 function planned(spec: Partial<PlanRouterSpec> = {}): PlanVnf<PlanRouterSpec> {
   const iface = (network: string, ip: string) => ({ network, ip, prefixLength: 24, mac: vnfMac(KEY, network).toUpperCase(), mtu: 1450, hostIfname: vnfHostVethName(KEY, network), ifname: vnfIfname(network) });
@@ -80,6 +81,49 @@ describe('Router driver', () => {
       `forward: [${iif},{"counter":null},{"drop":null}]`,
     ]);
     expect(renderRouterTable(planned().spec)).toBeUndefined();
+  });
+
+  test('with an external interface: a macvlan on the host interface with its address and the floating IPs, a default route via the gateway, the NAT table, nothing for the host', () => {
+    const want = renderRouterVnf(planned({ external: EXTERNAL }));
+    expect(want.external).toEqual({
+      parent: 'eth1',
+      ifname: VNF_EXTERNAL_IFNAME,
+      alias: vnfAlias(KEY, VNF_EXTERNAL_ATTACHMENT),
+      mac: vnfMac(KEY, VNF_EXTERNAL_ATTACHMENT),
+      ip: '203.0.113.10',
+      prefixLength: 24,
+      extraIps: ['203.0.113.20'],
+    });
+    expect(want.routes).toEqual([{ dst: 'default', via: '203.0.113.1' }]);
+    expect(want.sysctls).toEqual({ 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.all.arp_ignore': '1', 'net.ipv4.conf.all.arp_announce': '2' });
+    expect(want.uplink).toBeUndefined();
+    expect(want.nft).toMatchObject({ table: ROUTER_VNF_TABLE, family: 'ip' });
+  });
+
+  test('the NAT table of mode interface: ports on the router\'s own address, floating IPs 1:1 before the general snat to that address', () => {
+    const doc = renderRouterTable(planned({ external: EXTERNAL, portForwards: [{ protocol: 'tcp', port: 8080, toIp: '10.2.0.7', toPort: 80 }] }).spec);
+    const iif = '{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"external"}}';
+    const oif = '{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"external"}}';
+    expect(rules(doc)).toEqual([
+      `prerouting: [${iif},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"203.0.113.10"}},{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":8080}},{"counter":null},{"dnat":{"addr":"10.2.0.7","port":80}}] # forward tcp/8080`,
+      `prerouting: [${iif},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"203.0.113.20"}},{"counter":null},{"dnat":{"addr":"10.2.0.7"}}] # floating 203.0.113.20`,
+      `postrouting: [${oif},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":"10.2.0.7"}},{"counter":null},{"snat":{"addr":"203.0.113.20"}}] # floating 203.0.113.20`,
+      `postrouting: [${oif},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":{"set":[{"prefix":{"addr":"10.1.0.0","len":24}},{"prefix":{"addr":"10.2.0.0","len":24}}]}}},{"counter":null},{"snat":{"addr":"203.0.113.10"}}] # snat`,
+      'forward: [{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":"invalid"}},{"counter":null},{"drop":null}]',
+      `forward: [${iif},{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":["established","related"]}},{"accept":null}]`,
+      `forward: [${iif},{"match":{"op":"in","left":{"ct":{"key":"status"}},"right":"dnat"}},{"accept":null}]`,
+      `forward: [${iif},{"counter":null},{"drop":null}]`,
+    ]);
+  });
+
+  test('snat false: no general snat and no filter of what comes in (the outside routes the subnets); floating IPs stay 1:1', () => {
+    const doc = renderRouterTable(planned({ external: { ...EXTERNAL, snat: false } }).spec);
+    expect(rules(doc).map((r) => r.replace(/: .* #/, ' #'))).toEqual([
+      'prerouting # floating 203.0.113.20',
+      'postrouting # floating 203.0.113.20',
+      'forward: [{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":"invalid"}},{"counter":null},{"drop":null}]',
+    ]);
+    expect(readRouterCounters([], planned({ external: { ...EXTERNAL, snat: false } }).spec)).toEqual([{ rule: 'floating 203.0.113.20', connections: 0 }]);
   });
 
   test('counters: connections per NAT rule from the listing, 0 for a rule not listed', () => {
