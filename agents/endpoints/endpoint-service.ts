@@ -18,6 +18,7 @@ import { inject, injectable, optional } from 'inversify';
 import { ENDPOINT_PROPAGATION_WAIT_MS, type PlanNetwork } from '../../model/agent-protocol.js';
 import { NOT_A_NAMESPACE_HINT, type AttachParams, type AttachResult, type DetachParams, type DetachResult, type ListResult } from '../../model/agent-rpc.js';
 import { WeftError, errorMessage, isWeftError } from '../../model/errors.js';
+import { canonicalIp6, endpointIp6, prefixLength6 } from '../../model/dual-stack.js';
 import { formatMac } from '../../model/ip.js';
 import { endpointAlias, endpointName, hostVethName, parseOwnerAlias } from '../../model/kernel-names.js';
 import { AGENT_LOGGER, HOST_HANDLE, type AgentLogger } from '../agent-config.js';
@@ -53,9 +54,22 @@ function toAttachResult(r: EndpointRecord, existing: boolean): AttachResult {
     ip: r.ip,
     prefixLength: r.prefixLength,
     gateway: r.gateway,
+    ...(r.ip6 === undefined || r.prefixLength6 === undefined || r.gateway6 === undefined
+      ? {}
+      : { address6: `${r.ip6}/${r.prefixLength6}`, ip6: r.ip6, prefixLength6: r.prefixLength6, gateway6: r.gateway6 }),
     mac: r.mac,
     mtu: r.mtu,
     existing,
+  };
+}
+
+/** The IPv6 side of an endpoint on a dual-stack network (model/dual-stack.ts). */
+function ipv6Of(network: PlanNetwork, ip: string): { ip6: string; prefixLength6: number; gateway6: string } | undefined {
+  if (network.subnet6 === undefined || network.gateway6 === undefined) return undefined;
+  return {
+    ip6: endpointIp6({ subnet: network.subnet, subnet6: network.subnet6 }, ip),
+    prefixLength6: prefixLength6(network.subnet6),
+    gateway6: canonicalIp6(network.gateway6),
   };
 }
 
@@ -318,11 +332,12 @@ export class EndpointService {
       undo.push({ what: `release ${alloc.ip}`, run: () => this.releaseAddress(network.name, alloc) });
 
       const mac = params.mac ?? randomMac();
-      // The port is admitted to the anti-spoofing table (its MAC and address
+      const v6 = ipv6Of(network, alloc.ip);
+      // The port is admitted to the anti-spoofing table (its MAC and addresses
       // only) while the links are made: one nft transaction in parallel with
       // the netlink work, awaited before the attach reports success. Until it
       // lands the port sends nothing (unknown wv-* ports are dropped).
-      const port = { ifname: hostIfname, mac, ip: alloc.ip };
+      const port = { ifname: hostIfname, mac, ip: alloc.ip, ...(v6 === undefined ? {} : { ip6: v6.ip6 }) };
       const admitted = this.guard?.admit(port);
       admitted?.catch(() => undefined); // awaited below; never an unhandled rejection
       if (admitted) undo.push({ what: `unguard ${hostIfname}`, run: () => this.guard?.unpin(port, true) ?? Promise.resolve() });
@@ -376,6 +391,12 @@ export class EndpointService {
         ns.setLinkUp(peerIndex),
         ns.addrAdd(peerIndex, alloc.ip, network.prefixLength),
         ns.routeReplace({ dst: 'default', gateway: network.gateway, oif: peerIndex, family: 4 }),
+        ...(v6 === undefined
+          ? []
+          : [
+              inside.addrAdd(peerIndex, v6.ip6, v6.prefixLength6),
+              inside.routeReplace({ dst: 'default', gateway: v6.gateway6, oif: peerIndex, family: 6 }),
+            ]),
         // Routes to the networks a Firewall VNF guards together with this one, via the firewall (vnf/endpoint-routes.ts).
         ...endpointRoutesFor(this.plan.current(), network.name).map((r) => inside.routeReplace({ dst: r.dst, gateway: r.via, oif: peerIndex, family: 4 })),
       ]);
@@ -399,6 +420,7 @@ export class EndpointService {
         state: 'attached',
         prefixLength: network.prefixLength,
         gateway: network.gateway,
+        ...(v6 ?? {}),
         mtu: network.mtu,
         origin,
       };
