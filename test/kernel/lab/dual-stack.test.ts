@@ -32,7 +32,7 @@ const at: Record<string, Placed> = {};
 
 async function place(host: string, name: string, network: string): Promise<Placed> {
   const w = await lab.workload(host, name);
-  const r = await lab.attach(host, { network, containerId: `${host}-${name}`, netns: w.path });
+  const r = await lab.attach(host, { network, containerId: `${host}-${name}`, netns: w.path, labels: { role: name } });
   return (at[name] = { w, r });
 }
 
@@ -184,6 +184,29 @@ test('a workload can neither advertise itself as a router nor answer neighbour d
   expect(await json(a.w.host, ['ip', '-j', '-6', 'route', 'show', 'default'])).toEqual([]);
 });
 
+test('an endpoint a FirewallPolicy applies to gets no IPv6 either way (policies judge IPv4 only), and has it back once the policy goes', async () => {
+  const { a, b } = { a: at.a!, b: at.b! };
+  const policy = {
+    apiVersion: 'weft.dev/v1',
+    kind: 'FirewallPolicy',
+    metadata: { name: 'dual-b' },
+    spec: { appliesTo: { network: DUAL.name, selector: { role: 'b' } }, ingress: { rules: [{ action: 'allow', protocol: 'any' }] } },
+  };
+  await lab.api('POST', '/api/v1/firewallpolicies', policy);
+  const noIp6 = async () => (await json<{ nftables: { set?: { name: string; elem?: string[] } }[] }>('h2', ['nft', '-j', 'list', 'set', 'bridge', 'weft-guard', 'no-ip6'])).nftables.find((o) => o.set)?.set?.elem ?? [];
+  const deadline = Date.now() + 10_000;
+  while (!(await noIp6()).includes(b.r.hostIfname) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  expect(await noIp6()).toEqual([b.r.hostIfname]);
+  expect(await lab.ping(a.w, b.r.ip6 as string, 1)).toBe(false);
+  expect(await lab.ping(b.w, a.r.ip6 as string, 1)).toBe(false);
+  expect(await lab.ping(a.w, b.r.ip)).toBe(true); // the policy allows IPv4
+  await lab.api('DELETE', '/api/v1/firewallpolicies/dual-b');
+  const back = Date.now() + 10_000;
+  while ((await noIp6()).length > 0 && Date.now() < back) await new Promise((r) => setTimeout(r, 200));
+  expect(await noIp6()).toEqual([]);
+  expect(await lab.ping(a.w, b.r.ip6 as string)).toBe(true);
+});
+
 test('an IPv4-only network is unchanged: no IPv6 address, no IPv6 route, and its ports send no IPv6, not even link-local', async () => {
   const { p, q } = { p: at.p!, q: at.q! };
   expect(p.r.address6).toBeUndefined();
@@ -196,7 +219,7 @@ test('an IPv4-only network is unchanged: no IPv6 address, no IPv6 route, and its
   expect(await lab.ping(p.w, `${qLinkLocal ?? ''}%eth0`, 1)).toBe(false);
 });
 
-test('detaching removes the addresses\' entries from the other hosts', async () => {
+test('detaching removes the addresses\' entries from the other hosts, and each port\'s IPv6 chain from the guard', async () => {
   const { a, b } = { a: at.a!, b: at.b! };
   await lab.agent('h2', 'detach', { containerId: b.r.containerId });
   const deadline = Date.now() + 10_000;
@@ -204,8 +227,13 @@ test('detaching removes the addresses\' entries from the other hosts', async () 
   while ((await has()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   expect(await has()).toBe(false);
   await lab.agent('h1', 'detach', { containerId: a.r.containerId });
-  for (const name of ['a', 'b', 'p', 'q']) {
-    if (name === 'p' || name === 'q') await lab.agent('h2', 'detach', { containerId: at[name]!.r.containerId });
-    lab.removeWorkload(at[name]!.w);
-  }
+  for (const name of ['p', 'q']) await lab.agent('h2', 'detach', { containerId: at[name]!.r.containerId });
+  const portChains = async (host: string) =>
+    (await json<{ nftables: { chain?: { name: string } }[] }>(host, ['nft', '-j', 'list', 'table', 'bridge', 'weft-guard'])).nftables.flatMap((o) => (o.chain?.name.startsWith('p6-') ? [o.chain.name] : []));
+  const gone = Date.now() + 10_000;
+  while ((await portChains('h1')).length + (await portChains('h2')).length > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 200));
+  expect(await portChains('h1')).toEqual([]);
+  expect(await portChains('h2')).toEqual([]);
+  for (const host of ['h1', 'h2']) expect((await json<{ ifname: string }[]>(host, ['ip', '-j', 'link', 'show'])).filter((l) => l.ifname.startsWith('wv-'))).toEqual([]);
+  for (const name of ['a', 'b', 'p', 'q']) lab.removeWorkload(at[name]!.w);
 });
