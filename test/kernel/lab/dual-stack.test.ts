@@ -219,6 +219,22 @@ test('an IPv4-only network is unchanged: no IPv6 address, no IPv6 route, and its
   expect(await lab.ping(p.w, `${qLinkLocal ?? ''}%eth0`, 1)).toBe(false);
 });
 
+test('an agent killed with SIGKILL and restarted adopts its dual-stack endpoint: IPv6 keeps working, one port chain, records unchanged', async () => {
+  const { a, b } = { a: at.a!, b: at.b! };
+  const before = (await lab.agent('h1', 'list', {})).endpoints;
+  await lab.killAgent('h1');
+  expect(await lab.ping(b.w, a.r.ip6 as string)).toBe(true); // the data plane runs on without its agent
+  await lab.startAgent('h1');
+  await lab.waitReady(['h1']);
+  const after = (await lab.agent('h1', 'list', {})).endpoints;
+  expect(after).toEqual(before);
+  expect(after.find((e) => e.containerId === a.r.containerId)).toMatchObject({ ip6: a.r.ip6, address6: a.r.address6, gateway6: 'fd00:40::1' });
+  const chains = (await json<{ nftables: { chain?: { name: string } }[] }>('h1', ['nft', '-j', 'list', 'table', 'bridge', 'weft-guard'])).nftables.flatMap((o) => (o.chain?.name.startsWith('p6-') ? [o.chain.name] : []));
+  expect(chains).toEqual([`p6-${a.r.hostIfname}`]);
+  expect(await lab.ping(a.w, b.r.ip6 as string)).toBe(true);
+  expect(await lab.ping(b.w, a.r.ip6 as string)).toBe(true);
+});
+
 test('detaching removes the addresses\' entries from the other hosts, and each port\'s IPv6 chain from the guard', async () => {
   const { a, b } = { a: at.a!, b: at.b! };
   await lab.agent('h2', 'detach', { containerId: b.r.containerId });
