@@ -73,6 +73,15 @@ function ipv6Of(network: PlanNetwork, ip: string): { ip6: string; prefixLength6:
   };
 }
 
+/** The kernel refuses IPv6 addresses where IPv6 is disabled (EACCES): say so, and how to fix it. */
+function ipv6Refused(e: unknown, network: string, netns: string): unknown {
+  if (!(e instanceof DatapathError && e.errno === 'EACCES')) return e;
+  return new WeftError('Invalid', `network "${network}" is dual-stack, but IPv6 is disabled in namespace ${netns}; enable it there (sysctl net.ipv6.conf.all.disable_ipv6=0 and net.ipv6.conf.default.disable_ipv6=0 before the attach) or attach to an IPv4-only network`, {
+    details: [{ path: '/netns', message: 'IPv6 is disabled in this namespace', value: netns }],
+    cause: e,
+  });
+}
+
 /** Random bytes for MACs, drawn 256 MACs at a time: one call into the CSPRNG costs more than the bytes. */
 const macPool = { bytes: Buffer.alloc(6 * 256), used: 6 * 256 };
 
@@ -394,7 +403,9 @@ export class EndpointService {
         ...(v6 === undefined
           ? []
           : [
-              inside.addrAdd(peerIndex, v6.ip6, v6.prefixLength6),
+              inside.addrAdd(peerIndex, v6.ip6, v6.prefixLength6).catch((e: unknown) => {
+                throw ipv6Refused(e, network.name, params.netns);
+              }),
               inside.routeReplace({ dst: 'default', gateway: v6.gateway6, oif: peerIndex, family: 6 }),
             ]),
         // Routes to the networks a Firewall VNF guards together with this one, via the firewall (vnf/endpoint-routes.ts).

@@ -219,6 +219,19 @@ test('an IPv4-only network is unchanged: no IPv6 address, no IPv6 route, and its
   expect(await lab.ping(p.w, `${qLinkLocal ?? ''}%eth0`, 1)).toBe(false);
 });
 
+test('a namespace with IPv6 disabled cannot join a dual-stack network: a clear refusal, and nothing is left', async () => {
+  const w = await lab.workload('h1', 'nov6');
+  expect((await lab.exec(w, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'])).code).toBe(0);
+  const veths = async () => (await json<{ ifname: string }[]>('h1', ['ip', '-j', 'link', 'show'])).filter((l) => l.ifname.startsWith('wv-')).map((l) => l.ifname);
+  const before = await veths();
+  await expect(lab.attach('h1', { network: DUAL.name, containerId: 'h1-nov6', netns: w.path })).rejects.toThrow(
+    `network "${DUAL.name}" is dual-stack, but IPv6 is disabled in namespace ${w.path}`,
+  );
+  expect(await veths()).toEqual(before);
+  expect((await lab.agent('h1', 'list', {})).endpoints.map((e) => e.containerId)).not.toContain('h1-nov6');
+  lab.removeWorkload(w);
+});
+
 test('an agent killed with SIGKILL and restarted adopts its dual-stack endpoint: IPv6 keeps working, one port chain, records unchanged', async () => {
   const { a, b } = { a: at.a!, b: at.b! };
   const before = (await lab.agent('h1', 'list', {})).endpoints;
