@@ -4,8 +4,9 @@
 // from the first packet (the VXLAN proxy answers neighbour solicitations
 // from controller-programmed entries). The guard lets a port send IPv6 only
 // from its own addresses and drops router advertisements and neighbour
-// advertisements for others; an IPv4-only network is unchanged. All
-// addresses are ULA / shared space inside the lab.
+// advertisements for others, and no IPv6 at all where a policy applies;
+// networks stay isolated for IPv6 too, and an IPv4-only network is
+// unchanged. All addresses are ULA / shared space inside the lab.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -217,6 +218,29 @@ test('an IPv4-only network is unchanged: no IPv6 address, no IPv6 route, and its
   const qLinkLocal = (await json<{ addr_info: { local: string; scope: string }[] }[]>(q.w, ['ip', '-j', '-6', 'addr', 'show', 'dev', 'eth0']))[0]?.addr_info.find((x) => x.scope === 'link')?.local;
   expect(qLinkLocal).toMatch(/^fe80:/);
   expect(await lab.ping(p.w, `${qLinkLocal ?? ''}%eth0`, 1)).toBe(false);
+});
+
+test('isolation holds for IPv6: with IPv6 forwarding on in the host, another dual-stack network there stays unreachable', async () => {
+  const a = at.a!;
+  const net: Network = { apiVersion: 'weft.dev/v1', kind: 'Network', metadata: { name: 'dual2' }, spec: { subnet: '100.64.42.0/24', subnet6: 'fd00:42::/64' } };
+  await lab.api('POST', '/api/v1/networks', net);
+  const c = await place('h1', 'c', 'dual2');
+  const dropped = async () => {
+    const doc = await json<{ nftables: { rule?: { expr: { counter?: { packets: number } }[] } }[] }>('h1', ['nft', '-j', 'list', 'table', 'inet', 'weft-isolation']);
+    return doc.nftables.reduce((n, o) => n + (o.rule?.expr.reduce((m, e) => m + (e.counter?.packets ?? 0), 0) ?? 0), 0);
+  };
+  expect((await lab.exec('h1', ['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1'])).code).toBe(0);
+  try {
+    const before = await dropped();
+    expect(await lab.ping(a.w, c.r.ip6 as string, 1)).toBe(false);
+    expect(await lab.ping(c.w, a.r.ip6 as string, 1)).toBe(false);
+    expect(await dropped()).toBeGreaterThan(before);
+  } finally {
+    await lab.exec('h1', ['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=0']);
+    await lab.agent('h1', 'detach', { containerId: c.r.containerId });
+    lab.removeWorkload(c.w);
+    delete at.c;
+  }
 });
 
 test('a namespace with IPv6 disabled cannot join a dual-stack network: a clear refusal, and nothing is left', async () => {
