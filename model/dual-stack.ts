@@ -68,6 +68,11 @@ export function prefixLength6(subnet6: string): number {
   return ipaddr.parseCIDR(subnet6)[1];
 }
 
+/** An IPv6 address as one 128-bit hex number, "0x" and 32 digits (nft's immediate for a raw payload). */
+export function ip6Hex(text: string): string {
+  return `0x${ipaddr.IPv6.parse(text).toByteArray().map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
 /** An IPv6 address in the canonical text form the kernel and nft print (RFC 5952). */
 export function canonicalIp6(text: string): string {
   return ipaddr.IPv6.parse(text).toString();

@@ -55,14 +55,13 @@
 // Broadcast and multicast IPv4 have no endpoint address to look a policy up
 // by, so the policy table cannot judge them: they are not delivered to an
 // endpoint that has an ingress policy (ARP, being no IPv4, still is).
-import { linkLocalOf } from '../../../model/dual-stack.js';
+import { canonicalIp6, ip6Hex, linkLocalOf } from '../../../model/dual-stack.js';
 import { HOST_NFT_TABLES, VETH_PREFIX } from '../../../model/kernel-names.js';
 import { SPOOF_REASONS, type GuardedPort, type IfnameChange, type SpoofReason } from '../policy-table-port.js';
 import {
   deleteTableCommands, isCounterObject,
   type NftCommand, type NftConcatExpr, type NftDocument, type NftExpr, type NftListObject, type NftMapElem, type NftRule, type NftStatement,
 } from '../../../model/nft-json.js';
-import ipaddr from 'ipaddr.js';
 
 export const GUARD_FAMILY = HOST_NFT_TABLES.guard.family;
 export const GUARD_TABLE = HOST_NFT_TABLES.guard.name;
@@ -115,18 +114,16 @@ export function portChain(ifname: string): string {
 
 /** The addresses a dual-stack port may send from: its own and the link-local one of its MAC. */
 function ip6Sources(p: GuardedPort & { ip6: string }): string[] {
-  return [ipaddr.IPv6.parse(p.ip6).toString(), linkLocalOf(p.mac.toLowerCase())];
+  return [canonicalIp6(p.ip6), linkLocalOf(p.mac.toLowerCase())];
 }
-
-/** 128-bit immediate for a raw payload comparison. */
-const hex128 = (ip6: string): string => `0x${Buffer.from(ipaddr.IPv6.parse(ip6).toByteArray()).toString('hex')}`;
 
 const dualStack = (p: GuardedPort): p is GuardedPort & { ip6: string } => p.ip6 !== undefined;
 
 function portRules(p: GuardedPort & { ip6: string }): NftRule[] {
   const chain = portChain(p.ifname);
   const sources = ip6Sources(p);
-  const targets: NftExpr = { set: sources.map(hex128) };
+  // a raw 128-bit payload compares with integer immediates, not address text
+  const targets: NftExpr = { set: sources.map(ip6Hex) };
   const fromUnspecified: NftStatement = { match: { op: '==', left: ip6Saddr, right: '::' } };
   return [
     rule([{ match: { op: '==', left: icmp6Type, right: 'nd-neighbor-advert' } }, { match: { op: '!=', left: ndTarget, right: targets } }, ...drop('ip6')], chain),

@@ -1,4 +1,4 @@
-import { canonicalIp6, endpointIp6, ip4Preimage, linkLocalOf, prefixLength6, subnet6Holds } from '../../../model/dual-stack.js';
+import { canonicalIp6, endpointIp6, ip4Preimage, ip6Hex, linkLocalOf, prefixLength6, subnet6Holds } from '../../../model/dual-stack.js';
 
 describe('endpointIp6: the IPv6 address at the IPv4 address\'s offset', () => {
   test.each([
@@ -55,6 +55,11 @@ test.each([
   [8, 64, true],
 ])('an IPv4 /%i fits in an IPv6 /%i: %s', (len4, len6, fits) => {
   expect(subnet6Holds(len4, len6)).toBe(fits);
+});
+
+test('ip6Hex writes the 128 bits as one hex number', () => {
+  expect(ip6Hex('fd00:1::b')).toBe('0xfd00000100000000000000000000000b');
+  expect(ip6Hex('fe80::ff:fe00:b')).toBe('0xfe80000000000000000000fffe00000b');
 });
 
 test('prefixLength6', () => {
