@@ -7,7 +7,7 @@ import { cell, formatAge, renderTable } from './table.js';
 
 export const COLUMNS: Record<Kind, { normal: string[]; wide: string[] }> = {
   Network: { normal: ['NAME', 'SUBNET', 'GATEWAY', 'VNI', 'MTU', 'ENDPOINTS', 'AGE'], wide: ['SUBNET6', 'BRIDGE', 'HOSTS', 'LABELS'] },
-  Endpoint: { normal: ['NAME', 'NETWORK', 'HOST', 'IP', 'MAC', 'CONTAINER'], wide: ['IFNAME', 'HOST-IFNAME', 'PHASE', 'AGE'] },
+  Endpoint: { normal: ['NAME', 'NETWORK', 'HOST', 'IP', 'IP6', 'MAC', 'CONTAINER'], wide: ['IFNAME', 'HOST-IFNAME', 'PHASE', 'AGE'] },
   Host: { normal: ['NAME', 'STATE', 'ADDRESS', 'REVISION', 'LAST-HEARTBEAT'], wide: ['ENDPOINTS', 'BLOCKS', 'VERSION', 'AGE'] },
   FirewallPolicy: { normal: ['NAME', 'PRIORITY', 'APPLIES-TO', 'INGRESS', 'EGRESS', 'ENDPOINTS', 'AGE'], wide: ['HOSTS', 'LABELS'] },
   Firewall: { normal: ['NAME', 'HOST', 'NETWORKS', 'RULES', 'DEFAULT', 'READY', 'AGE'], wide: ['ADDRESSES', 'LABELS'] },
@@ -35,7 +35,7 @@ function networkRow(n: Network, wide: boolean, now: number): string[] {
 
 function endpointRow(e: Endpoint, wide: boolean, now: number): string[] {
   const s = e.status ?? {};
-  const row = [e.metadata.name, e.spec.network, e.spec.host, cell(s.ip ?? e.spec.ip), cell(s.mac ?? e.spec.mac), e.spec.containerId];
+  const row = [e.metadata.name, e.spec.network, e.spec.host, cell(s.ip ?? e.spec.ip), cell(s.ip6), cell(s.mac ?? e.spec.mac), e.spec.containerId];
   if (wide) row.push(e.spec.ifname, cell(s.hostIfname), cell(s.phase), formatAge(e.metadata.creationTimestamp, now));
   return row;
 }

@@ -17,7 +17,9 @@ export interface PlanNetwork {
   vxlan: string;
   /** Anycast gateway MAC: the bridge's MAC, the same on every host (gatewayMac(vni)). */
   gatewayMac: string;
+  /** Dual-stack: endpoints get the IPv6 address at their IPv4 address's offset (model/dual-stack.ts). */
   subnet6?: string;
+  /** With subnet6: held by the bridge on every host like the IPv4 gateway, the endpoints' IPv6 default route. */
   gateway6?: string;
 }
 
@@ -35,13 +37,15 @@ export interface PlanFloodEntry {
 
 /**
  * An endpoint on another host: a bridge FDB entry (mac -> vtep) on this
- * host's VXLAN device and a permanent neighbour entry (ip -> mac) there, so
- * the VXLAN driver answers ARP for it locally. Key: name.
+ * host's VXLAN device and permanent neighbour entries (ip -> mac, and ip6 ->
+ * mac on a dual-stack network) there, so the VXLAN driver answers ARP and
+ * neighbour solicitations for it locally. Key: name.
  */
 export interface PlanRemoteEndpoint {
   name: string;
   network: string;
   ip: string;
+  ip6?: string;
   mac: string;
   host: string;
   vtep: string;
@@ -162,6 +166,8 @@ export interface EndpointReport {
   containerId: string;
   ifname: string;
   ip: string;
+  /** On a dual-stack network: the IPv6 address, always endpointIp6(network, ip). */
+  ip6?: string;
   mac: string;
   hostIfname: string;
   netns: string;

@@ -51,6 +51,11 @@ export interface AttachResult {
   ip: string;
   prefixLength: number;
   gateway: string;
+  /** On a dual-stack network: the IPv6 address with prefix length, e.g. fd00:10::5/64. */
+  address6?: string;
+  ip6?: string;
+  prefixLength6?: number;
+  gateway6?: string;
   mac: string;
   mtu: number;
   /** True when the container was attached already and this is that result. */

@@ -79,6 +79,7 @@ export type EndpointSpec = Static<typeof EndpointSpec>;
 const EndpointStatus = Type.Object(
   {
     ip: Type.Optional(Type.String()),
+    ip6: Type.Optional(Type.String({ description: 'IPv6 address on a dual-stack network.' })),
     mac: Type.Optional(Type.String()),
     hostIfname: Type.Optional(Type.String()),
     netns: Type.Optional(Type.String()),

@@ -45,7 +45,10 @@ export interface NftMetaExpr {
 }
 
 export interface NftPayloadExpr {
-  payload: { protocol: 'ether' | 'ip' | 'ip6' | 'arp' | 'th' | 'tcp' | 'udp'; field: string };
+  payload:
+    | { protocol: 'ether' | 'ip' | 'ip6' | 'arp' | 'th' | 'tcp' | 'udp' | 'icmpv6'; field: string }
+    /** raw: `@th,64,128` (bits); compared with "0x..." immediates */
+    | { base: 'll' | 'nh' | 'th'; offset: number; len: number };
 }
 
 export interface NftCtExpr {

@@ -11,6 +11,7 @@ import { closestMatch } from './did-you-mean.js';
 import { checkFirewallPolicySpec } from './firewall-validate.js';
 import { checkFirewallSpec } from './firewall-vnf-validate.js';
 import { checkRouterSpec } from './router-validate.js';
+import { subnet6Holds } from './dual-stack.js';
 import {
   intToIpv4, ipv4ToInt, isIPv4, isIPv6, parsePrefix4, parsePrefix6, prefix6Contains, prefixContains, prefixes6Overlap,
   prefixesOverlap, prefixLast, type Prefix4,
@@ -279,6 +280,14 @@ export function checkNetworkSpec(spec: NetworkSpec, base = '/spec'): { layout?: 
       issues.push({ path: `${base}/subnet6`, message: `${quoteValue(spec.subnet6)} is not a valid IPv6 network: ${p6.hint}`, value: spec.subnet6 });
     } else if (p6.prefix.length > 120 || p6.prefix.length < 48) {
       issues.push({ path: `${base}/subnet6`, message: `prefix length /${p6.prefix.length} is not allowed`, value: spec.subnet6, allowed: '/48 to /120' });
+    } else if (layout && !subnet6Holds(layout.prefix.length, p6.prefix.length)) {
+      // Each endpoint's IPv6 address sits at its IPv4 address's offset (model/dual-stack.ts).
+      issues.push({
+        path: `${base}/subnet6`,
+        message: `subnet6 /${p6.prefix.length} has fewer addresses than subnet /${layout.prefix.length}: each endpoint's IPv6 address sits at its IPv4 address's offset`,
+        value: spec.subnet6,
+        allowed: `/48 to /${128 - (32 - layout.prefix.length)}`,
+      });
     } else if (spec.gateway6 !== undefined && !prefix6Contains(p6.prefix, spec.gateway6)) {
       issues.push({ path: `${base}/gateway6`, message: `gateway6 ${quoteValue(spec.gateway6)} is not an address inside ${spec.subnet6}`, value: spec.gateway6 });
     }

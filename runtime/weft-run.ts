@@ -202,5 +202,6 @@ async function cleanup(deps: WeftRunDeps, s: CleanupState): Promise<void> {
 }
 
 function describeAttach(r: AttachResult): string {
-  return `weft run: ${r.ifname} ${r.address} mac ${r.mac} mtu ${r.mtu} gateway ${r.gateway} on network ${r.network} (endpoint ${r.endpoint}, netns ${r.netns})\n`;
+  const v6 = r.address6 === undefined ? '' : ` ${r.address6} gateway6 ${r.gateway6 ?? ''}`;
+  return `weft run: ${r.ifname} ${r.address} mac ${r.mac} mtu ${r.mtu} gateway ${r.gateway}${v6} on network ${r.network} (endpoint ${r.endpoint}, netns ${r.netns})\n`;
 }

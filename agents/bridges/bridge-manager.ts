@@ -1,12 +1,14 @@
 // ensureBridge: the network's bridge in the host namespace, with the owner
 // alias, MTU, the anycast gateway MAC (the same on every host, so the
 // gateway answers identically wherever a workload runs), the gateway
-// address and up. Cached per network so 50
+// address (and gateway6 on a dual-stack network, without DAD: the same
+// address is on every host's bridge) and up. Cached per network so 50
 // concurrent attaches cost one ensure; invalidated when the network's
 // parameters change or the bridge is found missing.
 import { inject, injectable, optional } from 'inversify';
 import type { PlanNetwork } from '../../model/agent-protocol.js';
 import { WeftError, errorMessage, isWeftError } from '../../model/errors.js';
+import { canonicalIp6, prefixLength6 } from '../../model/dual-stack.js';
 import { bridgeAlias, parseOwnerAlias } from '../../model/kernel-names.js';
 import type { LinkInfo, NetnsHandle } from '../datapath/port.js';
 import { HOST_HANDLE } from '../agent-config.js';
@@ -18,7 +20,7 @@ interface CacheEntry {
   index: Promise<number>;
 }
 
-const signatureOf = (n: PlanNetwork) => `${n.bridge}|${n.mtu}|${n.gatewayMac}|${n.gateway}/${n.prefixLength}`;
+const signatureOf = (n: PlanNetwork) => `${n.bridge}|${n.mtu}|${n.gatewayMac}|${n.gateway}/${n.prefixLength}|${n.gateway6 ?? ''}|${n.subnet6 ?? ''}`;
 
 @injectable()
 export class BridgeManager {
@@ -142,12 +144,20 @@ export class BridgeManager {
 
   private async ensureGateway(index: number, network: PlanNetwork): Promise<void> {
     const addrs = await this.host.listAddrs(index);
+    const want6 = network.subnet6 !== undefined && network.gateway6 !== undefined ? { address: canonicalIp6(network.gateway6), prefixLength: prefixLength6(network.subnet6) } : undefined;
     let present = false;
+    let present6 = false;
     for (const a of addrs) {
-      if (a.family !== 4) continue;
-      if (a.address === network.gateway && a.prefixLength === network.prefixLength) present = true;
-      else await this.host.addrDel(index, a.address, a.prefixLength); // a stale gateway from an older plan
+      if (a.family === 4) {
+        if (a.address === network.gateway && a.prefixLength === network.prefixLength) present = true;
+        else await this.host.addrDel(index, a.address, a.prefixLength); // a stale gateway from an older plan
+      } else if (!a.address.toLowerCase().startsWith('fe80:')) {
+        // The kernel's own link-local address stays; any other is a stale gateway6.
+        if (want6 && canonicalIp6(a.address) === want6.address && a.prefixLength === want6.prefixLength) present6 = true;
+        else await this.host.addrDel(index, a.address, a.prefixLength);
+      }
     }
     if (!present) await this.host.addrAdd(index, network.gateway, network.prefixLength);
+    if (want6 && !present6) await this.host.addrAdd(index, want6.address, want6.prefixLength);
   }
 }

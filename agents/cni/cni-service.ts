@@ -142,6 +142,7 @@ export class CniService {
       netns: a.netns,
       address: a.address,
       gateway: a.gateway,
+      ...(a.address6 === undefined || a.gateway6 === undefined ? {} : { address6: a.address6, gateway6: a.gateway6 }),
     });
   }
 
@@ -213,8 +214,8 @@ export class CniService {
     if (record.network !== req.network) drift.push(`the attachment is on network "${record.network}", the config names "${req.network}"`);
     if (record.netns !== netns) drift.push(`the attachment was made in ${record.netns}, CNI_NETNS is ${netns}`);
     if (expected.mac !== undefined && expected.mac.toLowerCase() !== record.mac) drift.push(`prevResult says MAC ${expected.mac}, weft assigned ${record.mac}`);
-    const address = `${record.ip}/${record.prefixLength}`;
-    if (!expected.addresses.includes(address)) drift.push(`prevResult does not list ${address} for ${ifname}`);
+    const addresses = [`${record.ip}/${record.prefixLength}`, ...(record.ip6 === undefined ? [] : [`${record.ip6}/${record.prefixLength6 ?? ''}`])];
+    for (const address of addresses) if (!expected.addresses.includes(address)) drift.push(`prevResult does not list ${address} for ${ifname}`);
     return drift;
   }
 
@@ -238,6 +239,13 @@ export class CniService {
     const routes = await ns.listRoutes(4);
     if (!routes.some((rt) => rt.dst === 'default' && rt.gateway === r.gateway && (rt.oif === undefined || rt.oif === link.index))) {
       drift.push(`no default route via ${r.gateway} on ${r.ifname}`);
+    }
+    if (r.ip6 !== undefined) {
+      if (!addrs.some((a) => a.address === r.ip6 && a.prefixLength === r.prefixLength6)) drift.push(`${r.ifname} lacks address ${r.ip6}/${r.prefixLength6 ?? ''}`);
+      const routes6 = await ns.listRoutes(6);
+      if (!routes6.some((rt) => rt.dst === 'default' && rt.gateway === r.gateway6 && (rt.oif === undefined || rt.oif === link.index))) {
+        drift.push(`no IPv6 default route via ${r.gateway6 ?? ''} on ${r.ifname}`);
+      }
     }
     return drift;
   }

@@ -25,23 +25,35 @@ export interface PolicyTable {
 export const SPOOF_REASONS = ['ip', 'mac', 'arp', 'ip6', 'other'] as const;
 export type SpoofReason = (typeof SPOOF_REASONS)[number];
 
-/** An endpoint port and the only MAC and address it may send from. */
+/** An endpoint port and the only MAC and addresses it may send from. */
 export interface GuardedPort {
   /** host-side interface (wv-*) */
   ifname: string;
   mac: string;
   ip: string;
+  /** on a dual-stack network; without it the port sends no IPv6 */
+  ip6?: string;
 }
 
 export function guardPortKey(p: GuardedPort): string {
-  return `${p.ifname}|${p.mac.toLowerCase()}|${p.ip}`;
+  return `${p.ifname}|${p.mac.toLowerCase()}|${p.ip}|${p.ip6 ?? ''}`;
+}
+
+/** Host interfaces to add to and remove from one of the guard's interface sets. */
+export interface IfnameChange {
+  add: readonly string[];
+  remove: readonly string[];
 }
 
 export interface PortGuard {
-  /** Replace the whole guard table: exactly `ports` may send; `policed` ports get no IPv4 broadcast/multicast. */
-  replace(ports: readonly GuardedPort[], policed: readonly string[]): Promise<void>;
+  /**
+   * Replace the whole guard table: exactly `ports` may send; `policed` ports
+   * get no IPv4 broadcast/multicast; `noIp6` ports (a policy applies to
+   * them, and policies judge IPv4 only) neither send nor get IPv6.
+   */
+  replace(ports: readonly GuardedPort[], policed: readonly string[], noIp6: readonly string[]): Promise<void>;
   /** Element changes in one transaction. */
-  update(add: readonly GuardedPort[], remove: readonly GuardedPort[], policed?: { add: readonly string[]; remove: readonly string[] }): Promise<void>;
+  update(add: readonly GuardedPort[], remove: readonly GuardedPort[], policed?: IfnameChange, noIp6?: IfnameChange): Promise<void>;
   spoofDrops(): Promise<Record<SpoofReason, number>>;
 }
 

@@ -158,7 +158,12 @@ export interface NetnsHandle {
   removeLink(index: number): Promise<void>;
 
   listAddrs(index?: number): Promise<AddrInfo[]>;
-  /** Add an address (with prefix); tolerates an identical existing one. */
+  /**
+   * Add an address (with prefix); tolerates an identical existing one. An
+   * IPv6 address is added without duplicate address detection (nodad):
+   * weft's IPAM makes it unique, it is usable at once (no ~1 s tentative
+   * state), and the anycast gateway6 sits on every host's bridge by design.
+   */
   addrAdd(index: number, address: string, prefixLength: number): Promise<void>;
   addrDel(index: number, address: string, prefixLength: number): Promise<void>;
 

@@ -18,6 +18,7 @@ import { inject, injectable, optional } from 'inversify';
 import { ENDPOINT_PROPAGATION_WAIT_MS, type PlanNetwork } from '../../model/agent-protocol.js';
 import { NOT_A_NAMESPACE_HINT, type AttachParams, type AttachResult, type DetachParams, type DetachResult, type ListResult } from '../../model/agent-rpc.js';
 import { WeftError, errorMessage, isWeftError } from '../../model/errors.js';
+import { canonicalIp6, endpointIp6, prefixLength6 } from '../../model/dual-stack.js';
 import { formatMac } from '../../model/ip.js';
 import { endpointAlias, endpointName, hostVethName, parseOwnerAlias } from '../../model/kernel-names.js';
 import { AGENT_LOGGER, HOST_HANDLE, type AgentLogger } from '../agent-config.js';
@@ -53,10 +54,32 @@ function toAttachResult(r: EndpointRecord, existing: boolean): AttachResult {
     ip: r.ip,
     prefixLength: r.prefixLength,
     gateway: r.gateway,
+    ...(r.ip6 === undefined || r.prefixLength6 === undefined || r.gateway6 === undefined
+      ? {}
+      : { address6: `${r.ip6}/${r.prefixLength6}`, ip6: r.ip6, prefixLength6: r.prefixLength6, gateway6: r.gateway6 }),
     mac: r.mac,
     mtu: r.mtu,
     existing,
   };
+}
+
+/** The IPv6 side of an endpoint on a dual-stack network (model/dual-stack.ts). */
+function ipv6Of(network: PlanNetwork, ip: string): { ip6: string; prefixLength6: number; gateway6: string } | undefined {
+  if (network.subnet6 === undefined || network.gateway6 === undefined) return undefined;
+  return {
+    ip6: endpointIp6({ subnet: network.subnet, subnet6: network.subnet6 }, ip),
+    prefixLength6: prefixLength6(network.subnet6),
+    gateway6: canonicalIp6(network.gateway6),
+  };
+}
+
+/** The kernel refuses IPv6 addresses where IPv6 is disabled (EACCES): say so, and how to fix it. */
+function ipv6Refused(e: unknown, network: string, netns: string): unknown {
+  if (!(e instanceof DatapathError && e.errno === 'EACCES')) return e;
+  return new WeftError('Invalid', `network "${network}" is dual-stack, but IPv6 is disabled in namespace ${netns}; enable it there (sysctl net.ipv6.conf.all.disable_ipv6=0 and net.ipv6.conf.default.disable_ipv6=0 before the attach) or attach to an IPv4-only network`, {
+    details: [{ path: '/netns', message: 'IPv6 is disabled in this namespace', value: netns }],
+    cause: e,
+  });
 }
 
 /** Random bytes for MACs, drawn 256 MACs at a time: one call into the CSPRNG costs more than the bytes. */
@@ -318,11 +341,12 @@ export class EndpointService {
       undo.push({ what: `release ${alloc.ip}`, run: () => this.releaseAddress(network.name, alloc) });
 
       const mac = params.mac ?? randomMac();
-      // The port is admitted to the anti-spoofing table (its MAC and address
+      const v6 = ipv6Of(network, alloc.ip);
+      // The port is admitted to the anti-spoofing table (its MAC and addresses
       // only) while the links are made: one nft transaction in parallel with
       // the netlink work, awaited before the attach reports success. Until it
       // lands the port sends nothing (unknown wv-* ports are dropped).
-      const port = { ifname: hostIfname, mac, ip: alloc.ip };
+      const port = { ifname: hostIfname, mac, ip: alloc.ip, ...(v6 === undefined ? {} : { ip6: v6.ip6 }) };
       const admitted = this.guard?.admit(port);
       admitted?.catch(() => undefined); // awaited below; never an unhandled rejection
       if (admitted) undo.push({ what: `unguard ${hostIfname}`, run: () => this.guard?.unpin(port, true) ?? Promise.resolve() });
@@ -376,6 +400,14 @@ export class EndpointService {
         ns.setLinkUp(peerIndex),
         ns.addrAdd(peerIndex, alloc.ip, network.prefixLength),
         ns.routeReplace({ dst: 'default', gateway: network.gateway, oif: peerIndex, family: 4 }),
+        ...(v6 === undefined
+          ? []
+          : [
+              inside.addrAdd(peerIndex, v6.ip6, v6.prefixLength6).catch((e: unknown) => {
+                throw ipv6Refused(e, network.name, params.netns);
+              }),
+              inside.routeReplace({ dst: 'default', gateway: v6.gateway6, oif: peerIndex, family: 6 }),
+            ]),
         // Routes to the networks a Firewall VNF guards together with this one, via the firewall (vnf/endpoint-routes.ts).
         ...endpointRoutesFor(this.plan.current(), network.name).map((r) => inside.routeReplace({ dst: r.dst, gateway: r.via, oif: peerIndex, family: 4 })),
       ]);
@@ -399,6 +431,7 @@ export class EndpointService {
         state: 'attached',
         prefixLength: network.prefixLength,
         gateway: network.gateway,
+        ...(v6 ?? {}),
         mtu: network.mtu,
         origin,
       };

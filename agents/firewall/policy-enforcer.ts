@@ -173,6 +173,11 @@ export class PolicyEnforcer {
     return new Set(this.applied?.entries.ingress.keys() ?? []);
   }
 
+  /** Addresses of this host's endpoints that any policy applies to (ingress or egress). */
+  policedAddresses(): Set<string> {
+    return new Set([...(this.applied?.entries.ingress.keys() ?? []), ...(this.applied?.entries.egress.keys() ?? [])]);
+  }
+
   setGuardProblem(problem: string | undefined): void {
     this.guardProblem = problem === undefined ? undefined : `the anti-spoofing table cannot be written: ${problem}`;
   }

@@ -20,7 +20,10 @@ import { EndpointStore } from '../state/endpoint-store.js';
 interface Applied {
   ports: Map<string, GuardedPort>;
   policed: Set<string>;
+  noIp6: Set<string>;
 }
+
+const setChange = (want: Set<string>, have: Set<string>) => ({ add: [...want].filter((i) => !have.has(i)), remove: [...have].filter((i) => !want.has(i)) });
 
 @injectable()
 export class SpoofGuard {
@@ -28,6 +31,7 @@ export class SpoofGuard {
   private applied: Applied | undefined;
   private readonly pinned = new Map<string, GuardedPort>();
   private policed = new Set<string>();
+  private noIp6 = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
   /** the last write's failure, for the status; undefined after a success */
   problem: string | undefined;
@@ -42,7 +46,7 @@ export class SpoofGuard {
     return this.guard !== undefined;
   }
 
-  /** Let `port` send (as its own MAC and address only). Resolves once in the kernel. */
+  /** Let `port` send (as its own MAC and addresses only). Resolves once in the kernel. */
   admit(port: GuardedPort): Promise<void> {
     this.pinned.set(guardPortKey(port), port);
     return this.serial(async (guard, applied) => {
@@ -69,10 +73,12 @@ export class SpoofGuard {
   /**
    * Exactly the recorded ports (plus attaches in flight) may send; `policed`
    * (host interfaces of endpoints with an ingress policy) get no IPv4
-   * broadcast or multicast.
+   * broadcast or multicast; `noIp6` (those of endpoints any policy applies
+   * to) no IPv6.
    */
-  sync(policed?: Iterable<string>): Promise<void> {
+  sync(policed?: Iterable<string>, noIp6?: Iterable<string>): Promise<void> {
     if (policed !== undefined) this.policed = new Set(policed);
+    if (noIp6 !== undefined) this.noIp6 = new Set(noIp6);
     return this.serial(async (guard, applied) => {
       if (applied === undefined) {
         await this.replaceWith(guard);
@@ -81,11 +87,12 @@ export class SpoofGuard {
       const wanted = this.wanted();
       const add = [...wanted].filter(([k]) => !applied.ports.has(k)).map(([, p]) => p);
       const remove = [...applied.ports].filter(([k]) => !wanted.has(k)).map(([, p]) => p);
-      const pAdd = [...this.policed].filter((i) => !applied.policed.has(i));
-      const pRemove = [...applied.policed].filter((i) => !this.policed.has(i));
-      if (add.length + remove.length + pAdd.length + pRemove.length === 0) return;
-      await guard.update(add, remove, { add: pAdd, remove: pRemove });
-      this.applied = { ports: wanted, policed: new Set(this.policed) };
+      const policedChange = setChange(this.policed, applied.policed);
+      const noIp6Change = setChange(this.noIp6, applied.noIp6);
+      const changes = add.length + remove.length + policedChange.add.length + policedChange.remove.length + noIp6Change.add.length + noIp6Change.remove.length;
+      if (changes === 0) return;
+      await guard.update(add, remove, policedChange, noIp6Change);
+      this.applied = { ports: wanted, policed: new Set(this.policed), noIp6: new Set(this.noIp6) };
     });
   }
 
@@ -103,7 +110,7 @@ export class SpoofGuard {
   private wanted(): Map<string, GuardedPort> {
     const out = new Map<string, GuardedPort>();
     for (const r of this.store.list()) {
-      const p = { ifname: r.hostIfname, mac: r.mac, ip: r.ip };
+      const p = { ifname: r.hostIfname, mac: r.mac, ip: r.ip, ...(r.ip6 === undefined ? {} : { ip6: r.ip6 }) };
       out.set(guardPortKey(p), p);
     }
     for (const [k, p] of this.pinned) out.set(k, p);
@@ -112,8 +119,8 @@ export class SpoofGuard {
 
   private async replaceWith(guard: PortGuard): Promise<void> {
     const ports = this.wanted();
-    await guard.replace([...ports.values()], [...this.policed]);
-    this.applied = { ports, policed: new Set(this.policed) };
+    await guard.replace([...ports.values()], [...this.policed], [...this.noIp6]);
+    this.applied = { ports, policed: new Set(this.policed), noIp6: new Set(this.noIp6) };
   }
 
   private serial(step: (guard: PortGuard, applied: Applied | undefined) => Promise<void>): Promise<void> {

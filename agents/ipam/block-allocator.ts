@@ -9,6 +9,7 @@
 import { inject, injectable } from 'inversify';
 import type { PlanNetwork } from '../../model/agent-protocol.js';
 import { WeftError } from '../../model/errors.js';
+import { ip4Preimage } from '../../model/dual-stack.js';
 import { intToIpv4, ipv4ToInt, maskOf, parsePrefix4, prefixContains, prefixLast, type Prefix4 } from '../../model/ip.js';
 import { CONTROLLER_UPLINK, type ControllerUplink } from '../controller-uplink.js';
 import { EndpointStore } from '../state/endpoint-store.js';
@@ -28,6 +29,16 @@ interface Quarantine {
 
 /** Grants in a row that still leave no free address before giving up. */
 const MAX_BLOCK_REQUESTS = 3;
+
+/**
+ * The IPv4 address whose IPv6 image is the network's gateway6 (model/dual-stack.ts):
+ * handed out, its endpoint's IPv6 address would be the gateway's.
+ */
+function gateway6Preimage(network: PlanNetwork): number | undefined {
+  if (network.subnet6 === undefined || network.gateway6 === undefined) return undefined;
+  const ip = ip4Preimage({ subnet: network.subnet, subnet6: network.subnet6 }, network.gateway6);
+  return ip === undefined ? undefined : ipv4ToInt(ip);
+}
 
 function subnetOf(network: PlanNetwork): Prefix4 {
   const p = parsePrefix4(network.subnet);
@@ -144,10 +155,11 @@ export class BlockAllocator {
    * usually stops at the first address it asks about, and reading every
    * address of the network for each attach grows with the network.
    */
-  private blocker(network: PlanNetwork, subnet: Prefix4, gateway: number, ip: number, reserved: Map<number, string>): string | undefined {
+  private blocker(network: PlanNetwork, subnet: Prefix4, gateway: number, ip: number, reserved: Map<number, string>, gateway6?: number): string | undefined {
     if (ip === subnet.base) return 'the network address';
     if (ip === prefixLast(subnet)) return 'the broadcast address';
     if (ip === gateway) return 'the gateway';
+    if (ip === gateway6) return `the IPv6 gateway (${network.gateway6 ?? ''} is this address's IPv6 image)`;
     return (
       this.store.ownerOf(network.name, intToIpv4(ip)) ??
       this.held.get(network.name)?.get(ip) ??
@@ -168,6 +180,7 @@ export class BlockAllocator {
   private scan(network: PlanNetwork, owner: string): string | undefined {
     const subnet = subnetOf(network);
     const gateway = ipv4ToInt(network.gateway);
+    const gateway6 = gateway6Preimage(network);
     const reserved = this.reservations(network.name);
     const ranges = this.ownRanges(network.name).filter((b) => prefixContains(subnet, b.base));
     const last = this.cursor.get(network.name) ?? -1;
@@ -176,7 +189,7 @@ export class BlockAllocator {
       for (const r of ranges) {
         const end = pass === 0 ? prefixLast(r) : Math.min(prefixLast(r), last);
         for (let ip = pass === 0 ? Math.max(r.base, last + 1) : r.base; ip <= end; ip++) {
-          if (this.blocker(network, subnet, gateway, ip, reserved) !== undefined) continue;
+          if (this.blocker(network, subnet, gateway, ip, reserved, gateway6) !== undefined) continue;
           this.hold(network.name, ip, owner);
           this.cursor.set(network.name, ip);
           return intToIpv4(ip);
@@ -245,7 +258,7 @@ export class BlockAllocator {
       const reserved = this.reservations(network.name);
       const reservedFor = reserved.get(ip);
       if (reservedFor === containerId) reserved.delete(ip); // the controller reserved it for this very container
-      const blocker = this.blocker(network, subnet, ipv4ToInt(network.gateway), ip, reserved);
+      const blocker = this.blocker(network, subnet, ipv4ToInt(network.gateway), ip, reserved, gateway6Preimage(network));
       if (blocker !== undefined) {
         throw new WeftError('AddressInUse', `ip ${requested} on network "${network.name}" is in use by ${blocker}`, {
           details: [{ path: '/ip', message: `in use by ${blocker}`, value: requested }],

@@ -1,5 +1,5 @@
 // The overlay of a network on this host: its VXLAN device (the network's
-// VNI, this host's VTEP address, UDP 4789, learning off, ARP proxy on, the
+// VNI, this host's VTEP address, UDP 4789, learning off, ARP/ND proxy on, the
 // network's MTU, the underlay device as lower device) enslaved to the
 // network's bridge and up, and the FDB / neighbour entries the controller
 // programs on it. ensureNetwork is the attach path: bridge then VXLAN,
@@ -254,8 +254,9 @@ export class OverlayManager {
 
   /**
    * ARP/ND suppression on the bridge port where the kernel has it; without
-   * it the VXLAN driver's proxy answers ARP from the neighbour entries, so
-   * no ARP crosses the underlay either way. Not worth failing a device for.
+   * it the VXLAN driver's proxy answers ARP and IPv6 neighbour solicitations
+   * from the neighbour entries, so neither crosses the underlay either way.
+   * Not worth failing a device for.
    */
   private async suppressNeighbours(link: LinkInfo): Promise<void> {
     if (this.neighSuppress === 'unsupported') return;

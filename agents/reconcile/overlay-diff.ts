@@ -7,8 +7,9 @@
 // progress) gets a VXLAN device enslaved to its bridge; for every flood
 // entry an all-zero-MAC FDB entry (head-end replication towards a VTEP
 // that carries the network) and for every remote endpoint an FDB entry
-// mac -> VTEP plus a permanent neighbour ip -> mac, from which the VXLAN
-// driver's ARP proxy answers.
+// mac -> VTEP plus a permanent neighbour ip -> mac (and ip6 -> mac on a
+// dual-stack network), from which the VXLAN driver's proxy answers ARP and
+// IPv6 neighbour solicitations.
 import type { HostPlan, PlanNetwork } from '../../model/agent-protocol.js';
 import { VXLAN_PREFIX, bridgeAlias, parseOwnerAlias } from '../../model/kernel-names.js';
 import type { FdbEntry, LinkInfo, NeighEntry, VxlanSpec } from '../datapath/port.js';
@@ -117,8 +118,11 @@ export function renderOverlayEntries(plan: HostPlan, network: string, ownVtep?: 
     const mac = normMac(r.mac);
     if (!macs.has(mac)) fdb.push({ mac, dst: r.vtep });
     macs.add(mac);
-    if (!ips.has(r.ip)) neigh.push({ ip: r.ip, mac });
-    ips.add(r.ip);
+    // IPv6 too: the driver's proxy answers neighbour solicitations from these, so no ND crosses the underlay either.
+    for (const ip of r.ip6 === undefined ? [r.ip] : [r.ip, r.ip6]) {
+      if (!ips.has(ip)) neigh.push({ ip, mac });
+      ips.add(ip);
+    }
   }
   return { fdb, neigh };
 }

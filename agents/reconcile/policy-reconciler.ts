@@ -36,8 +36,11 @@ export class PolicyReconciler implements SubReconciler {
       // Ports of endpoints with an ingress policy: no IPv4 broadcast/multicast reaches them (nothing to judge it by).
       const ingress = this.policies?.ingressAddresses() ?? new Set<string>();
       const policed = this.store.list().filter((r) => ingress.has(r.ip)).map((r) => r.hostIfname);
+      // Ports of endpoints any policy applies to: no IPv6 (policies judge IPv4 only).
+      const any = this.policies?.policedAddresses() ?? new Set<string>();
+      const noIp6 = this.store.list().filter((r) => any.has(r.ip)).map((r) => r.hostIfname);
       try {
-        await this.guard.sync(policed);
+        await this.guard.sync(policed, noIp6);
       } catch (e: unknown) {
         this.log.error({ err: errorMessage(e) }, 'cannot write the anti-spoofing table');
       }

@@ -43,6 +43,9 @@ export interface EndpointRecord extends EndpointReport {
   netnsCheckAt?: string;
   prefixLength: number;
   gateway: string;
+  /** With ip6 (a dual-stack network): subnet6's prefix length and the IPv6 default gateway. */
+  prefixLength6?: number;
+  gateway6?: string;
   mtu: number;
 }
 
@@ -63,6 +66,9 @@ interface Row {
   origin: string;
   netns_id: string;
   netns_check_at: string;
+  ip6: string;
+  prefix_length6: number;
+  gateway6: string;
 }
 
 const SCHEMA = `
@@ -83,6 +89,9 @@ CREATE TABLE IF NOT EXISTS endpoints (
   origin TEXT NOT NULL DEFAULT '',
   netns_id TEXT NOT NULL DEFAULT '',
   netns_check_at TEXT NOT NULL DEFAULT '',
+  ip6 TEXT NOT NULL DEFAULT '',
+  prefix_length6 INTEGER NOT NULL DEFAULT 0,
+  gateway6 TEXT NOT NULL DEFAULT '',
   UNIQUE (container_id, ifname)
 );
 CREATE INDEX IF NOT EXISTS endpoints_network ON endpoints (network, ip);
@@ -109,6 +118,7 @@ function toRecord(r: Row): EndpointRecord {
     origin: r.origin,
     ...(r.netns_id === '' ? {} : { netnsId: r.netns_id }),
     ...(r.netns_check_at === '' ? {} : { netnsCheckAt: r.netns_check_at }),
+    ...(r.ip6 === '' ? {} : { ip6: r.ip6, prefixLength6: r.prefix_length6, gateway6: r.gateway6 }),
   };
 }
 
@@ -119,6 +129,7 @@ export function toReport(r: EndpointRecord): EndpointReport {
     containerId: r.containerId,
     ifname: r.ifname,
     ip: r.ip,
+    ...(r.ip6 === undefined ? {} : { ip6: r.ip6 }),
     mac: r.mac,
     hostIfname: r.hostIfname,
     netns: r.netns,
@@ -150,12 +161,20 @@ export class EndpointStore {
       this.db.pragma('busy_timeout = 2000');
       this.db.exec(SCHEMA);
       // A state file written before endpoints recorded their namespace's
-      // identity, or where to check it: the columns are added, its records
-      // keep working (no identity: only a missing namespace path counts as
-      // gone; no check path: checked at netns).
+      // identity, or where to check it, or their IPv6 address: the columns
+      // are added, its records keep working (no identity: only a missing
+      // namespace path counts as gone; no check path: checked at netns; no
+      // IPv6 address: IPv4 only, as they were made).
       const columns = this.db.prepare<[], { name: string }>('PRAGMA table_info(endpoints)').all();
-      for (const column of ['netns_id', 'netns_check_at']) {
-        if (!columns.some((c) => c.name === column)) this.db.exec(`ALTER TABLE endpoints ADD COLUMN ${column} TEXT NOT NULL DEFAULT ''`);
+      const added: Array<[string, string]> = [
+        ['netns_id', "TEXT NOT NULL DEFAULT ''"],
+        ['netns_check_at', "TEXT NOT NULL DEFAULT ''"],
+        ['ip6', "TEXT NOT NULL DEFAULT ''"],
+        ['prefix_length6', 'INTEGER NOT NULL DEFAULT 0'],
+        ['gateway6', "TEXT NOT NULL DEFAULT ''"],
+      ];
+      for (const [column, type] of added) {
+        if (!columns.some((c) => c.name === column)) this.db.exec(`ALTER TABLE endpoints ADD COLUMN ${column} ${type}`);
       }
     } catch (e: unknown) {
       throw new WeftError('Internal', `open agent state ${file}: ${errorMessage(e)}`, { cause: e });
@@ -165,12 +184,13 @@ export class EndpointStore {
       // Upsert on the name only: OR REPLACE would silently delete another
       // endpoint that holds the same container interface or host veth.
       put: db.prepare(`INSERT INTO endpoints
-        (name, network, container_id, ifname, ip, mac, host_ifname, netns, labels, state, prefix_length, gateway, mtu, origin, netns_id, netns_check_at)
-        VALUES (@name, @network, @container_id, @ifname, @ip, @mac, @host_ifname, @netns, @labels, @state, @prefix_length, @gateway, @mtu, @origin, @netns_id, @netns_check_at)
+        (name, network, container_id, ifname, ip, mac, host_ifname, netns, labels, state, prefix_length, gateway, mtu, origin, netns_id, netns_check_at, ip6, prefix_length6, gateway6)
+        VALUES (@name, @network, @container_id, @ifname, @ip, @mac, @host_ifname, @netns, @labels, @state, @prefix_length, @gateway, @mtu, @origin, @netns_id, @netns_check_at, @ip6, @prefix_length6, @gateway6)
         ON CONFLICT (name) DO UPDATE SET network = excluded.network, container_id = excluded.container_id, ifname = excluded.ifname,
           ip = excluded.ip, mac = excluded.mac, host_ifname = excluded.host_ifname, netns = excluded.netns, labels = excluded.labels,
           state = excluded.state, prefix_length = excluded.prefix_length, gateway = excluded.gateway, mtu = excluded.mtu,
-          origin = excluded.origin, netns_id = excluded.netns_id, netns_check_at = excluded.netns_check_at`),
+          origin = excluded.origin, netns_id = excluded.netns_id, netns_check_at = excluded.netns_check_at,
+          ip6 = excluded.ip6, prefix_length6 = excluded.prefix_length6, gateway6 = excluded.gateway6`),
       get: db.prepare<[string], Row>('SELECT * FROM endpoints WHERE name = ?'),
       byContainer: db.prepare<[string], Row>('SELECT * FROM endpoints WHERE container_id = ? ORDER BY ifname'),
       byHostIfname: db.prepare<[string], Row>('SELECT * FROM endpoints WHERE host_ifname = ?'),
@@ -208,6 +228,9 @@ export class EndpointStore {
       origin: r.origin ?? '',
       netns_id: r.netnsId ?? '',
       netns_check_at: r.netnsCheckAt ?? '',
+      ip6: r.ip6 ?? '',
+      prefix_length6: r.ip6 === undefined ? 0 : (r.prefixLength6 ?? 0),
+      gateway6: r.ip6 === undefined ? '' : (r.gateway6 ?? ''),
     });
   }
 

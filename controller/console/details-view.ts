@@ -168,6 +168,7 @@ function summaryRows(o: AnyResource, store: StateStore, onSelect: (key: string) 
         ['Network', link(`Network/${o.spec.network}`, o.spec.network, onSelect)],
         ['Host', link(`Host/${o.spec.host}`, o.spec.host, onSelect)],
         ['Address', o.status?.ip ?? o.spec.ip],
+        ['IPv6 address', o.status?.ip6],
         ['MAC', o.status?.mac ?? o.spec.mac],
         ['Phase', o.status?.phase],
         ['Container', o.spec.containerId],

@@ -19,6 +19,7 @@ const EndpointReport = Type.Object({
   containerId: Type.String({ minLength: 1, maxLength: 128 }),
   ifname: Type.String({ minLength: 1, maxLength: 15 }),
   ip: Str,
+  ip6: Type.Optional(Str),
   mac: Str,
   hostIfname: Str,
   netns: Str,

@@ -11,6 +11,7 @@ export function recordFromReport(host: string, rep: EndpointReport): Endpoint {
     spec: { network: rep.network, host, containerId: rep.containerId, ifname: rep.ifname, ip: rep.ip },
     status: { ip: rep.ip, mac: rep.mac, hostIfname: rep.hostIfname, netns: rep.netns, phase: 'Attached' },
   };
+  if (rep.ip6 !== undefined && ep.status) ep.status.ip6 = rep.ip6;
   if (Object.keys(rep.labels).length > 0) ep.metadata.labels = rep.labels;
   return ep;
 }

@@ -15,7 +15,8 @@
 import { injectable } from 'inversify';
 import type { EndpointReport } from '../../model/agent-protocol.js';
 import { WeftError } from '../../model/errors.js';
-import { formatPrefix4, prefixContains, prefixesOverlap, type Prefix4 } from '../../model/ip.js';
+import { canonicalIp6, endpointIp6 } from '../../model/dual-stack.js';
+import { formatPrefix4, isIPv6, prefixContains, prefixesOverlap, type Prefix4 } from '../../model/ip.js';
 import type { Endpoint, Network } from '../../model/kinds.js';
 import type { BlockRow, ReservationRow, StoreReader, StoreTx } from '../store/store.js';
 import {
@@ -203,8 +204,10 @@ export class Ipam {
    * block nobody owns any more re-grants that block to the host.
    */
   checkEndpointAddress(tx: StoreTx, host: string, rep: EndpointReport, opts: { adopt?: boolean } = {}): void {
-    const space = this.space(tx, rep.network);
+    const net = this.requireNetwork(tx, rep.network);
+    const space = addressSpaceOf(net);
     const ip = this.checkUsable(space, rep.ip, '/endpoint/ip');
+    this.checkIp6(net, rep);
     const recorded = tx.findEndpointRecordByIp(rep.network, rep.ip);
     if (recorded && recorded.metadata.name !== rep.name) {
       throw new WeftError('AddressInUse', `${rep.ip} on network "${rep.network}" is already recorded for endpoint "${recorded.metadata.name}" on host "${recorded.spec.host}"`);
@@ -230,6 +233,21 @@ export class Ipam {
       }
     }
     throw new WeftError('Invalid', `${rep.ip} is in none of host "${host}"'s address blocks of network "${rep.network}" and not reserved for container ${rep.containerId}; request a block or a static address first`);
+  }
+
+  /** An endpoint's IPv6 address is its IPv4 address's image (model/dual-stack.ts), present exactly on a dual-stack network. */
+  private checkIp6(net: Network, rep: EndpointReport): void {
+    const subnet6 = net.spec.subnet6;
+    if (subnet6 === undefined) {
+      if (rep.ip6 !== undefined) throw new WeftError('Invalid', `endpoint "${rep.name}" claims IPv6 address ${rep.ip6}, but network "${rep.network}" has no subnet6`);
+      return;
+    }
+    // subnet6 cannot change while endpoints exist (network-writer.ts): every endpoint of the network has one.
+    const want = endpointIp6({ subnet: net.spec.subnet, subnet6 }, rep.ip);
+    if (rep.ip6 === undefined) throw new WeftError('Invalid', `endpoint "${rep.name}" has no IPv6 address; network "${rep.network}" is dual-stack, its address is ${want}`);
+    if (!isIPv6(rep.ip6) || canonicalIp6(rep.ip6) !== want) {
+      throw new WeftError('Invalid', `endpoint "${rep.name}" claims IPv6 address ${rep.ip6}; on network "${rep.network}" the address of ${rep.ip} is ${want}`);
+    }
   }
 
   /** After an endpoint record went away: its agent static (same container, same host) goes too. */

@@ -33,6 +33,8 @@ export interface PlanEndpointInfo {
   network: string;
   host: string;
   ip: string;
+  /** on a dual-stack network */
+  ip6?: string;
   mac: string;
   /** What firewall selectors match: the record's labels with its declaration's over them. */
   labels?: Record<string, string>;
@@ -196,7 +198,7 @@ function planOverlay(input: PlanInput, host: string): { flood: PlanFloodEntry[];
       // Two hosts reporting one address would share a key; the first wins and the hub warns about the duplicate.
       const f: PlanFloodEntry = { network, host: other, vtep };
       if (!flood.has(floodKey(f))) flood.set(floodKey(f), f);
-      for (const ep of eps) remote.push({ name: ep.name, network, ip: ep.ip, mac: ep.mac, host: other, vtep });
+      for (const ep of eps) remote.push({ name: ep.name, network, ip: ep.ip, ...(ep.ip6 === undefined ? {} : { ip6: ep.ip6 }), mac: ep.mac, host: other, vtep });
     }
   }
   return {

@@ -52,6 +52,7 @@ export function planEndpointsOf(records: readonly Endpoint[], declared: readonly
     // Records come from agent reports, which always carry both; one without cannot be forwarded to anyway.
     if (ip === undefined || mac === undefined) continue;
     const ep: PlanEndpointInfo = { name: rec.metadata.name, network: rec.spec.network, host: rec.spec.host, ip, mac };
+    if (rec.status?.ip6 !== undefined) ep.ip6 = rec.status.ip6;
     const labels = endpointLabels(rec, declarations.get(rec.metadata.name));
     if (labels) ep.labels = labels;
     endpoints.push(ep);

@@ -67,6 +67,16 @@ function guardLayoutChange(tx: StoreTx, ipam: Ipam, old: Network, next: Network)
   const name = next.metadata.name;
   const before = addressSpaceOf(old);
   const after = addressSpaceOf(next);
+  const v6 = (n: Network) => `${n.spec.subnet6 ?? ''}|${n.spec.subnet6 === undefined ? '' : (n.spec.gateway6 ?? '')}`;
+  if (v6(old) !== v6(next)) {
+    // Endpoints' IPv6 addresses derive from subnet6 (model/dual-stack.ts) and their routes from gateway6.
+    const records = tx.listEndpointRecords({ network: name }).map((e) => e.metadata.name);
+    if (records.length > 0) {
+      throw new WeftError('Conflict', `cannot change subnet6 or gateway6 of network "${name}" while endpoints are attached: ${someNames(records)}; detach them first`, {
+        field: old.spec.subnet6 !== next.spec.subnet6 ? '/spec/subnet6' : '/spec/gateway6',
+      });
+    }
+  }
   if (old.spec.subnet !== next.spec.subnet) {
     const holders = [
       ...tx.listEndpointRecords({ network: name }).map((e) => `endpoint ${e.metadata.name}`),

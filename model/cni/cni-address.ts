@@ -35,7 +35,12 @@ function parseIps(entries: unknown[], where: string, entryWhere: (i: number) => 
     const m = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(s);
     const addr = m?.[1] ?? s;
     if (isIPv6(addr)) {
-      p.add(code, w, `${truncatedJson(s)} is an IPv6 address; weft gives each interface one IPv4 address`, 'remove the IPv6 address');
+      p.add(
+        code,
+        w,
+        `${truncatedJson(s)} is an IPv6 address; weft takes one IPv4 address, and on a dual-stack network the IPv6 address follows from it (the same offset in subnet6)`,
+        'remove the IPv6 address',
+      );
       return;
     }
     if (!m || !isIPv4(addr)) {

@@ -75,8 +75,8 @@ export function renderVersionedResult(cniVersion: string, r: CniResult): CniResu
 
 /**
  * ADD's result: bridge, host veth and container interface (in that order,
- * as the reference bridge plugin lists them), the address on interface 2 and
- * the routes. Chained after another plugin, weft's part is appended to
+ * as the reference bridge plugin lists them), the address (IPv4, then IPv6
+ * on a dual-stack network) on interface 2 and the routes. Chained after another plugin, weft's part is appended to
  * prevResult with its interface indexes shifted; prevResult's dns stays
  * unless the configuration gives one. Without any dns the result carries {}.
  */
@@ -88,11 +88,14 @@ export function renderAddResult(req: CniRequest, a: CniAttachment): CniResult {
     { name: a.hostIfname, mac: a.hostMac, mtu: a.mtu },
     { name: a.ifname, mac: a.mac, mtu: a.mtu, sandbox: a.netns },
   ];
-  const routes = a.routes ?? [{ dst: '0.0.0.0/0', gw: a.gateway }];
+  const dual = a.address6 !== undefined && a.gateway6 !== undefined;
+  const routes = a.routes ?? [{ dst: '0.0.0.0/0', gw: a.gateway }, ...(dual ? [{ dst: '::/0', gw: a.gateway6 }] : [])];
+  const ips: CniIpConfig[] = [{ address: a.address, gateway: a.gateway, interface: base + 2 }];
+  if (a.address6 !== undefined && a.gateway6 !== undefined) ips.push({ address: a.address6, gateway: a.gateway6, interface: base + 2 });
   const result: CniResult = {
     cniVersion: req.cniVersion,
     interfaces: [...(prev?.interfaces ?? []), ...mine],
-    ips: [...(prev?.ips ?? []), { address: a.address, gateway: a.gateway, interface: base + 2 }],
+    ips: [...(prev?.ips ?? []), ...ips],
     routes: [...(prev?.routes ?? []), ...routes],
     dns: req.dns ?? prev?.dns ?? {},
   };

@@ -163,6 +163,9 @@ export interface CniAttachment {
   /** address with prefix length, e.g. 10.1.0.5/24 */
   address: string;
   gateway: string;
-  /** Routes made in the container; default: one default route via `gateway`. */
+  /** On a dual-stack network: the IPv6 address with prefix length and the IPv6 gateway. */
+  address6?: string;
+  gateway6?: string;
+  /** Routes made in the container; default: a default route via `gateway` (and one via `gateway6`). */
   routes?: CniRoute[];
 }

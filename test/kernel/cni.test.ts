@@ -186,6 +186,41 @@ describe.each(VERSIONS)('CNI %s', (version) => {
   });
 });
 
+describe('a dual-stack network', () => {
+  test('ADD lists both addresses and both default routes, as the kernel has them; CHECK passes; DEL removes it', async () => {
+    await lab.api('POST', '/api/v1/networks', { apiVersion: 'weft.dev/v1', kind: 'Network', metadata: { name: 'cnid' }, spec: { subnet: '198.18.42.0/24', subnet6: 'fd00:42::/64' } });
+    const w = await workload();
+    const config = conf('1.1.0', { name: 'cnid', network: 'cnid' });
+    const r = await cni({ command: 'ADD', containerId: 'dual', netns: w.path, ifname: 'eth0' }, config);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const res = r.json as { ips: { address: string; gateway: string; interface: number }[]; routes: { dst: string; gw?: string }[] };
+    const [addr] = await ipJson<{ addr_info: { local: string; prefixlen: number; family: string; scope: string }[] }[]>('-n', w.name, 'addr', 'show', 'eth0');
+    const k4 = addr?.addr_info.find((a) => a.family === 'inet');
+    const k6 = addr?.addr_info.find((a) => a.family === 'inet6' && a.scope === 'global');
+    const offset = Number(k4?.local.split('.')[3]);
+    expect(k6?.local).toBe(`fd00:42::${offset.toString(16)}`);
+    expect(res.ips).toEqual([
+      { address: `${k4?.local}/24`, gateway: '198.18.42.1', interface: 2 },
+      { address: `${k6?.local}/64`, gateway: 'fd00:42::1', interface: 2 },
+    ]);
+    expect(res.routes).toEqual([
+      { dst: '0.0.0.0/0', gw: '198.18.42.1' },
+      { dst: '::/0', gw: 'fd00:42::1' },
+    ]);
+    const [kRoute6] = await ipJson<{ gateway?: string; dev: string }[]>('-n', w.name, '-6', 'route', 'show', 'default');
+    expect(kRoute6).toMatchObject({ gateway: 'fd00:42::1', dev: 'eth0' });
+    const check = await cni({ command: 'CHECK', containerId: 'dual', netns: w.path, ifname: 'eth0' }, { ...config, prevResult: res });
+    expect(check).toMatchObject({ code: 0, stdout: '' });
+    // the IPv6 address missing from prevResult is drift
+    const partial = { ...res, ips: res.ips.slice(0, 1) };
+    const drift = cniError(await cni({ command: 'CHECK', containerId: 'dual', netns: w.path, ifname: 'eth0' }, { ...config, prevResult: partial }));
+    expect(drift.msg + (drift.details ?? '')).toContain(`${k6?.local}/64`);
+    expect(await cni({ command: 'DEL', containerId: 'dual', netns: w.path, ifname: 'eth0' }, config)).toMatchObject({ code: 0, stdout: '' });
+    await waitFor('attachment gone', async () => (await callAgent(lab.socket, 'list', {})).endpoints.every((e) => e.containerId !== 'dual'));
+  });
+});
+
 describe('CHECK reports drift', () => {
   test.each([
     ['a removed address', (ns: string) => execIn(ns, ['ip', 'addr', 'flush', 'dev', 'eth0']), 'lacks address'],

@@ -435,7 +435,8 @@ export class NetlinkHandle implements NetnsHandle {
     try {
       await this.call('add', object, (s, timeout) => {
         const ip = encodeIp(address);
-        const attrs = ip.family === 4 ? { local: ip.bytes, address: ip.bytes } : { address: ip.bytes };
+        // IPv6 without duplicate address detection (see NetnsHandle.addrAdd).
+        const attrs = ip.family === 4 ? { local: ip.bytes, address: ip.bytes } : { address: ip.bytes, flags: { nodad: true as const } };
         return s.newAddress({ family: familyCode(ip.family), prefixlen: prefixLength, index }, attrs, {
           flags: CREATE_EXCL,
           timeout,

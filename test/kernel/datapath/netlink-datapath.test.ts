@@ -175,6 +175,21 @@ describe('NetlinkDatapath: iproute2 agrees, and packets flow', () => {
     expect(routes).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '100.64.0.1', dev: 'eth0' }));
   });
 
+  it('an IPv6 address is added without DAD (usable at once, `nodad` in `ip -j addr`), and an IPv6 default route goes via it', async () => {
+    const br = await host.addBridge({ name: 'wb-o1', mtu: 1450, alias: 'weft:net:o1' });
+    await host.setLinkUp(br.index);
+    const a = await workload('a', br, '100.64.0.2');
+    await a.ns.addrAdd(a.hostSide.peerIndex ?? -1, 'fd00:64::2', 64);
+    await a.ns.routeReplace({ dst: 'default', gateway: 'fd00:64::1', oif: a.hostSide.peerIndex ?? -1, family: 6 });
+    const [addr] = await ipJson<{ addr_info: { family: string; local: string; prefixlen: number; nodad?: boolean; tentative?: boolean }[] }[]>(['-n', `${PREFIX}a`, '-j', 'addr', 'show', 'dev', 'eth0']);
+    const global = addr?.addr_info.find((x) => x.local === 'fd00:64::2');
+    expect(global).toMatchObject({ family: 'inet6', prefixlen: 64, nodad: true });
+    expect(global?.tentative).toBeUndefined();
+    const routes = await ipJson<IpRoute[]>(['-n', `${PREFIX}a`, '-j', '-6', 'route', 'show', 'default']);
+    expect(routes).toContainEqual(expect.objectContaining({ dst: 'default', gateway: 'fd00:64::1', dev: 'eth0' }));
+    expect(await a.ns.listRoutes(6)).toContainEqual(expect.objectContaining({ dst: 'default', gateway: 'fd00:64::1', family: 6 }));
+  });
+
   const VXLAN = { name: 'wx-o1', vni: 42, local: '198.18.0.11', port: 4789, learning: false, proxy: true } as const;
 
   it('a vxlan made by addVxlan is what `ip -d -j link` reports (VNI, local, port, learning off, proxy on, lower device, MTU)', async () => {

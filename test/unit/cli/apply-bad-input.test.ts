@@ -116,6 +116,7 @@ const cases: Case[] = [
   { name: 'vni beyond 24 bits', files: net('c11', '  subnet: 10.20.0.0/24\n  vni: 16777216\n'), problems: [['7:8', '/spec/vni', /must be <= 16777215, got 16777216 \(allowed: 1 to 16777215\)/]] },
   { name: 'gateway6 without subnet6', files: net('c12', '  subnet: 10.20.0.0/24\n  gateway6: fd00::1\n'), problems: [['7:13', '/spec/gateway6', /gateway6 needs subnet6/]] },
   { name: 'a bad IPv6 subnet', files: net('c13', '  subnet: 10.20.0.0/24\n  subnet6: fd00::zz/64\n'), problems: [['7:12', '/spec/subnet6', /"fd00::zz\/64" is not a valid IPv6 network/]] },
+  { name: 'a subnet6 with fewer addresses than the subnet', files: net('c13b', '  subnet: 10.20.0.0/16\n  subnet6: fd00:13::/120\n'), problems: [['7:12', '/spec/subnet6', /subnet6 \/120 has fewer addresses than subnet \/16.*\(allowed: \/48 to \/112\)/]] },
   { name: 'network name with capitals and _', files: net('Has_Caps'), problems: [['4:9', '/metadata/name', DNS_LABEL]] },
   { name: 'network name of 64 characters', files: net('n'.repeat(64)), problems: [['4:9', '/metadata/name', /length must be at most 63, got 64/]] },
   { name: 'a dotted network name', files: net('web.v2'), problems: [['4:9', '/metadata/name', /"web\.v2" has an invalid format .*allowed: lowercase letters/]] },

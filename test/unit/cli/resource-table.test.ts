@@ -66,7 +66,7 @@ describe('tables', () => {
     expect(out.split('\n')[1]).toMatch(/wb-001001\s+1\/2\s+env=dev$/);
   });
 
-  it('endpoints show network, host, address, MAC and container', () => {
+  it('endpoints show network, host, addresses, MAC and container', () => {
     const ep: Endpoint = {
       apiVersion: 'weft.dev/v1',
       kind: 'Endpoint',
@@ -74,8 +74,11 @@ describe('tables', () => {
       spec: { network: 'blue', host: 'h1', containerId: 'c1', ifname: 'eth0' },
       status: { ip: '10.10.0.5', mac: '02:00:00:00:00:05' },
     };
-    expect(renderResourceTable('Endpoint', [ep], false, NOW)).toBe(
-      'NAME      NETWORK   HOST   IP          MAC                 CONTAINER\nc1.eth0   blue      h1     10.10.0.5   02:00:00:00:00:05   c1\n',
+    const dual: Endpoint = { ...ep, metadata: { name: 'c2.eth0' }, spec: { ...ep.spec, containerId: 'c2' }, status: { ip: '10.10.0.6', ip6: 'fd00:10::6', mac: '02:00:00:00:00:06' } };
+    expect(renderResourceTable('Endpoint', [ep, dual], false, NOW)).toBe(
+      'NAME      NETWORK   HOST   IP          IP6          MAC                 CONTAINER\n' +
+        'c1.eth0   blue      h1     10.10.0.5   <none>       02:00:00:00:00:05   c1\n' +
+        'c2.eth0   blue      h1     10.10.0.6   fd00:10::6   02:00:00:00:00:06   c2\n',
     );
   });
 

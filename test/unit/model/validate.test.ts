@@ -53,6 +53,7 @@ describe('parseResource rejects invalid documents at the right field', () => {
     ['vni out of range', net('a', { subnet: '10.0.0.0/24', vni: 16777216 }), '/spec/vni', /<= 16777215/],
     ['subnet6 with host bits', net('a', { subnet: '10.0.0.0/24', subnet6: 'fd00::1/64' }), '/spec/subnet6', /host bits/],
     ['gateway6 without subnet6', net('a', { subnet: '10.0.0.0/24', gateway6: 'fd00::1' }), '/spec/gateway6', /needs subnet6/],
+    ['subnet6 smaller than subnet', net('a', { subnet: '10.0.0.0/16', subnet6: 'fd00::/120' }), '/spec/subnet6', /subnet6 \/120 has fewer addresses than subnet \/16: each endpoint's IPv6 address sits at its IPv4 address's offset/],
     ['unknown top-level field', net('a', { subnet: '10.0.0.0/24' }, { extra: 1 }), '/extra', /unknown field/],
     ['bad label value', net('a', { subnet: '10.0.0.0/24' }, { metadata: { name: 'a', labels: { app: 'has space' } } }), '/metadata/labels/app', /invalid format/],
     ['ifname too long', { apiVersion: 'weft.dev/v1', kind: 'Endpoint', metadata: { name: 'x' }, spec: { network: 'n', host: 'h', containerId: 'c', ifname: 'a-very-long-ifname' } }, '/spec/ifname', /invalid format/],

@@ -84,6 +84,17 @@ describe('weft run', () => {
     expect(h.signals.size).toBe(0); // handlers removed
   });
 
+  it('-v prints both addresses and gateways on a dual-stack network', async () => {
+    const h = harness(async () => result({ address6: 'fd00:88::5/64', ip6: 'fd00:88::5', prefixLength6: 64, gateway6: 'fd00:88::1' }));
+    const done = weftRun({ ...OPTS, verbose: true }, h.deps);
+    await new Promise((r) => setImmediate(r));
+    h.child.emit('exit', 0, null);
+    await done;
+    expect(h.stderr.join('')).toBe(
+      'weft run: eth0 10.88.0.5/24 mac 02:00:0a:58:00:05 mtu 1450 gateway 10.88.0.1 fd00:88::5/64 gateway6 fd00:88::1 on network demo (endpoint wr-0a1b2c3d.eth0, netns /run/netns/wr-0a1b2c3d)\n',
+    );
+  });
+
   it('uses --name as the container ID and passes --ip and --mac', async () => {
     const h = harness(async () => result({ containerId: 'web' }));
     const done = weftRun({ ...OPTS, name: 'web', ip: '10.88.0.9', mac: '02:00:00:00:00:09' }, h.deps);

@@ -45,6 +45,36 @@ describe('EndpointService.attach', () => {
     expect(h.dp.openHandles).toBe(0);
   });
 
+  test('on a dual-stack network: the IPv6 address at the IPv4 offset and a route via gateway6 inside, gateway6 on the bridge, both in record, result and report', async () => {
+    const plan = testPlan();
+    const blue = { ...plan.networks[0]!, subnet6: 'fd00:10::/64', gateway6: 'fd00:10::1' };
+    h = makeHarness({ plan: { ...plan, networks: [blue] } });
+    const netns = await h.netns('c1');
+    const r = await h.endpoints.attach({ network: 'blue', containerId: 'c1', netns });
+    expect(r).toMatchObject({ address: '100.64.0.2/24', address6: 'fd00:10::2/64', ip6: 'fd00:10::2', prefixLength6: 64, gateway6: 'fd00:10::1' });
+    expect(await h.dp.addrsOf(netns, 'eth0')).toEqual([expect.objectContaining({ address: '100.64.0.2', prefixLength: 24 })]);
+    expect(await h.dp.addrsOf(netns, 'eth0', 6)).toEqual([expect.objectContaining({ address: 'fd00:10::2', prefixLength: 64 })]);
+    expect(await h.dp.routes(netns)).toEqual([expect.objectContaining({ dst: 'default', gateway: '100.64.0.1' })]);
+    expect(await h.dp.routes(netns, 6)).toEqual([expect.objectContaining({ dst: 'default', gateway: 'fd00:10::1' })]);
+    expect(await h.dp.addrsOf('host', 'wb-000010', 6)).toEqual([expect.objectContaining({ address: 'fd00:10::1', prefixLength: 64 })]);
+    expect(h.store.get('c1.eth0')).toMatchObject({ ip: '100.64.0.2', ip6: 'fd00:10::2', prefixLength6: 64, gateway6: 'fd00:10::1' });
+    await new Promise((res) => setImmediate(res));
+    expect(h.uplink.ofType('endpointUp')).toEqual([{ type: 'endpointUp', endpoint: expect.objectContaining({ ip: '100.64.0.2', ip6: 'fd00:10::2' }) }]);
+    // a repeated attach answers the same, from the record
+    expect(await h.endpoints.attach({ network: 'blue', containerId: 'c1', netns })).toMatchObject({ address6: 'fd00:10::2/64', gateway6: 'fd00:10::1', existing: true });
+  });
+
+  test('on an IPv4-only network nothing IPv6 is made or reported', async () => {
+    h = makeHarness();
+    const netns = await h.netns('c1');
+    const r = await h.endpoints.attach({ network: 'blue', containerId: 'c1', netns });
+    expect(r.address6).toBeUndefined();
+    expect(await h.dp.addrsOf(netns, 'eth0', 6)).toEqual([]);
+    expect(await h.dp.routes(netns, 6)).toEqual([]);
+    expect(await h.dp.addrsOf('host', 'wb-000010', 6)).toEqual([]);
+    expect(h.store.get('c1.eth0')?.ip6).toBeUndefined();
+  });
+
   describe('when another host shares a network with this one (the plan floods to a VTEP)', () => {
     const shared = () => testPlan({ flood: [{ network: 'blue', host: 'h2', vtep: '198.18.0.12' }] });
 

@@ -43,6 +43,15 @@ describe('BlockAllocator', () => {
     expect(await codeOf(h.allocator.allocate(net, 'x'))).toBe('Exhausted');
   });
 
+  test('on a dual-stack network, skips (and refuses as static) the address whose IPv6 image is gateway6', async () => {
+    const dual = { ...blue, subnet6: 'fd00:10::/64', gateway6: 'fd00:10::3' };
+    h = makeHarness({ plan: testPlan({ networks: [dual] }) });
+    const ips: string[] = [];
+    for (let i = 0; i < 3; i++) ips.push((await h.allocator.allocate(dual, `ep${i}`)).ip);
+    expect(ips).toEqual(['100.64.0.2', '100.64.0.4', '100.64.0.5']);
+    await expect(h.allocator.allocate(dual, 'static', '100.64.0.3')).rejects.toThrow(/ip 100\.64\.0\.3 on network "blue" is in use by the IPv6 gateway \(fd00:10::3 is this address's IPv6 image\)/);
+  });
+
   test('skips plan reservations and addresses held by records', async () => {
     h = makeHarness({ plan: testPlan({ reservations: [{ network: 'blue', ip: '100.64.0.2', owner: 'static-a' }] }) });
     record(h, 'existing', '100.64.0.3');

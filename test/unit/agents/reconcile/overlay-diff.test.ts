@@ -103,6 +103,21 @@ describe('renderOverlayEntries', () => {
       neigh: [{ ip: '100.64.0.70', mac: '02:00:00:00:00:01' }],
     });
   });
+
+  test('a dual-stack remote endpoint gets an IPv6 neighbour entry too, to the same MAC (the driver answers neighbour solicitations from it)', () => {
+    const p = plan({ flood: [], remoteEndpoints: [{ ...remote('d', '100.64.0.70', '02:00:00:00:00:01', '198.18.0.12'), ip6: 'fd00:10::46' }] });
+    expect(renderOverlayEntries(p, 'blue', '198.18.0.11')).toEqual({
+      fdb: [{ mac: '02:00:00:00:00:01', dst: '198.18.0.12' }],
+      neigh: [{ ip: '100.64.0.70', mac: '02:00:00:00:00:01' }, { ip: 'fd00:10::46', mac: '02:00:00:00:00:01' }],
+    });
+    // and it goes once the endpoint no longer has it
+    const want = renderOverlayEntries(plan({ flood: [], remoteEndpoints: [remote('d', '100.64.0.70', '02:00:00:00:00:01', '198.18.0.12')] }), 'blue', '198.18.0.11');
+    const have = {
+      fdb: [{ index: 7, mac: '02:00:00:00:00:01', dst: '198.18.0.12', permanent: true }],
+      neigh: [{ index: 7, ip: '100.64.0.70', mac: '02:00:00:00:00:01', permanent: true }, { index: 7, ip: 'fd00:10::46', mac: '02:00:00:00:00:01', permanent: true }],
+    };
+    expect(diffOverlayEntries('blue', 'wx-000010', want, have)).toEqual([{ op: 'neighDel', network: 'blue', vxlan: 'wx-000010', ip: 'fd00:10::46' }]);
+  });
 });
 
 describe('diffOverlayEntries', () => {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { makeHarness, testPlan, type Harness } from '../support/harness.js';
-import type { EndpointRecord } from '../../../../agents/state/endpoint-store.js';
+import { toReport, type EndpointRecord } from '../../../../agents/state/endpoint-store.js';
 
 const rec = (name: string, over: Partial<EndpointRecord> = {}): EndpointRecord => ({
   name, network: 'blue', containerId: name, ifname: 'eth0', ip: '100.64.0.5', mac: '02:00:00:00:00:05', hostIfname: `wv-${name}`,
@@ -45,6 +45,31 @@ describe('EndpointStore', () => {
     expect(h.store.get('a')).toEqual(rec('a'));
     h.store.put(rec('b', { ip: '100.64.0.6', netnsId: '4:4026532289', netnsCheckAt: '/proc/43/root/run/netns/b' }));
     expect(h.store.get('b')).toMatchObject({ netnsId: '4:4026532289', netnsCheckAt: '/proc/43/root/run/netns/b' });
+  });
+
+  test('keeps the IPv6 side of a dual-stack endpoint, in its record and its report', () => {
+    h = makeHarness();
+    const dual = rec('d', { ip6: 'fd00:10::5', prefixLength6: 64, gateway6: 'fd00:10::1' });
+    h.store.put(dual);
+    h.store.put(rec('v4', { ip: '100.64.0.6' }));
+    h = h.restart();
+    expect(h.store.get('d')).toEqual(dual);
+    expect(h.store.get('v4')).toEqual(rec('v4', { ip: '100.64.0.6' }));
+    expect(h.store.get('v4')?.ip6).toBeUndefined();
+    expect(toReport(h.store.get('d') as EndpointRecord).ip6).toBe('fd00:10::5');
+    expect('ip6' in toReport(h.store.get('v4') as EndpointRecord)).toBe(false);
+  });
+
+  test('opens a state file written before records kept IPv6 addresses: its records are IPv4-only, new ones keep theirs', () => {
+    h = makeHarness();
+    h.store.put(rec('a'));
+    const db = new Database(join(h.dir, 'agent.db'));
+    for (const column of ['ip6', 'prefix_length6', 'gateway6']) db.exec(`ALTER TABLE endpoints DROP COLUMN ${column}`);
+    db.close();
+    h = h.restart();
+    expect(h.store.get('a')).toEqual(rec('a'));
+    h.store.put(rec('b', { ip: '100.64.0.6', ip6: 'fd00:10::6', prefixLength6: 64, gateway6: 'fd00:10::1' }));
+    expect(h.store.get('b')).toMatchObject({ ip6: 'fd00:10::6', prefixLength6: 64, gateway6: 'fd00:10::1' });
   });
 
   test('one record per container interface and per host veth', () => {

@@ -131,16 +131,17 @@ export class TestKernel extends FakeKernel {
     return this.inNs(ns, (h) => h.getLink(name));
   }
 
-  async addrsOf(ns: string, name: string): Promise<AddrInfo[]> {
+  /** Addresses of one family (IPv6: without the link-local ones a real kernel adds by itself). */
+  async addrsOf(ns: string, name: string, family: 4 | 6 = 4): Promise<AddrInfo[]> {
     return this.inNs(ns, async (h) => {
       const l = await h.getLink(name);
-      return l ? (await h.listAddrs(l.index)).filter((a) => a.family === 4) : [];
+      return l ? (await h.listAddrs(l.index)).filter((a) => a.family === family && !a.address.startsWith('fe80:')) : [];
     });
   }
 
   /** Static routes only (not the connected ones the kernel derives). */
-  async routes(ns: string): Promise<RouteInfo[]> {
-    return (await this.inNs(ns, (h) => h.listRoutes(4))).filter((r) => r.dst === 'default' || r.gateway !== undefined);
+  async routes(ns: string, family: 4 | 6 = 4): Promise<RouteInfo[]> {
+    return (await this.inNs(ns, (h) => h.listRoutes(family))).filter((r) => r.dst === 'default' || r.gateway !== undefined);
   }
 
   /** FDB entries of a host-namespace VXLAN device as "mac dst" strings, sorted ([] when absent). */

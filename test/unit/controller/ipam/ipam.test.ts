@@ -175,6 +175,18 @@ describe('Ipam', () => {
     expect(grant('h2').cidr).toBe('10.0.0.0/26');
   });
 
+  test('on a dual-stack network an endpoint\'s IPv6 address must be its IPv4 address\'s image; on an IPv4-only one there is none', () => {
+    addNetwork(network('d', { subnet: '10.9.0.0/24', subnet6: 'fd00:9::/64' }));
+    grant('h1', 'd');
+    const check = (rep: EndpointReport) => store.write((tx) => ipam.checkEndpointAddress(tx, 'h1', rep));
+    expect(() => check({ ...report('a', '10.9.0.9', 'd'), ip6: 'fd00:9::9' })).not.toThrow();
+    expect(() => check({ ...report('a', '10.9.0.9', 'd'), ip6: 'FD00:9:0:0::9' })).not.toThrow();
+    expect(caught(() => check({ ...report('a', '10.9.0.9', 'd'), ip6: 'fd00:9::8' })).message).toBe('endpoint "a" claims IPv6 address fd00:9::8; on network "d" the address of 10.9.0.9 is fd00:9::9');
+    expect(caught(() => check(report('a', '10.9.0.9', 'd'))).message).toContain('has no IPv6 address; network "d" is dual-stack, its address is fd00:9::9');
+    grant('h1');
+    expect(caught(() => store.write((tx) => ipam.checkEndpointAddress(tx, 'h1', { ...report('b', '10.0.0.9'), ip6: 'fd00:9::9' }))).message).toContain('network "n" has no subnet6');
+  });
+
   test('endpoint addresses must lie in the host blocks or its statics, and be unrecorded', () => {
     grant('h1');
     const check = (host: string, rep: EndpointReport) => store.write((tx) => ipam.checkEndpointAddress(tx, host, rep));

@@ -263,7 +263,7 @@ describe('CNI_ARGS', () => {
 
   test.each<[string, RegExp]>([
     ['IP=10.1.0.300', /CNI_ARGS IP: "10.1.0.300" is not an IPv4 address/],
-    ['IP=fd00::5', /CNI_ARGS IP: "fd00::5" is an IPv6 address; weft gives each interface one IPv4 address/],
+    ['IP=fd00::5', /CNI_ARGS IP: "fd00::5" is an IPv6 address; weft takes one IPv4 address, and on a dual-stack network the IPv6 address follows from it/],
     ['IP=10.1.0.5,10.1.0.6', /CNI_ARGS IP: asks for 2 IPv4 addresses/],
     ['IP=10.1.0.5/40', /CNI_ARGS IP: prefix length \/40 is out of range, 0-32/],
     ['MAC=01:00:5e:00:00:01', /CNI_ARGS MAC: .* is a multicast MAC/],
@@ -292,7 +292,7 @@ describe('requested address: runtimeConfig.ips > args.cni.ips > CNI_ARGS IP', ()
 
   test.each<[string, unknown, string, RegExp]>([
     ['two IPv4 addresses', ['10.1.0.5', '10.1.0.6'], 'runtimeConfig.ips', /asks for 2 IPv4 addresses \(10.1.0.5, 10.1.0.6\); weft gives each interface one IPv4 address/],
-    ['an IPv6 address', ['fd00::5/64'], 'runtimeConfig.ips[0]', /IPv6 address; weft gives each interface one IPv4 address/],
+    ['an IPv6 address', ['fd00::5/64'], 'runtimeConfig.ips[0]', /IPv6 address; weft takes one IPv4 address/],
     ['dual stack', ['10.1.0.5/24', 'fd00::5/64'], 'runtimeConfig.ips[1]', /IPv6/],
     ['a bad address', ['10.1.0.300'], 'runtimeConfig.ips[0]', /"10.1.0.300" is not an IPv4 address/],
     ['a hostname', ['db.local'], 'runtimeConfig.ips[0]', /is not an IPv4 address/],

@@ -82,6 +82,21 @@ describe('renderAddResult, field by field per version (SPEC.md section 5)', () =
     expect(undefinedPaths(result)).toEqual([]);
   });
 
+  test('a dual-stack attachment lists the IPv6 address after the IPv4 one, on the same interface, and a ::/0 route via gateway6', () => {
+    const dual = { ...attachment, address6: 'fd00:1::5/64', gateway6: 'fd00:1::1' };
+    const r = renderAddResult(request('1.0.0'), dual);
+    expect(r.ips).toEqual([
+      { address: '10.1.0.5/24', gateway: '10.1.0.1', interface: 2 },
+      { address: 'fd00:1::5/64', gateway: 'fd00:1::1', interface: 2 },
+    ]);
+    expect(r.routes).toEqual([
+      { dst: '0.0.0.0/0', gw: '10.1.0.1' },
+      { dst: '::/0', gw: 'fd00:1::1' },
+    ]);
+    expect(renderAddResult(request('0.4.0'), dual).ips?.map((ip) => ip.version)).toEqual(['4', '6']);
+    expect(expectedAttachment({ ...request('1.0.0', { command: 'CHECK' }), prevResult: r })?.addresses).toEqual(['10.1.0.5/24', 'fd00:1::5/64']);
+  });
+
   test('0.4.0: every ips entry carries version "4"', () => {
     expect(renderAddResult(request('0.4.0'), attachment).ips?.map((ip) => ip.version)).toEqual(['4']);
   });
