@@ -25,6 +25,15 @@ export interface ConntrackEntry {
   timeout?: number;
 }
 
+/** Which entries a dump returns: those whose conntrack mark, masked, equals `mark` (the kernel filters: a busy table is not copied whole). */
+export interface ConntrackFilter {
+  mark: number;
+  mask: number;
+}
+
+/** The conntrack mark a Router's port-forward rules set, so that its listing dumps only their connections. */
+export const ROUTER_FORWARD_CT_MARK = 0x7766_0001;
+
 export const CT_STATUS_SRC_NAT = 1 << 4;
 export const CT_STATUS_DST_NAT = 1 << 5;
 

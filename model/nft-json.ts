@@ -52,7 +52,7 @@ export interface NftPayloadExpr {
 }
 
 export interface NftCtExpr {
-  ct: { key: 'state' | 'direction' | 'status'; dir?: 'original' | 'reply' };
+  ct: { key: 'state' | 'direction' | 'status' | 'mark'; dir?: 'original' | 'reply' };
 }
 
 export interface NftPrefixExpr {
@@ -175,7 +175,13 @@ export interface NftMasqueradeStmt {
   masquerade: null;
 }
 
+/** Set a packet or connection field: `ct mark set 0x7766` is { mangle: { key: { ct: { key: 'mark' } }, value: 0x7766 } }. */
+export interface NftMangleStmt {
+  mangle: { key: NftExpr; value: NftExpr };
+}
+
 export type NftStatement =
+  | NftMangleStmt
   | NftMatchStmt
   | NftCounterStmt
   | NftNamedCounterStmt

@@ -3,7 +3,7 @@
 // desired state of its namespace, as data. The agent's VNF host
 // (agents/vnf/vnf-host.ts) realises any driver's output the same way and
 // knows nothing of a kind's insides; a driver knows nothing of the kernel.
-import type { ConntrackEntry } from '../model/conntrack.js';
+import type { ConntrackEntry, ConntrackFilter } from '../model/conntrack.js';
 import type { NftDocument } from '../model/nft-json.js';
 import { vnfAlias } from '../model/vnf-names.js';
 import type { RouterProtocol } from '../model/router.js';
@@ -96,8 +96,8 @@ export interface VnfWant<M = unknown> {
   external?: VnfExternalWant;
   nft?: VnfNftWant;
   processes: VnfProcessWant[];
-  /** read the namespace's conntrack table for the driver's readConnections */
-  observeConntrack?: boolean;
+  /** read the namespace's conntrack table for the driver's readConnections: the entries with this mark (its rules set it) */
+  observeConntrack?: ConntrackFilter;
   /** what the driver needs to read its counters back */
   model: M;
 }
@@ -118,7 +118,7 @@ export interface VnfDriver<S = unknown, M = unknown> {
   render(vnf: PlanVnf<S>, ctx: VnfRenderContext): VnfWant<M>;
   /** the kind's counters, from what the host read back; absent: the kind has none */
   readCounters?(observed: VnfObservation, model: M): VnfCounter[];
-  /** the live connections the kind lists, from the namespace's conntrack table (all of it: the driver picks); absent: the kind lists none */
+  /** the live connections the kind lists, from the namespace's conntrack entries its want's observeConntrack picked; absent: the kind lists none */
   readConnections?(tracked: readonly ConntrackEntry[], model: M): VnfConnections;
 }
 

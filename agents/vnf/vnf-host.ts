@@ -29,7 +29,7 @@
 // makes the VNF not ready, with a message naming it and the host.
 import { inject, injectable, optional } from 'inversify';
 import type { HostPlan, PlanNetwork } from '../../model/agent-protocol.js';
-import type { ConntrackEntry } from '../../model/conntrack.js';
+import type { ConntrackEntry, ConntrackFilter } from '../../model/conntrack.js';
 import { WeftError, errorMessage } from '../../model/errors.js';
 import { weftLinkRole } from '../../model/host-objects.js';
 import type { NftDocument } from '../../model/nft-json.js';
@@ -58,7 +58,7 @@ export const VNF_NFT_FACTORY = Symbol.for('weft.VnfNftFactory');
 /** nft in the agent's host namespace (the bridges' namespace), for the VNFs' port table. */
 export const VNF_HOST_NFT = Symbol.for('weft.VnfHostNft');
 /** Reads a namespace's conntrack table (the real one: agents/datapath/netlink/conntrack-dump.ts); unbound in tests without a kernel. */
-export type VnfConntrack = (netnsPath: string) => Promise<ConntrackEntry[]>;
+export type VnfConntrack = (netnsPath: string, filter: ConntrackFilter) => Promise<ConntrackEntry[]>;
 export const VNF_CONNTRACK = Symbol.for('weft.VnfConntrack');
 /** The drivers the host knows (vnf/drivers.ts; tests bind their own). */
 const VNF_DRIVER_LIST = Symbol.for('weft.VnfDriverList');
@@ -149,11 +149,16 @@ export class VnfHost {
     return driver.readCounters(nft === undefined ? {} : { nft }, want.model);
   }
 
-  /** The connections the driver lists, when it asked for conntrack (want.observeConntrack); undefined when it did not or the table cannot be read. */
+  /**
+   * The connections the driver lists, when it asked for conntrack
+   * (want.observeConntrack); undefined when it did not or the table cannot
+   * be read. Read between passes only (refreshCounters), never in a pass:
+   * a busy table must not hold up a change on its way to the kernel.
+   */
   private async readConnections(driver: VnfDriver, want: VnfWant): Promise<VnfReport['connections']> {
     if (!driver.readConnections || !want.observeConntrack || !this.conntrack) return undefined;
     try {
-      return driver.readConnections(await this.conntrack(netnsPath(want.netns)), want.model);
+      return driver.readConnections(await this.conntrack(netnsPath(want.netns), want.observeConntrack), want.model);
     } catch (e: unknown) {
       // A listing is a view: the VNF works without it, and the next read may succeed.
       this.log.error({ vnf: vnfKey(want), err: errorMessage(e) }, 'could not read the connections of a VNF');
@@ -378,8 +383,6 @@ export class VnfHost {
       };
       const counters = await this.readCounters(driver, want, listing ?? []);
       if (counters !== undefined) report.counters = counters;
-      const connections = await this.readConnections(driver, want);
-      if (connections !== undefined) report.connections = connections;
       if (problems.length > 0) report.message = problems.join('; ');
       return report;
     } finally {

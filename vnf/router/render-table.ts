@@ -5,7 +5,7 @@
 //
 //   table ip weft-vnf-router {
 //     chain prerouting { type nat hook prerouting priority dstnat;
-//       iifname OUT [ip daddr ADDR] tcp dport 8080 counter dnat to 100.64.1.5:80   # "forward tcp/8080"
+//       iifname OUT [ip daddr ADDR] tcp dport 8080 counter ct mark set 0x77660001 dnat to 100.64.1.5:80   # "forward tcp/8080"
 //       iifname OUT ip daddr 203.0.113.20 counter dnat to 100.64.1.5              # "floating 203.0.113.20"
 //     }
 //     chain postrouting { type nat hook postrouting priority srcnat;
@@ -44,6 +44,7 @@
 // port forward or floating IP translated only. NAT chains see the first
 // packet of each connection, so their counters count connections (a
 // floating IP's rule name gathers both directions).
+import { ROUTER_FORWARD_CT_MARK } from '../../model/conntrack.js';
 import type { NftCommand, NftDocument, NftExpr, NftMatchOp, NftRule, NftStatement } from '../../model/nft-json.js';
 import type { PlanRouterSpec } from '../../model/router.js';
 import { VNF_EXTERNAL_IFNAME, VNF_UPLINK_IFNAME } from '../../model/vnf-names.js';
@@ -63,6 +64,8 @@ const eq = (left: NftExpr, right: NftExpr) => match(left, right);
 const iif = (name: string) => eq({ meta: { key: 'iifname' } }, name);
 const oif = (name: string) => eq({ meta: { key: 'oifname' } }, name);
 const ipField = (field: 'saddr' | 'daddr', value: NftExpr) => eq({ payload: { protocol: 'ip', field } }, value);
+/** Port-forwarded connections carry a mark, so describe's listing dumps only them (read-connections.ts). */
+const MARK_FORWARDED: NftStatement = { mangle: { key: { ct: { key: 'mark' } }, value: ROUTER_FORWARD_CT_MARK } };
 
 function rule(chain: string, expr: NftStatement[], comment?: string): NftRule {
   const r: NftRule = { ...base(), chain, expr };
@@ -103,7 +106,7 @@ export function renderRouterTable(spec: PlanRouterSpec): NftDocument | undefined
   cmds.push(chain('prerouting', 'nat', 'prerouting', DSTNAT));
   const toOwnAddress = out.address === undefined ? [] : [ipField('daddr', out.address)];
   for (const f of spec.portForwards) {
-    cmds.push(add(rule('prerouting', [iif(out.ifname), ...toOwnAddress, eq({ payload: { protocol: f.protocol, field: 'dport' } }, f.port), { counter: null }, { dnat: { addr: f.toIp, port: f.toPort } }], forwardComment(f.protocol, f.port))));
+    cmds.push(add(rule('prerouting', [iif(out.ifname), ...toOwnAddress, eq({ payload: { protocol: f.protocol, field: 'dport' } }, f.port), { counter: null }, MARK_FORWARDED, { dnat: { addr: f.toIp, port: f.toPort } }], forwardComment(f.protocol, f.port))));
   }
   for (const f of floating) {
     cmds.push(add(rule('prerouting', [iif(out.ifname), ipField('daddr', f.address), { counter: null }, { dnat: { addr: f.toIp } }], floatingComment(f.address))));

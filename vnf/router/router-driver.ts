@@ -16,6 +16,7 @@
 //     after those of a firewall chain (controller/planner/vnf-chains.ts)
 //   processes: none: the kernel routes and translates
 import { VNF_EXTERNAL_ATTACHMENT, VNF_EXTERNAL_IFNAME, VNF_UPLINK_IFNAME, vnfAlias, vnfMac, vnfUplinkAlias, vnfUplinkHostName } from '../../model/vnf-names.js';
+import { ROUTER_FORWARD_CT_MARK } from '../../model/conntrack.js';
 import type { PlanRouterSpec } from '../../model/router.js';
 import type { PlanVnf } from '../../model/vnf-protocol.js';
 import { baseVnfWant, type VnfDriver, type VnfWant } from '../vnf-driver.js';
@@ -58,8 +59,8 @@ export function renderRouterVnf(r: PlanVnf<PlanRouterSpec>): VnfWant<PlanRouterS
   }
   if (document) {
     want.nft = { table: ROUTER_VNF_TABLE, family: ROUTER_FAMILY, document };
-    // the port forwards' live connections, for describe
-    if (r.spec.portForwards.length > 0) want.observeConntrack = true;
+    // the port forwards' live connections, for describe: their rules mark them
+    if (r.spec.portForwards.length > 0) want.observeConntrack = { mark: ROUTER_FORWARD_CT_MARK, mask: 0xffff_ffff };
   }
   return want;
 }

@@ -4,7 +4,7 @@
 // message's payload (after the netlink header) -> a ConntrackEntry. Only
 // what weft reads: the tuples, status, TCP state and timeout.
 // Attribute numbers: linux/netfilter/nfnetlink_conntrack.h.
-import type { ConntrackEntry, ConntrackTuple } from '../../../model/conntrack.js';
+import type { ConntrackEntry, ConntrackFilter, ConntrackTuple } from '../../../model/conntrack.js';
 
 export const NETLINK_NETFILTER = 12;
 const NFNL_SUBSYS_CTNETLINK = 1;
@@ -20,6 +20,8 @@ const CTA_TUPLE_REPLY = 2;
 const CTA_STATUS = 3;
 const CTA_PROTOINFO = 4;
 const CTA_TIMEOUT = 7;
+const CTA_MARK = 8;
+const CTA_MARK_MASK = 21;
 const CTA_TUPLE_IP = 1;
 const CTA_TUPLE_PROTO = 2;
 const CTA_IP_V4_SRC = 1;
@@ -33,9 +35,18 @@ const CTA_PROTOINFO_TCP_STATE = 1;
 const NLA_TYPE_MASK = 0x3fff;
 const NFGENMSG_LEN = 4;
 
-/** struct nfgenmsg: family, version 0 (NFNETLINK_V0), res_id 0. */
-export function ctDumpRequest(family = AF_INET): Buffer {
-  return Buffer.from([family, 0, 0, 0]);
+function u32beAttr(type: number, value: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeUInt16LE(8, 0);
+  b.writeUInt16LE(type, 2);
+  b.writeUInt32BE(value >>> 0, 4);
+  return b;
+}
+
+/** struct nfgenmsg (family, version 0 = NFNETLINK_V0, res_id 0), then the kernel-side filter by conntrack mark, if any. */
+export function ctDumpRequest(family = AF_INET, filter?: ConntrackFilter): Buffer {
+  const head = Buffer.from([family, 0, 0, 0]);
+  return filter === undefined ? head : Buffer.concat([head, u32beAttr(CTA_MARK, filter.mark), u32beAttr(CTA_MARK_MASK, filter.mask)]);
 }
 
 /** type -> payload of each attribute in buf (the last one wins a repeated type); stops at a truncated attribute. */

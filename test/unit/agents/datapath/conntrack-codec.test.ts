@@ -40,6 +40,11 @@ describe('ctnetlink codec', () => {
     expect([...ctDumpRequest()]).toEqual([AF_INET, 0, 0, 0]);
   });
 
+  test('a dump filtered by conntrack mark carries CTA_MARK and CTA_MARK_MASK, big-endian', () => {
+    const req = ctDumpRequest(AF_INET, { mark: 0x7766_0001, mask: 0xffff_ffff });
+    expect([...req]).toEqual([AF_INET, 0, 0, 0, 8, 0, 8, 0, 0x77, 0x66, 0x00, 0x01, 8, 0, 21, 0, 0xff, 0xff, 0xff, 0xff]);
+  });
+
   test('a destination-translated TCP connection: both tuples, status, TCP state and timeout', () => {
     const payload = Buffer.concat([
       nfgenmsg(AF_INET),

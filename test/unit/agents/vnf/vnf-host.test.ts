@@ -7,7 +7,7 @@ import { BridgeManager } from '../../../../agents/bridges/bridge-manager.js';
 import { VnfHost, vnfNetworks, type VnfNft } from '../../../../agents/vnf/vnf-host.js';
 import { VnfProcesses } from '../../../../agents/vnf/vnf-processes.js';
 import type { HostPlan, PlanNetwork } from '../../../../model/agent-protocol.js';
-import type { ConntrackEntry } from '../../../../model/conntrack.js';
+import type { ConntrackEntry, ConntrackFilter } from '../../../../model/conntrack.js';
 import type { PlanFirewallSpec } from '../../../../model/firewall-vnf.js';
 import { bridgeName, gatewayMac, vxlanName } from '../../../../model/kernel-names.js';
 import type { NftDocument } from '../../../../model/nft-json.js';
@@ -343,31 +343,36 @@ describe('VnfHost', () => {
     inside.close();
   });
 
-  test("connections a driver lists come from the namespace's conntrack, when its want asks; re-read between passes", async () => {
+  test("connections a driver lists come from the namespace's conntrack with the want's filter, read between passes only", async () => {
     let tracked: ConntrackEntry[] = [{ protocol: 6, orig: { src: '192.0.2.9', dst: '10.1.0.254', sport: 40000, dport: 8080 }, reply: { src: '10.2.0.7', dst: '192.0.2.9', sport: 80, dport: 40000 }, status: 1 << 5, tcpState: 3 }];
-    const read: string[] = [];
-    const conntrack = async (nsPath: string) => {
-      read.push(nsPath);
+    const read: Array<[string, ConntrackFilter]> = [];
+    const conntrack = async (nsPath: string, filter: ConntrackFilter) => {
+      read.push([nsPath, filter]);
       return tracked;
     };
-    let observe = true;
+    let observe: ConntrackFilter | undefined = { mark: 0x7766_0001, mask: 0xffff_ffff };
     const listing: VnfDriver = {
       kind: 'Firewall',
-      render: (v, ctx) => ({ ...(VNF_DRIVERS[0] as VnfDriver).render(v, ctx), observeConntrack: observe }),
+      render: (v, ctx) => ({ ...(VNF_DRIVERS[0] as VnfDriver).render(v, ctx), ...(observe ? { observeConntrack: observe } : {}) }),
       readConnections: (entries) => ({ total: entries.length, items: entries.map((e) => ({ client: `${e.orig.src}:${e.orig.sport}` })) }),
     };
     const host = new VnfHost(kernel, kernel.host(), new BridgeManager(kernel.host()), silent, processes(), (p) => nft.at(p), undefined, [listing], conntrack);
     await host.sync(plan(firewall()));
-    expect(read).toEqual([path]);
+    // a pass does not wait on the table
+    expect(read).toEqual([]);
+    expect(host.reports()[0]?.connections).toBeUndefined();
+    expect(await host.refreshCounters()).toBe(true);
+    expect(read).toEqual([[path, { mark: 0x7766_0001, mask: 0xffff_ffff }]]);
     expect(host.reports()[0]?.connections).toEqual({ total: 1, items: [{ client: '192.0.2.9:40000' }] });
     expect(await host.refreshCounters()).toBe(false);
     tracked = [];
     expect(await host.refreshCounters()).toBe(true);
     expect(host.reports()[0]?.connections).toEqual({ total: 0, items: [] });
     // a want that does not ask is not read
-    observe = false;
+    observe = undefined;
     read.length = 0;
     await host.sync(plan(firewall(2)));
+    expect(await host.refreshCounters()).toBe(false);
     expect(read).toEqual([]);
     expect(host.reports()[0]?.connections).toBeUndefined();
   });

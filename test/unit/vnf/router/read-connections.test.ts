@@ -1,6 +1,6 @@
 // A Router's live port-forward connections from its namespace's conntrack
 // table: which entries are its forwards', how a row reads, order and cap.
-import type { ConntrackEntry } from '../../../../model/conntrack.js';
+import { ROUTER_FORWARD_CT_MARK, type ConntrackEntry } from '../../../../model/conntrack.js';
 import type { PlanRouterSpec } from '../../../../model/router.js';
 import { MAX_LISTED_CONNECTIONS } from '../../../../model/vnf-resource.js';
 import { readRouterConnections } from '../../../../vnf/router/read-connections.js';
@@ -57,9 +57,9 @@ describe('Router connections', () => {
     expect(rows.items[0]?.client).toBe('192.0.2.9:30000');
   });
 
-  test('the driver asks for conntrack only when the router publishes ports', () => {
+  test('the driver asks for the conntrack entries its forward rules mark, only when the router publishes ports', () => {
     const planned = (spec: PlanRouterSpec) => ({ kind: 'Router', name: 'edge', generation: 1, netns: 'wn.h1.router.edge', interfaces: [], spec });
-    expect(renderRouterVnf(planned(SPEC)).observeConntrack).toBe(true);
+    expect(renderRouterVnf(planned(SPEC)).observeConntrack).toEqual({ mark: ROUTER_FORWARD_CT_MARK, mask: 0xffff_ffff });
     expect(renderRouterVnf(planned({ ...SPEC, portForwards: [] })).observeConntrack).toBeUndefined();
   });
 });

@@ -73,7 +73,7 @@ describe('Router driver', () => {
     ]);
     const iif = '{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"uplink"}}';
     expect(rules(doc)).toEqual([
-      `prerouting: [${iif},{"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":53}},{"counter":null},{"dnat":{"addr":"10.2.0.8","port":5353}}] # forward udp/53`,
+      `prerouting: [${iif},{"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":53}},{"counter":null},{"mangle":{"key":{"ct":{"key":"mark"}},"value":2003173377}},{"dnat":{"addr":"10.2.0.8","port":5353}}] # forward udp/53`,
       'postrouting: [{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"uplink"}},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":{"set":[{"prefix":{"addr":"10.1.0.0","len":24}},{"prefix":{"addr":"10.2.0.0","len":24}}]}}},{"counter":null},{"masquerade":null}] # snat',
       'forward: [{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":"invalid"}},{"counter":null},{"drop":null}]',
       `forward: [${iif},{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":["established","related"]}},{"accept":null}]`,
@@ -105,7 +105,7 @@ describe('Router driver', () => {
     const iif = '{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"external"}}';
     const oif = '{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"external"}}';
     expect(rules(doc)).toEqual([
-      `prerouting: [${iif},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"203.0.113.10"}},{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":8080}},{"counter":null},{"dnat":{"addr":"10.2.0.7","port":80}}] # forward tcp/8080`,
+      `prerouting: [${iif},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"203.0.113.10"}},{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":8080}},{"counter":null},{"mangle":{"key":{"ct":{"key":"mark"}},"value":2003173377}},{"dnat":{"addr":"10.2.0.7","port":80}}] # forward tcp/8080`,
       `prerouting: [${iif},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"203.0.113.20"}},{"counter":null},{"dnat":{"addr":"10.2.0.7"}}] # floating 203.0.113.20`,
       `postrouting: [${oif},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":"10.2.0.7"}},{"counter":null},{"snat":{"addr":"203.0.113.20"}}] # floating 203.0.113.20`,
       `postrouting: [${oif},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":{"set":[{"prefix":{"addr":"10.1.0.0","len":24}},{"prefix":{"addr":"10.2.0.0","len":24}}]}}},{"counter":null},{"snat":{"addr":"203.0.113.10"}}] # snat`,
