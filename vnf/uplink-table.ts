@@ -9,13 +9,14 @@
 //       oifname "wb-*" iifname != "wb-*" ct state new drop
 //     }
 //     chain prerouting { type nat hook prerouting priority dstnat;
-//       iifname != "wb-*" iifname != "wu-*" fib daddr type local tcp dport 8080 dnat to 169.254.x.2
+//       iifname != "wb-*" fib daddr type local tcp dport 8080 dnat to 169.254.x.2
 //     }
 //     chain output { type nat hook output priority dstnat;
 //       ip daddr != 127.0.0.0/8 fib daddr type local tcp dport 8080 dnat to 169.254.x.2
 //     }
 //     chain postrouting { type nat hook postrouting priority srcnat;
 //       ip saddr { <uplink addresses> } oifname != "wu-*" masquerade
+//       iifname "wu-*" oifname "wu-*" ct status dnat masquerade
 //     }
 //   }
 //
@@ -31,7 +32,11 @@
 // - prerouting/output: published ports on the host's own addresses (like
 //   Docker's `-p`), from the outside and from the host itself, to the
 //   router's uplink address; the router forwards them on (same port).
-//   Not from weft bridges or uplinks: the gateways are local addresses too.
+//   Not from weft bridges: the gateways are local addresses too. From an
+//   uplink they are (hairpin: a workload behind a router reaching a port
+//   published on the host's address, as Docker's users do), and the host
+//   then translates the source to its end of the uplink the connection goes
+//   in by: the router would take its own uplink address as a martian.
 // - postrouting: what leaves from an uplink address leaves with the host's
 //   address on the interface it goes out by.
 import type { NftCommand, NftDocument, NftExpr, NftMatchOp, NftRule, NftStatement } from '../model/nft-json.js';
@@ -81,13 +86,14 @@ export function renderUplinkTable(uplinks: readonly HostUplink[]): NftDocument {
     rule('forward', [match(oifname, BRIDGES), match(iifname, BRIDGES, '!='), match({ ct: { key: 'status' } }, 'dnat', 'in'), { accept: null }]),
     rule('forward', [match(oifname, BRIDGES), match(iifname, BRIDGES, '!='), ctNew, { drop: null }]),
     chain('prerouting', 'nat', 'prerouting', DSTNAT),
-    ...publishRules('prerouting', [match(iifname, BRIDGES, '!='), match(iifname, UPLINKS, '!=')], uplinks),
+    ...publishRules('prerouting', [match(iifname, BRIDGES, '!=')], uplinks),
     chain('output', 'nat', 'output', DSTNAT),
     ...publishRules('output', [match({ payload: { protocol: 'ip', field: 'daddr' } }, { prefix: { addr: '127.0.0.0', len: 8 } }, '!=')], uplinks),
     chain('postrouting', 'nat', 'postrouting', SRCNAT),
   ];
   if (uplinks.length > 0) {
     cmds.push(rule('postrouting', [match({ payload: { protocol: 'ip', field: 'saddr' } }, { set: uplinks.map((u) => u.ip) }), match(oifname, UPLINKS, '!='), { masquerade: null }]));
+    cmds.push(rule('postrouting', [match(iifname, UPLINKS), match(oifname, UPLINKS), match({ ct: { key: 'status' } }, 'dnat', 'in'), { masquerade: null }]));
   }
   return { nftables: [{ metainfo: { json_schema_version: 1 } }, ...cmds] };
 }

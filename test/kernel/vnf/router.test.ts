@@ -121,6 +121,10 @@ test('a router on h3 routes blue (h1) <-> red (h2), takes both out with the host
   expect(await tcpRead(OUTSIDE, H3_OUTSIDE_IP, 8080)).toBe(OUTSIDE_IP);
   // and nothing else comes in: the outside has no way to the workloads' addresses or other ports
   expect(await tcpRead(OUTSIDE, H3_OUTSIDE_IP, 8081)).toBe('');
+  // hairpin: a workload behind the router reaches the port published on the host's address (from h1 and on h3);
+  // web1 sees the host's end of the router's uplink (the host translated it so the router does not take its own address back)
+  expect(await tcpRead(a.w, H3_OUTSIDE_IP, 8080)).toMatch(/^169\.254\.\d+\.\d+$/);
+  expect(await tcpRead(c.w, H3_OUTSIDE_IP, 8080)).toMatch(/^169\.254\.\d+\.\d+$/);
 
   // NAT counters in the status
   const counted = await waitFor('NAT counters', async () => {

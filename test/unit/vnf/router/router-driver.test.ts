@@ -142,7 +142,7 @@ describe('Router driver', () => {
 });
 
 describe('the host uplink table', () => {
-  test('forwarding guard, published ports to each uplink (outside and from the host itself), masquerade of the uplink addresses', () => {
+  test('forwarding guard, published ports to each uplink (outside, the host itself, and hairpin from an uplink), masquerade of the uplink addresses and of hairpinned connections', () => {
     const doc = renderUplinkTable([
       { ip: '169.254.3.2', publish: [{ protocol: 'tcp', port: 8080 }] },
       { ip: '169.254.9.2', publish: [] },
@@ -151,11 +151,12 @@ describe('the host uplink table', () => {
     expect(lines.filter((l) => l.startsWith('forward'))).toHaveLength(3);
     expect(lines.filter((l) => l.startsWith('forward ')).every((l) => l.includes('"wb-*"'))).toBe(true);
     expect(lines.filter((l) => l.startsWith('prerouting'))).toEqual([
-      'prerouting [{"match":{"op":"!=","left":{"meta":{"key":"iifname"}},"right":"wb-*"}},{"match":{"op":"!=","left":{"meta":{"key":"iifname"}},"right":"wu-*"}},{"match":{"op":"==","left":{"fib":{"result":"type","flags":["daddr"]}},"right":"local"}},{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":8080}},{"dnat":{"addr":"169.254.3.2"}}]',
+      'prerouting [{"match":{"op":"!=","left":{"meta":{"key":"iifname"}},"right":"wb-*"}},{"match":{"op":"==","left":{"fib":{"result":"type","flags":["daddr"]}},"right":"local"}},{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":8080}},{"dnat":{"addr":"169.254.3.2"}}]',
     ]);
     expect(lines.filter((l) => l.startsWith('output'))).toHaveLength(1);
     expect(lines.filter((l) => l.startsWith('postrouting'))).toEqual([
       'postrouting [{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":{"set":["169.254.3.2","169.254.9.2"]}}},{"match":{"op":"!=","left":{"meta":{"key":"oifname"}},"right":"wu-*"}},{"masquerade":null}]',
+      'postrouting [{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"wu-*"}},{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"wu-*"}},{"match":{"op":"in","left":{"ct":{"key":"status"}},"right":"dnat"}},{"masquerade":null}]',
     ]);
     expect(renderUplinkTableRemoval().nftables.slice(1)).toEqual([{ add: { table: { family: 'ip', name: 'weft-vnf-uplinks' } } }, { delete: { table: { family: 'ip', name: 'weft-vnf-uplinks' } } }]);
   });
