@@ -59,6 +59,22 @@ export function gatewayMac(vni: number): string {
   return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
+/**
+ * An endpoint's MAC when none is asked for: locally administered, unicast,
+ * 0a:58 then its IPv4 address (as Docker and OVN-Kubernetes do). An address
+ * given up and soon handed to a new workload comes back with the same MAC,
+ * so a neighbour entry its peers on the same bridge still hold (a router,
+ * a firewall, another workload) stays right: with a fresh random MAC each
+ * time, the first connection to the new workload waited out the stale
+ * entry (5 s or more). One address is on one network once, so the MAC is
+ * unique on its segment; the same address on another network is another
+ * segment.
+ */
+export function endpointMac(ip: string): string {
+  const b = [0x0a, 0x58, ...ip.split('.').map(Number)];
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
 export function vxlanName(vni: number): string {
   return `${VXLAN_PREFIX}${vni.toString(16).padStart(6, '0')}`;
 }

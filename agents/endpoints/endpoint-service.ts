@@ -13,14 +13,12 @@
 // answer yet (a 1 s retry) nor a SYN a remote policy drops (a 1 s
 // retransmit). A host alone with its networks answers without that round
 // trip.
-import { randomFillSync } from 'node:crypto';
 import { inject, injectable, optional } from 'inversify';
 import { ENDPOINT_PROPAGATION_WAIT_MS, type PlanNetwork } from '../../model/agent-protocol.js';
 import { NOT_A_NAMESPACE_HINT, type AttachParams, type AttachResult, type DetachParams, type DetachResult, type ListResult } from '../../model/agent-rpc.js';
 import { WeftError, errorMessage, isWeftError } from '../../model/errors.js';
 import { canonicalIp6, endpointIp6, prefixLength6 } from '../../model/dual-stack.js';
-import { formatMac } from '../../model/ip.js';
-import { endpointAlias, endpointName, hostVethName, parseOwnerAlias } from '../../model/kernel-names.js';
+import { endpointAlias, endpointMac, endpointName, hostVethName, parseOwnerAlias } from '../../model/kernel-names.js';
 import { AGENT_LOGGER, HOST_HANDLE, type AgentLogger } from '../agent-config.js';
 import { CONTROLLER_UPLINK, type ControllerUplink } from '../controller-uplink.js';
 import { DATAPATH_FACTORY, LOOPBACK_IFINDEX, type DatapathFactory, type LinkInfo, type NetnsHandle } from '../datapath/port.js';
@@ -82,21 +80,6 @@ function ipv6Refused(e: unknown, network: string, netns: string): unknown {
   });
 }
 
-/** Random bytes for MACs, drawn 256 MACs at a time: one call into the CSPRNG costs more than the bytes. */
-const macPool = { bytes: Buffer.alloc(6 * 256), used: 6 * 256 };
-
-/** Locally administered, unicast. */
-function randomMac(): string {
-  if (macPool.used === macPool.bytes.length) {
-    randomFillSync(macPool.bytes);
-    macPool.used = 0;
-  }
-  // Each six bytes serve one MAC only: this view may be changed in place.
-  const b = macPool.bytes.subarray(macPool.used, macPool.used + 6);
-  macPool.used += 6;
-  b[0] = ((b[0] ?? 0) & 0xfe) | 0x02;
-  return formatMac(b);
-}
 
 type Undo = { what: string; run: () => Promise<void> | void };
 
@@ -340,7 +323,7 @@ export class EndpointService {
       const alloc: Allocation = await this.allocator.allocate(network, name, params.ip, params.containerId);
       undo.push({ what: `release ${alloc.ip}`, run: () => this.releaseAddress(network.name, alloc) });
 
-      const mac = params.mac ?? randomMac();
+      const mac = params.mac ?? endpointMac(alloc.ip);
       const v6 = ipv6Of(network, alloc.ip);
       // The port is admitted to the anti-spoofing table (its MAC and addresses
       // only) while the links are made: one nft transaction in parallel with

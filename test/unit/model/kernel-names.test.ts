@@ -1,4 +1,4 @@
-import { bridgeName, endpointAlias, endpointName, hostVethName, IFNAME_MAX, parseOwnerAlias } from '../../../model/kernel-names.js';
+import { bridgeName, endpointAlias, endpointMac, endpointName, hostVethName, IFNAME_MAX, parseOwnerAlias } from '../../../model/kernel-names.js';
 import { DNS_SUBDOMAIN_PATTERN } from '../../../model/meta.js';
 
 test('kernel names are deterministic and fit IFNAMSIZ', () => {
@@ -29,4 +29,13 @@ test.each([
 
 test('sanitised endpoint names stay distinct', () => {
   expect(endpointName('A', 'eth0')).not.toBe(endpointName('a', 'eth0'));
+});
+
+test("an endpoint's MAC follows its address: locally administered, unicast, the same for the same address", () => {
+  expect(endpointMac('10.30.0.2')).toBe('0a:58:0a:1e:00:02');
+  expect(endpointMac('100.64.255.254')).toBe('0a:58:64:40:ff:fe');
+  const first = parseInt(endpointMac('192.0.2.9').slice(0, 2), 16);
+  expect(first & 0x02).toBe(0x02);
+  expect(first & 0x01).toBe(0);
+  expect(endpointMac('10.30.0.2')).not.toBe(endpointMac('10.30.0.3'));
 });
