@@ -125,8 +125,12 @@ export type RouterSpec = Static<typeof RouterSpec>;
 
 export const RouterCounter = Type.Object(
   {
-    rule: Type.String({ description: '"snat", "forward <protocol>/<port>" for a port forward, or "floating <address>" for a floating IP (connections in and out).' }),
-    connections: Type.Integer({ minimum: 0, description: 'Connections translated since the rule was loaded.' }),
+    rule: Type.String({
+      description: '"snat", "forward <protocol>/<port>" for a port forward, "floating <address>" for a floating IP (connections in and out); "traffic in" and "traffic out": what crossed the way out.',
+    }),
+    connections: Type.Optional(Type.Integer({ minimum: 0, description: 'NAT rules: connections translated since the router\'s table was last loaded.' })),
+    packets: Type.Optional(Type.Integer({ minimum: 0, description: 'traffic rows: packets since the router\'s table was last loaded.' })),
+    bytes: Type.Optional(Type.Integer({ minimum: 0, description: 'traffic rows: bytes since the router\'s table was last loaded.' })),
   },
   { additionalProperties: false },
 );

@@ -212,7 +212,8 @@ function summaryRows(o: AnyResource, store: StateStore, onSelect: (key: string) 
         ['Port forwards', o.spec.portForwards?.map((f) => `${f.protocol}/${f.port} -> ${f.to.endpoint}:${f.to.port ?? f.port}`).join(', ')],
         ['Floating IPs', o.spec.floatingIPs?.map((f) => `${f.address} -> ${f.endpoint}`).join(', ')],
         ['Interfaces', o.status?.interfaces?.map((i) => `${i.network} ${i.ip} (${i.mac})`).join(', ')],
-        ['NAT connections', o.status?.counters?.map((c) => `${c.rule} ${c.connections}`).join(', ')],
+        ['NAT connections', o.status?.counters?.filter((c) => c.connections !== undefined).map((c) => `${c.rule} ${c.connections}`).join(', ')],
+        ['Way out traffic', o.status?.counters?.filter((c) => c.packets !== undefined).map((c) => `${c.rule.replace('traffic ', '')} ${c.packets} packets, ${c.bytes ?? 0} bytes`).join('; ')],
         ['Forwarded now', forwardedNow(o.status?.connections)],
       ];
   }

@@ -14,6 +14,8 @@
 //     }
 //     chain forward { type filter hook forward priority filter; policy accept;
 //       ct state invalid counter drop
+//       iifname OUT counter                                                         # "traffic in"
+//       oifname OUT counter                                                         # "traffic out"
 //       iifname OUT ct state established,related accept
 //       iifname OUT ct status dnat accept
 //       iifname OUT counter drop
@@ -52,6 +54,9 @@ import { VNF_EXTERNAL_IFNAME, VNF_UPLINK_IFNAME } from '../../model/vnf-names.js
 export const ROUTER_VNF_TABLE = 'weft-vnf-router';
 export const ROUTER_FAMILY = 'ip';
 export const SNAT_COMMENT = 'snat';
+/** Counters of what crosses the way out, each direction (packets and bytes, not connections). */
+export const TRAFFIC_IN_COMMENT = 'traffic in';
+export const TRAFFIC_OUT_COMMENT = 'traffic out';
 export const forwardComment = (protocol: string, port: number) => `forward ${protocol}/${port}`;
 export const floatingComment = (address: string) => `floating ${address}`;
 const DSTNAT = -100;
@@ -122,6 +127,8 @@ export function renderRouterTable(spec: PlanRouterSpec): NftDocument | undefined
   cmds.push(chain('forward', 'filter', 'forward', FILTER));
   // The router sees both directions of everything it forwards (the host bridges do not always: see agents/datapath/nft/policy-ruleset.ts).
   cmds.push(add(rule('forward', [match({ ct: { key: 'state' } }, 'invalid', 'in'), { counter: null }, { drop: null }])));
+  // Counting only (no verdict): what comes in and goes out by the way out.
+  cmds.push(add(rule('forward', [iif(out.ifname), { counter: null }], TRAFFIC_IN_COMMENT)), add(rule('forward', [oif(out.ifname), { counter: null }], TRAFFIC_OUT_COMMENT)));
   if (out.snat) {
     cmds.push(
       add(rule('forward', [iif(out.ifname), match({ ct: { key: 'state' } }, ['established', 'related'], 'in'), { accept: null }])),

@@ -32,7 +32,7 @@ interface RouterView {
     ready?: boolean;
     observedGeneration?: number;
     interfaces?: Array<{ network: string; ip: string }>;
-    counters?: Array<{ rule: string; connections: number }>;
+    counters?: Array<{ rule: string; connections?: number; packets?: number }>;
     conditions?: Array<{ status: string; reason: string; message: string }>;
   };
 }
@@ -139,9 +139,9 @@ test('on eth1: a macvlan with the router\'s address and the floating IP; blue re
   const counted = await waitFor('NAT counters', async () => {
     const r = await routerView();
     const c = r.status?.counters ?? [];
-    return ['snat', 'forward tcp/8080', `floating ${FLOATING_IP}`].every((rule) => c.some((x) => x.rule === rule && x.connections > 0)) ? r : undefined;
+    return ['snat', 'forward tcp/8080', `floating ${FLOATING_IP}`].every((rule) => c.some((x) => x.rule === rule && (x.connections ?? 0) > 0)) ? r : undefined;
   }, 60_000, 500);
-  expect(counted.status?.counters?.map((c) => c.rule)).toEqual(['snat', 'forward tcp/8080', `floating ${FLOATING_IP}`]);
+  expect(counted.status?.counters?.map((c) => c.rule)).toEqual(['snat', 'forward tcp/8080', `floating ${FLOATING_IP}`, 'traffic in', 'traffic out']);
 });
 
 test('an agent killed under it: the router keeps forwarding; restarted, it adopts the macvlan as it is and makes nothing twice', async () => {
@@ -171,7 +171,7 @@ test('snat false: the router only routes: the outside, which routes the subnets 
     expect(await tcpRead(OUTSIDE, web1.ip, 80)).toBe(GATEWAY);
     expect(await tcpRead(web1.w, GATEWAY, OUTSIDE_PORT)).toBe(FLOATING_IP);
     expect(await tcpRead(OUTSIDE, FLOATING_IP, 80)).toBe(GATEWAY);
-    expect((await routerView()).status?.counters?.map((c) => c.rule)).toEqual(['forward tcp/8080', `floating ${FLOATING_IP}`]);
+    expect((await routerView()).status?.counters?.map((c) => c.rule)).toEqual(['forward tcp/8080', `floating ${FLOATING_IP}`, 'traffic in', 'traffic out']);
   } finally {
     for (const net of Object.values(NETS)) await ip('-n', OUTSIDE, 'route', 'del', net, 'via', ROUTER_IP);
   }

@@ -30,7 +30,7 @@ interface RouterView {
   status?: {
     ready?: boolean;
     interfaces?: Array<{ network: string; ip: string }>;
-    counters?: Array<{ rule: string; connections: number }>;
+    counters?: Array<{ rule: string; connections?: number; packets?: number }>;
     connections?: { total: number; items: Array<{ protocol: string; port: number; client: string; endpoint: string; state?: string }> };
     conditions?: Array<{ message: string }>;
   };
@@ -130,9 +130,11 @@ test('a router on h3 routes blue (h1) <-> red (h2), takes both out with the host
   const counted = await waitFor('NAT counters', async () => {
     const r = await routerView();
     const c = r.status?.counters ?? [];
-    return c.some((x) => x.rule === 'snat' && x.connections > 0) && c.some((x) => x.rule === 'forward tcp/8080' && x.connections > 0) ? r : undefined;
+    return c.some((x) => x.rule === 'snat' && (x.connections ?? 0) > 0) && c.some((x) => x.rule === 'forward tcp/8080' && (x.connections ?? 0) > 0) ? r : undefined;
   }, 60_000, 500);
-  expect(counted.status?.counters?.map((c) => c.rule)).toEqual(['snat', 'forward tcp/8080']);
+  expect(counted.status?.counters?.map((c) => c.rule)).toEqual(['snat', 'forward tcp/8080', 'traffic in', 'traffic out']);
+  // what crossed the way out, each direction
+  for (const rule of ['traffic in', 'traffic out']) expect(counted.status?.counters?.find((c) => c.rule === rule)?.packets).toBeGreaterThan(0);
   // the connection through the port forward, from conntrack in the router (closed by now: time-wait lasts two minutes)
   const listed = await waitFor('the port-forward connection listed', async () => {
     const items = (await routerView()).status?.connections?.items ?? [];

@@ -72,10 +72,13 @@ describe('Router driver', () => {
       { add: { table: { family: 'ip', name: ROUTER_VNF_TABLE } } },
     ]);
     const iif = '{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"uplink"}}';
+    const oif = '{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"uplink"}}';
     expect(rules(doc)).toEqual([
       `prerouting: [${iif},{"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":53}},{"counter":null},{"mangle":{"key":{"ct":{"key":"mark"}},"value":2003173377}},{"dnat":{"addr":"10.2.0.8","port":5353}}] # forward udp/53`,
       'postrouting: [{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"uplink"}},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":{"set":[{"prefix":{"addr":"10.1.0.0","len":24}},{"prefix":{"addr":"10.2.0.0","len":24}}]}}},{"counter":null},{"masquerade":null}] # snat',
       'forward: [{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":"invalid"}},{"counter":null},{"drop":null}]',
+      `forward: [${iif},{"counter":null}] # traffic in`,
+      `forward: [${oif},{"counter":null}] # traffic out`,
       `forward: [${iif},{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":["established","related"]}},{"accept":null}]`,
       `forward: [${iif},{"match":{"op":"in","left":{"ct":{"key":"status"}},"right":"dnat"}},{"accept":null}]`,
       `forward: [${iif},{"counter":null},{"drop":null}]`,
@@ -110,6 +113,8 @@ describe('Router driver', () => {
       `postrouting: [${oif},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":"10.2.0.7"}},{"counter":null},{"snat":{"addr":"203.0.113.20"}}] # floating 203.0.113.20`,
       `postrouting: [${oif},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":{"set":[{"prefix":{"addr":"10.1.0.0","len":24}},{"prefix":{"addr":"10.2.0.0","len":24}}]}}},{"counter":null},{"snat":{"addr":"203.0.113.10"}}] # snat`,
       'forward: [{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":"invalid"}},{"counter":null},{"drop":null}]',
+      `forward: [${iif},{"counter":null}] # traffic in`,
+      `forward: [${oif},{"counter":null}] # traffic out`,
       `forward: [${iif},{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":["established","related"]}},{"accept":null}]`,
       `forward: [${iif},{"match":{"op":"in","left":{"ct":{"key":"status"}},"right":"dnat"}},{"accept":null}]`,
       `forward: [${iif},{"counter":null},{"drop":null}]`,
@@ -122,20 +127,29 @@ describe('Router driver', () => {
       'prerouting # floating 203.0.113.20',
       'postrouting # floating 203.0.113.20',
       'forward: [{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":"invalid"}},{"counter":null},{"drop":null}]',
+      'forward # traffic in',
+      'forward # traffic out',
     ]);
-    expect(readRouterCounters([], planned({ external: { ...EXTERNAL, snat: false } }).spec)).toEqual([{ rule: 'floating 203.0.113.20', connections: 0 }]);
+    expect(readRouterCounters([], planned({ external: { ...EXTERNAL, snat: false } }).spec)).toEqual([
+      { rule: 'floating 203.0.113.20', connections: 0 },
+      { rule: 'traffic in', packets: 0, bytes: 0 },
+      { rule: 'traffic out', packets: 0, bytes: 0 },
+    ]);
   });
 
-  test('counters: connections per NAT rule from the listing, 0 for a rule not listed', () => {
+  test('counters: connections per NAT rule and traffic each way from the listing, 0 for a rule not listed', () => {
     const spec = planned({ uplink: UPLINK, portForwards: [{ protocol: 'tcp', port: 8080, toIp: '10.2.0.7', toPort: 80 }] }).spec;
     const listing = [
       { table: { family: 'ip', name: ROUTER_VNF_TABLE } },
       { rule: { chain: 'postrouting', comment: 'snat', expr: [{ match: {} }, { counter: { packets: 7, bytes: 420 } }, { masquerade: null }] } },
       { rule: { chain: 'forward', expr: [{ counter: { packets: 99, bytes: 1 } }, { drop: null }] } },
+      { rule: { chain: 'forward', comment: 'traffic out', expr: [{ match: {} }, { counter: { packets: 12, bytes: 9000 } }] } },
     ];
     expect(routerDriver.readCounters?.({ nft: listing }, spec)).toEqual([
       { rule: 'snat', connections: 7 },
       { rule: 'forward tcp/8080', connections: 0 },
+      { rule: 'traffic in', packets: 0, bytes: 0 },
+      { rule: 'traffic out', packets: 12, bytes: 9000 },
     ]);
     expect(readRouterCounters(listing, planned().spec)).toEqual([]);
   });
