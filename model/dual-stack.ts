@@ -35,6 +35,18 @@ export function subnet6Holds(len4: number, len6: number): boolean {
   return 128 - len6 >= 32 - len4;
 }
 
+/**
+ * Whether endpoints of the network get IPv6 addresses: it has subnet6, and
+ * subnet6 holds an image of every address of subnet. Validation refuses a
+ * smaller subnet6 now; a network stored before that rule keeps working as
+ * IPv4-only rather than handing out addresses outside its subnet6.
+ */
+export function isDualStack<N extends { subnet: string; subnet6?: string | undefined }>(net: N): net is N & { subnet6: string } {
+  if (net.subnet6 === undefined) return false;
+  const p4 = parsePrefix4(net.subnet);
+  return 'prefix' in p4 && subnet6Holds(p4.prefix.length, prefixLength6(net.subnet6));
+}
+
 /** The IPv6 address of the endpoint holding `ip` (IPv4) on a network with `subnet` and `subnet6`. */
 export function endpointIp6(net: { subnet: string; subnet6: string }, ip: string): string {
   const offset = (ipv4ToInt(ip) - base4(net.subnet)) >>> 0;

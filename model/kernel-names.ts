@@ -62,17 +62,30 @@ export function gatewayMac(vni: number): string {
 /**
  * An endpoint's MAC when none is asked for: locally administered, unicast,
  * 0a:58 then its IPv4 address (as Docker and OVN-Kubernetes do). An address
- * given up and soon handed to a new workload comes back with the same MAC,
- * so a neighbour entry its peers on the same bridge still hold (a router,
- * a firewall, another workload) stays right: with a fresh random MAC each
- * time, the first connection to the new workload waited out the stale
- * entry (5 s or more). One address is on one network once, so the MAC is
- * unique on its segment; the same address on another network is another
- * segment.
+ * handed to a new workload comes back with the MAC it had, so a neighbour
+ * entry its peers on the same bridge still hold (a router, a firewall,
+ * another workload) stays right, where a new MAC would leave them sending
+ * to the old one until the entry went stale (5 s or more). One address is
+ * on one network once, so the MAC is unique on its segment (a requested MAC
+ * may not take one of weft's: ownMacRange); the same address on another
+ * network is another segment.
  */
 export function endpointMac(ip: string): string {
   const b = [0x0a, 0x58, ...ip.split('.').map(Number)];
   return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+/** The prefixes of MACs weft derives (an endpoint's from its address, a VNF's, a network's gateway): a requested MAC in one could take another's identity on the segment. */
+const OWN_MAC_PREFIXES: ReadonlyArray<[string, string]> = [
+  ['0a:58:', "endpoints' MACs derived from their addresses"],
+  ['0a:77:', "network functions' MACs"],
+  ['02:77:66:', "networks' gateway MACs"],
+];
+
+/** What a requested MAC in one of weft's own ranges would collide with, or undefined when it is in none. */
+export function ownMacRange(mac: string): string | undefined {
+  const m = mac.toLowerCase();
+  return OWN_MAC_PREFIXES.find(([prefix]) => m.startsWith(prefix))?.[1];
 }
 
 export function vxlanName(vni: number): string {

@@ -70,7 +70,7 @@ export const EndpointSpec = Type.Object(
     containerId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', description: 'Runtime container (sandbox) ID.' }),
     ifname: Type.String({ pattern: IFNAME_PATTERN, description: 'Interface name inside the workload (at most 15 bytes).' }),
     ip: Type.Optional(Type.String({ description: 'Requested IPv4 address; default: allocated from the host block.' })),
-    mac: Type.Optional(Type.String({ pattern: MAC_PATTERN, description: 'Requested MAC address; default: random, locally administered.' })),
+    mac: Type.Optional(Type.String({ pattern: MAC_PATTERN, description: 'Requested MAC address; default: derived from the address (0a:58 then its IPv4 octets), a range a requested MAC may not use.' })),
   },
   { additionalProperties: false },
 );

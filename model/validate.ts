@@ -12,6 +12,7 @@ import { checkFirewallPolicySpec } from './firewall-validate.js';
 import { checkFirewallSpec } from './firewall-vnf-validate.js';
 import { checkRouterSpec } from './router-validate.js';
 import { subnet6Holds } from './dual-stack.js';
+import { ownMacRange } from './kernel-names.js';
 import {
   intToIpv4, ipv4ToInt, isIPv4, isIPv6, parsePrefix4, parsePrefix6, prefix6Contains, prefixContains, prefixes6Overlap,
   prefixesOverlap, prefixLast, type Prefix4,
@@ -335,6 +336,8 @@ export function checkEndpointSpec(ep: Endpoint): FieldIssue[] {
   if (ep.spec.mac !== undefined) {
     const first = parseInt(ep.spec.mac.slice(0, 2), 16);
     if (first & 1) issues.push({ path: '/spec/mac', message: `${ep.spec.mac} is a multicast MAC; endpoints need a unicast address`, value: ep.spec.mac });
+    const own = ownMacRange(ep.spec.mac);
+    if (own !== undefined) issues.push({ path: '/spec/mac', message: `${ep.spec.mac} is in the range weft keeps for ${own}; leave it out (weft derives one) or use another locally administered MAC`, value: ep.spec.mac });
   }
   return issues;
 }

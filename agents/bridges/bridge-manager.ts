@@ -12,7 +12,7 @@ import { canonicalIp6, prefixLength6 } from '../../model/dual-stack.js';
 import { bridgeAlias, parseOwnerAlias } from '../../model/kernel-names.js';
 import type { LinkInfo, NetnsHandle } from '../datapath/port.js';
 import { HOST_HANDLE } from '../agent-config.js';
-import { isAlreadyExists, isUnsupported } from '../datapath/errors.js';
+import { DatapathError, isAlreadyExists, isUnsupported } from '../datapath/errors.js';
 import { ISOLATION_TABLE, type IsolationTable } from '../datapath/isolation-table-port.js';
 
 interface CacheEntry {
@@ -158,6 +158,14 @@ export class BridgeManager {
       }
     }
     if (!present) await this.host.addrAdd(index, network.gateway, network.prefixLength);
-    if (want6 && !present6) await this.host.addrAdd(index, want6.address, want6.prefixLength);
+    if (want6 && !present6) {
+      try {
+        await this.host.addrAdd(index, want6.address, want6.prefixLength);
+      } catch (e: unknown) {
+        // The kernel refuses IPv6 addresses where IPv6 is disabled (EACCES): say where, and how to fix it.
+        if (!(e instanceof DatapathError && e.errno === 'EACCES')) throw e;
+        throw new WeftError('Invalid', `network "${network.name}" is dual-stack, but IPv6 is disabled on this host; enable it (sysctl net.ipv6.conf.all.disable_ipv6=0 and net.ipv6.conf.default.disable_ipv6=0) or remove subnet6 from the network`, { cause: e });
+      }
+    }
   }
 }

@@ -6,7 +6,7 @@ import { invalid, type FieldIssue } from '../../model/errors.js';
 import { isIPv4 } from '../../model/ip.js';
 import { IFNAME_PATTERN, MAC_PATTERN } from '../../model/kinds.js';
 import { DNS_LABEL_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN } from '../../model/meta.js';
-import { IFNAME_MAX } from '../../model/kernel-names.js';
+import { IFNAME_MAX, ownMacRange } from '../../model/kernel-names.js';
 
 export const CONTAINER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const CONTAINER_ID_MAX = 128;
@@ -117,6 +117,8 @@ function checkMac(s: string): string | undefined {
   const first = parseInt(s.slice(0, 2), 16);
   if (first & 1) return `${s} is a multicast MAC; endpoints need a unicast address`;
   if (/^(00:){5}00$/.test(s)) return 'the all-zero MAC is not a usable address';
+  const own = ownMacRange(s);
+  if (own !== undefined) return `${s} is in the range weft keeps for ${own}; leave the MAC out (weft derives one) or use another locally administered MAC, e.g. 02:42:...`;
   return undefined;
 }
 

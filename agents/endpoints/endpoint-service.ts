@@ -17,7 +17,7 @@ import { inject, injectable, optional } from 'inversify';
 import { ENDPOINT_PROPAGATION_WAIT_MS, type PlanNetwork } from '../../model/agent-protocol.js';
 import { NOT_A_NAMESPACE_HINT, type AttachParams, type AttachResult, type DetachParams, type DetachResult, type ListResult } from '../../model/agent-rpc.js';
 import { WeftError, errorMessage, isWeftError } from '../../model/errors.js';
-import { canonicalIp6, endpointIp6, prefixLength6 } from '../../model/dual-stack.js';
+import { canonicalIp6, endpointIp6, isDualStack, prefixLength6 } from '../../model/dual-stack.js';
 import { endpointAlias, endpointMac, endpointName, hostVethName, parseOwnerAlias } from '../../model/kernel-names.js';
 import { AGENT_LOGGER, HOST_HANDLE, type AgentLogger } from '../agent-config.js';
 import { CONTROLLER_UPLINK, type ControllerUplink } from '../controller-uplink.js';
@@ -63,9 +63,9 @@ function toAttachResult(r: EndpointRecord, existing: boolean): AttachResult {
 
 /** The IPv6 side of an endpoint on a dual-stack network (model/dual-stack.ts). */
 function ipv6Of(network: PlanNetwork, ip: string): { ip6: string; prefixLength6: number; gateway6: string } | undefined {
-  if (network.subnet6 === undefined || network.gateway6 === undefined) return undefined;
+  if (!isDualStack(network) || network.gateway6 === undefined) return undefined;
   return {
-    ip6: endpointIp6({ subnet: network.subnet, subnet6: network.subnet6 }, ip),
+    ip6: endpointIp6(network, ip),
     prefixLength6: prefixLength6(network.subnet6),
     gateway6: canonicalIp6(network.gateway6),
   };

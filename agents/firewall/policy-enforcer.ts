@@ -173,9 +173,10 @@ export class PolicyEnforcer {
     return new Set(this.applied?.entries.ingress.keys() ?? []);
   }
 
-  /** Addresses of this host's endpoints that any policy applies to (ingress or egress). */
-  policedAddresses(): Set<string> {
-    return new Set([...(this.applied?.entries.ingress.keys() ?? []), ...(this.applied?.entries.egress.keys() ?? [])]);
+  /** Addresses of this host's endpoints that any policy applies to (ingress or egress); undefined while the table in force is unknown (not applied since start, or refused). */
+  policedAddresses(): Set<string> | undefined {
+    if (this.applied === undefined) return undefined;
+    return new Set([...this.applied.entries.ingress.keys(), ...this.applied.entries.egress.keys()]);
   }
 
   setGuardProblem(problem: string | undefined): void {

@@ -36,9 +36,11 @@ export class PolicyReconciler implements SubReconciler {
       // Ports of endpoints with an ingress policy: no IPv4 broadcast/multicast reaches them (nothing to judge it by).
       const ingress = this.policies?.ingressAddresses() ?? new Set<string>();
       const policed = this.store.list().filter((r) => ingress.has(r.ip)).map((r) => r.hostIfname);
-      // Ports of endpoints any policy applies to: no IPv6 (policies judge IPv4 only).
-      const any = this.policies?.policedAddresses() ?? new Set<string>();
-      const noIp6 = this.store.list().filter((r) => any.has(r.ip)).map((r) => r.hostIfname);
+      // Ports of endpoints any policy applies to: no IPv6 (policies judge IPv4 only). While the
+      // policies in force are unknown (before the first table, or after nft refused one), every
+      // dual-stack port: closed until known, never open because a table failed.
+      const any = this.policies?.enabled ? this.policies.policedAddresses() : new Set<string>();
+      const noIp6 = this.store.list().filter((r) => (any === undefined ? r.ip6 !== undefined : any.has(r.ip))).map((r) => r.hostIfname);
       try {
         await this.guard.sync(policed, noIp6);
       } catch (e: unknown) {

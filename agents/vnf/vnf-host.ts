@@ -133,7 +133,9 @@ export class VnfHost {
       const connections = await this.readConnections(driver, want);
       const next = { ...report };
       if (counters !== undefined) next.counters = counters;
-      if (connections !== undefined) next.connections = connections;
+      // Unread (the table could not be read): no listing rather than a stale one.
+      if (connections === undefined) delete next.connections;
+      else next.connections = connections;
       if (JSON.stringify([next.counters, next.connections]) === JSON.stringify([report.counters, report.connections])) continue;
       // A pass may have replaced the report meanwhile: only the one read is updated.
       if (this.reportsByKey.get(key) === report) this.reportsByKey.set(key, next);
@@ -424,6 +426,13 @@ export class VnfHost {
     }
     const role = weftLinkRole(parent);
     if (role !== undefined) throw new WeftError('Conflict', `host interface "${x.parent}" on host "${hostName}" is weft's own (a ${role}): the way out must sit on an interface outside weft; set external.interface to another one`);
+    // The router would answer ARP for an address the host holds, pulling the host's own traffic (its VTEP's among it) into the router.
+    const hostAddrs = new Set((await this.host.listAddrs()).filter((a) => a.family === 4).map((a) => a.address));
+    const taken = [x.ip, ...x.extraIps].filter((ip) => hostAddrs.has(ip));
+    if (taken.length > 0) {
+      if (inner) await ns.removeLink(inner.index);
+      throw new WeftError('Conflict', `${taken.join(', ')} ${taken.length === 1 ? 'is an address' : 'are addresses'} of host "${hostName}" itself: the router's address and floating IPs must be free addresses of the segment; choose others`);
+    }
     if (inner && (inner.kind !== 'macvlan' || inner.lowerIndex !== parent.index)) {
       await ns.removeLink(inner.index);
       inner = undefined;

@@ -15,7 +15,7 @@
 import { injectable } from 'inversify';
 import type { EndpointReport } from '../../model/agent-protocol.js';
 import { WeftError } from '../../model/errors.js';
-import { canonicalIp6, endpointIp6 } from '../../model/dual-stack.js';
+import { canonicalIp6, endpointIp6, isDualStack } from '../../model/dual-stack.js';
 import { formatPrefix4, isIPv6, prefixContains, prefixesOverlap, type Prefix4 } from '../../model/ip.js';
 import type { Endpoint, Network } from '../../model/kinds.js';
 import type { BlockRow, ReservationRow, StoreReader, StoreTx } from '../store/store.js';
@@ -235,16 +235,18 @@ export class Ipam {
     throw new WeftError('Invalid', `${rep.ip} is in none of host "${host}"'s address blocks of network "${rep.network}" and not reserved for container ${rep.containerId}; request a block or a static address first`);
   }
 
-  /** An endpoint's IPv6 address is its IPv4 address's image (model/dual-stack.ts), present exactly on a dual-stack network. */
+  /**
+   * An endpoint's IPv6 address, when it reports one, is its IPv4 address's
+   * image (model/dual-stack.ts) on a dual-stack network. One without is an
+   * IPv4-only endpoint: made before its network had subnet6 or before its
+   * agent did IPv6, and kept as it was made.
+   */
   private checkIp6(net: Network, rep: EndpointReport): void {
-    const subnet6 = net.spec.subnet6;
-    if (subnet6 === undefined) {
-      if (rep.ip6 !== undefined) throw new WeftError('Invalid', `endpoint "${rep.name}" claims IPv6 address ${rep.ip6}, but network "${rep.network}" has no subnet6`);
-      return;
+    if (rep.ip6 === undefined) return;
+    if (!isDualStack(net.spec)) {
+      throw new WeftError('Invalid', `endpoint "${rep.name}" claims IPv6 address ${rep.ip6}, but network "${rep.network}" gives its endpoints no IPv6 addresses (no subnet6, or one too small for its subnet)`);
     }
-    // subnet6 cannot change while endpoints exist (network-writer.ts): every endpoint of the network has one.
-    const want = endpointIp6({ subnet: net.spec.subnet, subnet6 }, rep.ip);
-    if (rep.ip6 === undefined) throw new WeftError('Invalid', `endpoint "${rep.name}" has no IPv6 address; network "${rep.network}" is dual-stack, its address is ${want}`);
+    const want = endpointIp6(net.spec, rep.ip);
     if (!isIPv6(rep.ip6) || canonicalIp6(rep.ip6) !== want) {
       throw new WeftError('Invalid', `endpoint "${rep.name}" claims IPv6 address ${rep.ip6}; on network "${rep.network}" the address of ${rep.ip} is ${want}`);
     }

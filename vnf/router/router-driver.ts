@@ -46,6 +46,9 @@ export function renderRouterVnf(r: PlanVnf<PlanRouterSpec>): VnfWant<PlanRouterS
     // 'all': the interface is made after the sysctls are set; the kernel uses the larger of all and the interface's own.
     want.sysctls['net.ipv4.conf.all.arp_ignore'] = '1';
     want.sysctls['net.ipv4.conf.all.arp_announce'] = '2';
+    // Routers do no IPv6 yet: on a segment weft does not guard, an RA would give the namespace a SLAAC address and route.
+    want.sysctls['net.ipv6.conf.all.disable_ipv6'] = '1';
+    want.sysctls['net.ipv6.conf.default.disable_ipv6'] = '1';
     want.routes.push({ dst: 'default', via: external.gateway });
     want.external = {
       parent: external.interface,

@@ -8,7 +8,7 @@
 //     set no-ip6   { type ifname }                          ports of endpoints any policy applies to
 //     map ip6-port { type ifname : verdict }                 dual-stack port -> goto its p6-<port> chain
 //     counter ip / mac / arp / ip6 / other / broadcast
-//     chain forward { type filter hook forward priority -300; policy accept;
+//     chain postrouting { type filter hook postrouting priority -300; policy accept;
 //       oifname @policed ether type ip meta pkttype { broadcast, multicast } counter name broadcast drop
 //       oifname @no-ip6 ether type ip6 counter name ip6 drop
 //     }
@@ -67,7 +67,8 @@ export const GUARD_FAMILY = HOST_NFT_TABLES.guard.family;
 export const GUARD_TABLE = HOST_NFT_TABLES.guard.name;
 const GUARD_CHAIN = 'prerouting';
 const GUARD_PRIORITY = -300;
-const GUARD_FORWARD_CHAIN = 'forward';
+/** What leaves by a port, forwarded by the bridge or sent by the host (routed onto the bridge, or its own): the bridge's postrouting sees both, its forward hook only the first. */
+const GUARD_EGRESS_CHAIN = 'postrouting';
 const POLICED_SET = 'policed';
 const NO_IP6_SET = 'no-ip6';
 const IP6_PORT_MAP = 'ip6-port';
@@ -88,7 +89,7 @@ function rule(expr: NftStatement[], chain = GUARD_CHAIN): NftRule {
   return { ...base(), chain, expr };
 }
 
-function forwardRules(): NftRule[] {
+function egressRules(): NftRule[] {
   return [
     rule(
       [
@@ -98,9 +99,9 @@ function forwardRules(): NftRule[] {
         { counter: BROADCAST_COUNTER },
         { drop: null },
       ],
-      GUARD_FORWARD_CHAIN,
+      GUARD_EGRESS_CHAIN,
     ),
-    rule([{ match: { op: '==', left: { meta: { key: 'oifname' } }, right: `@${NO_IP6_SET}` } }, etherType('ip6'), ...drop('ip6')], GUARD_FORWARD_CHAIN),
+    rule([{ match: { op: '==', left: { meta: { key: 'oifname' } }, right: `@${NO_IP6_SET}` } }, etherType('ip6'), ...drop('ip6')], GUARD_EGRESS_CHAIN),
   ];
 }
 
@@ -187,8 +188,8 @@ export function renderGuard(ports: readonly GuardedPort[], policed: readonly str
   for (const p of ports.filter(dualStack)) cmds.push(...addPort6(p));
   cmds.push({ add: { chain: { ...base(), name: GUARD_CHAIN, type: 'filter', hook: 'prerouting', prio: GUARD_PRIORITY, policy: 'accept' } } });
   for (const r of rules()) cmds.push({ add: { rule: r } });
-  cmds.push({ add: { chain: { ...base(), name: GUARD_FORWARD_CHAIN, type: 'filter', hook: 'forward', prio: GUARD_PRIORITY, policy: 'accept' } } });
-  for (const r of forwardRules()) cmds.push({ add: { rule: r } });
+  cmds.push({ add: { chain: { ...base(), name: GUARD_EGRESS_CHAIN, type: 'filter', hook: 'postrouting', prio: GUARD_PRIORITY, policy: 'accept' } } });
+  for (const r of egressRules()) cmds.push({ add: { rule: r } });
   return { nftables: [{ metainfo: { json_schema_version: 1 } }, ...cmds] };
 }
 

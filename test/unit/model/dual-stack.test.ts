@@ -1,4 +1,4 @@
-import { canonicalIp6, endpointIp6, ip4Preimage, ip6Hex, linkLocalOf, prefixLength6, subnet6Holds } from '../../../model/dual-stack.js';
+import { canonicalIp6, endpointIp6, ip4Preimage, ip6Hex, linkLocalOf, prefixLength6, subnet6Holds, isDualStack } from '../../../model/dual-stack.js';
 
 describe('endpointIp6: the IPv6 address at the IPv4 address\'s offset', () => {
   test.each([
@@ -65,4 +65,11 @@ test('ip6Hex writes the 128 bits as one hex number', () => {
 test('prefixLength6', () => {
   expect(prefixLength6('fd00:1::/64')).toBe(64);
   expect(prefixLength6('fd00:1::/120')).toBe(120);
+});
+
+test('a network is dual-stack when it has a subnet6 that holds every address of its subnet', () => {
+  expect(isDualStack({ subnet: '10.1.0.0/24', subnet6: 'fd00:1::/64' })).toBe(true);
+  expect(isDualStack({ subnet: '10.1.0.0/24', subnet6: 'fd00:1::/120' })).toBe(true);
+  expect(isDualStack({ subnet: '10.1.0.0/16', subnet6: 'fd00:1::/120' })).toBe(false);
+  expect(isDualStack({ subnet: '10.1.0.0/24' })).toBe(false);
 });

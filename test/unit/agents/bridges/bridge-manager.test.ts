@@ -1,4 +1,6 @@
 import { BridgeManager } from '../../../../agents/bridges/bridge-manager.js';
+import { DatapathError } from '../../../../agents/datapath/errors.js';
+import type { WeftError } from '../../../../model/errors.js';
 import { bridgeAlias, gatewayMac } from '../../../../model/kernel-names.js';
 import { planNetwork } from '../support/harness.js';
 import { TestKernel } from '../support/test-kernel.js';
@@ -23,6 +25,21 @@ describe('BridgeManager', () => {
     expect(await m.ensureBridge(blue)).toBe(l.index);
     expect(await k.link('host', 'wb-000010')).toMatchObject({ alias: bridgeAlias('blue'), up: true, mtu: 1450, mac: gatewayMac(0x10) });
     expect((await k.addrsOf('host', 'wb-000010')).map((a) => `${a.address}/${a.prefixLength}`)).toEqual(['100.64.0.1/24']);
+  });
+
+  test('a dual-stack network on a host with IPv6 disabled: an error that says so and how to fix it', async () => {
+    const k = new TestKernel();
+    const host = k.host();
+    const refusing = Object.assign(Object.create(host) as typeof host, {
+      addrAdd: async (index: number, address: string, prefixLength: number) => {
+        if (address.includes(':')) throw new DatapathError('add', `address ${address}`, 'EACCES');
+        return host.addrAdd(index, address, prefixLength);
+      },
+    });
+    const dual = { ...blue, subnet6: 'fd00:10::/64', gateway6: 'fd00:10::1' };
+    const e = await new BridgeManager(refusing).ensureBridge(dual).catch((x: unknown) => x as WeftError);
+    expect(e).toMatchObject({ code: 'Invalid' });
+    expect((e as WeftError).message).toContain('IPv6 is disabled on this host; enable it (sysctl net.ipv6.conf.all.disable_ipv6=0');
   });
 
   test('refuses a link with that name that is not a weft bridge of this network', async () => {

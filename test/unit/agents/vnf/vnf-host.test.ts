@@ -282,6 +282,13 @@ describe('VnfHost', () => {
     await restarted.sync(plan(rt({ ...external, interface: 'eth2' })));
     expect((await externalLink()).link).toMatchObject({ kind: 'macvlan', lowerIndex: eth2.index });
 
+    // an address the host itself holds is refused: the router would answer ARP for it
+    await kernel.host().addrAdd(eth2.index, '203.0.113.10', 24);
+    await restarted.sync(plan(rt({ ...external, interface: 'eth2' })));
+    expect(report(restarted, 'edge')).toMatchObject({ ready: false, message: expect.stringContaining('203.0.113.10 is an address of host "h1" itself') });
+    expect((await externalLink()).link).toBeUndefined();
+    await kernel.host().addrDel(eth2.index, '203.0.113.10', 24);
+
     // back to no way out at all: the macvlan goes, the namespace stays
     await restarted.sync(plan(rt(undefined)));
     expect((await externalLink()).link).toBeUndefined();

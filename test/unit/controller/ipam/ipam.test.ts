@@ -175,16 +175,21 @@ describe('Ipam', () => {
     expect(grant('h2').cidr).toBe('10.0.0.0/26');
   });
 
-  test('on a dual-stack network an endpoint\'s IPv6 address must be its IPv4 address\'s image; on an IPv4-only one there is none', () => {
+  test('on a dual-stack network an endpoint\'s IPv6 address, when it has one, must be its IPv4 address\'s image; on an IPv4-only one there is none', () => {
     addNetwork(network('d', { subnet: '10.9.0.0/24', subnet6: 'fd00:9::/64' }));
     grant('h1', 'd');
     const check = (rep: EndpointReport) => store.write((tx) => ipam.checkEndpointAddress(tx, 'h1', rep));
     expect(() => check({ ...report('a', '10.9.0.9', 'd'), ip6: 'fd00:9::9' })).not.toThrow();
     expect(() => check({ ...report('a', '10.9.0.9', 'd'), ip6: 'FD00:9:0:0::9' })).not.toThrow();
     expect(caught(() => check({ ...report('a', '10.9.0.9', 'd'), ip6: 'fd00:9::8' })).message).toBe('endpoint "a" claims IPv6 address fd00:9::8; on network "d" the address of 10.9.0.9 is fd00:9::9');
-    expect(caught(() => check(report('a', '10.9.0.9', 'd'))).message).toContain('has no IPv6 address; network "d" is dual-stack, its address is fd00:9::9');
+    // an endpoint made IPv4-only (before its network had subnet6, or by an agent without IPv6) stays as it was made
+    expect(() => check(report('a', '10.9.0.9', 'd'))).not.toThrow();
     grant('h1');
-    expect(caught(() => store.write((tx) => ipam.checkEndpointAddress(tx, 'h1', { ...report('b', '10.0.0.9'), ip6: 'fd00:9::9' }))).message).toContain('network "n" has no subnet6');
+    expect(caught(() => store.write((tx) => ipam.checkEndpointAddress(tx, 'h1', { ...report('b', '10.0.0.9'), ip6: 'fd00:9::9' }))).message).toContain('network "n" gives its endpoints no IPv6 addresses');
+    // a subnet6 stored before it had to hold the subnet: the network is IPv4-only
+    addNetwork(network('small', { subnet: '10.8.0.0/16', subnet6: 'fd00:8::/120' }));
+    grant('h1', 'small');
+    expect(caught(() => store.write((tx) => ipam.checkEndpointAddress(tx, 'h1', { ...report('c', '10.8.1.5', 'small'), ip6: 'fd00:8::105' }))).message).toContain('one too small for its subnet');
   });
 
   test('endpoint addresses must lie in the host blocks or its statics, and be unrecorded', () => {

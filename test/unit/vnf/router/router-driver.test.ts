@@ -98,7 +98,13 @@ describe('Router driver', () => {
       extraIps: ['203.0.113.20'],
     });
     expect(want.routes).toEqual([{ dst: 'default', via: '203.0.113.1' }]);
-    expect(want.sysctls).toEqual({ 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.all.arp_ignore': '1', 'net.ipv4.conf.all.arp_announce': '2' });
+    expect(want.sysctls).toEqual({
+      'net.ipv4.ip_forward': '1',
+      'net.ipv4.conf.all.arp_ignore': '1',
+      'net.ipv4.conf.all.arp_announce': '2',
+      'net.ipv6.conf.all.disable_ipv6': '1',
+      'net.ipv6.conf.default.disable_ipv6': '1',
+    });
     expect(want.uplink).toBeUndefined();
     expect(want.nft).toMatchObject({ table: ROUTER_VNF_TABLE, family: 'ip' });
   });
