@@ -31,13 +31,8 @@ export interface ConntrackFilter {
   mask: number;
 }
 
-/** The conntrack mark a Router's port-forward rules set, so that its listing dumps only their connections. */
-export const ROUTER_FORWARD_CT_MARK = 0x7766_0001;
-
-export const CT_STATUS_SRC_NAT = 1 << 4;
+/** IPS_DST_NAT: the connection's destination was translated. */
 export const CT_STATUS_DST_NAT = 1 << 5;
-
-export const IPPROTO_NUMBERS: Readonly<Record<'tcp' | 'udp', number>> = { tcp: 6, udp: 17 };
 
 const TCP_STATES = ['none', 'syn-sent', 'syn-recv', 'established', 'fin-wait', 'close-wait', 'last-ack', 'time-wait', 'close', 'syn-sent2'];
 

@@ -12,7 +12,8 @@ export const ANY_ADDRESS: Interval = [0, 0xffffffff];
 export const ANY_PROTOCOL: Interval = [0, 255];
 export const ANY_PORT: Interval = [0, 65535];
 
-const PROTOCOL_NUMBERS: Record<Exclude<FirewallProtocol, 'any'>, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 };
+/** IP protocol numbers of the protocols rules and port forwards name. */
+export const PROTOCOL_NUMBERS: Readonly<Record<Exclude<FirewallProtocol, 'any'>, number>> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 };
 
 function protocolInterval(p: FirewallProtocol): Interval {
   if (p === 'any') return ANY_PROTOCOL;

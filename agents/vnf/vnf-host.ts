@@ -444,10 +444,7 @@ export class VnfHost {
     }
     if (inner.alias !== x.alias) await ns.setLinkAlias(inner.index, x.alias);
     if (inner.mac.toLowerCase() !== x.mac) await ns.setLinkMac(inner.index, x.mac);
-    const wanted = new Map([[x.ip, x.prefixLength], ...x.extraIps.map((ip) => [ip, 32] as [string, number])]);
-    const have = (await ns.listAddrs(inner.index)).filter((a) => a.family === 4);
-    for (const a of have) if (wanted.get(a.address) !== a.prefixLength) await ns.addrDel(inner.index, a.address, a.prefixLength);
-    for (const [ip, len] of wanted) if (!have.some((a) => a.address === ip && a.prefixLength === len)) await ns.addrAdd(inner.index, ip, len);
+    await this.ensureOnlyAddresses(ns, inner.index, new Map([[x.ip, x.prefixLength], ...x.extraIps.map((ip) => [ip, 32] as [string, number])]));
     if (!inner.up) await ns.setLinkUp(inner.index);
   }
 
@@ -486,14 +483,15 @@ export class VnfHost {
   }
 
   /** `ip`/`prefixLength` is the link's one IPv4 address (an older plan's goes). */
-  private async ensureOnlyAddress(h: NetnsHandle, index: number, ip: string, prefixLength: number): Promise<void> {
-    let present = false;
-    for (const a of await h.listAddrs(index)) {
-      if (a.family !== 4) continue;
-      if (a.address === ip && a.prefixLength === prefixLength) present = true;
-      else await h.addrDel(index, a.address, a.prefixLength);
-    }
-    if (!present) await h.addrAdd(index, ip, prefixLength);
+  private ensureOnlyAddress(h: NetnsHandle, index: number, ip: string, prefixLength: number): Promise<void> {
+    return this.ensureOnlyAddresses(h, index, new Map([[ip, prefixLength]]));
+  }
+
+  /** The link's IPv4 addresses are exactly `wanted` (address -> prefix length): others removed, missing ones added. */
+  private async ensureOnlyAddresses(h: NetnsHandle, index: number, wanted: ReadonlyMap<string, number>): Promise<void> {
+    const have = (await h.listAddrs(index)).filter((a) => a.family === 4);
+    for (const a of have) if (wanted.get(a.address) !== a.prefixLength) await h.addrDel(index, a.address, a.prefixLength);
+    for (const [ip, len] of wanted) if (!have.some((a) => a.address === ip && a.prefixLength === len)) await h.addrAdd(index, ip, len);
   }
 
   private async repairHostSide(l: LinkInfo, i: VnfInterfaceWant, bridge: number): Promise<void> {

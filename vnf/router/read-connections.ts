@@ -3,7 +3,8 @@
 // original destination port is a published port and whose reply comes from
 // that forward's endpoint. Pure. Sorted by port, then client; the first
 // MAX_LISTED_CONNECTIONS listed, the total counted.
-import { CT_STATUS_DST_NAT, endpointText, IPPROTO_NUMBERS, tcpStateName, type ConntrackEntry } from '../../model/conntrack.js';
+import { CT_STATUS_DST_NAT, endpointText, tcpStateName, type ConntrackEntry } from '../../model/conntrack.js';
+import { PROTOCOL_NUMBERS } from '../../model/rule-intervals.js';
 import type { PlanRouterSpec, RouterConnection } from '../../model/router.js';
 import { MAX_LISTED_CONNECTIONS } from '../../model/vnf-resource.js';
 import type { VnfConnections } from '../vnf-driver.js';
@@ -13,7 +14,7 @@ export function readRouterConnections(tracked: readonly ConntrackEntry[], spec: 
   for (const e of tracked) {
     if ((e.status & CT_STATUS_DST_NAT) === 0) continue;
     const forward = spec.portForwards.find(
-      (f) => IPPROTO_NUMBERS[f.protocol] === e.protocol && e.orig.dport === f.port && e.reply.src === f.toIp && e.reply.sport === f.toPort,
+      (f) => PROTOCOL_NUMBERS[f.protocol] === e.protocol && e.orig.dport === f.port && e.reply.src === f.toIp && e.reply.sport === f.toPort,
     );
     if (!forward) continue;
     const row: RouterConnection = { protocol: forward.protocol, port: forward.port, client: endpointText(e.orig.src, e.orig.sport), endpoint: endpointText(e.reply.src, e.reply.sport) };

@@ -46,7 +46,6 @@
 // port forward or floating IP translated only. NAT chains see the first
 // packet of each connection, so their counters count connections (a
 // floating IP's rule name gathers both directions).
-import { ROUTER_FORWARD_CT_MARK } from '../../model/conntrack.js';
 import type { NftCommand, NftDocument, NftExpr, NftMatchOp, NftRule, NftStatement } from '../../model/nft-json.js';
 import type { PlanRouterSpec } from '../../model/router.js';
 import { VNF_EXTERNAL_IFNAME, VNF_UPLINK_IFNAME } from '../../model/vnf-names.js';
@@ -69,7 +68,9 @@ const eq = (left: NftExpr, right: NftExpr) => match(left, right);
 const iif = (name: string) => eq({ meta: { key: 'iifname' } }, name);
 const oif = (name: string) => eq({ meta: { key: 'oifname' } }, name);
 const ipField = (field: 'saddr' | 'daddr', value: NftExpr) => eq({ payload: { protocol: 'ip', field } }, value);
-/** Port-forwarded connections carry a mark, so describe's listing dumps only them (read-connections.ts). */
+/** The conntrack mark the port-forward rules set, so that describe's listing dumps only their connections (read-connections.ts). */
+export const ROUTER_FORWARD_CT_MARK = 0x7766_0001;
+/** Port-forwarded connections carry it. */
 const MARK_FORWARDED: NftStatement = { mangle: { key: { ct: { key: 'mark' } }, value: ROUTER_FORWARD_CT_MARK } };
 
 function rule(chain: string, expr: NftStatement[], comment?: string): NftRule {

@@ -16,13 +16,12 @@
 //     after those of a firewall chain (controller/planner/vnf-chains.ts)
 //   processes: none: the kernel routes and translates
 import { VNF_EXTERNAL_ATTACHMENT, VNF_EXTERNAL_IFNAME, VNF_UPLINK_IFNAME, vnfAlias, vnfMac, vnfUplinkAlias, vnfUplinkHostName } from '../../model/vnf-names.js';
-import { ROUTER_FORWARD_CT_MARK } from '../../model/conntrack.js';
 import type { PlanRouterSpec } from '../../model/router.js';
 import type { PlanVnf } from '../../model/vnf-protocol.js';
 import { baseVnfWant, type VnfDriver, type VnfWant } from '../vnf-driver.js';
 import { readRouterConnections } from './read-connections.js';
 import { readRouterCounters } from './read-counters.js';
-import { ROUTER_FAMILY, ROUTER_VNF_TABLE, renderRouterTable } from './render-table.js';
+import { ROUTER_FAMILY, ROUTER_FORWARD_CT_MARK, ROUTER_VNF_TABLE, renderRouterTable } from './render-table.js';
 
 export function renderRouterVnf(r: PlanVnf<PlanRouterSpec>): VnfWant<PlanRouterSpec> {
   const want = baseVnfWant(r, r.spec);

@@ -1,6 +1,7 @@
 // A Router's live port-forward connections from its namespace's conntrack
 // table: which entries are its forwards', how a row reads, order and cap.
-import { ROUTER_FORWARD_CT_MARK, type ConntrackEntry } from '../../../../model/conntrack.js';
+import type { ConntrackEntry } from '../../../../model/conntrack.js';
+import { ROUTER_FORWARD_CT_MARK } from '../../../../vnf/router/render-table.js';
 import type { PlanRouterSpec } from '../../../../model/router.js';
 import { MAX_LISTED_CONNECTIONS } from '../../../../model/vnf-resource.js';
 import { readRouterConnections } from '../../../../vnf/router/read-connections.js';

@@ -30,6 +30,18 @@ function rules(doc: ReturnType<typeof renderRouterTable>): string[] {
   return (doc?.nftables ?? []).flatMap((c) => ('add' in c && 'rule' in c.add ? [`${c.add.rule.chain}: ${JSON.stringify(c.add.rule.expr)}${c.add.rule.comment ? ` # ${c.add.rule.comment}` : ''}`] : []));
 }
 
+/** The forward chain of a router that translates: invalid dropped, traffic counted each way, from the way out only replies and forwarded ports. */
+function guardedForward(iif: string, oif: string): string[] {
+  return [
+    'forward: [{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":"invalid"}},{"counter":null},{"drop":null}]',
+    `forward: [${iif},{"counter":null}] # traffic in`,
+    `forward: [${oif},{"counter":null}] # traffic out`,
+    `forward: [${iif},{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":["established","related"]}},{"accept":null}]`,
+    `forward: [${iif},{"match":{"op":"in","left":{"ct":{"key":"status"}},"right":"dnat"}},{"accept":null}]`,
+    `forward: [${iif},{"counter":null},{"drop":null}]`,
+  ];
+}
+
 describe('Router driver', () => {
   test('is registered for kind Router', () => {
     expect(VNF_DRIVERS.map((d) => d.kind)).toContain('Router');
@@ -76,12 +88,7 @@ describe('Router driver', () => {
     expect(rules(doc)).toEqual([
       `prerouting: [${iif},{"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":53}},{"counter":null},{"mangle":{"key":{"ct":{"key":"mark"}},"value":2003173377}},{"dnat":{"addr":"10.2.0.8","port":5353}}] # forward udp/53`,
       'postrouting: [{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"uplink"}},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":{"set":[{"prefix":{"addr":"10.1.0.0","len":24}},{"prefix":{"addr":"10.2.0.0","len":24}}]}}},{"counter":null},{"masquerade":null}] # snat',
-      'forward: [{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":"invalid"}},{"counter":null},{"drop":null}]',
-      `forward: [${iif},{"counter":null}] # traffic in`,
-      `forward: [${oif},{"counter":null}] # traffic out`,
-      `forward: [${iif},{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":["established","related"]}},{"accept":null}]`,
-      `forward: [${iif},{"match":{"op":"in","left":{"ct":{"key":"status"}},"right":"dnat"}},{"accept":null}]`,
-      `forward: [${iif},{"counter":null},{"drop":null}]`,
+      ...guardedForward(iif, oif),
     ]);
     expect(renderRouterTable(planned().spec)).toBeUndefined();
   });
@@ -118,12 +125,7 @@ describe('Router driver', () => {
       `prerouting: [${iif},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"203.0.113.20"}},{"counter":null},{"dnat":{"addr":"10.2.0.7"}}] # floating 203.0.113.20`,
       `postrouting: [${oif},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":"10.2.0.7"}},{"counter":null},{"snat":{"addr":"203.0.113.20"}}] # floating 203.0.113.20`,
       `postrouting: [${oif},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":{"set":[{"prefix":{"addr":"10.1.0.0","len":24}},{"prefix":{"addr":"10.2.0.0","len":24}}]}}},{"counter":null},{"snat":{"addr":"203.0.113.10"}}] # snat`,
-      'forward: [{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":"invalid"}},{"counter":null},{"drop":null}]',
-      `forward: [${iif},{"counter":null}] # traffic in`,
-      `forward: [${oif},{"counter":null}] # traffic out`,
-      `forward: [${iif},{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":["established","related"]}},{"accept":null}]`,
-      `forward: [${iif},{"match":{"op":"in","left":{"ct":{"key":"status"}},"right":"dnat"}},{"accept":null}]`,
-      `forward: [${iif},{"counter":null},{"drop":null}]`,
+      ...guardedForward(iif, oif),
     ]);
   });
 
